@@ -1,0 +1,67 @@
+import ArgumentParser
+import DMMWire
+import Foundation
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmarks: print figures, assert nothing. Build with -c release.",
+        subcommands: [Wire.self]
+    )
+
+    struct Wire: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Encode and decode a PBU and a PBA with their usual options on one core."
+        )
+
+        @Option(help: "Seconds to run each measurement.")
+        var seconds: Double = 1.0
+
+        func run() throws {
+            let mag = IPv6Address("2001:db8:ffff::2")!, lma = IPv6Address("2001:db8:ffff::1")!
+            let options: [MobilityOption] = [
+                .mobileNodeIdentifier(.nai("mn1@dmm.example")),
+                .homeNetworkPrefix(IPv6Prefix("2001:db8:1:1::/64")!),
+                .handoffIndicator(.handoffSameInterface),
+                .accessTechnologyType(.ieee8023),
+                .mobileNodeLinkLayerIdentifier([0x02, 0x00, 0x00, 0x00, 0x00, 0x01]),
+                .linkLocalAddress(IPv6Address("fe80::1")!),
+                .timestamp(NTPTimestamp(unixSeconds: 1_795_000_000.25)),
+            ]
+            let pbu = MobilityHeader(.bindingUpdate(BindingUpdate(
+                sequence: 7, flags: [.acknowledge, .homeRegistration, .proxyRegistration], lifetime: 900, options: options)))
+            let pba = MobilityHeader(.bindingAcknowledgement(BindingAcknowledgement(
+                status: .accepted, flags: [.proxyRegistration], sequence: 7, lifetime: 900, options: options)))
+            print("dmm bench wire: one thread, \(seconds) s per figure, checksums computed and verified")
+            for (name, message) in [("PBU", pbu), ("PBA", pba)] {
+                let bytes = try message.encode(source: mag, destination: lma)
+                let encodes = measure(seconds) { i in
+                    var m = message
+                    if case .bindingUpdate(var bu) = m.message { bu.sequence = UInt16(truncatingIfNeeded: i); m.message = .bindingUpdate(bu) }
+                    return (try? m.encode(source: mag, destination: lma).count) ?? 0
+                }
+                let decodes = measure(seconds) { _ in
+                    guard let m = try? MobilityHeader.decode(bytes, checksum: .verify(source: mag, destination: lma)) else { return 0 }
+                    return m.message.options.count
+                }
+                print("\(name) (\(bytes.count) bytes): encode \(format(encodes)) msg/s, decode \(format(decodes)) msg/s")
+            }
+        }
+
+        /// Runs `body` in batches until `seconds` pass; returns calls per second.
+        func measure(_ seconds: Double, _ body: (Int) -> Int) -> Double {
+            var sink = 0, calls = 0
+            let start = DispatchTime.now().uptimeNanoseconds
+            var elapsed: UInt64 = 0
+            repeat {
+                for i in 0..<10_000 { sink &+= body(calls + i) }
+                calls += 10_000
+                elapsed = DispatchTime.now().uptimeNanoseconds - start
+            } while Double(elapsed) < seconds * 1e9
+            if sink == 42 { print("") }  // keeps the work observable to the optimizer
+            return Double(calls) / (Double(elapsed) / 1e9)
+        }
+
+        func format(_ rate: Double) -> String { String(format: "%.2fM", rate / 1e6) }
+    }
+}

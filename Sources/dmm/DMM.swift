@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct DMM: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dmm",
+        abstract: "Distributed Mobility Management: mobility anchors on the access routers.",
+        subcommands: [WireCommand.self, BenchCommand.self]
+    )
+}
