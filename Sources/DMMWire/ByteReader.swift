@@ -40,19 +40,15 @@ public struct ByteReader: Sendable {
     @inline(__always)
     public mutating func u32(_ what: @autoclosure () -> String) throws(WireError) -> UInt32 {
         try need(4, what())
-        var v: UInt32 = 0
-        for i in 0..<4 { v = v << 8 | UInt32(bytes[offset + i]) }
-        offset += 4
-        return v
+        defer { offset += 4 }
+        return bytes.withUnsafeBytes { UInt32(bigEndian: $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) }
     }
 
     @inline(__always)
     public mutating func u64(_ what: @autoclosure () -> String) throws(WireError) -> UInt64 {
         try need(8, what())
-        var v: UInt64 = 0
-        for i in 0..<8 { v = v << 8 | UInt64(bytes[offset + i]) }
-        offset += 8
-        return v
+        defer { offset += 8 }
+        return bytes.withUnsafeBytes { UInt64(bigEndian: $0.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) }
     }
 
     public mutating func address(_ what: @autoclosure () -> String) throws(WireError) -> IPv6Address {
@@ -90,10 +86,10 @@ public struct ByteWriter: Sendable {
         bytes.append(UInt8(truncatingIfNeeded: v))
     }
     @inline(__always) public mutating func u32(_ v: UInt32) {
-        for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt32(shift))) }
+        withUnsafeBytes(of: v.bigEndian) { bytes.append(contentsOf: $0) }
     }
     @inline(__always) public mutating func u64(_ v: UInt64) {
-        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt64(shift))) }
+        withUnsafeBytes(of: v.bigEndian) { bytes.append(contentsOf: $0) }
     }
     public mutating func address(_ a: IPv6Address) {
         u64(a.high)

@@ -37,7 +37,10 @@ public struct IPv6Packet: Hashable, Sendable {
         case .icmpv6(let m): upper = try m.encode(source: source, destination: destination)
         case .other(_, let bytes): upper = bytes
         }
-        let extensionLength = extensionHeaders.reduce(0) { $0 + $1.data.count + 2 }
+        for ext in extensionHeaders where ext.data.first.map({ Int($0) * 8 + 7 }) != ext.data.count {
+            throw WireError("extension header \(ext.type) data must be 8n+7 bytes with n in its first byte", at: Self.headerLength)
+        }
+        let extensionLength = extensionHeaders.reduce(0) { $0 + 1 + $1.data.count }
         let payloadLength = extensionLength + upper.count
         guard payloadLength <= 0xFFFF else { throw WireError("payload of \(payloadLength) bytes needs a jumbogram", at: 4) }
         var w = ByteWriter(capacity: Self.headerLength + payloadLength)

@@ -30,7 +30,7 @@ public struct MobilityHeader: Hashable, Sendable {
     /// The encoded header. With addresses the checksum is computed; without
     /// it is left 0 for a socket whose kernel fills it in (`IPV6_CHECKSUM`).
     public func encode(source: IPv6Address? = nil, destination: IPv6Address? = nil) throws(WireError) -> [UInt8] {
-        var w = ByteWriter(capacity: 96)
+        var w = ByteWriter(capacity: 256)
         w.u8(payloadProto)
         w.u8(0)  // Header Len, set below
         w.u8(message.type)

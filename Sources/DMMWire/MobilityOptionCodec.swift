@@ -58,7 +58,7 @@ enum MobilityOptionCodec {
         } else if count >= 2 {
             w.u8(MobilityOption.Kind.padN.rawValue)
             w.u8(UInt8(count - 2))
-            w.zeros(count - 2)
+            for _ in 0..<(count - 2) { w.u8(0) }
         }
     }
 
@@ -67,6 +67,7 @@ enum MobilityOptionCodec {
     /// buffer, so errors name absolute offsets.
     static func decode(_ r: inout ByteReader) throws(WireError) -> [MobilityOption] {
         var options: [MobilityOption] = []
+        options.reserveCapacity(8)  // a PBU carries six or seven: one allocation
         while !r.isAtEnd {
             let start = r.offset
             let type = try r.u8("option type")
