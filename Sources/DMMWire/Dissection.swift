@@ -132,7 +132,7 @@ extension MobilityOption {
         case .linkLocalAddress(let a):
             c.append(.string("Link-local address", "link_local_address", a.description))
         case .timestamp(let t):
-            c += [.int("Timestamp", "timestamp", Int64(bitPattern: t.rawValue), note: "NTP \(t.seconds).\(t.fraction)"),
+            c += [.int("Timestamp", "timestamp", Int64(bitPattern: t.rawValue), note: "\(t.seconds) s + \(t.fraction)/65536"),
                   .string("Time", "time", Self.utc(t))]
         case .unknown(_, let data):
             c.append(.hex("Data", "data", data))
@@ -140,25 +140,10 @@ extension MobilityOption {
         return Field("Option", key: "option", .int(Int64(type)), note: name, children: c)
     }
 
-    /// UTC calendar time of an NTP timestamp, to the nanosecond, as tshark shows it.
-    static func utc(_ t: NTPTimestamp) -> String {
-        let unix = Int64(t.seconds) - Int64(NTPTimestamp.unixEpochOffset)
-        let nanos = (UInt64(t.fraction) * 1_000_000_000) >> 32
-        let (days, secs) = unix.quotientAndRemainder(dividingBy: 86400)
-        let d = secs < 0 ? days - 1 : days
-        let s = secs < 0 ? secs + 86400 : secs
-        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-        let z = d + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        func p(_ v: Int64, _ w: Int) -> String { let s = String(v); return String(repeating: "0", count: max(0, w - s.count)) + s }
-        return "\(year)-\(p(month, 2))-\(p(day, 2)) \(p(s / 3600, 2)):\(p(s / 60 % 60, 2)):\(p(s % 60, 2)).\(p(Int64(nanos), 9)) UTC"
+    /// UTC calendar time of a timestamp, to the nanosecond, as tshark prints it.
+    public static func utc(_ t: Timestamp) -> String {
+        let nanos = (Int64(t.fraction) * 1_000_000_000) >> 16
+        return CivilTime(unixSeconds: Int64(clamping: t.seconds)).text(nanoseconds: nanos)
     }
 }
 

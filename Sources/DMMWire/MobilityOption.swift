@@ -30,8 +30,8 @@ public enum MobilityOption: Hashable, Sendable {
     case mobileNodeLinkLayerIdentifier([UInt8])
     /// Link-local Address (RFC 5213 section 8.7), type 26.
     case linkLocalAddress(IPv6Address)
-    /// Timestamp (RFC 5213 section 8.8), type 27: 64-bit NTP format.
-    case timestamp(NTPTimestamp)
+    /// Timestamp (RFC 5213 section 8.8), type 27.
+    case timestamp(Timestamp)
     /// Any other option, kept and re-encoded byte for byte.
     case unknown(type: UInt8, data: [UInt8])
 
@@ -201,26 +201,25 @@ public enum AccessTechnologyType: Hashable, Sendable, CodePoint {
     public var name: String { Self.name(of: rawValue, in: Self.table) }
 }
 
-/// A 64-bit NTP timestamp (RFC 5905): seconds since 1900 in the high 32 bits,
-/// the binary fraction of a second in the low 32 bits.
-public struct NTPTimestamp: Hashable, Sendable, Comparable {
+/// The Timestamp option's value (RFC 5213 section 8.8): seconds since
+/// 1970-01-01 00:00 UTC in fixed point, the whole seconds in the high 48 bits
+/// and 1/65536 fractions of a second in the low 16 bits.
+public struct Timestamp: Hashable, Sendable, Comparable {
     public var rawValue: UInt64
     public init(rawValue: UInt64) { self.rawValue = rawValue }
 
-    /// Seconds between 1900-01-01 and the Unix epoch.
-    public static let unixEpochOffset: UInt64 = 2_208_988_800
-
     public init(unixSeconds: Double) {
-        let whole = UInt64(max(0, unixSeconds).rounded(.down))
-        let frac = UInt64((max(0, unixSeconds) - Double(whole)) * 4_294_967_296.0)
-        rawValue = (whole + Self.unixEpochOffset) << 32 | min(frac, 0xFFFF_FFFF)
+        let t = max(0, unixSeconds)
+        let whole = UInt64(t.rounded(.down))
+        let fraction = UInt64((t - Double(whole)) * 65536)
+        rawValue = whole << 16 | min(fraction, 0xFFFF)
     }
 
-    public var seconds: UInt32 { UInt32(rawValue >> 32) }
-    public var fraction: UInt32 { UInt32(truncatingIfNeeded: rawValue) }
-    public var unixSeconds: Double {
-        Double(Int64(seconds) - Int64(Self.unixEpochOffset)) + Double(fraction) / 4_294_967_296.0
-    }
+    /// Whole seconds since the Unix epoch.
+    public var seconds: UInt64 { rawValue >> 16 }
+    /// Fractions of a second in units of 1/65536.
+    public var fraction: UInt16 { UInt16(truncatingIfNeeded: rawValue) }
+    public var unixSeconds: Double { Double(seconds) + Double(fraction) / 65536 }
 
-    public static func < (a: NTPTimestamp, b: NTPTimestamp) -> Bool { a.rawValue < b.rawValue }
+    public static func < (a: Timestamp, b: Timestamp) -> Bool { a.rawValue < b.rawValue }
 }

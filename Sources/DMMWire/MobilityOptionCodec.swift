@@ -126,7 +126,7 @@ enum MobilityOptionCodec {
                 options.append(.linkLocalAddress(try body.address("link-local address")))
             case .timestamp:
                 try expect(8, "Timestamp")
-                options.append(.timestamp(NTPTimestamp(rawValue: try body.u64("timestamp"))))
+                options.append(.timestamp(Timestamp(rawValue: try body.u64("timestamp"))))
             case nil:
                 options.append(.unknown(type: type, data: try body.take(length, "option data")))
             }

@@ -26,7 +26,7 @@ struct BenchCommand: ParsableCommand {
                 .accessTechnologyType(.ieee8023),
                 .mobileNodeLinkLayerIdentifier([0x02, 0x00, 0x00, 0x00, 0x00, 0x01]),
                 .linkLocalAddress(IPv6Address("fe80::1")!),
-                .timestamp(NTPTimestamp(unixSeconds: 1_795_000_000.25)),
+                .timestamp(Timestamp(unixSeconds: 1_795_000_000.25)),
             ]
             let pbu = MobilityHeader(.bindingUpdate(BindingUpdate(
                 sequence: 7, flags: [.acknowledge, .homeRegistration, .proxyRegistration], lifetime: 900, options: options)))

@@ -45,7 +45,7 @@ struct Generate {
         case 6: return .accessTechnologyType(AccessTechnologyType(rawValue: u8()))
         case 7: return .mobileNodeLinkLayerIdentifier(bytes(1...20))
         case 8: return .linkLocalAddress(address())
-        case 9: return .timestamp(NTPTimestamp(rawValue: rng.next()))
+        case 9: return .timestamp(Timestamp(rawValue: rng.next()))
         default:
             let known: Set<UInt8> = [0, 1, 6, 8, 9, 19, 22, 23, 24, 25, 26, 27]
             return .unknown(type: unknownType(excluding: known), data: bytes(0...30))

@@ -35,8 +35,9 @@ struct GoldenVectorTests {
         0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
         // 96: PadN, 0 bytes: the timestamp must start at 8n+2
         0x01, 0x00,
-        // 98: Timestamp (8.8): type 27, length 8, NTP seconds 0xec000000, fraction 0x40000000 (.25 s)
-        0x1b, 0x08, 0xec, 0x00, 0x00, 0x00, 0x40, 0x00, 0x00, 0x00,
+        // 98: Timestamp (8.8): type 27, length 8, 48-bit seconds since 1970 0x6afd86c0 (2026-11-18 11:06:40 UTC)
+        //     and 16-bit fraction 0x4000 (.25 s)
+        0x1b, 0x08, 0x00, 0x00, 0x6a, 0xfd, 0x86, 0xc0, 0x40, 0x00,
         // 108: PadN, 2 zero bytes: the header ends on a multiple of 8 (112)
         0x01, 0x02, 0x00, 0x00,
     ]
@@ -48,14 +49,14 @@ struct GoldenVectorTests {
         .accessTechnologyType(.ieee8023),
         .mobileNodeLinkLayerIdentifier([0x02, 0x00, 0x00, 0x00, 0x00, 0x01]),
         .linkLocalAddress(IPv6Address("fe80::1")!),
-        .timestamp(NTPTimestamp(rawValue: 0xec00_0000_4000_0000)),
+        .timestamp(Timestamp(unixSeconds: 1_795_000_000.25)),
     ]
 
     static let pbuBytes: [UInt8] = [
         // 0: payload proto 59 (none), header len 13 (112 bytes), MH type 5, reserved
         0x3b, 0x0d, 0x05, 0x00,
         // 4: checksum
-        0x05, 0x1c,
+        0xff, 0x5e,
         // 6: sequence 7; 8: flags A|H|P (0xc200); 10: lifetime 900 (3600 s)
         0x00, 0x07, 0xc2, 0x00, 0x03, 0x84,
     ] + pmipOptionBytes
@@ -64,7 +65,7 @@ struct GoldenVectorTests {
         // 0: payload proto 59, header len 13, MH type 6, reserved
         0x3b, 0x0d, 0x06, 0x00,
         // 4: checksum
-        0xc5, 0xfc,
+        0xc0, 0x3f,
         // 6: status 0 (accepted); 7: flags P (0x20); 8: sequence 7; 10: lifetime 900
         0x00, 0x20, 0x00, 0x07, 0x03, 0x84,
     ] + pmipOptionBytes
@@ -125,7 +126,7 @@ struct GoldenVectorTests {
     @Test func aFlippedBitFailsTheChecksumAtItsOffset() {
         var bytes = Self.pbuBytes
         bytes[40] ^= 0x01
-        #expect(throws: WireError("bad checksum 0x51c, expected 0x41c", at: 4)) {
+        #expect(throws: WireError("bad checksum 0xff5e, expected 0xfe5e", at: 4)) {
             try MobilityHeader.decode(bytes, checksum: .verify(source: Self.mag, destination: Self.lma))
         }
         #expect((try? MobilityHeader.decode(bytes, checksum: .skip)) != nil)
