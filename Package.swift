@@ -10,6 +10,8 @@ let package = Package(
     products: [
         .executable(name: "dmm", targets: ["dmm"]),
         .library(name: "DMMWire", targets: ["DMMWire"]),
+        .library(name: "DMMCore", targets: ["DMMCore"]),
+        .library(name: "DMMDataPlane", targets: ["DMMDataPlane"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -17,14 +19,20 @@ let package = Package(
     targets: [
         // wire: value types and codecs for every message on the wire.
         .target(name: "DMMWire"),
+        // core: the protocol engines, pure state machines with an explicit clock.
+        .target(name: "DMMCore", dependencies: ["DMMWire"]),
+        // data plane: drivers that make forwarding rules true; here the
+        // in-memory network model that traces packets.
+        .target(name: "DMMDataPlane", dependencies: ["DMMCore"]),
         .executableTarget(
             name: "dmm",
             dependencies: [
-                "DMMWire",
+                "DMMWire", "DMMCore", "DMMDataPlane",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "DMMWireTests", dependencies: ["DMMWire"]),
+        .testTarget(name: "DMMCoreTests", dependencies: ["DMMCore", "DMMDataPlane"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,203 @@
+import DMMWire
+
+/// The anchor role (H-MAR, RFC 5213's LMA) for the prefixes this MAR assigned.
+///
+///     assigned --node leaves, flows--> left --PBU--> away(binding) --PBU from next MAR--> away
+///        |  \                           |              | dereg / expiry
+///        |   node leaves, no flows      | grace ends   v
+///        |------------------------------+---------> holdDown --timer--> back in the pool
+///     home(link) <--node returns-- away
+extension AccessRouter {
+    struct AnchoredPrefix: Sendable {
+        var node: MobileNodeID
+        var state: State
+        /// The newest accepted PBU's timestamp (timestamp freshness).
+        var lastTimestamp: Timestamp?
+
+        enum State: Sendable, Equatable {
+            /// The node is attached here: delivered natively.
+            case home(LinkID)
+            /// Tunnelled to the visited MAR of the binding.
+            case away(Binding)
+            /// The node left with flows running; waiting for its next MAR.
+            case left
+            /// Released; returns to the pool when the hold-down ends.
+            case holdDown
+        }
+    }
+
+    struct Binding: Sendable, Equatable {
+        var visited: IPv6Address
+        var sequence: UInt16
+        var expires: Instant
+    }
+
+    /// A new prefix for a node that has none at home here (seite Figure 5 step 1).
+    mutating func assignPrefix(to node: MobileNodeID, link: LinkID, at now: Instant) {
+        guard let prefix = pool.allocate() else {
+            counters.ignored["prefix pool exhausted", default: 0] += 1
+            return
+        }
+        anchored[prefix] = AnchoredPrefix(node: node, state: .home(link))
+        actions.append(.install(.deliver(prefix, link: link)))
+        sendLocation(.register(PrefixRecord(mobileNode: node, prefix: prefix, anchor: config.address,
+                                            serving: config.address, active: false)), at: now)
+    }
+
+    /// The node is back at the anchor of `prefix`: native delivery again, the
+    /// tunnel replaced in one step. Returns false if the prefix is not usable.
+    mutating func returnHome(_ prefix: IPv6Prefix, link: LinkID, at now: Instant) -> Bool {
+        guard var entry = anchored[prefix], entry.state != .holdDown else { return false }
+        entry.state = .home(link)
+        anchored[prefix] = entry
+        timers.cancel(.bindingExpiry(prefix))
+        actions.append(.install(.deliver(prefix, link: link)))
+        sendLocation(.update(prefix, serving: config.address, active: flowCounts[prefix, default: 0] > 0), at: now)
+        return true
+    }
+
+    /// The node left the link. Flows still use the prefix: keep it for the
+    /// PBU of the next MAR. None do: release it now (GL-mix:4).
+    mutating func nodeLeft(_ prefix: IPv6Prefix, link: LinkID, at now: Instant) {
+        guard var entry = anchored[prefix] else { return }
+        actions.append(.remove(.deliver(prefix, link: link)))
+        if flowCounts[prefix, default: 0] > 0 {
+            entry.state = .left
+            anchored[prefix] = entry
+            timers.set(.bindingExpiry(prefix), at: now + config.detachedGrace)
+        } else {
+            releaseAnchored(prefix, at: now)
+        }
+    }
+
+    /// Ends the prefix's life here: no rule left, the record removed, and the
+    /// prefix back in the pool after the hold-down.
+    mutating func releaseAnchored(_ prefix: IPv6Prefix, at now: Instant) {
+        guard var entry = anchored[prefix] else { return }
+        if case .away(let b) = entry.state {
+            actions.append(.remove(.encapsulate(prefix, endpoint: b.visited, mode: config.tunnel)))
+        }
+        entry.state = .holdDown
+        anchored[prefix] = entry
+        flowCounts[prefix] = nil
+        timers.cancel(.bindingExpiry(prefix))
+        timers.set(.holdDown(prefix), at: now + config.holdDown)
+        sendLocation(.release(prefix), at: now)
+        counters.releases += 1
+    }
+
+    mutating func bindingExpired(_ prefix: IPv6Prefix, at now: Instant) {
+        guard let entry = anchored[prefix] else { return }
+        switch entry.state {
+        case .away, .left: releaseAnchored(prefix, at: now)
+        case .home, .holdDown: break
+        }
+    }
+
+    mutating func holdDownEnded(_ prefix: IPv6Prefix) {
+        guard anchored[prefix]?.state == .holdDown else { return }
+        anchored[prefix] = nil
+        pool.release(prefix)
+    }
+
+    // MARK: Proxy Binding Update (RFC 5213 section 5.3)
+
+    mutating func receiveBindingUpdate(_ pbu: BindingUpdate, from sender: IPv6Address, at now: Instant) {
+        counters.pbuReceived += 1
+        let check = validate(pbu, from: sender, at: now)
+        guard case .accept(let prefix) = check else {
+            if case .reject(let status) = check { answer(pbu, with: status, lifetime: 0, to: sender) }
+            return
+        }
+        var entry = anchored[prefix]!
+        if pbu.lifetime == 0 {
+            // Deregistration (RFC 5213 section 5.3.5): only the MAR holding
+            // the binding ends it; another's is acknowledged and ignored.
+            if case .away(let b) = entry.state, b.visited == sender { releaseAnchored(prefix, at: now) }
+            answer(pbu, with: .accepted, lifetime: 0, to: sender)
+            return
+        }
+        let granted = min(Seconds(Double(pbu.lifetime) * 4), config.maxBindingLifetime)
+        let previous = entry.state
+        entry.state = .away(Binding(visited: sender, sequence: pbu.sequence, expires: now + granted))
+        if case .timestamp(let t) = pbu.options.first(where: { if case .timestamp = $0 { true } else { false } }) {
+            entry.lastTimestamp = t
+        }
+        anchored[prefix] = entry
+        timers.set(.bindingExpiry(prefix), at: now + granted)
+        // One route per prefix: the tunnel replaces native delivery or the
+        // previous far end in one step; a refresh finds it already right.
+        if case .away(let b) = previous, b.visited == sender {
+        } else {
+            actions.append(.install(.encapsulate(prefix, endpoint: sender, mode: config.tunnel)))
+        }
+        answer(pbu, with: .accepted, lifetime: UInt16(min(granted.seconds / 4, Double(UInt16.max))), to: sender)
+    }
+
+    enum Check {
+        case accept(IPv6Prefix)
+        case reject(BindingAckStatus)
+    }
+
+    /// RFC 5213 sections 5.3.1 and 5.5: the sender is a known MAR, the PBU has
+    /// the options a PBU must have, the node owns the prefix, and the PBU is
+    /// fresh. Nothing changes state before this says accept.
+    func validate(_ pbu: BindingUpdate, from sender: IPv6Address, at now: Instant) -> Check {
+        guard config.peers.contains(sender) else { return .reject(.magNotAuthorizedForProxyRegistration) }
+        guard pbu.flags.contains(.proxyRegistration) else { return .reject(.proxyRegistrationNotEnabled) }
+        var node: MobileNodeID?, prefixes: [IPv6Prefix] = [], hi = false, att = false, timestamp: Timestamp?
+        for option in pbu.options {
+            switch option {
+            case .mobileNodeIdentifier(let m): node = m.text.map(MobileNodeID.init)
+            case .homeNetworkPrefix(let p): prefixes.append(p)
+            case .handoffIndicator: hi = true
+            case .accessTechnologyType: att = true
+            case .timestamp(let t): timestamp = t
+            default: break
+            }
+        }
+        guard let node else { return .reject(.missingMNIdentifierOption) }
+        guard let prefix = prefixes.first else { return .reject(.missingHomeNetworkPrefixOption) }
+        guard prefixes.count == 1 else { return .reject(.bcePBUPrefixSetDoNotMatch) }
+        guard hi || pbu.lifetime == 0 else { return .reject(.missingHandoffIndicatorOption) }
+        guard att || pbu.lifetime == 0 else { return .reject(.missingAccessTechTypeOption) }
+        guard pool.contains(prefix) else { return .reject(.notLMAForThisMobileNode) }
+        guard let entry = anchored[prefix], entry.node == node, entry.state != .holdDown else {
+            return .reject(.notAuthorizedForHomeNetworkPrefix)
+        }
+        switch config.freshness {
+        case .timestamps(let window):
+            guard let timestamp else { return .reject(.timestampMismatch) }
+            guard abs(timestamp.unixSeconds - now.seconds) <= window.seconds else { return .reject(.timestampMismatch) }
+            if let last = entry.lastTimestamp, timestamp <= last { return .reject(.timestampLowerThanPreviousAccepted) }
+        case .sequenceNumbers:
+            if case .away(let b) = entry.state, b.visited == sender, !Self.isNewer(pbu.sequence, than: b.sequence) {
+                return .reject(.sequenceNumberOutOfWindow)
+            }
+        }
+        return .accept(prefix)
+    }
+
+    /// RFC 6275 section 9.5.1: sequence numbers compare modulo 2^16, newer
+    /// meaning less than half the space ahead.
+    static func isNewer(_ a: UInt16, than b: UInt16) -> Bool {
+        a != b && a &- b < 0x8000
+    }
+
+    /// A PBA echoing the PBU's sequence number and identifying options
+    /// (RFC 5213 section 5.3.6).
+    mutating func answer(_ pbu: BindingUpdate, with status: BindingAckStatus, lifetime: UInt16, to sender: IPv6Address) {
+        if !status.isAccepted { counters.rejected[status, default: 0] += 1 }
+        let echoed = pbu.options.filter {
+            switch $0 {
+            case .mobileNodeIdentifier, .homeNetworkPrefix, .handoffIndicator, .accessTechnologyType,
+                .mobileNodeLinkLayerIdentifier, .linkLocalAddress, .timestamp: true
+            default: false
+            }
+        }
+        let pba = BindingAcknowledgement(status: status, flags: .proxyRegistration, sequence: pbu.sequence,
+                                         lifetime: status.isAccepted ? lifetime : 0, options: echoed)
+        actions.append(.sendMobility(MobilityHeader(.bindingAcknowledgement(pba)), to: sender))
+        counters.pbaSent += 1
+    }
+}

@@ -1,0 +1,88 @@
+import DMMWire
+
+/// Everything a MAR is told; defaults follow RFC 5213 section 9 and RFC 6275
+/// section 12 where those give one.
+public struct AccessRouterConfig: Sendable {
+    /// The MAR's signalling address, also its tunnel endpoint (Proxy-CoA when
+    /// it serves a node, LMAA when it anchors one).
+    public var address: IPv6Address
+    /// The block it assigns per-node prefixes from.
+    public var prefixBlock: IPv6Prefix
+    public var prefixLength: UInt8 = 64
+    /// The MARs whose PBUs it accepts (RFC 5213 section 5.3.1: the sender must
+    /// be authorized).
+    public var peers: Set<IPv6Address>
+    public var locationServer: IPv6Address
+
+    /// Uplink of a node away from a prefix's anchor: straight to the
+    /// destination, or reverse-tunnelled to the anchor.
+    public var uplink: UplinkMode = .direct
+    public var tunnel: TunnelMode = .ipv6InIPv6
+    /// How PBUs are ordered: timestamps (RFC 5213 section 5.5, the default)
+    /// or sequence numbers, which an existing PMIPv6 implementation uses.
+    public var freshness: Freshness = .timestamps(window: 0.3)
+
+    /// Lifetime a visited MAR asks for, and the most an anchor grants.
+    public var bindingLifetime: Seconds = 300
+    public var maxBindingLifetime: Seconds = 3600
+    /// Re-register when this fraction of the granted lifetime has passed.
+    public var refreshFraction = 0.8
+    /// PBU retransmission: RFC 6275 INITIAL_BINDACK_TIMEOUT and
+    /// MAX_BINDACK_TIMEOUT; the timeout doubles until the maximum, then the
+    /// MAR gives up.
+    public var initialBindAckTimeout: Seconds = 1
+    public var maxBindAckTimeout: Seconds = 32
+    /// A released prefix returns to the pool after this (RFC 5213
+    /// MinDelayBeforeBCEDelete).
+    public var holdDown: Seconds = 10
+    /// How long an anchor keeps a prefix whose node left with flows running
+    /// before it gives up waiting for a PBU and releases it.
+    public var detachedGrace: Seconds = 30
+
+    public var advertisement = AdvertisementConfig()
+    public var accessTechnology: AccessTechnologyType = .ieee8023
+
+    public init(address: IPv6Address, prefixBlock: IPv6Prefix, peers: Set<IPv6Address>, locationServer: IPv6Address) {
+        self.address = address
+        self.prefixBlock = prefixBlock
+        self.peers = peers
+        self.locationServer = locationServer
+    }
+}
+
+public enum UplinkMode: String, Sendable, Hashable {
+    case direct
+    case reverseTunnel = "reverse-tunnel"
+}
+
+public enum Freshness: Sendable, Hashable {
+    /// Accept a PBU whose timestamp is within `window` of the anchor's clock
+    /// and newer than the last accepted one for the prefix.
+    case timestamps(window: Seconds)
+    /// Accept a PBU whose sequence number is newer than the last one from the
+    /// same MAR for the prefix (RFC 6275 section 9.5.1). A PBU from another
+    /// MAR starts a new binding: sequence numbers do not order across MARs.
+    case sequenceNumbers
+}
+
+/// Router Advertisement contents (RFC 4861 section 6.2.1). Every MAR sends
+/// the same link-local and link-layer address (RFC 5213 sections 6.8 and
+/// 6.9.3) so a moving node keeps its default router.
+public struct AdvertisementConfig: Sendable, Hashable {
+    public var routerLifetime: UInt16 = 1800
+    public var reachableTime: UInt32 = 0
+    /// Milliseconds; a small value shortens DAD on the node.
+    public var retransTimer: UInt32 = 0
+    public var validLifetime: UInt32 = 3600
+    public var preferredLifetime: UInt32 = 1800
+    /// Unsolicited advertisements on each access link with a node.
+    public var interval: Seconds = 60
+    public var linkLocalAddress = IPv6Address("fe80::1")!
+    public var linkLayerAddress: [UInt8] = [0x02, 0x00, 0x00, 0x00, 0xd3, 0x01]
+    /// MTU of the access links; the advertised MTU subtracts the tunnel
+    /// overhead so no packet is too big for the tunnel (DESIGN.md: a larger
+    /// packet is dropped and the Packet Too Big goes to the tunnel entry).
+    public var linkMTU: UInt32 = 1500
+
+    public init() {}
+}

@@ -1,0 +1,33 @@
+import DMMWire
+
+/// What a MAR's location client (LMc) asks the location server (LMs), RFC
+/// 8818 section 3.2.1. Each request carries an id that its reply echoes, so
+/// the MAR can retransmit and match.
+public enum LocationRequest: Hashable, Sendable {
+    /// LM-db:1: the node's prefixes and where each is anchored.
+    case query(MobileNodeID)
+    /// LM-db:4 by the anchor: a prefix it just assigned.
+    case register(PrefixRecord)
+    /// LM-db:4 by the serving MAR: it serves the prefix now, and whether
+    /// flows use it. Changes only an existing record.
+    case update(IPv6Prefix, serving: IPv6Address?, active: Bool)
+    /// By the anchor: the prefix is released (GL-switch:1).
+    case release(IPv6Prefix)
+}
+
+public enum LocationReply: Hashable, Sendable {
+    /// LM-db:2.
+    case records(MobileNodeID, [PrefixRecord])
+    case done
+    /// Refused, with the reason; the request changed nothing.
+    case refused(String)
+}
+
+public struct LocationEnvelope<Body: Hashable & Sendable>: Hashable, Sendable {
+    public var id: UInt32
+    public var body: Body
+    public init(id: UInt32, _ body: Body) {
+        self.id = id
+        self.body = body
+    }
+}

@@ -1,0 +1,73 @@
+import DMMWire
+
+/// One prefix of a mobile node in the session database (seite section 5: the
+/// PMIPv6 policy store with MN-Identifier, anchor address and home network
+/// prefixes mandatory), extended with the MAR now serving the node for it and
+/// whether flows still use it (RFC 8818 section 4: mobility only when needed).
+public struct PrefixRecord: Hashable, Sendable {
+    public var mobileNode: MobileNodeID
+    public var prefix: IPv6Prefix
+    /// The MAR that assigned the prefix and anchors it (the LMAA).
+    public var anchor: IPv6Address
+    /// The MAR the node is attached to for this prefix, if any.
+    public var serving: IPv6Address?
+    /// Whether flows use the prefix, as last reported by the serving MAR.
+    public var active: Bool
+    /// When the record lapses unless renewed (anchored prefixes are renewed
+    /// by their anchor); nil for no expiry.
+    public var expires: Instant?
+
+    public init(mobileNode: MobileNodeID, prefix: IPv6Prefix, anchor: IPv6Address, serving: IPv6Address? = nil,
+                active: Bool = false, expires: Instant? = nil) {
+        self.mobileNode = mobileNode
+        self.prefix = prefix
+        self.anchor = anchor
+        self.serving = serving
+        self.active = active
+        self.expires = expires
+    }
+}
+
+/// Where location records are kept: in memory here, SQLite or PostgreSQL in
+/// the store layer. Every method is one atomic step.
+public protocol LocationStore {
+    /// LM-db:1/2: the records of one node.
+    func records(of node: MobileNodeID) -> [PrefixRecord]
+    func record(for prefix: IPv6Prefix) -> PrefixRecord?
+    /// Creates or replaces the record of a prefix.
+    mutating func put(_ record: PrefixRecord)
+    /// Removes a prefix's record; returns it.
+    @discardableResult mutating func remove(_ prefix: IPv6Prefix) -> PrefixRecord?
+    var count: Int { get }
+}
+
+/// The store kept in memory: two indexes over the same records.
+public struct InMemoryLocationStore: LocationStore, Sendable {
+    private var byPrefix: [IPv6Prefix: PrefixRecord] = [:]
+    private var byNode: [MobileNodeID: Set<IPv6Prefix>] = [:]
+
+    public init() {}
+
+    public func records(of node: MobileNodeID) -> [PrefixRecord] {
+        (byNode[node] ?? []).compactMap { byPrefix[$0] }.sorted { $0.prefix.address < $1.prefix.address }
+    }
+
+    public func record(for prefix: IPv6Prefix) -> PrefixRecord? { byPrefix[prefix] }
+
+    public mutating func put(_ record: PrefixRecord) {
+        if let old = byPrefix[record.prefix], old.mobileNode != record.mobileNode {
+            byNode[old.mobileNode]?.remove(record.prefix)
+        }
+        byPrefix[record.prefix] = record
+        byNode[record.mobileNode, default: []].insert(record.prefix)
+    }
+
+    @discardableResult public mutating func remove(_ prefix: IPv6Prefix) -> PrefixRecord? {
+        guard let old = byPrefix.removeValue(forKey: prefix) else { return nil }
+        byNode[old.mobileNode]?.remove(prefix)
+        if byNode[old.mobileNode]?.isEmpty == true { byNode[old.mobileNode] = nil }
+        return old
+    }
+
+    public var count: Int { byPrefix.count }
+}

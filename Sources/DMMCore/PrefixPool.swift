@@ -1,0 +1,75 @@
+import DMMWire
+
+/// The /64s a MAR hands out from its configured block (seite section 4.1:
+/// each MAR advertises its own per-MN prefixes). A released prefix waits out
+/// a hold-down before it is handed out again, so that packets still in flight
+/// for the old owner never reach a new one.
+public struct PrefixPool: Sendable {
+    public let block: IPv6Prefix
+    public let prefixLength: UInt8
+    private var nextIndex: UInt64 = 0
+    private var free: [UInt64] = []
+    private var assigned: Set<UInt64> = []
+
+    /// `block` must be no longer than `prefixLength` (default /64).
+    public init(block: IPv6Prefix, prefixLength: UInt8 = 64) {
+        precondition(block.length <= prefixLength && prefixLength <= 64, "pool block must be shorter than the assigned prefixes")
+        self.block = IPv6Prefix(block.address.masked(to: Int(block.length)), length: block.length)
+        self.prefixLength = prefixLength
+    }
+
+    /// How many prefixes the block holds.
+    public var capacity: UInt64 {
+        let bits = UInt64(prefixLength - block.length)
+        return bits >= 64 ? UInt64.max : 1 << bits
+    }
+
+    public var assignedCount: Int { assigned.count }
+
+    public mutating func allocate() -> IPv6Prefix? {
+        let index: UInt64
+        if let reused = free.popLast() {
+            index = reused
+        } else {
+            guard nextIndex < capacity else { return nil }
+            index = nextIndex
+            nextIndex += 1
+        }
+        assigned.insert(index)
+        return prefix(at: index)
+    }
+
+    public func contains(_ p: IPv6Prefix) -> Bool {
+        p.length == prefixLength && block.contains(p.address)
+    }
+
+    /// Returns a prefix to the pool (call after the hold-down).
+    public mutating func release(_ p: IPv6Prefix) {
+        guard contains(p), let index = index(of: p), assigned.remove(index) != nil else { return }
+        free.append(index)
+    }
+
+    /// Marks a prefix assigned again, e.g. when state is restored.
+    public mutating func reserve(_ p: IPv6Prefix) {
+        guard contains(p), let index = index(of: p) else { return }
+        assigned.insert(index)
+        if index >= nextIndex {
+            free += (nextIndex..<index).reversed()
+            nextIndex = index + 1
+        } else {
+            free.removeAll { $0 == index }
+        }
+    }
+
+    func prefix(at index: UInt64) -> IPv6Prefix {
+        let shift = UInt64(64 - prefixLength)
+        let high = block.address.high | (index << shift)
+        return IPv6Prefix(IPv6Address(high: high, low: 0), length: prefixLength)
+    }
+
+    func index(of p: IPv6Prefix) -> UInt64? {
+        let shift = UInt64(64 - prefixLength)
+        let mask: UInt64 = capacity == UInt64.max ? ~0 : capacity - 1
+        return (p.address.high >> shift) & mask
+    }
+}
