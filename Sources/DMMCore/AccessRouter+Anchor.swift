@@ -8,7 +8,7 @@ import DMMWire
 ///        |------------------------------+---------> holdDown --timer--> back in the pool
 ///     home(link) <--node returns-- away
 extension AccessRouter {
-    struct AnchoredPrefix: Sendable {
+    struct AnchoredPrefix: Sendable, Equatable {
         var node: MobileNodeID
         var state: State
         /// The newest accepted PBU's timestamp (timestamp freshness).
@@ -70,8 +70,10 @@ extension AccessRouter {
         }
     }
 
-    /// Ends the prefix's life here: no rule left, the record removed, and the
-    /// prefix back in the pool after the hold-down.
+    /// Ends the prefix's life here: no rule left, and after the hold-down the
+    /// record removed and the prefix back in the pool. Until then the record
+    /// says the prefix is idle, so a MAR the node reaches meanwhile tells the
+    /// node to stop using it.
     mutating func releaseAnchored(_ prefix: IPv6Prefix, at now: Instant) {
         guard var entry = anchored[prefix] else { return }
         if case .away(let b) = entry.state {
@@ -82,7 +84,7 @@ extension AccessRouter {
         flowCounts[prefix] = nil
         timers.cancel(.bindingExpiry(prefix))
         timers.set(.holdDown(prefix), at: now + config.holdDown)
-        sendLocation(.release(prefix), at: now)
+        sendLocation(.update(prefix, serving: nil, active: false), at: now)
         counters.releases += 1
     }
 
@@ -94,10 +96,11 @@ extension AccessRouter {
         }
     }
 
-    mutating func holdDownEnded(_ prefix: IPv6Prefix) {
+    mutating func holdDownEnded(_ prefix: IPv6Prefix, at now: Instant) {
         guard anchored[prefix]?.state == .holdDown else { return }
         anchored[prefix] = nil
         pool.release(prefix)
+        sendLocation(.release(prefix), at: now)
     }
 
     // MARK: Proxy Binding Update (RFC 5213 section 5.3)

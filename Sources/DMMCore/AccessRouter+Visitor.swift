@@ -36,6 +36,12 @@ extension AccessRouter {
         }
         sendBindingUpdate(prefix, handoff: .handoffSameInterface, at: now)
         sendLocation(.update(prefix, serving: config.address, active: true), at: now)
+        if flowCounts[prefix, default: 0] == 0 { timers.set(.idle(prefix), at: now + config.idleGrace) }
+    }
+
+    mutating func idleGraceEnded(_ prefix: IPv6Prefix, at now: Instant) {
+        guard let visit = visiting[prefix], visit.state != .deregistering, flowCounts[prefix, default: 0] == 0 else { return }
+        release(visiting: prefix, withdrawOn: visit.link, at: now)
     }
 
     mutating func sendBindingUpdate(_ prefix: IPv6Prefix, handoff: HandoffIndicator, at now: Instant) {
@@ -122,6 +128,7 @@ extension AccessRouter {
         removeFarEnd(prefix, visit: visit)
         timers.cancel(.bindAck(prefix))
         timers.cancel(.refresh(prefix))
+        timers.cancel(.idle(prefix))
     }
 
     /// The last flow on a prefix away from home ended (FM-path-ind:10): tell
@@ -130,6 +137,7 @@ extension AccessRouter {
         guard var visit = visiting[prefix] else { return }
         removeFarEnd(prefix, visit: visit)
         timers.cancel(.refresh(prefix))
+        timers.cancel(.idle(prefix))
         flowCounts[prefix] = nil
         if deregister {
             visit.state = .deregistering

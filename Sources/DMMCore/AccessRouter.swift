@@ -62,7 +62,8 @@ public struct AccessRouter: Sendable {
             case .bindAck(let p): bindAckTimedOut(p, at: now)
             case .refresh(let p): refresh(p, at: now)
             case .bindingExpiry(let p): bindingExpired(p, at: now)
-            case .holdDown(let p): holdDownEnded(p)
+            case .holdDown(let p): holdDownEnded(p, at: now)
+            case .idle(let p): idleGraceEnded(p, at: now)
             case .location(let id): locationTimedOut(id, at: now)
             case .advertisement(let link): if attachments[link]?.isServed == true { advertise(on: link, at: now) }
             }
@@ -96,7 +97,11 @@ public struct AccessRouter: Sendable {
         var home = false
         for record in records where record.mobileNode == node {
             if record.anchor == config.address {
-                home = returnHome(record.prefix, link: link, at: now) || home
+                if returnHome(record.prefix, link: link, at: now) {
+                    home = true
+                } else {
+                    attachments[link]?.withdrawn.insert(record.prefix)
+                }
             } else if record.active || flowCounts[record.prefix, default: 0] > 0 {
                 visit(record, link: link, at: now)
             } else {
@@ -164,8 +169,10 @@ public struct AccessRouter: Sendable {
         let before = flowCounts[prefix, default: 0]
         flowCounts[prefix] = count > 0 ? count : nil
         guard (before > 0) != (count > 0) else { return }
-        if let visit = visiting[prefix] {
-            if count == 0 { release(visiting: prefix, withdrawOn: visit.link, at: now) }
+        if visiting[prefix] != nil {
+            // Released only after the idle grace, so a flow that restarts at
+            // once does not lose its prefix.
+            if count == 0 { timers.set(.idle(prefix), at: now + config.idleGrace) } else { timers.cancel(.idle(prefix)) }
             return
         }
         if let entry = anchored[prefix], case .home = entry.state {
@@ -243,7 +250,7 @@ public enum AccessRouterAction: Hashable, Sendable {
 
 extension AccessRouter {
     enum Timer: Hashable, Sendable {
-        case bindAck(IPv6Prefix), refresh(IPv6Prefix), bindingExpiry(IPv6Prefix), holdDown(IPv6Prefix)
+        case bindAck(IPv6Prefix), refresh(IPv6Prefix), bindingExpiry(IPv6Prefix), holdDown(IPv6Prefix), idle(IPv6Prefix)
         case location(UInt32), advertisement(LinkID)
     }
 

@@ -35,6 +35,10 @@ public struct AccessRouterConfig: Sendable {
     /// A released prefix returns to the pool after this (RFC 5213
     /// MinDelayBeforeBCEDelete).
     public var holdDown: Seconds = 10
+    /// How long a prefix served away from its anchor may go without flows
+    /// before it is released (RFC 8818 FM-path-ind:10); also how long a new
+    /// visited MAR waits for the first flow report.
+    public var idleGrace: Seconds = 5
     /// How long an anchor keeps a prefix whose node left with flows running
     /// before it gives up waiting for a PBU and releases it.
     public var detachedGrace: Seconds = 30

@@ -1,0 +1,246 @@
+import DMMDataPlane
+import DMMWire
+import Testing
+
+@testable import DMMCore
+
+/// Every call flow of the specifications, one test each, tracing packets in
+/// the network model after every step.
+struct CallFlowTests {
+    /// Both directions deliver; `tunnels` is the tunnel the downlink takes.
+    func expectReachable(_ tb: Testbed, _ node: String, _ prefix: IPv6Prefix, cn: String = "CN1", tunnel: [String] = [],
+                         sourceLocation: SourceLocation = #_sourceLocation) {
+        let t = tb.traces(node, prefix, cn: cn)
+        #expect(t.down.outcome == .delivered(to: node), "down \(prefix): \(t.down)", sourceLocation: sourceLocation)
+        #expect(t.up.outcome == .delivered(to: cn), "up \(prefix): \(t.up)", sourceLocation: sourceLocation)
+        #expect(t.down.tunnels == tunnel, "down \(prefix): \(t.down)", sourceLocation: sourceLocation)
+    }
+
+    func endpoint(_ i: Int) -> String { Testbed.marAddress(i).description }
+
+    /// seite Figure 5, steps 1 to 6.
+    @Test func seiteFigure5HandoverWithDistributedAnchoring() throws {
+        var tb = Testbed()
+        // (1) MN1 attaches to MAR1, which assigns and advertises HNP1 and records the session.
+        tb.attach("MN1", to: "MAR1")
+        tb.run(for: 0.1)
+        let hnp1 = try #require(tb.preferred("MN1"))
+        #expect(Testbed.block(1).contains(hnp1.address))
+        #expect(tb.lms.store.record(for: hnp1)?.anchor == Testbed.marAddress(1))
+        // (2) flow#1 with CN1 on HNP1, routed normally: no mobility state at all.
+        tb.flows("MN1", on: hnp1, 1)
+        expectReachable(tb, "MN1", hnp1)
+        #expect(tb.pbus().isEmpty)
+        // (3) handover to MAR2: it allocates HNP2, finds HNP1 at MAR1 in the database, and PBU/PBA.
+        tb.move("MN1", to: "MAR2")
+        let pbu = try #require(tb.pbus(from: "MAR2", to: "MAR1").first)
+        #expect(pbu.flags.contains(.proxyRegistration) && pbu.options.contains(.homeNetworkPrefix(hnp1)))
+        #expect(tb.pbas(from: "MAR1").first?.status == .accepted)
+        // (4) the RA: HNP2 preferred for new flows, HNP1 deprecated.
+        let hnp2 = try #require(tb.preferred("MN1"))
+        #expect(Testbed.block(2).contains(hnp2.address))
+        #expect(tb.prefixes(of: "MN1")[hnp1] == false)
+        // (5) MAR1 tunnels flow#1 to MAR2.
+        expectReachable(tb, "MN1", hnp1, tunnel: ["MAR1 -> \(endpoint(2))"])
+        // (6) flow#2 with CN2 on HNP2 is routed normally.
+        expectReachable(tb, "MN1", hnp2, cn: "CN2")
+        #expect(tb.established.count == 1 && tb.established[0].prefix == hnp1)
+    }
+
+    /// seite Figure 4: MAR1 to MAR2 to MAR3 with flows on HNP1 and HNP2; two
+    /// anchors serve one node; the tunnel end moves from MAR2 to MAR3.
+    @Test func seiteFigure4TwoAnchorsServeOneNode() throws {
+        var tb = Testbed()
+        tb.attach("MN1", to: "MAR1")
+        tb.run(for: 0.1)
+        let hnp1 = try #require(tb.preferred("MN1"))
+        tb.flows("MN1", on: hnp1, 1)  // flow#1
+        tb.move("MN1", to: "MAR2")
+        let hnp2 = try #require(tb.preferred("MN1"))
+        tb.flows("MN1", on: hnp1, 1)
+        tb.flows("MN1", on: hnp2, 1)  // flow#2
+        expectReachable(tb, "MN1", hnp1, tunnel: ["MAR1 -> \(endpoint(2))"])
+        expectReachable(tb, "MN1", hnp2)
+        tb.move("MN1", to: "MAR3")
+        let hnp3 = try #require(tb.preferred("MN1"))
+        #expect(Testbed.block(3).contains(hnp3.address))
+        // MAR1's tunnel end moved from MAR2 to MAR3; MAR2 anchors HNP2 toward MAR3.
+        expectReachable(tb, "MN1", hnp1, tunnel: ["MAR1 -> \(endpoint(3))"])
+        expectReachable(tb, "MN1", hnp2, cn: "CN2", tunnel: ["MAR2 -> \(endpoint(3))"])
+        // flow#3 on HNP3 is routed normally.
+        expectReachable(tb, "MN1", hnp3, cn: "CN2")
+        // The old visited MAR removed its far end for HNP1: only the anchor and MAR3 mention it.
+        #expect(tb.network.rules(mentioning: hnp1) == [
+            "MAR1: encapsulate \(hnp1) toward \(endpoint(3)) (ipv6-in-ipv6)", "MAR3: deliver \(hnp1) on mn1-mar3",
+        ])
+        #expect(tb.prefixes(of: "MN1")[hnp1] == false && tb.prefixes(of: "MN1")[hnp2] == false)
+    }
+
+    /// RFC 8818 Figure 6: the flow ended before the move, so there is no
+    /// mobility support at all: no PBU, no tunnel, IP1 withdrawn and released.
+    @Test func rfc8818Figure6FlowEndedBeforeTheMove() throws {
+        var tb = Testbed()
+        tb.attach("MN1", to: "MAR1")
+        tb.run(for: 0.1)
+        let ip1 = try #require(tb.preferred("MN1"))
+        tb.flows("MN1", on: ip1, 1)
+        expectReachable(tb, "MN1", ip1)
+        tb.flows("MN1", on: ip1, 0)
+        tb.move("MN1", to: "MAR2")
+        let ip2 = try #require(tb.preferred("MN1"))
+        #expect(tb.pbus().isEmpty)
+        #expect(tb.network.rules(mentioning: ip1).isEmpty)
+        #expect(tb.lms.store.record(for: ip1)?.active == false)
+        #expect(tb.prefixes(of: "MN1")[ip1] == nil, "MAR2 withdrew the idle IP1")
+        expectReachable(tb, "MN1", ip2)
+        // Packets for IP1 now stop at MAR1, which no longer routes it.
+        #expect(tb.traces("MN1", ip1).down.outcome == .blackHole(at: "MAR1", reason: "no route for \(Testbed.address(in: ip1)) in its own block"))
+        // After the hold-down the prefix is back in MAR1's pool.
+        #expect(tb.mars["MAR1"]!.pool.assignedCount == 1)
+        tb.run(for: 11)
+        #expect(tb.mars["MAR1"]!.pool.assignedCount == 0)
+        #expect(tb.lms.store.record(for: ip1) == nil)
+    }
+
+    /// RFC 8818 Figure 7: the flow continues on IP1 after the move; new flows
+    /// use IP2; when the IP1 flow ends, IP1 is released everywhere.
+    @Test func rfc8818Figure7FlowContinuesThenIP1IsReleased() throws {
+        var tb = Testbed()
+        tb.attach("MN1", to: "MAR1")
+        tb.run(for: 0.1)
+        let ip1 = try #require(tb.preferred("MN1"))
+        tb.flows("MN1", on: ip1, 1)
+        tb.move("MN1", to: "MAR2")
+        let ip2 = try #require(tb.preferred("MN1"))
+        tb.flows("MN1", on: ip1, 1)
+        expectReachable(tb, "MN1", ip1, tunnel: ["MAR1 -> \(endpoint(2))"])
+        tb.flows("MN1", on: ip2, 1)
+        expectReachable(tb, "MN1", ip2)
+        // Flow(IP1) terminates; the release follows the idle grace.
+        tb.flows("MN1", on: ip1, 0)
+        tb.run(for: 4.9)
+        #expect(tb.pbus(from: "MAR2").count == 1)
+        tb.run(for: 0.2)
+        let dereg = try #require(tb.pbus(from: "MAR2", to: "MAR1").last)
+        #expect(dereg.lifetime == 0)
+        #expect(tb.pbas(from: "MAR1").last?.status == .accepted)
+        #expect(tb.network.rules(mentioning: ip1).isEmpty)
+        #expect(tb.prefixes(of: "MN1")[ip1] == nil, "an RA with valid lifetime 0 removed IP1")
+        #expect(tb.lms.store.record(for: ip1)?.active == false)
+        #expect(tb.mars["MAR1"]!.anchored[ip1]?.state == .holdDown)
+        tb.run(for: 11)
+        #expect(tb.mars["MAR1"]!.anchored[ip1] == nil && tb.mars["MAR1"]!.pool.assignedCount == 0)
+        #expect(tb.lms.store.record(for: ip1) == nil)
+        // The new flow on IP2 is untouched.
+        expectReachable(tb, "MN1", ip2)
+        #expect(tb.preferred("MN1") == ip2)
+    }
+
+    /// Back at MAR1 after MAR2: HNP1 is delivered natively and preferred again;
+    /// MAR2's idle HNP2 is released and withdrawn.
+    @Test func returnHome() throws {
+        var tb = Testbed()
+        tb.attach("MN1", to: "MAR1")
+        tb.run(for: 0.1)
+        let hnp1 = try #require(tb.preferred("MN1"))
+        tb.flows("MN1", on: hnp1, 1)
+        tb.move("MN1", to: "MAR2")
+        let hnp2 = try #require(tb.preferred("MN1"))
+        tb.flows("MN1", on: hnp1, 1)
+        tb.move("MN1", to: "MAR1")
+        #expect(tb.preferred("MN1") == hnp1)
+        #expect(tb.prefixes(of: "MN1")[hnp2] == nil)
+        expectReachable(tb, "MN1", hnp1)
+        #expect(tb.network.rules(mentioning: hnp1) == ["MAR1: deliver \(hnp1) on mn1-mar1"])
+        #expect(tb.network.rules(mentioning: hnp2).isEmpty)
+        #expect(tb.lms.store.record(for: hnp1)?.serving == Testbed.marAddress(1))
+        // Only the one binding of the first move was ever made.
+        #expect(tb.pbus().count == 1)
+    }
+
+    /// The first PBU is lost: it goes again after INITIAL_BINDACK_TIMEOUT, and
+    /// the binding is made; meanwhile the far end was ready.
+    @Test func lostPBUIsRetransmitted() throws {
+        var tb = Testbed()
+        tb.attach("MN1", to: "MAR1")
+        tb.run(for: 0.1)
+        let hnp1 = try #require(tb.preferred("MN1"))
+        tb.flows("MN1", on: hnp1, 1)
+        tb.dropPBUs = 1
+        tb.move("MN1", to: "MAR2", settle: 0.5)
+        #expect(tb.pbas().isEmpty)
+        #expect(!tb.traces("MN1", hnp1).down.delivered)
+        tb.run(for: 1)
+        let pbus = tb.pbus(from: "MAR2")
+        #expect(pbus.count == 2 && pbus[1].sequence != pbus[0].sequence)
+        #expect(tb.mars["MAR2"]!.counters.retransmissions == 1)
+        expectReachable(tb, "MN1", hnp1, tunnel: ["MAR1 -> \(endpoint(2))"])
+        #expect(tb.established.count == 1 && tb.established[0].signalling.seconds > 1)
+    }
+
+    /// Without a PBA at all, the timeout doubles up to MAX_BINDACK_TIMEOUT and
+    /// the visited MAR gives the prefix up, leaving no rule behind.
+    @Test func unansweredPBUsAreGivenUp() throws {
+        var tb = Testbed()
+        tb.attach("MN1", to: "MAR1")
+        tb.run(for: 0.1)
+        let hnp1 = try #require(tb.preferred("MN1"))
+        tb.flows("MN1", on: hnp1, 1)
+        tb.isolated = ["MAR1"]
+        tb.move("MN1", to: "MAR2")
+        tb.flows("MN1", on: hnp1, 1)
+        tb.run(for: 100)
+        // Sent at 0, 1, 3, 7, 15 and 31 s, the timeout doubling from 1 s;
+        // at 63 s the next timeout, 64 s, is past MAX_BINDACK_TIMEOUT.
+        #expect(tb.pbus(from: "MAR2").count == 6)
+        #expect(tb.network.rules(mentioning: hnp1).filter { $0.hasPrefix("MAR2") }.isEmpty)
+        #expect(tb.prefixes(of: "MN1")[hnp1] == nil)
+    }
+
+    /// The anchor's binding lapses when the visited MAR stops refreshing; it
+    /// is kept as long as refreshes come.
+    @Test func bindingLifetimeRefreshAndExpiry() throws {
+        var tb = Testbed { $0.bindingLifetime = 40 }
+        tb.attach("MN1", to: "MAR1")
+        tb.run(for: 0.1)
+        let hnp1 = try #require(tb.preferred("MN1"))
+        tb.flows("MN1", on: hnp1, 1)
+        tb.move("MN1", to: "MAR2")
+        tb.flows("MN1", on: hnp1, 1)
+        tb.run(for: 100)
+        #expect(tb.pbus(from: "MAR2").count == 4, "refreshed every 32 s, at 80% of 40 s")
+        expectReachable(tb, "MN1", hnp1, tunnel: ["MAR1 -> \(endpoint(2))"])
+        tb.isolated = ["MAR2"]
+        tb.run(for: 41)
+        #expect(tb.network.rules(mentioning: hnp1).filter { $0.hasPrefix("MAR1") }.isEmpty)
+        #expect(tb.mars["MAR1"]!.anchored[hnp1]?.state == .holdDown)
+    }
+
+    /// A node that never moves gets no binding and no tunnel, however long it stays.
+    @Test func aNodeThatNeverMovesNeverSignals() throws {
+        var tb = Testbed()
+        tb.attach("MN1", to: "MAR1")
+        tb.run(for: 0.1)
+        let hnp1 = try #require(tb.preferred("MN1"))
+        tb.flows("MN1", on: hnp1, 3)
+        tb.run(for: 3600)
+        #expect(tb.pbus().isEmpty)
+        #expect(tb.network.rules(mentioning: hnp1) == ["MAR1: deliver \(hnp1) on mn1-mar1"])
+        expectReachable(tb, "MN1", hnp1)
+    }
+
+    /// With reverse tunnelling the uplink goes back through the anchor too.
+    @Test func reverseTunnelledUplink() throws {
+        var tb = Testbed { $0.uplink = .reverseTunnel }
+        tb.attach("MN1", to: "MAR1")
+        tb.run(for: 0.1)
+        let hnp1 = try #require(tb.preferred("MN1"))
+        tb.flows("MN1", on: hnp1, 1)
+        tb.move("MN1", to: "MAR2")
+        let up = tb.traces("MN1", hnp1).up
+        #expect(up.outcome == .delivered(to: "CN1") && up.tunnels == ["MAR2 -> \(endpoint(1))"])
+        // No flow is ever reported at MAR2: released after the idle grace.
+        tb.run(for: 5)
+        #expect(tb.network.rules(mentioning: hnp1).isEmpty)
+    }
+}
