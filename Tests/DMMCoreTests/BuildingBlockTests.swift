@@ -1,0 +1,126 @@
+import DMMDataPlane
+import DMMWire
+import Testing
+
+@testable import DMMCore
+
+struct TimerTableTests {
+    @Test func expiresInDeadlineOrderAndHonoursResetAndCancel() {
+        var t = TimerTable<String>()
+        let base = Instant(seconds: 100)
+        t.set("a", at: base + 3)
+        t.set("b", at: base + 1)
+        t.set("c", at: base + 2)
+        t.set("a", at: base + 0.5)  // moved earlier
+        t.cancel("c")
+        #expect(t.next() == base + 0.5)
+        #expect(t.expire(at: base + 0.4).isEmpty, "an early wake-up finds nothing")
+        #expect(t.expire(at: base + 5) == ["a", "b"])
+        #expect(t.next() == nil && t.count == 0)
+    }
+
+    @Test func manyResetsKeepTheHeapSmall() {
+        var t = TimerTable<Int>()
+        for i in 0..<100_000 { t.set(i % 10, at: Instant(seconds: Double(i))) }
+        #expect(t.count == 10)
+        #expect(t.expire(at: Instant(seconds: 1e9)).count == 10)
+    }
+}
+
+struct PrefixPoolTests {
+    @Test func allocatesDistinctSixtyFoursAndReusesReleasedOnes() throws {
+        var pool = PrefixPool(block: IPv6Prefix("2001:db8:1::/62")!)
+        let all = (0..<4).compactMap { _ in pool.allocate() }
+        #expect(all.map(\.description) == ["2001:db8:1::/64", "2001:db8:1:1::/64", "2001:db8:1:2::/64", "2001:db8:1:3::/64"])
+        #expect(pool.allocate() == nil, "exhausted")
+        pool.release(all[2])
+        pool.release(all[2])  // twice: no double entry
+        #expect(pool.allocate() == all[2])
+        #expect(pool.allocate() == nil)
+        pool.release(IPv6Prefix("2001:db8:9::/64")!)  // not ours: ignored
+        #expect(pool.assignedCount == 4)
+    }
+
+    @Test func reserveRestoresState() {
+        var pool = PrefixPool(block: IPv6Prefix("2001:db8:1::/60")!)
+        pool.reserve(IPv6Prefix("2001:db8:1:3::/64")!)
+        let next = (0..<3).compactMap { _ in pool.allocate() }
+        #expect(Set(next.map(\.description)) == ["2001:db8:1::/64", "2001:db8:1:1::/64", "2001:db8:1:2::/64"])
+        #expect(pool.allocate()?.description == "2001:db8:1:4::/64")
+    }
+}
+
+struct LocationServerTests {
+    static let mar1 = IPv6Address("2001:db8:ffff::1")!, mar2 = IPv6Address("2001:db8:ffff::2")!
+    static let p = IPv6Prefix("2001:db8:1::/64")!, node = MobileNodeID("mn1@dmm.example")
+
+    func ask(_ s: inout LocationServer<InMemoryLocationStore>, _ r: LocationRequest, from: IPv6Address) -> LocationReply {
+        s.handle(LocationEnvelope(id: 7, r), from: from, at: Instant(seconds: 0)).body
+    }
+
+    @Test func registerQueryUpdateRelease() {
+        var s = LocationServer(store: InMemoryLocationStore(), knownMARs: [Self.mar1, Self.mar2])
+        let record = PrefixRecord(mobileNode: Self.node, prefix: Self.p, anchor: Self.mar1, serving: Self.mar1)
+        #expect(ask(&s, .register(record), from: Self.mar1) == .done)
+        #expect(ask(&s, .update(Self.p, serving: Self.mar2, active: true), from: Self.mar2) == .done)
+        var expected = record
+        expected.serving = Self.mar2
+        expected.active = true
+        #expect(ask(&s, .query(Self.node), from: Self.mar2) == .records(Self.node, [expected]))
+        #expect(ask(&s, .release(Self.p), from: Self.mar1) == .done)
+        #expect(ask(&s, .query(Self.node), from: Self.mar2) == .records(Self.node, []))
+        #expect(ask(&s, .release(Self.p), from: Self.mar1) == .done, "idempotent")
+    }
+
+    @Test func refusalsChangeNothing() {
+        var s = LocationServer(store: InMemoryLocationStore(), knownMARs: [Self.mar1, Self.mar2])
+        let record = PrefixRecord(mobileNode: Self.node, prefix: Self.p, anchor: Self.mar1)
+        #expect(ask(&s, .register(record), from: Self.mar2) == .refused("registration by a MAR that is not the anchor"))
+        #expect(ask(&s, .query(Self.node), from: IPv6Address("2001:db8::bad")!) == .refused("unknown MAR"))
+        #expect(ask(&s, .update(Self.p, serving: Self.mar2, active: true), from: Self.mar2) == .refused("no such prefix"))
+        #expect(s.store.count == 0)
+        #expect(ask(&s, .register(record), from: Self.mar1) == .done)
+        var other = record
+        other.mobileNode = MobileNodeID("mn2@dmm.example")
+        #expect(ask(&s, .register(other), from: Self.mar1) == .refused("prefix held by another node or anchor"))
+        #expect(ask(&s, .release(Self.p), from: Self.mar2) == .refused("release by a MAR that is not the anchor"))
+        #expect(s.store.record(for: Self.p) == record)
+        #expect(s.counters.refused.values.reduce(0, +) == 5)
+    }
+}
+
+struct NetworkModelTests {
+    static func network() -> NetworkModel {
+        var n = NetworkModel()
+        n.addRouter("R1", address: IPv6Address("2001:db8:ffff::1")!, block: IPv6Prefix("2001:db8:1::/48")!)
+        n.addRouter("R2", address: IPv6Address("2001:db8:ffff::2")!, block: IPv6Prefix("2001:db8:2::/48")!)
+        n.addHost("CN", address: IPv6Address("2001:db8:cc::1")!)
+        n.addNode("MN")
+        return n
+    }
+    static let p = IPv6Prefix("2001:db8:1:5::/64")!, a = IPv6Address("2001:db8:1:5::1")!
+
+    @Test func reportsLoops() {
+        var n = Self.network()
+        n.install(.encapsulate(Self.p, endpoint: IPv6Address("2001:db8:ffff::2")!, mode: .ipv6InIPv6), at: "R1")
+        n.install(.decapsulate(endpoint: IPv6Address("2001:db8:ffff::2")!), at: "R2")
+        // R2 has no route for the prefix: after decapsulation it goes back to R1, which tunnels again.
+        #expect(n.trace(fromHost: "CN", to: Self.a).outcome == .loop)
+    }
+
+    @Test func reportsBlackHoles() {
+        var n = Self.network()
+        #expect(n.trace(fromHost: "CN", to: Self.a).outcome == .blackHole(at: "R1", reason: "no route for \(Self.a) in its own block"))
+        n.install(.deliver(Self.p, link: "l1"), at: "R1")
+        #expect(n.trace(fromHost: "CN", to: Self.a).outcome == .blackHole(at: "R1", reason: "nothing attached on l1"))
+        n.nodes["MN"]!.attachment = ("R1", "l1")
+        #expect(n.trace(fromHost: "CN", to: Self.a).outcome == .blackHole(at: "MN", reason: "node has no address \(Self.a)"))
+        n.nodes["MN"]!.prefixes[Self.p] = true
+        #expect(n.trace(fromHost: "CN", to: Self.a).outcome == .delivered(to: "MN"))
+        n.install(.encapsulate(Self.p, endpoint: IPv6Address("2001:db8:ffff::2")!, mode: .ipv6InIPv6), at: "R1")
+        #expect(n.trace(fromHost: "CN", to: Self.a).outcome
+                == .blackHole(at: "R2", reason: "no decapsulation at 2001:db8:ffff::2"))
+        #expect(n.trace(fromHost: "CN", to: IPv6Address("2001:db8:77::1")!).outcome == .blackHole(at: "core", reason: "no route to 2001:db8:77::1"))
+        #expect(n.rules(mentioning: Self.p) == ["R1: encapsulate \(Self.p) toward 2001:db8:ffff::2 (ipv6-in-ipv6)"])
+    }
+}
