@@ -13,6 +13,12 @@ extension AccessRouter {
         var state: State
         /// The newest accepted PBU's timestamp (timestamp freshness).
         var lastTimestamp: Timestamp?
+        /// When a binding (`away`) or the wait for one (`left`) runs out.
+        var expires: Instant?
+        /// The deadline the timer table holds for this prefix. A refresh only
+        /// moves `expires` later; the timer, when it fires, re-arms for the
+        /// new time. So the common case costs no timer operation.
+        var armed: Instant?
 
         enum State: Sendable, Equatable {
             /// The node is attached here: delivered natively.
@@ -29,7 +35,15 @@ extension AccessRouter {
     struct Binding: Sendable, Equatable {
         var visited: IPv6Address
         var sequence: UInt16
-        var expires: Instant
+    }
+
+    /// Sets when the prefix's binding or grace runs out; nil for never.
+    mutating func setExpiry(_ prefix: IPv6Prefix, _ entry: inout AnchoredPrefix, _ deadline: Instant?) {
+        entry.expires = deadline
+        if let deadline, entry.armed.map({ deadline < $0 }) ?? true {
+            timers.set(.bindingExpiry(prefix), at: deadline)
+            entry.armed = deadline
+        }
     }
 
     /// A new prefix for a node that has none at home here (seite Figure 5 step 1).
@@ -39,6 +53,7 @@ extension AccessRouter {
             return
         }
         anchored[prefix] = AnchoredPrefix(node: node, state: .home(link))
+        attachments[link]?.home.insert(prefix)
         actions.append(.install(.deliver(prefix, link: link)))
         sendLocation(.register(PrefixRecord(mobileNode: node, prefix: prefix, anchor: config.address,
                                             serving: config.address, active: false)), at: now)
@@ -49,8 +64,9 @@ extension AccessRouter {
     mutating func returnHome(_ prefix: IPv6Prefix, link: LinkID, at now: Instant) -> Bool {
         guard var entry = anchored[prefix], entry.state != .holdDown else { return false }
         entry.state = .home(link)
+        setExpiry(prefix, &entry, nil)
         anchored[prefix] = entry
-        timers.cancel(.bindingExpiry(prefix))
+        attachments[link]?.home.insert(prefix)
         actions.append(.install(.deliver(prefix, link: link)))
         sendLocation(.update(prefix, serving: config.address, active: flowCounts[prefix, default: 0] > 0), at: now)
         return true
@@ -63,8 +79,8 @@ extension AccessRouter {
         actions.append(.remove(.deliver(prefix, link: link)))
         if flowCounts[prefix, default: 0] > 0 {
             entry.state = .left
+            setExpiry(prefix, &entry, now + config.detachedGrace)
             anchored[prefix] = entry
-            timers.set(.bindingExpiry(prefix), at: now + config.detachedGrace)
         } else {
             releaseAnchored(prefix, at: now)
         }
@@ -80,19 +96,27 @@ extension AccessRouter {
             actions.append(.remove(.encapsulate(prefix, endpoint: b.visited, mode: config.tunnel)))
         }
         entry.state = .holdDown
+        setExpiry(prefix, &entry, nil)
         anchored[prefix] = entry
         flowCounts[prefix] = nil
-        timers.cancel(.bindingExpiry(prefix))
         timers.set(.holdDown(prefix), at: now + config.holdDown)
         sendLocation(.update(prefix, serving: nil, active: false), at: now)
         counters.releases += 1
     }
 
     mutating func bindingExpired(_ prefix: IPv6Prefix, at now: Instant) {
-        guard let entry = anchored[prefix] else { return }
-        switch entry.state {
-        case .away, .left: releaseAnchored(prefix, at: now)
-        case .home, .holdDown: break
+        guard var entry = anchored[prefix] else { return }
+        entry.armed = nil
+        guard let expires = entry.expires else {
+            anchored[prefix] = entry
+            return
+        }
+        if expires <= now {
+            anchored[prefix] = entry
+            releaseAnchored(prefix, at: now)
+        } else {
+            setExpiry(prefix, &entry, expires)  // refreshed since the timer was set
+            anchored[prefix] = entry
         }
     }
 
@@ -108,11 +132,11 @@ extension AccessRouter {
     mutating func receiveBindingUpdate(_ pbu: BindingUpdate, from sender: IPv6Address, at now: Instant) {
         counters.pbuReceived += 1
         let check = validate(pbu, from: sender, at: now)
-        guard case .accept(let prefix) = check else {
+        guard case .accept(let prefix, let index) = check else {
             if case .reject(let status) = check { answer(pbu, with: status, lifetime: 0, to: sender) }
             return
         }
-        var entry = anchored[prefix]!
+        var entry = anchored.values[index]
         if pbu.lifetime == 0 {
             // Deregistration (RFC 5213 section 5.3.5): only the MAR holding
             // the binding ends it; another's is acknowledged and ignored.
@@ -122,12 +146,13 @@ extension AccessRouter {
         }
         let granted = min(Seconds(Double(pbu.lifetime) * 4), config.maxBindingLifetime)
         let previous = entry.state
-        entry.state = .away(Binding(visited: sender, sequence: pbu.sequence, expires: now + granted))
+        if case .home(let link) = previous { attachments[link]?.home.remove(prefix) }
+        entry.state = .away(Binding(visited: sender, sequence: pbu.sequence))
         if case .timestamp(let t) = pbu.options.first(where: { if case .timestamp = $0 { true } else { false } }) {
             entry.lastTimestamp = t
         }
-        anchored[prefix] = entry
-        timers.set(.bindingExpiry(prefix), at: now + granted)
+        setExpiry(prefix, &entry, now + granted)
+        anchored.values[index] = entry  // by index: one hash lookup per PBU
         // One route per prefix: the tunnel replaces native delivery or the
         // previous far end in one step; a refresh finds it already right.
         if case .away(let b) = previous, b.visited == sender {
@@ -138,7 +163,7 @@ extension AccessRouter {
     }
 
     enum Check {
-        case accept(IPv6Prefix)
+        case accept(IPv6Prefix, Dictionary<IPv6Prefix, AnchoredPrefix>.Index)
         case reject(BindingAckStatus)
     }
 
@@ -165,7 +190,9 @@ extension AccessRouter {
         guard hi || pbu.lifetime == 0 else { return .reject(.missingHandoffIndicatorOption) }
         guard att || pbu.lifetime == 0 else { return .reject(.missingAccessTechTypeOption) }
         guard pool.contains(prefix) else { return .reject(.notLMAForThisMobileNode) }
-        guard let entry = anchored[prefix], entry.node == node, entry.state != .holdDown else {
+        guard let index = anchored.index(forKey: prefix), case let entry = anchored.values[index], entry.node == node,
+            entry.state != .holdDown
+        else {
             return .reject(.notAuthorizedForHomeNetworkPrefix)
         }
         switch config.freshness {
@@ -178,7 +205,7 @@ extension AccessRouter {
                 return .reject(.sequenceNumberOutOfWindow)
             }
         }
-        return .accept(prefix)
+        return .accept(prefix, index)
     }
 
     /// RFC 6275 section 9.5.1: sequence numbers compare modulo 2^16, newer

@@ -29,6 +29,7 @@ extension AccessRouter {
         let prefix = record.prefix
         visiting[prefix] = Visit(node: record.mobileNode, link: link, anchor: record.anchor, state: .registering,
                                  sequence: 0, timeout: config.initialBindAckTimeout, attachedAt: attachments[link]?.since ?? now)
+        attachments[link]?.visited.insert(prefix)
         // The far end goes in first, so the tunnelled packets have somewhere to go.
         actions.append(.install(.deliver(prefix, link: link)))
         if config.uplink == .reverseTunnel {
@@ -156,6 +157,7 @@ extension AccessRouter {
     }
 
     mutating func removeFarEnd(_ prefix: IPv6Prefix, visit: Visit) {
+        attachments[visit.link]?.visited.remove(prefix)
         actions.append(.remove(.deliver(prefix, link: visit.link)))
         if config.uplink == .reverseTunnel {
             actions.append(.remove(.reverseTunnel(from: prefix, link: visit.link, endpoint: visit.anchor, mode: config.tunnel)))

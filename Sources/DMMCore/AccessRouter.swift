@@ -119,8 +119,8 @@ public struct AccessRouter: Sendable {
         linkOf[attachment.node] = nil
         timers.cancel(.advertisement(link))
         counters.detachments += 1
-        for (prefix, visit) in visiting where visit.link == link { leaveVisit(prefix, at: now) }
-        for (prefix, entry) in anchored where entry.state == .home(link) { nodeLeft(prefix, link: link, at: now) }
+        for prefix in attachment.visited where visiting[prefix]?.link == link { leaveVisit(prefix, at: now) }
+        for prefix in attachment.home where anchored[prefix]?.state == .home(link) { nodeLeft(prefix, link: link, at: now) }
     }
 
     // MARK: Router Advertisements (seite section 4.2 step 4)
@@ -129,11 +129,11 @@ public struct AccessRouter: Sendable {
         guard var attachment = attachments[link] else { return }
         let a = config.advertisement
         var prefixes: [NDOption] = []
-        for (prefix, entry) in anchored.sorted(by: { $0.key.address < $1.key.address }) where entry.state == .home(link) {
+        for prefix in attachment.home.sorted(by: { $0.address < $1.address }) where anchored[prefix]?.state == .home(link) {
             prefixes.append(.prefixInformation(PrefixInformation(prefix: prefix, validLifetime: a.validLifetime,
                                                                  preferredLifetime: a.preferredLifetime)))
         }
-        for (prefix, _) in visiting.sorted(by: { $0.key.address < $1.key.address }) where visiting[prefix]?.link == link {
+        for prefix in attachment.visited.sorted(by: { $0.address < $1.address }) where visiting[prefix]?.link == link {
             // Anchored elsewhere: usable by the flows that have it, deprecated for new ones.
             prefixes.append(.prefixInformation(PrefixInformation(prefix: prefix, validLifetime: a.validLifetime,
                                                                  preferredLifetime: 0)))
@@ -261,6 +261,11 @@ extension AccessRouter {
         var since: Instant
         /// Prefixes to advertise once with valid lifetime 0.
         var withdrawn: Set<IPv6Prefix> = []
+        /// Prefixes anchored here and delivered on this link, and prefixes
+        /// served here for other anchors; each checked against `anchored` or
+        /// `visiting` on use, so a member that moved on is skipped.
+        var home: Set<IPv6Prefix> = []
+        var visited: Set<IPv6Prefix> = []
         enum State: Sendable, Equatable { case locating(UInt32), served }
         var isServed: Bool { state == .served }
     }
