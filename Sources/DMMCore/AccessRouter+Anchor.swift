@@ -38,7 +38,8 @@ extension AccessRouter {
     }
 
     /// Sets when the prefix's binding or grace runs out; nil for never.
-    mutating func setExpiry(_ prefix: IPv6Prefix, _ entry: inout AnchoredPrefix, _ deadline: Instant?) {
+    static func setExpiry(_ prefix: IPv6Prefix, _ entry: inout AnchoredPrefix, _ deadline: Instant?,
+                          timers: inout TimerTable<Timer>) {
         entry.expires = deadline
         if let deadline, entry.armed.map({ deadline < $0 }) ?? true {
             timers.set(.bindingExpiry(prefix), at: deadline)
@@ -64,7 +65,7 @@ extension AccessRouter {
     mutating func returnHome(_ prefix: IPv6Prefix, link: LinkID, at now: Instant) -> Bool {
         guard var entry = anchored[prefix], entry.state != .holdDown else { return false }
         entry.state = .home(link)
-        setExpiry(prefix, &entry, nil)
+        Self.setExpiry(prefix, &entry, nil, timers: &timers)
         anchored[prefix] = entry
         attachments[link]?.home.insert(prefix)
         actions.append(.install(.deliver(prefix, link: link)))
@@ -79,7 +80,7 @@ extension AccessRouter {
         actions.append(.remove(.deliver(prefix, link: link)))
         if flowCounts[prefix, default: 0] > 0 {
             entry.state = .left
-            setExpiry(prefix, &entry, now + config.detachedGrace)
+            Self.setExpiry(prefix, &entry, now + config.detachedGrace, timers: &timers)
             anchored[prefix] = entry
         } else {
             releaseAnchored(prefix, at: now)
@@ -96,7 +97,7 @@ extension AccessRouter {
             actions.append(.remove(.encapsulate(prefix, endpoint: b.visited, mode: config.tunnel)))
         }
         entry.state = .holdDown
-        setExpiry(prefix, &entry, nil)
+        Self.setExpiry(prefix, &entry, nil, timers: &timers)
         anchored[prefix] = entry
         flowCounts[prefix] = nil
         timers.set(.holdDown(prefix), at: now + config.holdDown)
@@ -115,7 +116,7 @@ extension AccessRouter {
             anchored[prefix] = entry
             releaseAnchored(prefix, at: now)
         } else {
-            setExpiry(prefix, &entry, expires)  // refreshed since the timer was set
+            Self.setExpiry(prefix, &entry, expires, timers: &timers)  // refreshed since the timer was set
             anchored[prefix] = entry
         }
     }
@@ -132,27 +133,24 @@ extension AccessRouter {
     mutating func receiveBindingUpdate(_ pbu: BindingUpdate, from sender: IPv6Address, at now: Instant) {
         counters.pbuReceived += 1
         let check = validate(pbu, from: sender, at: now)
-        guard case .accept(let prefix, let index) = check else {
+        guard case .accept(let prefix, var entry, let timestamp) = check else {
             if case .reject(let status) = check { answer(pbu, with: status, lifetime: 0, to: sender) }
             return
         }
-        var entry = anchored.values[index]
+        let previous = entry.state
         if pbu.lifetime == 0 {
             // Deregistration (RFC 5213 section 5.3.5): only the MAR holding
             // the binding ends it; another's is acknowledged and ignored.
-            if case .away(let b) = entry.state, b.visited == sender { releaseAnchored(prefix, at: now) }
+            if case .away(let b) = previous, b.visited == sender { releaseAnchored(prefix, at: now) }
             answer(pbu, with: .accepted, lifetime: 0, to: sender)
             return
         }
         let granted = min(Seconds(Double(pbu.lifetime) * 4), config.maxBindingLifetime)
-        let previous = entry.state
         if case .home(let link) = previous { attachments[link]?.home.remove(prefix) }
         entry.state = .away(Binding(visited: sender, sequence: pbu.sequence))
-        if case .timestamp(let t) = pbu.options.first(where: { if case .timestamp = $0 { true } else { false } }) {
-            entry.lastTimestamp = t
-        }
-        setExpiry(prefix, &entry, now + granted)
-        anchored.values[index] = entry  // by index: one hash lookup per PBU
+        if let timestamp { entry.lastTimestamp = timestamp }
+        Self.setExpiry(prefix, &entry, now + granted, timers: &timers)
+        anchored[prefix] = entry
         // One route per prefix: the tunnel replaces native delivery or the
         // previous far end in one step; a refresh finds it already right.
         if case .away(let b) = previous, b.visited == sender {
@@ -163,7 +161,7 @@ extension AccessRouter {
     }
 
     enum Check {
-        case accept(IPv6Prefix, Dictionary<IPv6Prefix, AnchoredPrefix>.Index)
+        case accept(IPv6Prefix, AnchoredPrefix, Timestamp?)
         case reject(BindingAckStatus)
     }
 
@@ -173,11 +171,13 @@ extension AccessRouter {
     func validate(_ pbu: BindingUpdate, from sender: IPv6Address, at now: Instant) -> Check {
         guard config.peers.contains(sender) else { return .reject(.magNotAuthorizedForProxyRegistration) }
         guard pbu.flags.contains(.proxyRegistration) else { return .reject(.proxyRegistrationNotEnabled) }
-        var node: MobileNodeID?, prefixes: [IPv6Prefix] = [], hi = false, att = false, timestamp: Timestamp?
+        var node: MobileNodeID?, prefix: IPv6Prefix?, prefixCount = 0, hi = false, att = false, timestamp: Timestamp?
         for option in pbu.options {
             switch option {
-            case .mobileNodeIdentifier(let m): node = m.text.map(MobileNodeID.init)
-            case .homeNetworkPrefix(let p): prefixes.append(p)
+            case .mobileNodeIdentifier(let m): node = MobileNodeID(identifier: m.identifier)
+            case .homeNetworkPrefix(let p):
+                prefix = p
+                prefixCount += 1
             case .handoffIndicator: hi = true
             case .accessTechnologyType: att = true
             case .timestamp(let t): timestamp = t
@@ -185,14 +185,13 @@ extension AccessRouter {
             }
         }
         guard let node else { return .reject(.missingMNIdentifierOption) }
-        guard let prefix = prefixes.first else { return .reject(.missingHomeNetworkPrefixOption) }
-        guard prefixes.count == 1 else { return .reject(.bcePBUPrefixSetDoNotMatch) }
+        guard let prefix else { return .reject(.missingHomeNetworkPrefixOption) }
+        // One binding per prefix: each prefix lives and dies on its own.
+        guard prefixCount == 1 else { return .reject(.bcePBUPrefixSetDoNotMatch) }
         guard hi || pbu.lifetime == 0 else { return .reject(.missingHandoffIndicatorOption) }
         guard att || pbu.lifetime == 0 else { return .reject(.missingAccessTechTypeOption) }
         guard pool.contains(prefix) else { return .reject(.notLMAForThisMobileNode) }
-        guard let index = anchored.index(forKey: prefix), case let entry = anchored.values[index], entry.node == node,
-            entry.state != .holdDown
-        else {
+        guard let entry = anchored[prefix], entry.node == node, entry.state != .holdDown else {
             return .reject(.notAuthorizedForHomeNetworkPrefix)
         }
         switch config.freshness {
@@ -205,7 +204,7 @@ extension AccessRouter {
                 return .reject(.sequenceNumberOutOfWindow)
             }
         }
-        return .accept(prefix, index)
+        return .accept(prefix, entry, timestamp)
     }
 
     /// RFC 6275 section 9.5.1: sequence numbers compare modulo 2^16, newer
@@ -218,13 +217,15 @@ extension AccessRouter {
     /// (RFC 5213 section 5.3.6).
     mutating func answer(_ pbu: BindingUpdate, with status: BindingAckStatus, lifetime: UInt16, to sender: IPv6Address) {
         if !status.isAccepted { counters.rejected[status, default: 0] += 1 }
-        let echoed = pbu.options.filter {
-            switch $0 {
+        func echoes(_ o: MobilityOption) -> Bool {
+            switch o {
             case .mobileNodeIdentifier, .homeNetworkPrefix, .handoffIndicator, .accessTechnologyType,
                 .mobileNodeLinkLayerIdentifier, .linkLocalAddress, .timestamp: true
             default: false
             }
         }
+        // Usually every option is echoed: share the PBU's array then.
+        let echoed = pbu.options.allSatisfy(echoes) ? pbu.options : pbu.options.filter(echoes)
         let pba = BindingAcknowledgement(status: status, flags: .proxyRegistration, sequence: pbu.sequence,
                                          lifetime: status.isAccepted ? lifetime : 0, options: echoed)
         actions.append(.sendMobility(MobilityHeader(.bindingAcknowledgement(pba)), to: sender))

@@ -23,7 +23,7 @@ public struct AccessRouter: Sendable {
 
     var attachments: [LinkID: Attachment] = [:]
     var linkOf: [MobileNodeID: LinkID] = [:]
-    var anchored: [IPv6Prefix: AnchoredPrefix] = [:]
+    var anchored: AnchorTable<AnchoredPrefix>
     var visiting: [IPv6Prefix: Visit] = [:]
     var flowCounts: [IPv6Prefix: Int] = [:]
     var pendingLocation: [UInt32: PendingLocation] = [:]
@@ -35,6 +35,7 @@ public struct AccessRouter: Sendable {
     public init(config: AccessRouterConfig) {
         self.config = config
         pool = PrefixPool(block: config.prefixBlock, prefixLength: config.prefixLength)
+        anchored = AnchorTable(pool: pool)
     }
 
     // MARK: The engine API
@@ -74,8 +75,15 @@ public struct AccessRouter: Sendable {
 
     /// The actions produced since the last call, in order.
     public mutating func pollActions() -> [AccessRouterAction] {
-        defer { actions.removeAll(keepingCapacity: true) }
+        defer { actions = [] }
         return actions
+    }
+
+    /// Hands each action produced since the last call to `perform`, in order,
+    /// reusing the engine's buffer: the allocation-free form for hot loops.
+    public mutating func pollActions(_ perform: (AccessRouterAction) throws -> Void) rethrows {
+        defer { actions.removeAll(keepingCapacity: true) }
+        for action in actions { try perform(action) }
     }
 
     // MARK: Attachment

@@ -45,13 +45,13 @@ public struct PrefixPool: Sendable {
 
     /// Returns a prefix to the pool (call after the hold-down).
     public mutating func release(_ p: IPv6Prefix) {
-        guard contains(p), let index = index(of: p), assigned.remove(index) != nil else { return }
+        guard let index = index(of: p), assigned.remove(index) != nil else { return }
         free.append(index)
     }
 
     /// Marks a prefix assigned again, e.g. when state is restored.
     public mutating func reserve(_ p: IPv6Prefix) {
-        guard contains(p), let index = index(of: p) else { return }
+        guard let index = index(of: p) else { return }
         assigned.insert(index)
         if index >= nextIndex {
             free += (nextIndex..<index).reversed()
@@ -67,7 +67,9 @@ public struct PrefixPool: Sendable {
         return IPv6Prefix(IPv6Address(high: high, low: 0), length: prefixLength)
     }
 
+    /// The prefix's place in the block, or nil if it is not one of the block's.
     func index(of p: IPv6Prefix) -> UInt64? {
+        guard contains(p) else { return nil }
         let shift = UInt64(64 - prefixLength)
         let mask: UInt64 = capacity == UInt64.max ? ~0 : capacity - 1
         return (p.address.high >> shift) & mask

@@ -18,17 +18,26 @@ public enum Checksum {
     ) -> UInt16 {
         var sum: UInt64 = 0
         for word in [source.high, source.low, destination.high, destination.low] {
-            sum += (word >> 48) + (word >> 32 & 0xFFFF) + (word >> 16 & 0xFFFF) + (word & 0xFFFF)
+            sum += (word >> 32) + (word & 0xFFFF_FFFF)
         }
         sum += UInt64(range.count) + UInt64(nextHeader)
-        let skip = range.lowerBound + checksumOffset
-        var i = range.lowerBound
-        bytes.withUnsafeBufferPointer { p in
-            while i + 1 < range.upperBound {
-                if i != skip { sum += UInt64(p[i]) << 8 | UInt64(p[i + 1]) }
+        // Ones'-complement sums fold to the same 16 bits whatever the word
+        // size, so add 32-bit halves of 8-byte loads, then take the checksum
+        // field back out (adding its complement subtracts it).
+        bytes.withUnsafeBytes { raw in
+            var i = range.lowerBound
+            while i + 8 <= range.upperBound {
+                let v = UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                sum += (v >> 32) + (v & 0xFFFF_FFFF)
+                i += 8
+            }
+            while i + 2 <= range.upperBound {
+                sum += UInt64(raw[i]) << 8 | UInt64(raw[i + 1])
                 i += 2
             }
-            if i < range.upperBound { sum += UInt64(p[i]) << 8 }
+            if i < range.upperBound { sum += UInt64(raw[i]) << 8 }
+            let at = range.lowerBound + checksumOffset
+            sum += 0xFFFF - (UInt64(raw[at]) << 8 | UInt64(raw[at + 1]))
         }
         while sum > 0xFFFF { sum = (sum & 0xFFFF) + (sum >> 16) }
         let result = ~UInt16(sum)

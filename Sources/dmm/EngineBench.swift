@@ -73,7 +73,8 @@ extension BenchCommand {
                 for bytes in batch {
                     let pbu = try MobilityHeader.decode(bytes, checksum: .verify(source: visited, destination: anchor))
                     mar.handle(.mobility(pbu, from: visited), at: now)
-                    for case .sendMobility(let pba, let to) in mar.pollActions() {
+                    try mar.pollActions { action in
+                        guard case .sendMobility(let pba, let to) = action else { return }
                         _ = try pba.encode(source: anchor, destination: to)
                         if case .bindingAcknowledgement(let ba) = pba.message, ba.status == .accepted { accepted += 1 }
                     }
