@@ -36,7 +36,6 @@ extension AccessRouter {
             actions.append(.install(.reverseTunnel(from: prefix, link: link, endpoint: record.anchor, mode: config.tunnel)))
         }
         sendBindingUpdate(prefix, handoff: .handoffSameInterface, at: now)
-        sendLocation(.update(prefix, serving: config.address, active: true), at: now)
         if flowCounts[prefix, default: 0] == 0 { timers.set(.idle(prefix), at: now + config.idleGrace) }
     }
 
@@ -92,6 +91,7 @@ extension AccessRouter {
             visiting[prefix] = visit
             let granted = Seconds(Double(pba.lifetime) * 4)
             timers.set(.refresh(prefix), at: now + granted * config.refreshFraction)
+            sendLocation(.update(prefix, serving: config.address, active: true, expires: now + granted), at: now)
         }
     }
 

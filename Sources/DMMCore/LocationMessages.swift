@@ -8,9 +8,10 @@ public enum LocationRequest: Hashable, Sendable {
     case query(MobileNodeID)
     /// LM-db:4 by the anchor: a prefix it just assigned.
     case register(PrefixRecord)
-    /// LM-db:4 by the serving MAR: it serves the prefix now, and whether
-    /// flows use it. Changes only an existing record.
-    case update(IPv6Prefix, serving: IPv6Address?, active: Bool)
+    /// LM-db:4 by the serving MAR: it serves the prefix now, whether flows
+    /// use it, and until when its binding holds (nil: no binding needed).
+    /// Changes only an existing record.
+    case update(IPv6Prefix, serving: IPv6Address?, active: Bool, expires: Instant? = nil)
     /// By the anchor: the prefix is released (GL-switch:1).
     case release(IPv6Prefix)
 }

@@ -13,8 +13,8 @@ public struct PrefixRecord: Hashable, Sendable {
     public var serving: IPv6Address?
     /// Whether flows use the prefix, as last reported by the serving MAR.
     public var active: Bool
-    /// When the record lapses unless renewed (anchored prefixes are renewed
-    /// by their anchor); nil for no expiry.
+    /// When the serving MAR's binding for the prefix runs out unless it is
+    /// refreshed; nil when the node is at the anchor or not served.
     public var expires: Instant?
 
     public init(mobileNode: MobileNodeID, prefix: IPv6Prefix, anchor: IPv6Address, serving: IPv6Address? = nil,

@@ -11,7 +11,7 @@ public struct LocationServer<Store: LocationStore> {
     public private(set) var counters = Counters()
 
     public struct Counters: Sendable, Hashable {
-        public var queries = 0, registrations = 0, updates = 0, releases = 0
+        public var queries = 0, registrations = 0, updates = 0, releases = 0, lapsed = 0
         /// Refusals by reason.
         public var refused: [String: Int] = [:]
     }
@@ -24,14 +24,27 @@ public struct LocationServer<Store: LocationStore> {
     public mutating func handle(_ request: LocationEnvelope<LocationRequest>, from sender: IPv6Address, at now: Instant)
         -> LocationEnvelope<LocationReply>
     {
-        LocationEnvelope(id: request.id, answer(request.body, from: sender))
+        LocationEnvelope(id: request.id, answer(request.body, from: sender, at: now))
     }
 
-    mutating func answer(_ request: LocationRequest, from sender: IPv6Address) -> LocationReply {
+    /// A record whose binding ran out is no longer served: the serving MAR
+    /// stopped refreshing, so the anchor has released the prefix.
+    mutating func lapse(_ record: PrefixRecord, at now: Instant) {
+        guard let expires = record.expires, expires <= now else { return }
+        var r = record
+        r.serving = nil
+        r.active = false
+        r.expires = nil
+        store.put(r)
+        counters.lapsed += 1
+    }
+
+    mutating func answer(_ request: LocationRequest, from sender: IPv6Address, at now: Instant) -> LocationReply {
         guard knownMARs.contains(sender) else { return refuse("unknown MAR") }
         switch request {
         case .query(let node):
             counters.queries += 1
+            for record in store.records(of: node) { lapse(record, at: now) }
             return .records(node, store.records(of: node))
         case .register(let record):
             guard record.anchor == sender else { return refuse("registration by a MAR that is not the anchor") }
@@ -41,11 +54,12 @@ public struct LocationServer<Store: LocationStore> {
             counters.registrations += 1
             store.put(record)
             return .done
-        case .update(let prefix, let serving, let active):
+        case .update(let prefix, let serving, let active, let expires):
             guard var record = store.record(for: prefix) else { return refuse("no such prefix") }
             counters.updates += 1
             record.serving = serving
             record.active = active
+            record.expires = expires
             store.put(record)
             return .done
         case .release(let prefix):

@@ -54,8 +54,23 @@ struct LocationServerTests {
     static let mar1 = IPv6Address("2001:db8:ffff::1")!, mar2 = IPv6Address("2001:db8:ffff::2")!
     static let p = IPv6Prefix("2001:db8:1::/64")!, node = MobileNodeID("mn1@dmm.example")
 
-    func ask(_ s: inout LocationServer<InMemoryLocationStore>, _ r: LocationRequest, from: IPv6Address) -> LocationReply {
-        s.handle(LocationEnvelope(id: 7, r), from: from, at: Instant(seconds: 0)).body
+    func ask(_ s: inout LocationServer<InMemoryLocationStore>, _ r: LocationRequest, from: IPv6Address,
+             at now: Instant = Instant(seconds: 0)) -> LocationReply {
+        s.handle(LocationEnvelope(id: 7, r), from: from, at: now).body
+    }
+
+    @Test func aBindingThatRanOutIsReportedUnserved() {
+        var s = LocationServer(store: InMemoryLocationStore(), knownMARs: [Self.mar1, Self.mar2])
+        let record = PrefixRecord(mobileNode: Self.node, prefix: Self.p, anchor: Self.mar1)
+        #expect(ask(&s, .register(record), from: Self.mar1) == .done)
+        #expect(ask(&s, .update(Self.p, serving: Self.mar2, active: true, expires: Instant(seconds: 300)), from: Self.mar2) == .done)
+        guard case .records(_, let before) = ask(&s, .query(Self.node), from: Self.mar1, at: Instant(seconds: 299)) else {
+            Issue.record("no records")
+            return
+        }
+        #expect(before.first?.serving == Self.mar2 && before.first?.active == true)
+        #expect(ask(&s, .query(Self.node), from: Self.mar1, at: Instant(seconds: 300)) == .records(Self.node, [record]))
+        #expect(s.counters.lapsed == 1)
     }
 
     @Test func registerQueryUpdateRelease() {

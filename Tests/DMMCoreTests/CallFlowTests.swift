@@ -45,6 +45,10 @@ struct CallFlowTests {
         // (6) flow#2 with CN2 on HNP2 is routed normally.
         expectReachable(tb, "MN1", hnp2, cn: "CN2")
         #expect(tb.established.count == 1 && tb.established[0].prefix == hnp1)
+        // The database says where HNP1 is served, and until when.
+        let record = try #require(tb.lms.store.record(for: hnp1))
+        #expect(record.anchor == Testbed.marAddress(1) && record.serving == Testbed.marAddress(2) && record.active)
+        #expect(record.expires.map { $0 > tb.now + 290 } == true)
     }
 
     /// seite Figure 4: MAR1 to MAR2 to MAR3 with flows on HNP1 and HNP2; two
