@@ -10,10 +10,7 @@ struct BindingUpdateCheckTests {
     /// MAR1 anchors HNP1 for MN1, which has moved to MAR2 with a flow.
     static func setUp(_ freshness: Freshness) throws -> (Testbed, IPv6Prefix) {
         var tb = Testbed { $0.freshness = freshness }
-        tb.attach("MN1", to: "MAR1")
-        tb.run(for: 0.1)
-        let hnp1 = try #require(tb.preferred("MN1"))
-        tb.flows("MN1", on: hnp1, 1)
+        let hnp1 = try tb.start("MN1", at: "MAR1")
         tb.move("MN1", to: "MAR2")
         tb.attach("MN2", to: "MAR1")
         tb.run(for: 0.1)

@@ -55,10 +55,7 @@ struct CallFlowTests {
     /// anchors serve one node; the tunnel end moves from MAR2 to MAR3.
     @Test func seiteFigure4TwoAnchorsServeOneNode() throws {
         var tb = Testbed()
-        tb.attach("MN1", to: "MAR1")
-        tb.run(for: 0.1)
-        let hnp1 = try #require(tb.preferred("MN1"))
-        tb.flows("MN1", on: hnp1, 1)  // flow#1
+        let hnp1 = try tb.start("MN1", at: "MAR1")  // flow#1
         tb.move("MN1", to: "MAR2")
         let hnp2 = try #require(tb.preferred("MN1"))
         tb.flows("MN1", on: hnp1, 1)
@@ -84,10 +81,7 @@ struct CallFlowTests {
     /// mobility support at all: no PBU, no tunnel, IP1 withdrawn and released.
     @Test func rfc8818Figure6FlowEndedBeforeTheMove() throws {
         var tb = Testbed()
-        tb.attach("MN1", to: "MAR1")
-        tb.run(for: 0.1)
-        let ip1 = try #require(tb.preferred("MN1"))
-        tb.flows("MN1", on: ip1, 1)
+        let ip1 = try tb.start("MN1", at: "MAR1")
         expectReachable(tb, "MN1", ip1)
         tb.flows("MN1", on: ip1, 0)
         tb.move("MN1", to: "MAR2")
@@ -110,10 +104,7 @@ struct CallFlowTests {
     /// use IP2; when the IP1 flow ends, IP1 is released everywhere.
     @Test func rfc8818Figure7FlowContinuesThenIP1IsReleased() throws {
         var tb = Testbed()
-        tb.attach("MN1", to: "MAR1")
-        tb.run(for: 0.1)
-        let ip1 = try #require(tb.preferred("MN1"))
-        tb.flows("MN1", on: ip1, 1)
+        let ip1 = try tb.start("MN1", at: "MAR1")
         tb.move("MN1", to: "MAR2")
         let ip2 = try #require(tb.preferred("MN1"))
         tb.flows("MN1", on: ip1, 1)
@@ -144,10 +135,7 @@ struct CallFlowTests {
     /// MAR2's idle HNP2 is released and withdrawn.
     @Test func returnHome() throws {
         var tb = Testbed()
-        tb.attach("MN1", to: "MAR1")
-        tb.run(for: 0.1)
-        let hnp1 = try #require(tb.preferred("MN1"))
-        tb.flows("MN1", on: hnp1, 1)
+        let hnp1 = try tb.start("MN1", at: "MAR1")
         tb.move("MN1", to: "MAR2")
         let hnp2 = try #require(tb.preferred("MN1"))
         tb.flows("MN1", on: hnp1, 1)
@@ -166,10 +154,7 @@ struct CallFlowTests {
     /// the binding is made; meanwhile the far end was ready.
     @Test func lostPBUIsRetransmitted() throws {
         var tb = Testbed()
-        tb.attach("MN1", to: "MAR1")
-        tb.run(for: 0.1)
-        let hnp1 = try #require(tb.preferred("MN1"))
-        tb.flows("MN1", on: hnp1, 1)
+        let hnp1 = try tb.start("MN1", at: "MAR1")
         tb.dropPBUs = 1
         tb.move("MN1", to: "MAR2", settle: 0.5)
         #expect(tb.pbas().isEmpty)
@@ -186,10 +171,7 @@ struct CallFlowTests {
     /// the visited MAR gives the prefix up, leaving no rule behind.
     @Test func unansweredPBUsAreGivenUp() throws {
         var tb = Testbed()
-        tb.attach("MN1", to: "MAR1")
-        tb.run(for: 0.1)
-        let hnp1 = try #require(tb.preferred("MN1"))
-        tb.flows("MN1", on: hnp1, 1)
+        let hnp1 = try tb.start("MN1", at: "MAR1")
         tb.isolated = ["MAR1"]
         tb.move("MN1", to: "MAR2")
         tb.flows("MN1", on: hnp1, 1)
@@ -205,10 +187,7 @@ struct CallFlowTests {
     /// is kept as long as refreshes come.
     @Test func bindingLifetimeRefreshAndExpiry() throws {
         var tb = Testbed { $0.bindingLifetime = 40 }
-        tb.attach("MN1", to: "MAR1")
-        tb.run(for: 0.1)
-        let hnp1 = try #require(tb.preferred("MN1"))
-        tb.flows("MN1", on: hnp1, 1)
+        let hnp1 = try tb.start("MN1", at: "MAR1")
         tb.move("MN1", to: "MAR2")
         tb.flows("MN1", on: hnp1, 1)
         tb.run(for: 100)
@@ -223,10 +202,7 @@ struct CallFlowTests {
     /// A node that never moves gets no binding and no tunnel, however long it stays.
     @Test func aNodeThatNeverMovesNeverSignals() throws {
         var tb = Testbed()
-        tb.attach("MN1", to: "MAR1")
-        tb.run(for: 0.1)
-        let hnp1 = try #require(tb.preferred("MN1"))
-        tb.flows("MN1", on: hnp1, 3)
+        let hnp1 = try tb.start("MN1", at: "MAR1", flows: 3)
         tb.run(for: 3600)
         #expect(tb.pbus().isEmpty)
         #expect(tb.network.rules(mentioning: hnp1) == ["MAR1: deliver \(hnp1) on mn1-mar1"])
@@ -236,10 +212,7 @@ struct CallFlowTests {
     /// With reverse tunnelling the uplink goes back through the anchor too.
     @Test func reverseTunnelledUplink() throws {
         var tb = Testbed { $0.uplink = .reverseTunnel }
-        tb.attach("MN1", to: "MAR1")
-        tb.run(for: 0.1)
-        let hnp1 = try #require(tb.preferred("MN1"))
-        tb.flows("MN1", on: hnp1, 1)
+        let hnp1 = try tb.start("MN1", at: "MAR1")
         tb.move("MN1", to: "MAR2")
         let up = tb.traces("MN1", hnp1).up
         #expect(up.outcome == .delivered(to: "CN1") && up.tunnels == ["MAR2 -> \(endpoint(1))"])

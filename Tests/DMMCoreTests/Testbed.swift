@@ -74,6 +74,18 @@ struct Testbed {
         collect(a.router)
     }
 
+    /// The node attaches to `mar`, configures the prefix it advertises, and
+    /// starts `flows` flows on it; returns the prefix.
+    mutating func start(_ node: String, at mar: String, flows count: Int = 1) throws -> IPv6Prefix {
+        attach(node, to: mar)
+        run(for: 0.1)
+        guard let prefix = preferred(node) else { throw NoPrefix(node: node) }
+        flows(node, on: prefix, count)
+        return prefix
+    }
+
+    struct NoPrefix: Error { var node: String }
+
     /// Moves the node's link from its MAR to `mar`, then lets signalling run.
     mutating func move(_ node: String, to mar: String, settle: Seconds = 0.1) {
         detach(node)
