@@ -33,7 +33,8 @@ extension AccessRouter {
         // The far end goes in first, so the tunnelled packets have somewhere to go.
         actions.append(.install(.deliver(prefix, link: link)))
         if config.uplink == .reverseTunnel {
-            actions.append(.install(.reverseTunnel(from: prefix, link: link, endpoint: record.anchor, mode: config.tunnel)))
+            actions.append(.install(.reverseTunnel(from: prefix, link: link, endpoint: config.endpoint(of: record.anchor),
+                                                   mode: config.tunnel)))
         }
         sendBindingUpdate(prefix, handoff: .handoffSameInterface, at: now)
         if flowCounts[prefix, default: 0] == 0 { timers.set(.idle(prefix), at: now + config.idleGrace) }
@@ -160,7 +161,8 @@ extension AccessRouter {
         attachments[visit.link]?.visited.remove(prefix)
         actions.append(.remove(.deliver(prefix, link: visit.link)))
         if config.uplink == .reverseTunnel {
-            actions.append(.remove(.reverseTunnel(from: prefix, link: visit.link, endpoint: visit.anchor, mode: config.tunnel)))
+            actions.append(.remove(.reverseTunnel(from: prefix, link: visit.link, endpoint: config.endpoint(of: visit.anchor),
+                                                  mode: config.tunnel)))
         }
     }
 }

@@ -42,7 +42,7 @@ public struct AccessRouter: Sendable {
 
     /// Installs what the MAR needs before any node comes: its tunnel endpoint.
     public mutating func start(at now: Instant) {
-        actions.append(.install(.decapsulate(endpoint: config.address)))
+        actions.append(.install(.decapsulate(endpoint: config.tunnelEndpoint)))
     }
 
     public mutating func handle(_ event: AccessRouterEvent, at now: Instant) {

@@ -3,15 +3,21 @@ import DMMWire
 /// Everything a MAR is told; defaults follow RFC 5213 section 9 and RFC 6275
 /// section 12 where those give one.
 public struct AccessRouterConfig: Sendable {
-    /// The MAR's signalling address, also its tunnel endpoint (Proxy-CoA when
-    /// it serves a node, LMAA when it anchors one).
+    /// The MAR's signalling address (Proxy-CoA when it serves a node, LMAA
+    /// when it anchors one).
     public var address: IPv6Address
+    /// Where tunnels to this MAR end. On Linux it must not be a local address
+    /// (the local table would take the packet before the decapsulation route),
+    /// so it is a SID of its own; by default the signalling address.
+    public var tunnelEndpoint: IPv6Address
     /// The block it assigns per-node prefixes from.
     public var prefixBlock: IPv6Prefix
     public var prefixLength: UInt8 = 64
     /// The MARs whose PBUs it accepts (RFC 5213 section 5.3.1: the sender must
     /// be authorized).
     public var peers: Set<IPv6Address>
+    /// The tunnel endpoints of peers whose endpoint is not their address.
+    public var peerEndpoints: [IPv6Address: IPv6Address] = [:]
     public var locationServer: IPv6Address
 
     /// Uplink of a node away from a prefix's anchor: straight to the
@@ -48,9 +54,17 @@ public struct AccessRouterConfig: Sendable {
 
     public init(address: IPv6Address, prefixBlock: IPv6Prefix, peers: Set<IPv6Address>, locationServer: IPv6Address) {
         self.address = address
+        self.tunnelEndpoint = address
         self.prefixBlock = prefixBlock
         self.peers = peers
         self.locationServer = locationServer
+    }
+}
+
+extension AccessRouterConfig {
+    /// Where tunnels to the MAR with signalling address `peer` end.
+    public func endpoint(of peer: IPv6Address) -> IPv6Address {
+        peer == address ? tunnelEndpoint : peerEndpoints[peer] ?? peer
     }
 }
 

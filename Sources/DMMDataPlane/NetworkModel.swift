@@ -10,8 +10,10 @@ import DMMWire
 public struct NetworkModel: Sendable {
     public struct Router: Sendable {
         public var name: String
-        /// Signalling address and tunnel endpoint.
+        /// Signalling address.
         public var address: IPv6Address
+        /// Where tunnels to it end.
+        public var endpoint: IPv6Address
         /// The block of prefixes it anchors; the core routes it here.
         public var block: IPv6Prefix
         public var rules: [ForwardingRule.Key: ForwardingRule] = [:]
@@ -30,8 +32,8 @@ public struct NetworkModel: Sendable {
 
     public init() {}
 
-    public mutating func addRouter(_ name: String, address: IPv6Address, block: IPv6Prefix) {
-        routers[name] = Router(name: name, address: address, block: block)
+    public mutating func addRouter(_ name: String, address: IPv6Address, block: IPv6Prefix, endpoint: IPv6Address? = nil) {
+        routers[name] = Router(name: name, address: address, endpoint: endpoint ?? address, block: block)
     }
 
     public mutating func addHost(_ name: String, address: IPv6Address) { hosts[name] = address }
@@ -139,7 +141,7 @@ public struct NetworkModel: Sendable {
                 let d = packet.effectiveDestination
                 if let h = hosts.first(where: { $0.value == d })?.key {
                     place = .host(h)
-                } else if let r = routers.values.first(where: { $0.address == d }) ?? routers.values
+                } else if let r = routers.values.first(where: { $0.address == d || $0.endpoint == d }) ?? routers.values
                     .filter({ $0.block.contains(d) }).max(by: { $0.block.length < $1.block.length })
                 {
                     place = .router(r.name, from: nil)
@@ -162,8 +164,8 @@ public struct NetworkModel: Sendable {
     /// decapsulation at its endpoint, source rules for packets from an access
     /// link, then the longest matching route, then the default toward the core.
     func forward(_ packet: inout Packet, at r: Router, arrivedOn link: LinkID?, tunnels: inout [String]) -> Step {
-        if let top = packet.outer.last, top.1 == r.address {
-            guard r.rules[.decapsulation(r.address)] != nil else { return .drop("no decapsulation at \(r.address)") }
+        if let top = packet.outer.last, top.1 == r.endpoint {
+            guard r.rules[.decapsulation(r.endpoint)] != nil else { return .drop("no decapsulation at \(r.endpoint)") }
             packet.outer.removeLast()
             return .next(.router(r.name, from: nil))
         }
@@ -171,7 +173,7 @@ public struct NetworkModel: Sendable {
         if let link, packet.outer.isEmpty {
             for rule in r.rules.values {
                 if case .reverseTunnel(let p, let l, let endpoint, _) = rule, l == link, p.contains(packet.source) {
-                    packet.outer.append((r.address, endpoint))
+                    packet.outer.append((r.endpoint, endpoint))
                     tunnels.append("\(r.name) -> \(endpoint)")
                     return .next(.core)
                 }
@@ -186,7 +188,7 @@ public struct NetworkModel: Sendable {
                 }
                 return .next(.node(node.name))
             case .encapsulate(_, let endpoint, _):
-                packet.outer.append((r.address, endpoint))
+                packet.outer.append((r.endpoint, endpoint))
                 tunnels.append("\(r.name) -> \(endpoint)")
                 return .next(.core)
             default: break

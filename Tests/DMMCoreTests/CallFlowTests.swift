@@ -209,6 +209,17 @@ struct CallFlowTests {
         expectReachable(tb, "MN1", hnp1)
     }
 
+    /// Tunnels end at SIDs apart from the signalling addresses (as on Linux,
+    /// where a local address cannot carry the decapsulation route).
+    @Test func tunnelsEndAtSeparateEndpoints() throws {
+        var tb = Testbed(separateEndpoints: true) { $0.uplink = .reverseTunnel }
+        let hnp1 = try tb.start("MN1", at: "MAR1")
+        tb.move("MN1", to: "MAR2")
+        expectReachable(tb, "MN1", hnp1, tunnel: ["MAR1 -> \(Testbed.sid(2))"])
+        #expect(tb.traces("MN1", hnp1).up.tunnels == ["MAR2 -> \(Testbed.sid(1))"])
+        #expect(tb.network.rules(mentioning: hnp1).contains("MAR1: encapsulate \(hnp1) toward \(Testbed.sid(2)) (ipv6-in-ipv6)"))
+    }
+
     /// With reverse tunnelling the uplink goes back through the anchor too.
     @Test func reverseTunnelledUplink() throws {
         var tb = Testbed { $0.uplink = .reverseTunnel }

@@ -35,17 +35,24 @@ struct Testbed {
     static func marAddress(_ i: Int) -> IPv6Address { IPv6Address("2001:db8:ffff::\(i)")! }
     static func block(_ i: Int) -> IPv6Prefix { IPv6Prefix("2001:db8:\(i)::/48")! }
 
-    init(mars count: Int = 3, configure: (inout AccessRouterConfig) -> Void = { _ in }) {
+    /// Tunnel endpoint SIDs apart from the signalling addresses, as on Linux.
+    static func sid(_ i: Int) -> IPv6Address { IPv6Address("fc00:\(i)::d6")! }
+
+    init(mars count: Int = 3, separateEndpoints: Bool = false, configure: (inout AccessRouterConfig) -> Void = { _ in }) {
         let addresses = (1...count).map(Self.marAddress)
         lms = LocationServer(store: InMemoryLocationStore(), knownMARs: Set(addresses))
         for i in 1...count {
             var config = AccessRouterConfig(address: Self.marAddress(i), prefixBlock: Self.block(i),
                                             peers: Set(addresses), locationServer: Self.lmsAddress)
+            if separateEndpoints {
+                config.tunnelEndpoint = Self.sid(i)
+                for j in 1...count where j != i { config.peerEndpoints[Self.marAddress(j)] = Self.sid(j) }
+            }
             configure(&config)
             let name = "MAR\(i)"
             mars[name] = AccessRouter(config: config)
             names[config.address] = name
-            network.addRouter(name, address: config.address, block: config.prefixBlock)
+            network.addRouter(name, address: config.address, block: config.prefixBlock, endpoint: config.tunnelEndpoint)
         }
         network.addHost("CN1", address: IPv6Address("2001:db8:cc::1")!)
         network.addHost("CN2", address: IPv6Address("2001:db8:cc::2")!)
