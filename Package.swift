@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "DMMWire", targets: ["DMMWire"]),
         .library(name: "DMMCore", targets: ["DMMCore"]),
         .library(name: "DMMDataPlane", targets: ["DMMDataPlane"]),
+        .library(name: "DMMLinux", targets: ["DMMLinux"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -24,6 +25,10 @@ let package = Package(
         // data plane: drivers that make forwarding rules true; here the
         // in-memory network model that traces packets.
         .target(name: "DMMDataPlane", dependencies: ["DMMCore"]),
+        // The kernel's netlink headers, for the Linux data plane.
+        .target(name: "CNetlink"),
+        // data plane: the Linux driver, through rtnetlink.
+        .target(name: "DMMLinux", dependencies: ["DMMCore", "CNetlink"]),
         .executableTarget(
             name: "dmm",
             dependencies: [
@@ -33,6 +38,7 @@ let package = Package(
         ),
         .testTarget(name: "DMMWireTests", dependencies: ["DMMWire"]),
         .testTarget(name: "DMMCoreTests", dependencies: ["DMMCore", "DMMDataPlane"]),
+        .testTarget(name: "DMMLinuxTests", dependencies: ["DMMLinux"]),
     ],
     swiftLanguageModes: [.v6]
 )

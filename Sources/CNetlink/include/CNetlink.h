@@ -1,0 +1,23 @@
+// The kernel's netlink, rtnetlink and SRv6 definitions for Swift. Glibc's
+// module exports none of them. <netinet/in.h> must come first: the linux
+// headers otherwise redefine struct in6_addr.
+#ifndef CNETLINK_H
+#define CNETLINK_H
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/fib_rules.h>
+#include <linux/lwtunnel.h>
+#include <linux/seg6.h>
+#include <linux/seg6_iptunnel.h>
+#include <linux/seg6_local.h>
+#include <linux/if_link.h>
+#include <linux/neighbour.h>
+
+/// setns(2) for a network namespace: glibc declares setns only with
+/// _GNU_SOURCE, which Swift's Glibc module does not set.
+int cnl_setns_net(int fd);
+
+#endif

@@ -1,0 +1,249 @@
+import CNetlink
+import DMMCore
+import DMMWire
+import Glibc
+
+/// Makes the engine's forwarding rules true in a Linux kernel through
+/// rtnetlink (the shapes are in `KernelRule`). It owns what carries its route
+/// protocol number, and reads it back to reconcile at start: what it owns and
+/// no longer wants goes, what is missing is added. Installing is idempotent,
+/// and so is removing what is already gone.
+public final class LinuxDataPlane {
+    public struct Config: Sendable {
+        /// `rtm_protocol` of every route and rule the daemon writes; 177 is
+        /// not in iproute2's rt_protos (188 would print as "ospf").
+        public var routeProtocol: UInt8 = 177
+        /// The interface toward the core: tunnels leave and end there.
+        public var uplink: String
+        /// Reverse tunnels use one routing table per anchor from here up.
+        public var reverseTableBase: UInt32 = 1000
+        public var rulePriority: UInt32 = 1000
+        /// Attempts of a request that fails with ENOMEM (the seg6 code
+        /// allocates per-CPU caches from a small atomic pool; DESIGN.md).
+        public var attempts = 5
+
+        public init(uplink: String) { self.uplink = uplink }
+    }
+
+    public enum Change: Hashable, Sendable {
+        case install(ForwardingRule)
+        case remove(ForwardingRule)
+    }
+
+    public struct Failure: Error, CustomStringConvertible, Hashable {
+        public var change: Change
+        public var errno: Int32
+        public var description: String { "\(change): \(NetlinkSocket.errorText(errno))" }
+    }
+
+    let netlink: NetlinkSocket
+    public let config: Config
+    private var interfaceIndexes: [String: Int32] = [:]
+    /// The routing table that sends a reverse tunnel to each anchor endpoint,
+    /// and the rules (source prefix, link) that use it.
+    private var reverseTables: [IPv6Address: ReverseTable] = [:]
+
+    struct ReverseTable {
+        var table: UInt32
+        var mode: TunnelMode
+        var users: Set<String>
+    }
+
+    public init(netlink: NetlinkSocket, config: Config) throws {
+        self.netlink = netlink
+        self.config = config
+        try refreshInterfaces()
+        guard interfaceIndexes[config.uplink] != nil else {
+            throw NetlinkSocket.Failure(description: "uplink interface \(config.uplink) does not exist")
+        }
+        try readReverseTables()
+    }
+
+    // MARK: Interfaces
+
+    /// Interface names and indexes of the socket's namespace (RTM_GETLINK),
+    /// not the calling thread's, which if_nametoindex would read.
+    public func refreshInterfaces() throws {
+        var w = NetlinkWriter()
+        w.u8(UInt8(AF_UNSPEC))
+        w.bytes += [UInt8](repeating: 0, count: 15)
+        var names: [String: Int32] = [:]
+        for reply in try netlink.dump(NetlinkMessage(type: UInt16(RTM_GETLINK), flags: 0, payload: w.bytes))
+        where reply.type == UInt16(RTM_NEWLINK) && reply.payload.count >= 16 {
+            let p = reply.payload
+            let index = Int32(bitPattern: UInt32(p[4]) | UInt32(p[5]) << 8 | UInt32(p[6]) << 16 | UInt32(p[7]) << 24)
+            if let name = NetlinkAttributes(p, from: 16).string(c16(IFLA_IFNAME)) { names[name] = index }
+        }
+        interfaceIndexes = names
+    }
+
+    func index(of name: String) throws -> Int32 {
+        if let i = interfaceIndexes[name] { return i }
+        try refreshInterfaces()
+        guard let i = interfaceIndexes[name] else { throw NetlinkSocket.Failure(description: "no interface \(name)") }
+        return i
+    }
+
+    // MARK: Applying
+
+    /// Applies changes in order, in batches; returns the ones the kernel
+    /// refused. Requests refused with ENOMEM are retried.
+    @discardableResult
+    public func apply(_ changes: [Change]) throws -> [Failure] {
+        var pending: [(change: Change, message: NetlinkMessage)] = []
+        var failures: [Failure] = []
+        for change in changes {
+            do {
+                pending += try messages(for: change).map { (change, $0) }
+            } catch {
+                failures.append(Failure(change: change, errno: ENODEV))
+            }
+        }
+        for _ in 0..<config.attempts where !pending.isEmpty {
+            let results = try netlink.transact(pending.map(\.message))
+            var retry: [(change: Change, message: NetlinkMessage)] = []
+            for (item, code) in zip(pending, results) where !Self.succeeded(code, item.message) {
+                if code == ENOMEM { retry.append(item) } else { failures.append(Failure(change: item.change, errno: code)) }
+            }
+            pending = retry
+        }
+        failures += pending.map { Failure(change: $0.change, errno: ENOMEM) }
+        return failures
+    }
+
+    /// Installing what exists and removing what is gone both count as done.
+    static func succeeded(_ code: Int32, _ message: NetlinkMessage) -> Bool {
+        if code == 0 { return true }
+        let removing = message.type == UInt16(RTM_DELROUTE) || message.type == UInt16(RTM_DELRULE)
+        return removing ? (code == ESRCH || code == ENOENT) : code == EEXIST
+    }
+
+    func messages(for change: Change) throws -> [NetlinkMessage] {
+        let p = config.routeProtocol
+        let uplink = try index(of: config.uplink)
+        switch change {
+        case .install(let rule), .remove(let rule):
+            let op: KernelRule.Operation = if case .install = change { .install } else { .remove }
+            switch rule {
+            case .deliver(let prefix, let link):
+                return [KernelRule.route(op, destination: prefix, table: KernelRule.mainTable, interface: try index(of: link.name),
+                                         kind: .plain, protocolNumber: p)]
+            case .encapsulate(let prefix, let endpoint, let mode):
+                return [KernelRule.route(op, destination: prefix, table: KernelRule.mainTable, interface: uplink,
+                                         kind: .seg6(endpoint, mode), protocolNumber: p)]
+            case .decapsulate(let endpoint):
+                return [KernelRule.route(op, destination: IPv6Prefix(endpoint, length: 128), table: KernelRule.mainTable,
+                                         interface: uplink, kind: .endDT6, protocolNumber: p)]
+            case .reverseTunnel(let prefix, let link, let endpoint, let mode):
+                return reverseTunnel(op, prefix: prefix, link: link.name, endpoint: endpoint, mode: mode, uplink: uplink)
+            }
+        }
+    }
+
+    /// The rule, and the table's default route when the first rule for an
+    /// anchor comes or the last one goes.
+    func reverseTunnel(_ op: KernelRule.Operation, prefix: IPv6Prefix, link: String, endpoint: IPv6Address, mode: TunnelMode,
+                       uplink: Int32) -> [NetlinkMessage] {
+        let p = config.routeProtocol
+        var entry = reverseTables[endpoint] ?? ReverseTable(table: nextReverseTable(), mode: mode, users: [])
+        let user = "\(prefix) \(link)"
+        let defaultRoute = { (o: KernelRule.Operation) in
+            KernelRule.route(o, destination: IPv6Prefix(.unspecified, length: 0), table: entry.table, interface: uplink,
+                             kind: .seg6(endpoint, entry.mode), protocolNumber: p)
+        }
+        let rule = KernelRule.rule(op, source: prefix, interface: link, table: entry.table, priority: config.rulePriority,
+                                   protocolNumber: p)
+        if op == .install {
+            let first = entry.users.isEmpty
+            entry.users.insert(user)
+            reverseTables[endpoint] = entry
+            return first ? [defaultRoute(.install), rule] : [rule]
+        }
+        guard entry.users.remove(user) != nil else { return [rule] }
+        reverseTables[endpoint] = entry.users.isEmpty ? nil : entry
+        return entry.users.isEmpty ? [rule, defaultRoute(.remove)] : [rule]
+    }
+
+    func nextReverseTable() -> UInt32 {
+        let used = Set(reverseTables.values.map(\.table))
+        var t = config.reverseTableBase
+        while used.contains(t) { t += 1 }
+        return t
+    }
+
+    // MARK: Reading back and reconciling
+
+    /// Every rule the kernel holds with our protocol number.
+    public func installed() throws -> Set<ForwardingRule> {
+        let (routes, rules) = try dumpOwned()
+        let names = Dictionary(interfaceIndexes.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a })
+        var tables: [UInt32: (IPv6Address, TunnelMode)] = [:]
+        var out: Set<ForwardingRule> = []
+        for r in routes {
+            switch (r.kind, r.table == KernelRule.mainTable) {
+            case (.plain, true):
+                if let name = names[r.interface] { out.insert(.deliver(r.destination, link: LinkID(name))) }
+            case (.seg6(let e, let mode), true): out.insert(.encapsulate(r.destination, endpoint: e, mode: mode))
+            case (.endDT6, true) where r.destination.length == 128: out.insert(.decapsulate(endpoint: r.destination.address))
+            case (.seg6(let e, let mode), false) where r.destination.length == 0: tables[r.table] = (e, mode)
+            default: break
+            }
+        }
+        for rule in rules {
+            if let (e, mode) = tables[rule.table] {
+                out.insert(.reverseTunnel(from: rule.source, link: LinkID(rule.interface), endpoint: e, mode: mode))
+            }
+        }
+        return out
+    }
+
+    /// Makes the kernel hold exactly `desired` among what we own, and drops
+    /// owned routes and rules that no rule explains (stray tables).
+    public func reconcile(_ desired: Set<ForwardingRule>) throws -> (added: Int, removed: Int, failures: [Failure]) {
+        try refreshInterfaces()
+        try readReverseTables()
+        let current = try installed()
+        let stale = current.subtracting(desired), missing = desired.subtracting(current)
+        var failures = try apply(stale.map { .remove($0) })
+        failures += try apply(missing.map { .install($0) })
+        try removeUnusedReverseTables()
+        return (missing.count, stale.count, failures)
+    }
+
+    func dumpOwned() throws -> ([KernelRule.DumpedRoute], [KernelRule.DumpedRule]) {
+        let request = KernelRule.routeHeader(prefixLength: 0, protocolNumber: 0).bytes
+        let routes = try netlink.dump(NetlinkMessage(type: UInt16(RTM_GETROUTE), flags: 0, payload: request))
+            .compactMap { KernelRule.parseRoute($0.payload, protocolNumber: config.routeProtocol) }
+        var ruleRequest = NetlinkWriter()
+        ruleRequest.u8(UInt8(AF_INET6))
+        ruleRequest.bytes += [UInt8](repeating: 0, count: 11)
+        let rules = try netlink.dump(NetlinkMessage(type: UInt16(RTM_GETRULE), flags: 0, payload: ruleRequest.bytes))
+            .compactMap { KernelRule.parseRule($0.payload, protocolNumber: config.routeProtocol) }
+        return (routes, rules)
+    }
+
+    /// Rebuilds the table-per-anchor map from the kernel (after a restart).
+    func readReverseTables() throws {
+        let (routes, rules) = try dumpOwned()
+        var tables: [IPv6Address: ReverseTable] = [:]
+        for r in routes where r.table != KernelRule.mainTable && r.destination.length == 0 {
+            if case .seg6(let e, let mode) = r.kind {
+                let users = rules.filter { $0.table == r.table }.map { "\($0.source) \($0.interface)" }
+                tables[e] = ReverseTable(table: r.table, mode: mode, users: Set(users))
+            }
+        }
+        reverseTables = tables
+    }
+
+    func removeUnusedReverseTables() throws {
+        let (routes, rules) = try dumpOwned()
+        let used = Set(rules.map(\.table))
+        let uplink = try index(of: config.uplink)
+        let stray = routes.filter { $0.table != KernelRule.mainTable && !used.contains($0.table) }
+        _ = try netlink.transact(stray.map { r in
+            KernelRule.route(.remove, destination: r.destination, table: r.table, interface: uplink, kind: .plain,
+                             protocolNumber: config.routeProtocol)
+        })
+        try readReverseTables()
+    }
+}

@@ -1,0 +1,142 @@
+import DMMCore
+import DMMWire
+import Foundation
+import Testing
+
+@testable import DMMLinux
+
+/// Route and rule messages read back as what was written, without a kernel.
+struct KernelRuleEncodingTests {
+    @Test func seg6EncapsulationLayout() {
+        let e = IPv6Address("fc00:2::d6")!
+        // mode 3 (encap.red), then an SRH: nexthdr, hdrlen 2, type 4, segments left 0, last entry 0, flags, tag, segment
+        #expect(KernelRule.seg6Encap(e, .ipv6InIPv6) == [3, 0, 0, 0, 0, 2, 4, 0, 0, 0, 0, 0] + e.bytes)
+        #expect(KernelRule.seg6Encap(e, .srv6).prefix(4) == [1, 0, 0, 0])
+    }
+
+    @Test func routesParseBackToWhatWasEncoded() {
+        let p = IPv6Prefix("2001:db8:1:6::/64")!, e = IPv6Address("fc00:2::d6")!
+        for kind in [KernelRule.Route.plain, .seg6(e, .ipv6InIPv6), .seg6(e, .srv6), .endDT6] {
+            let m = KernelRule.route(.install, destination: p, table: 254, interface: 7, kind: kind, protocolNumber: 188)
+            let parsed = KernelRule.parseRoute(m.payload, protocolNumber: 188)
+            let expected: KernelRule.KernelRoute = switch kind {
+            case .plain: .plain
+            case .seg6(let a, let b): .seg6(a, b)
+            case .endDT6: .endDT6
+            }
+            #expect(parsed == KernelRule.DumpedRoute(destination: p, table: 254, interface: 7, kind: expected))
+            #expect(KernelRule.parseRoute(m.payload, protocolNumber: 4) == nil, "another protocol's route is not ours")
+        }
+        let r = KernelRule.rule(.install, source: p, interface: "acc1", table: 1000, priority: 1000, protocolNumber: 188)
+        #expect(KernelRule.parseRule(r.payload, protocolNumber: 188)
+                == KernelRule.DumpedRule(source: p, interface: "acc1", table: 1000, priority: 1000))
+    }
+
+    @Test func malformedRepliesDoNotTrap() {
+        var g = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let bytes = (0..<Int.random(in: 0...96, using: &g)).map { _ in UInt8.random(in: 0...255, using: &g) }
+            _ = KernelRule.parseRoute(bytes, protocolNumber: bytes.count > 5 ? bytes[5] : 0)
+            _ = KernelRule.parseRule(bytes, protocolNumber: 188)
+            _ = NetlinkReply.split(bytes)
+        }
+    }
+}
+
+/// The driver against this machine's kernel, in a namespace of its own.
+@Suite(.enabled(if: TestNamespace.available || ProcessInfo.processInfo.environment["CI"] != nil, TestNamespace.skipReason))
+struct LinuxDataPlaneTests {
+    static let sid1 = IPv6Address("fc00:1::d6")!, sid2 = IPv6Address("fc00:2::d6")!, sid3 = IPv6Address("fc00:3::d6")!
+    static let p5 = IPv6Prefix("2001:db8:1:5::/64")!, p6 = IPv6Prefix("2001:db8:1:6::/64")!, p7 = IPv6Prefix("2001:db8:1:7::/64")!
+    static let v1 = IPv6Prefix("2001:db8:2:1::/64")!, v2 = IPv6Prefix("2001:db8:3:1::/64")!
+
+    /// A MAR-like namespace: an uplink and one access link.
+    static func router(_ label: String) throws -> TestNamespace {
+        let ns = try TestNamespace(label)
+        try ns.ip(["link", "add", "up0", "type", "veth", "peer", "name", "core0"])
+        try ns.ip(["link", "add", "acc1", "type", "veth", "peer", "name", "mn1"])
+        for dev in ["up0", "core0", "acc1", "mn1"] { try ns.ip(["link", "set", dev, "up"]) }
+        try ns.ip(["-6", "addr", "add", "2001:db8:ffff::1/64", "dev", "up0", "nodad"])
+        return ns
+    }
+
+    static let rules: Set<ForwardingRule> = [
+        .decapsulate(endpoint: sid1),
+        .deliver(p5, link: "acc1"),
+        .encapsulate(p6, endpoint: sid2, mode: .ipv6InIPv6),
+        .encapsulate(p7, endpoint: sid3, mode: .srv6),
+        .reverseTunnel(from: v1, link: "acc1", endpoint: sid2, mode: .ipv6InIPv6),
+        .reverseTunnel(from: v2, link: "acc1", endpoint: sid2, mode: .ipv6InIPv6),
+    ]
+
+    @Test func installsReadsBackAndRemovesEveryKindOfRule() throws {
+        let ns = try Self.router("dp")
+        let dp = try LinuxDataPlane(netlink: NetlinkSocket(namespace: ns.name), config: .init(uplink: "up0"))
+        #expect(try dp.apply(Self.rules.sorted { "\($0)" < "\($1)" }.map { .install($0) }).isEmpty)
+        #expect(try dp.installed() == Self.rules)
+
+        // iproute2 sees the same, in the shapes of DESIGN.md.
+        let routes = try ns.ip(["-6", "route", "show", "proto", "177"])
+        #expect(routes.contains("2001:db8:1:6::/64  encap seg6 mode encap.red segs 1 [ fc00:2::d6 ] dev up0"), "\(routes)")
+        #expect(routes.contains("2001:db8:1:7::/64  encap seg6 mode encap segs 1 [ fc00:3::d6 ] dev up0"), "\(routes)")
+        #expect(routes.contains("fc00:1::d6  encap seg6local action End.DT6 table main dev up0"), "\(routes)")
+        #expect(routes.contains("2001:db8:1:5::/64 dev acc1"), "\(routes)")
+        let table = try ns.ip(["-6", "route", "show", "table", "1000"])
+        #expect(table.contains("default  encap seg6 mode encap.red segs 1 [ fc00:2::d6 ] dev up0"), "\(table)")
+        let rules = try ns.ip(["-6", "rule", "show"])
+        #expect(rules.contains("1000:\tfrom 2001:db8:2:1::/64 iif acc1 lookup 1000 proto 177"), "\(rules)")
+        #expect(rules.contains("1000:\tfrom 2001:db8:3:1::/64 iif acc1 lookup 1000 proto 177"), "\(rules)")
+
+        // Installing again changes nothing; a new far end replaces the old one.
+        #expect(try dp.apply(Self.rules.map { .install($0) }).isEmpty)
+        #expect(try dp.apply([.install(.encapsulate(Self.p6, endpoint: Self.sid3, mode: .ipv6InIPv6))]).isEmpty)
+        var expected = Self.rules
+        expected.remove(.encapsulate(Self.p6, endpoint: Self.sid2, mode: .ipv6InIPv6))
+        expected.insert(.encapsulate(Self.p6, endpoint: Self.sid3, mode: .ipv6InIPv6))
+        #expect(try dp.installed() == expected)
+
+        // The anchor's table goes with its last rule; removing twice is fine.
+        #expect(try dp.apply([.remove(.reverseTunnel(from: Self.v1, link: "acc1", endpoint: Self.sid2, mode: .ipv6InIPv6))]).isEmpty)
+        #expect(try ns.ip(["-6", "route", "show", "table", "1000"]).contains("default"))
+        #expect(try dp.apply(expected.map { .remove($0) }).isEmpty)
+        #expect(try dp.installed().isEmpty)
+        #expect(try ns.ip(["-6", "route", "show", "proto", "177"]).isEmpty)
+        #expect(try ns.ip(["-6", "route", "show", "table", "1000"]).isEmpty)
+        #expect(!(try ns.ip(["-6", "rule", "show"]).contains("proto 177")))
+    }
+
+    /// A restarted driver finds what its predecessor left and makes the
+    /// kernel hold exactly what is wanted now, strays included.
+    @Test func reconcilesAfterARestart() throws {
+        let ns = try Self.router("rc")
+        do {
+            let before = try LinuxDataPlane(netlink: NetlinkSocket(namespace: ns.name), config: .init(uplink: "up0"))
+            #expect(try before.apply(Self.rules.map { .install($0) }).isEmpty)
+        }
+        try ns.ip(["-6", "route", "add", "2001:db8:9::/64", "dev", "acc1", "proto", "177"])
+        try ns.ip(["-6", "route", "add", "2001:db8:8::/64", "dev", "acc1", "proto", "static"])
+        let wanted: Set<ForwardingRule> = [
+            .decapsulate(endpoint: Self.sid1),
+            .deliver(Self.p7, link: "acc1"),
+            .reverseTunnel(from: Self.v1, link: "acc1", endpoint: Self.sid3, mode: .ipv6InIPv6),
+        ]
+        let after = try LinuxDataPlane(netlink: NetlinkSocket(namespace: ns.name), config: .init(uplink: "up0"))
+        let result = try after.reconcile(wanted)
+        #expect(result.failures.isEmpty)
+        #expect(try after.installed() == wanted)
+        let routes = try ns.ip(["-6", "route", "show"])
+        #expect(!routes.contains("2001:db8:9::/64"), "an owned stray goes")
+        #expect(routes.contains("2001:db8:8::/64"), "a route we do not own stays")
+        let tables = try ns.ip(["-6", "route", "show", "table", "all", "proto", "177"])
+        #expect(!tables.contains("fc00:2::d6"), "the table of an anchor no rule uses is gone: \(tables)")
+    }
+
+    @Test func refusalsAreReportedNotThrown() throws {
+        let ns = try Self.router("rf")
+        let dp = try LinuxDataPlane(netlink: NetlinkSocket(namespace: ns.name), config: .init(uplink: "up0"))
+        let failures = try dp.apply([.install(.deliver(Self.p5, link: "nosuchlink")), .install(.deliver(Self.p6, link: "acc1"))])
+        #expect(failures.count == 1 && failures[0].change == .install(.deliver(Self.p5, link: "nosuchlink")))
+        #expect(try dp.installed() == [.deliver(Self.p6, link: "acc1")])
+        #expect(throws: NetlinkSocket.Failure.self) { try NetlinkSocket(namespace: "dmmt-no-such-namespace") }
+    }
+}
