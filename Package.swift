@@ -32,7 +32,7 @@ let package = Package(
         .executableTarget(
             name: "dmm",
             dependencies: [
-                "DMMWire", "DMMCore", "DMMDataPlane",
+                "DMMWire", "DMMCore", "DMMDataPlane", "DMMLinux", "CNetlink",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

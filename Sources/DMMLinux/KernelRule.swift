@@ -72,7 +72,7 @@ enum KernelRule {
         w.u8(0)  // first_segment (last entry)
         w.u8(0)  // flags
         w.u16(0)  // tag
-        w.bytes += endpoint.bytes
+        w.address(endpoint)
         return w.bytes
     }
 

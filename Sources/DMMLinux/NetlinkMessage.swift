@@ -17,9 +17,8 @@ public struct NetlinkMessage: Sendable, Hashable {
 
     static let headerLength = 16
 
-    /// The message with its header, padded to 4 bytes.
-    func encoded(sequence: UInt32) -> [UInt8] {
-        var w = NetlinkWriter()
+    /// Appends the message with its header, padded to 4 bytes.
+    func encode(sequence: UInt32, into w: inout NetlinkWriter) {
         w.u32(UInt32(Self.headerLength + payload.count))
         w.u16(type)
         w.u16(flags)
@@ -27,8 +26,9 @@ public struct NetlinkMessage: Sendable, Hashable {
         w.u32(0)  // port id: the kernel
         w.bytes += payload
         w.align()
-        return w.bytes
     }
+
+    var encodedLength: Int { (Self.headerLength + payload.count + 3) & ~3 }
 }
 
 /// Builds netlink payloads: little-endian fields and type-length-value
@@ -47,10 +47,23 @@ struct NetlinkWriter {
         bytes += data
         align()
     }
-    mutating func attribute(_ type: UInt16, u8 v: UInt8) { attribute(type, [v]) }
-    mutating func attribute(_ type: UInt16, u16 v: UInt16) { attribute(type, withUnsafeBytes(of: v.littleEndian) { Array($0) }) }
-    mutating func attribute(_ type: UInt16, u32 v: UInt32) { attribute(type, withUnsafeBytes(of: v.littleEndian) { Array($0) }) }
-    mutating func attribute(_ type: UInt16, address: IPv6Address) { attribute(type, address.bytes) }
+    /// An attribute whose `length` data bytes `body` appends directly.
+    mutating func attribute(_ type: UInt16, length: Int, _ body: (inout NetlinkWriter) -> Void) {
+        u16(UInt16(4 + length))
+        u16(type)
+        body(&self)
+        align()
+    }
+    mutating func attribute(_ type: UInt16, u8 v: UInt8) { attribute(type, length: 1) { $0.u8(v) } }
+    mutating func attribute(_ type: UInt16, u16 v: UInt16) { attribute(type, length: 2) { $0.u16(v) } }
+    mutating func attribute(_ type: UInt16, u32 v: UInt32) { attribute(type, length: 4) { $0.u32(v) } }
+    mutating func attribute(_ type: UInt16, address: IPv6Address) { attribute(type, length: 16) { $0.address(address) } }
+
+    /// 16 bytes in network order.
+    mutating func address(_ a: IPv6Address) {
+        withUnsafeBytes(of: a.high.bigEndian) { bytes += $0 }
+        withUnsafeBytes(of: a.low.bigEndian) { bytes += $0 }
+    }
     mutating func attribute(_ type: UInt16, string: String) { attribute(type, Array(string.utf8) + [0]) }
 
     /// A nested attribute (NLA_F_NESTED) holding what `body` writes.

@@ -10,6 +10,7 @@ import Glibc
 public final class NetlinkSocket {
     let fd: Int32
     private var sequence: UInt32 = 1
+    private var buffer = [UInt8](repeating: 0, count: 1 << 17)
     static let batchLimit = 16 * 1024
 
     public struct Failure: Error, CustomStringConvertible {
@@ -50,6 +51,8 @@ public final class NetlinkSocket {
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         var on: Int32 = 1
         setsockopt(fd, Int32(SOL_NETLINK), NETLINK_EXT_ACK, &on, socklen_t(MemoryLayout<Int32>.size))
+        // Acknowledgements without a copy of each request: less to copy both ways.
+        setsockopt(fd, Int32(SOL_NETLINK), NETLINK_CAP_ACK, &on, socklen_t(MemoryLayout<Int32>.size))
     }
 
     deinit { close(fd) }
@@ -62,19 +65,20 @@ public final class NetlinkSocket {
         var results = [Int32](repeating: 0, count: messages.count)
         var start = 0
         while start < messages.count {
-            var batch: [UInt8] = []
+            var batch = NetlinkWriter()
+            batch.bytes.reserveCapacity(Self.batchLimit)
             var sequences: [UInt32: Int] = [:]
             var end = start
             while end < messages.count {
                 var m = messages[end]
+                if !batch.bytes.isEmpty && batch.bytes.count + m.encodedLength > Self.batchLimit { break }
                 m.flags |= UInt16(NLM_F_REQUEST | NLM_F_ACK)
-                let encoded = m.encoded(sequence: nextSequence())
-                if !batch.isEmpty && batch.count + encoded.count > Self.batchLimit { break }
-                sequences[sequence &- 1] = end
-                batch += encoded
+                let seq = nextSequence()
+                m.encode(sequence: seq, into: &batch)
+                sequences[seq] = end
                 end += 1
             }
-            try send(batch)
+            try send(batch.bytes)
             while !sequences.isEmpty {
                 for message in try receive() where message.type == NLMSG_ERROR {
                     guard let index = sequences.removeValue(forKey: message.sequence) else { continue }
@@ -91,7 +95,9 @@ public final class NetlinkSocket {
         var m = request
         m.flags |= UInt16(NLM_F_REQUEST | NLM_F_DUMP)
         let seq = nextSequence()
-        try send(m.encoded(sequence: seq))
+        var w = NetlinkWriter()
+        m.encode(sequence: seq, into: &w)
+        try send(w.bytes)
         var replies: [NetlinkReply] = []
         while true {
             for reply in try receive() where reply.sequence == seq {
@@ -124,7 +130,6 @@ public final class NetlinkSocket {
 
     /// Reads one datagram (blocking) and splits it into messages.
     func receive() throws -> [NetlinkReply] {
-        var buffer = [UInt8](repeating: 0, count: 1 << 17)
         var received = 0
         repeat {
             received = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
@@ -136,7 +141,6 @@ public final class NetlinkSocket {
     /// Reads whatever multicast events are queued, without blocking.
     public func poll() throws -> [NetlinkReply] {
         var replies: [NetlinkReply] = []
-        var buffer = [UInt8](repeating: 0, count: 1 << 17)
         while true {
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
             if n < 0 {

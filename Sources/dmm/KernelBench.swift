@@ -1,0 +1,51 @@
+import ArgumentParser
+import DMMCore
+import DMMLinux
+import DMMWire
+import Foundation
+
+extension BenchCommand {
+    struct Kernel: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Program SRv6 tunnel routes through rtnetlink in a scratch namespace; print operations per second (root).",
+            discussion: "Builds the namespace with iproute2, then installs and removes ROUTES encapsulation routes through the Linux data plane in batches of at most 16 KiB."
+        )
+
+        @Option(help: "Routes to install and then remove.")
+        var routes = 100_000
+
+        func run() throws {
+            guard getuid() == 0 else { throw ValidationError("dmm bench kernel needs root (it makes a network namespace)") }
+            let ns = "dmm-bench-\(getpid())"
+            try shell(["netns", "add", ns])
+            defer { _ = try? shell(["netns", "del", ns]) }
+            try shell(["-n", ns, "link", "add", "up0", "type", "veth", "peer", "name", "core0"])
+            try shell(["-n", ns, "link", "set", "up0", "up"])
+            try shell(["-n", ns, "link", "set", "core0", "up"])
+            let dp = try LinuxDataPlane(netlink: NetlinkSocket(namespace: ns), config: .init(uplink: "up0"))
+            let endpoint = IPv6Address("fc00:2::d6")!
+            let rules: [ForwardingRule] = (0..<routes).map { i in
+                .encapsulate(IPv6Prefix(IPv6Address(high: 0x2001_0db8_0000_0000 | UInt64(i), low: 0), length: 64),
+                             endpoint: endpoint, mode: .ipv6InIPv6)
+            }
+            print("dmm bench kernel: \(routes) seg6 encap.red routes, one netlink socket, batches of at most 16 KiB")
+            for (name, changes) in [("install", rules.map { LinuxDataPlane.Change.install($0) }),
+                                    ("remove", rules.map { LinuxDataPlane.Change.remove($0) })] {
+                let start = DispatchTime.now().uptimeNanoseconds
+                let failures = try dp.apply(changes)
+                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                print(String(format: "%@: %.3f s, %.0f routes/s, %.1f µs per route, %d failed",
+                             name, seconds, Double(routes) / seconds, seconds / Double(routes) * 1e6, failures.count))
+            }
+        }
+
+        func shell(_ arguments: [String]) throws {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+            p.arguments = arguments
+            try p.run()
+            p.waitUntilExit()
+            guard p.terminationStatus == 0 else { throw ValidationError("ip \(arguments.joined(separator: " ")) failed") }
+        }
+    }
+}
