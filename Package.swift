@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "DMMCore", targets: ["DMMCore"]),
         .library(name: "DMMDataPlane", targets: ["DMMDataPlane"]),
         .library(name: "DMMLinux", targets: ["DMMLinux"]),
+        .library(name: "DMMStore", targets: ["DMMStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -29,6 +30,9 @@ let package = Package(
         .target(name: "CNetlink"),
         // data plane: the Linux driver, through rtnetlink.
         .target(name: "DMMLinux", dependencies: ["DMMCore", "CNetlink"]),
+        // store: the location store in SQLite (the system library).
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "DMMStore", dependencies: ["DMMCore", "CSQLite"]),
         .executableTarget(
             name: "dmm",
             dependencies: [
@@ -39,6 +43,7 @@ let package = Package(
         .testTarget(name: "DMMWireTests", dependencies: ["DMMWire"]),
         .testTarget(name: "DMMCoreTests", dependencies: ["DMMCore", "DMMDataPlane"]),
         .testTarget(name: "DMMLinuxTests", dependencies: ["DMMLinux"]),
+        .testTarget(name: "DMMStoreTests", dependencies: ["DMMStore"]),
     ],
     swiftLanguageModes: [.v6]
 )

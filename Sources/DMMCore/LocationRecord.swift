@@ -28,17 +28,18 @@ public struct PrefixRecord: Hashable, Sendable {
     }
 }
 
-/// Where location records are kept: in memory here, SQLite or PostgreSQL in
-/// the store layer. Every method is one atomic step.
+/// Where location records are kept: in memory here, SQLite (and later
+/// PostgreSQL) in the store layer. Every method is one atomic step; a write
+/// that returns has been committed, and one that throws changed nothing.
 public protocol LocationStore {
     /// LM-db:1/2: the records of one node.
-    func records(of node: MobileNodeID) -> [PrefixRecord]
-    func record(for prefix: IPv6Prefix) -> PrefixRecord?
+    func records(of node: MobileNodeID) throws -> [PrefixRecord]
+    func record(for prefix: IPv6Prefix) throws -> PrefixRecord?
     /// Creates or replaces the record of a prefix.
-    mutating func put(_ record: PrefixRecord)
+    mutating func put(_ record: PrefixRecord) throws
     /// Removes a prefix's record; returns it.
-    @discardableResult mutating func remove(_ prefix: IPv6Prefix) -> PrefixRecord?
-    var count: Int { get }
+    @discardableResult mutating func remove(_ prefix: IPv6Prefix) throws -> PrefixRecord?
+    func count() throws -> Int
 }
 
 /// The store kept in memory: two indexes over the same records.
@@ -69,5 +70,5 @@ public struct InMemoryLocationStore: LocationStore, Sendable {
         return old
     }
 
-    public var count: Int { byPrefix.count }
+    public func count() -> Int { byPrefix.count }
 }

@@ -29,44 +29,55 @@ public struct LocationServer<Store: LocationStore> {
 
     /// A record whose binding ran out is no longer served: the serving MAR
     /// stopped refreshing, so the anchor has released the prefix.
-    mutating func lapse(_ record: PrefixRecord, at now: Instant) {
-        guard let expires = record.expires, expires <= now else { return }
+    mutating func lapse(_ record: PrefixRecord, at now: Instant) throws -> PrefixRecord {
+        guard let expires = record.expires, expires <= now else { return record }
         var r = record
         r.serving = nil
         r.active = false
         r.expires = nil
-        store.put(r)
+        try store.put(r)
         counters.lapsed += 1
+        return r
     }
 
     mutating func answer(_ request: LocationRequest, from sender: IPv6Address, at now: Instant) -> LocationReply {
         guard knownMARs.contains(sender) else { return refuse("unknown MAR") }
+        do {
+            return try answer(request, from: sender, now: now)
+        } catch {
+            // The store refused (disk full, I/O error): nothing was changed,
+            // and the MAR retries.
+            return refuse("store error: \(error)")
+        }
+    }
+
+    mutating func answer(_ request: LocationRequest, from sender: IPv6Address, now: Instant) throws -> LocationReply {
         switch request {
         case .query(let node):
             counters.queries += 1
-            for record in store.records(of: node) { lapse(record, at: now) }
-            return .records(node, store.records(of: node))
+            let records = try store.records(of: node).map { try lapse($0, at: now) }
+            return .records(node, records)
         case .register(let record):
             guard record.anchor == sender else { return refuse("registration by a MAR that is not the anchor") }
-            if let old = store.record(for: record.prefix), old.mobileNode != record.mobileNode || old.anchor != record.anchor {
+            if let old = try store.record(for: record.prefix), old.mobileNode != record.mobileNode || old.anchor != record.anchor {
                 return refuse("prefix held by another node or anchor")
             }
             counters.registrations += 1
-            store.put(record)
+            try store.put(record)
             return .done
         case .update(let prefix, let serving, let active, let expires):
-            guard var record = store.record(for: prefix) else { return refuse("no such prefix") }
+            guard var record = try store.record(for: prefix) else { return refuse("no such prefix") }
             counters.updates += 1
             record.serving = serving
             record.active = active
             record.expires = expires
-            store.put(record)
+            try store.put(record)
             return .done
         case .release(let prefix):
-            guard let record = store.record(for: prefix) else { return .done }  // already gone: idempotent
+            guard let record = try store.record(for: prefix) else { return .done }  // already gone: idempotent
             guard record.anchor == sender else { return refuse("release by a MAR that is not the anchor") }
             counters.releases += 1
-            store.remove(prefix)
+            try store.remove(prefix)
             return .done
         }
     }

@@ -93,7 +93,7 @@ struct LocationServerTests {
         #expect(ask(&s, .register(record), from: Self.mar2) == .refused("registration by a MAR that is not the anchor"))
         #expect(ask(&s, .query(Self.node), from: IPv6Address("2001:db8::bad")!) == .refused("unknown MAR"))
         #expect(ask(&s, .update(Self.p, serving: Self.mar2, active: true), from: Self.mar2) == .refused("no such prefix"))
-        #expect(s.store.count == 0)
+        #expect(s.store.count() == 0)
         #expect(ask(&s, .register(record), from: Self.mar1) == .done)
         var other = record
         other.mobileNode = MobileNodeID("mn2@dmm.example")
@@ -101,6 +101,28 @@ struct LocationServerTests {
         #expect(ask(&s, .release(Self.p), from: Self.mar2) == .refused("release by a MAR that is not the anchor"))
         #expect(s.store.record(for: Self.p) == record)
         #expect(s.counters.refused.values.reduce(0, +) == 5)
+    }
+}
+
+/// A store whose writes fail, like a full disk.
+struct FailingStore: LocationStore {
+    var inner = InMemoryLocationStore()
+    struct DiskFull: Error {}
+    func records(of node: MobileNodeID) throws -> [PrefixRecord] { inner.records(of: node) }
+    func record(for prefix: IPv6Prefix) throws -> PrefixRecord? { inner.record(for: prefix) }
+    mutating func put(_ record: PrefixRecord) throws { throw DiskFull() }
+    mutating func remove(_ prefix: IPv6Prefix) throws -> PrefixRecord? { throw DiskFull() }
+    func count() throws -> Int { inner.count() }
+}
+
+struct LocationServerStoreFailureTests {
+    @Test func aFailingStoreIsARefusalThatChangesNothing() {
+        let mar1 = LocationServerTests.mar1
+        var s = LocationServer(store: FailingStore(), knownMARs: [mar1])
+        let record = PrefixRecord(mobileNode: LocationServerTests.node, prefix: LocationServerTests.p, anchor: mar1)
+        #expect(s.handle(LocationEnvelope(id: 3, .register(record)), from: mar1, at: Instant(seconds: 0)).body
+                == .refused("store error: DiskFull()"))
+        #expect(s.store.inner.count() == 0 && s.counters.refused.values.reduce(0, +) == 1)
     }
 }
 
