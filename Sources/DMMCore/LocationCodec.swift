@@ -1,0 +1,182 @@
+import DMMWire
+
+/// Location requests and replies on the wire, between a MAR's LMc and the
+/// LMs, as PBU and PBA (the PMIPv6 way of talking to a mobility database):
+/// standard options where they fit (MN-Identifier, Home Network Prefix), the
+/// rest in Vendor-Specific Mobility Options (RFC 5094) under the documentation
+/// enterprise number 32473 (RFC 5612). Each message carries one `envelope`
+/// option with the request id and kind; a reply carries the PBA status
+/// (accepted, or 128 with a `reason` option) and one `record` option per
+/// record.
+///
+///     envelope (subtype 1):  id u32 | kind u8             kind: 1 query 2 register 3 update 4 release 5 records 6 done 7 refused
+///     record   (subtype 2):  prefix length u8 | prefix 16 | anchor 16 | flags u8 (1 active, 2 serving, 4 expires)
+///                            | serving 16 | expires ns i64
+///     reason   (subtype 3):  UTF-8 text
+public enum LocationCodec {
+    public static let vendorID: UInt32 = 32473
+
+    enum Subtype: UInt8 { case envelope = 1, record = 2, reason = 3 }
+    enum Kind: UInt8 { case query = 1, register, update, release, records, done, refused }
+
+    public struct Malformed: Error, CustomStringConvertible, Hashable {
+        public var description: String
+    }
+
+    // MARK: Requests (PBU)
+
+    public static func encode(_ e: LocationEnvelope<LocationRequest>) -> MobilityHeader {
+        var options: [MobilityOption] = []
+        let kind: Kind
+        switch e.body {
+        case .query(let node):
+            kind = .query
+            options = [node.option]
+        case .register(let r):
+            kind = .register
+            options = [r.mobileNode.option, .homeNetworkPrefix(r.prefix), record(r)]
+        case .update(let prefix, let serving, let active, let expires):
+            kind = .update
+            options = [.homeNetworkPrefix(prefix),
+                       record(PrefixRecord(mobileNode: MobileNodeID(identifier: []), prefix: prefix, anchor: .unspecified,
+                                           serving: serving, active: active, expires: expires))]
+        case .release(let prefix):
+            kind = .release
+            options = [.homeNetworkPrefix(prefix)]
+        }
+        let pbu = BindingUpdate(sequence: UInt16(truncatingIfNeeded: e.id), flags: [.acknowledge, .proxyRegistration],
+                                lifetime: 0, options: [envelope(e.id, kind)] + options)
+        return MobilityHeader(.bindingUpdate(pbu))
+    }
+
+    public static func decodeRequest(_ mh: MobilityHeader) throws(Malformed) -> LocationEnvelope<LocationRequest> {
+        guard case .bindingUpdate(let pbu) = mh.message else { throw Malformed(description: "not a PBU") }
+        let (id, kind) = try envelope(in: pbu.options)
+        let node = pbu.options.lazy.compactMap { if case .mobileNodeIdentifier(let m) = $0 { MobileNodeID(identifier: m.identifier) } else { nil } }.first
+        let prefix = pbu.options.lazy.compactMap { if case .homeNetworkPrefix(let p) = $0 { p } else { nil } }.first
+        let records = try records(in: pbu.options)
+        switch kind {
+        case .query:
+            guard let node else { throw Malformed(description: "query without MN identifier") }
+            return LocationEnvelope(id: id, .query(node))
+        case .register:
+            guard let node, let prefix, var r = records.first else { throw Malformed(description: "register without node, prefix or record") }
+            r.mobileNode = node
+            r.prefix = prefix
+            return LocationEnvelope(id: id, .register(r))
+        case .update:
+            guard let prefix, let r = records.first else { throw Malformed(description: "update without prefix or record") }
+            return LocationEnvelope(id: id, .update(prefix, serving: r.serving, active: r.active, expires: r.expires))
+        case .release:
+            guard let prefix else { throw Malformed(description: "release without prefix") }
+            return LocationEnvelope(id: id, .release(prefix))
+        default:
+            throw Malformed(description: "reply kind \(kind) in a PBU")
+        }
+    }
+
+    // MARK: Replies (PBA)
+
+    public static func encode(_ e: LocationEnvelope<LocationReply>) -> MobilityHeader {
+        var status = BindingAckStatus.accepted
+        var options: [MobilityOption]
+        switch e.body {
+        case .records(let node, let records):
+            // The records a PBA can carry: the header holds 2048 bytes.
+            options = [envelope(e.id, .records), node.option] + records.prefix(24).map(record)
+        case .done:
+            options = [envelope(e.id, .done)]
+        case .refused(let reason):
+            status = .reasonUnspecified
+            options = [envelope(e.id, .refused),
+                       .vendorSpecific(VendorSpecificOption(vendorID: vendorID, subtype: Subtype.reason.rawValue,
+                                                            data: Array(reason.utf8.prefix(240))))]
+        }
+        return MobilityHeader(.bindingAcknowledgement(BindingAcknowledgement(
+            status: status, flags: .proxyRegistration, sequence: UInt16(truncatingIfNeeded: e.id), lifetime: 0, options: options)))
+    }
+
+    public static func decodeReply(_ mh: MobilityHeader) throws(Malformed) -> LocationEnvelope<LocationReply> {
+        guard case .bindingAcknowledgement(let pba) = mh.message else { throw Malformed(description: "not a PBA") }
+        let (id, kind) = try envelope(in: pba.options)
+        switch kind {
+        case .records:
+            guard case .mobileNodeIdentifier(let m)? = pba.options.first(where: { $0.type == MobilityOption.Kind.mobileNodeIdentifier.rawValue })
+            else { throw Malformed(description: "records without MN identifier") }
+            let node = MobileNodeID(identifier: m.identifier)
+            let records = try records(in: pba.options).map { r -> PrefixRecord in
+                var r = r
+                r.mobileNode = node
+                return r
+            }
+            return LocationEnvelope(id: id, .records(node, records))
+        case .done:
+            return LocationEnvelope(id: id, .done)
+        case .refused:
+            let reason = pba.options.lazy.compactMap { o -> String? in
+                guard case .vendorSpecific(let v) = o, v.vendorID == vendorID, v.subtype == Subtype.reason.rawValue else { return nil }
+                return String(decoding: v.data, as: UTF8.self)
+            }.first
+            return LocationEnvelope(id: id, .refused(reason ?? "refused"))
+        default:
+            throw Malformed(description: "request kind \(kind) in a PBA")
+        }
+    }
+
+    // MARK: Options
+
+    static func envelope(_ id: UInt32, _ kind: Kind) -> MobilityOption {
+        var w = ByteWriter(capacity: 5)
+        w.u32(id)
+        w.u8(kind.rawValue)
+        return .vendorSpecific(VendorSpecificOption(vendorID: vendorID, subtype: Subtype.envelope.rawValue, data: w.bytes))
+    }
+
+    static func envelope(in options: [MobilityOption]) throws(Malformed) -> (UInt32, Kind) {
+        for case .vendorSpecific(let v) in options where v.vendorID == vendorID && v.subtype == Subtype.envelope.rawValue {
+            var r = ByteReader(v.data)
+            guard v.data.count == 5, let id = try? r.u32("id"), let raw = try? r.u8("kind"), let kind = Kind(rawValue: raw) else {
+                throw Malformed(description: "bad envelope option")
+            }
+            return (id, kind)
+        }
+        throw Malformed(description: "no envelope option (vendor \(vendorID))")
+    }
+
+    static func record(_ r: PrefixRecord) -> MobilityOption {
+        var w = ByteWriter(capacity: 66)
+        w.u8(r.prefix.length)
+        w.address(r.prefix.address)
+        w.address(r.anchor)
+        w.u8((r.active ? 1 : 0) | (r.serving != nil ? 2 : 0) | (r.expires != nil ? 4 : 0))
+        w.address(r.serving ?? .unspecified)
+        w.u64(UInt64(bitPattern: r.expires?.nanoseconds ?? 0))
+        return .vendorSpecific(VendorSpecificOption(vendorID: vendorID, subtype: Subtype.record.rawValue, data: w.bytes))
+    }
+
+    static func records(in options: [MobilityOption]) throws(Malformed) -> [PrefixRecord] {
+        var out: [PrefixRecord] = []
+        for o in options { if let r = try record(o) { out.append(r) } }
+        return out
+    }
+
+    static func record(_ o: MobilityOption) throws(Malformed) -> PrefixRecord? {
+        guard case .vendorSpecific(let v) = o, v.vendorID == vendorID, v.subtype == Subtype.record.rawValue else { return nil }
+        var r = ByteReader(v.data)
+        do throws(WireError) {
+            guard v.data.count == 58 else { throw WireError("record option of \(v.data.count) bytes, expected 58", at: 0) }
+            let length = try r.u8("prefix length")
+            guard length <= 128 else { throw WireError("prefix length \(length)", at: 0) }
+            let prefix = IPv6Prefix(try r.address("prefix"), length: length)
+            let anchor = try r.address("anchor")
+            let flags = try r.u8("flags")
+            let serving = try r.address("serving")
+            let expires = Int64(bitPattern: try r.u64("expires"))
+            return PrefixRecord(mobileNode: MobileNodeID(identifier: []), prefix: prefix, anchor: anchor,
+                                serving: flags & 2 != 0 ? serving : nil, active: flags & 1 != 0,
+                                expires: flags & 4 != 0 ? Instant(nanoseconds: expires) : nil)
+        } catch {
+            throw Malformed(description: "bad record option: \(error)")
+        }
+    }
+}
