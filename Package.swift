@@ -28,8 +28,10 @@ let package = Package(
         .target(name: "DMMDataPlane", dependencies: ["DMMCore"]),
         // The kernel's netlink headers, for the Linux data plane.
         .target(name: "CNetlink"),
+        // IPv6 raw-socket calls with ancillary data (RFC 3542).
+        .target(name: "CSockets"),
         // data plane: the Linux driver, through rtnetlink.
-        .target(name: "DMMLinux", dependencies: ["DMMCore", "CNetlink"]),
+        .target(name: "DMMLinux", dependencies: ["DMMCore", "CNetlink", "CSockets"]),
         // store: the location store in SQLite (the system library).
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "DMMStore", dependencies: ["DMMCore", "CSQLite"]),

@@ -17,24 +17,12 @@ public final class NetlinkSocket {
         public var description: String
     }
 
-    public init(namespace: String? = nil, groups: UInt32 = 0) throws {
-        var original: Int32 = -1
-        if let namespace {
-            let target = open("/var/run/netns/\(namespace)", O_RDONLY | O_CLOEXEC)
-            guard target >= 0 else { throw Failure(description: "no network namespace \(namespace): \(Self.errorText(errno))") }
-            original = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
-            let entered = cnl_setns_net(target)
-            close(target)
-            guard original >= 0, entered == 0 else {
-                if original >= 0 { close(original) }
-                throw Failure(description: "cannot enter namespace \(namespace): \(Self.errorText(errno))")
-            }
-        }
-        fd = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), NETLINK_ROUTE)
-        let socketErrno = errno
-        if original >= 0 {
-            _ = cnl_setns_net(original)
-            close(original)
+    public init(namespace: String? = nil, protocol family: Int32 = NETLINK_ROUTE, groups: UInt32 = 0) throws {
+        var socketErrno: Int32 = 0
+        fd = try inNetworkNamespace(namespace) {
+            let fd = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), family)
+            socketErrno = errno
+            return fd
         }
         guard fd >= 0 else { throw Failure(description: "netlink socket: \(Self.errorText(socketErrno))") }
         var address = sockaddr_nl()

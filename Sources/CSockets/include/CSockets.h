@@ -1,0 +1,28 @@
+// IPv6 raw-socket calls that need ancillary data (RFC 3542): Swift cannot
+// use the CMSG_* macros, so they live here.
+#ifndef CSOCKETS_H
+#define CSOCKETS_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/// Receives one datagram; reports the sender, the destination address and
+/// interface (IPV6_PKTINFO) and the hop limit (IPV6_HOPLIMIT), -1 where the
+/// kernel gave none. Needs IPV6_RECVPKTINFO and IPV6_RECVHOPLIMIT set.
+/// Returns the length, or -1 with errno.
+ssize_t csock_receive(int fd, void *buffer, size_t length, struct sockaddr_in6 *from,
+                      struct in6_addr *destination, int *interface, int *hop_limit);
+
+/// Sends one datagram to `to`, from `source` (may be NULL) out of
+/// `interface` (0: let routing choose) with `hop_limit` (-1: the default).
+ssize_t csock_send(int fd, const void *buffer, size_t length, const struct sockaddr_in6 *to,
+                   const struct in6_addr *source, int interface, int hop_limit);
+
+/// Enables IPV6_RECVPKTINFO and IPV6_RECVHOPLIMIT; returns 0 or -1.
+int csock_enable_ancillary(int fd);
+
+/// Lets only these ICMPv6 types through (ICMP6_FILTER); returns 0 or -1.
+int csock_icmp6_filter(int fd, const unsigned char *types, int count);
+
+#endif

@@ -1,0 +1,80 @@
+#define _GNU_SOURCE
+#include <errno.h>
+#include <netinet/icmp6.h>
+#include <string.h>
+#include <sys/socket.h>
+#include "CSockets.h"
+
+ssize_t csock_receive(int fd, void *buffer, size_t length, struct sockaddr_in6 *from,
+                      struct in6_addr *destination, int *interface, int *hop_limit) {
+    char control[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(int))];
+    struct iovec iov = { buffer, length };
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_name = from;
+    msg.msg_namelen = sizeof *from;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n = recvmsg(fd, &msg, 0);
+    if (n < 0) return n;
+    *interface = -1;
+    *hop_limit = -1;
+    memset(destination, 0, sizeof *destination);
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != IPPROTO_IPV6) continue;
+        if (c->cmsg_type == IPV6_PKTINFO && c->cmsg_len >= CMSG_LEN(sizeof(struct in6_pktinfo))) {
+            struct in6_pktinfo info;
+            memcpy(&info, CMSG_DATA(c), sizeof info);
+            *destination = info.ipi6_addr;
+            *interface = (int)info.ipi6_ifindex;
+        } else if (c->cmsg_type == IPV6_HOPLIMIT && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+            memcpy(hop_limit, CMSG_DATA(c), sizeof(int));
+        }
+    }
+    return n;
+}
+
+ssize_t csock_send(int fd, const void *buffer, size_t length, const struct sockaddr_in6 *to,
+                   const struct in6_addr *source, int interface, int hop_limit) {
+    char control[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(int))];
+    memset(control, 0, sizeof control);
+    struct iovec iov = { (void *)buffer, length };
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_name = (void *)to;
+    msg.msg_namelen = sizeof *to;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = IPPROTO_IPV6;
+    c->cmsg_type = IPV6_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof(struct in6_pktinfo));
+    struct in6_pktinfo info;
+    memset(&info, 0, sizeof info);
+    if (source) info.ipi6_addr = *source;
+    info.ipi6_ifindex = (unsigned)interface;
+    memcpy(CMSG_DATA(c), &info, sizeof info);
+    c = CMSG_NXTHDR(&msg, c);
+    c->cmsg_level = IPPROTO_IPV6;
+    c->cmsg_type = IPV6_HOPLIMIT;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &hop_limit, sizeof(int));
+    return sendmsg(fd, &msg, 0);
+}
+
+int csock_enable_ancillary(int fd) {
+    int on = 1;
+    if (setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof on) < 0) return -1;
+    return setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on, sizeof on);
+}
+
+int csock_icmp6_filter(int fd, const unsigned char *types, int count) {
+    struct icmp6_filter filter;
+    ICMP6_FILTER_SETBLOCKALL(&filter);
+    for (int i = 0; i < count; i++) ICMP6_FILTER_SETPASS(types[i], &filter);
+    return setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof filter);
+}
