@@ -15,6 +15,10 @@
 #include <linux/seg6_local.h>
 #include <linux/if_link.h>
 #include <linux/neighbour.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_compat.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
+#include <linux/netfilter/nf_conntrack_tcp.h>
 
 /// setns(2) for a network namespace: glibc declares setns only with
 /// _GNU_SOURCE, which Swift's Glibc module does not set.
