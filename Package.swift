@@ -14,9 +14,11 @@ let package = Package(
         .library(name: "DMMDataPlane", targets: ["DMMDataPlane"]),
         .library(name: "DMMLinux", targets: ["DMMLinux"]),
         .library(name: "DMMStore", targets: ["DMMStore"]),
+        .library(name: "DMMNode", targets: ["DMMNode"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // wire: value types and codecs for every message on the wire.
@@ -35,10 +37,15 @@ let package = Package(
         // store: the location store in SQLite (the system library).
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "DMMStore", dependencies: ["DMMCore", "CSQLite"]),
+        // node: the daemons, wiring engines to sockets, netlink, the store,
+        // timers, configuration, logs and metrics.
+        .target(name: "DMMNode", dependencies: [
+            "DMMCore", "DMMLinux", "DMMStore", .product(name: "Yams", package: "Yams"),
+        ]),
         .executableTarget(
             name: "dmm",
             dependencies: [
-                "DMMWire", "DMMCore", "DMMDataPlane", "DMMLinux", "CNetlink",
+                "DMMWire", "DMMCore", "DMMDataPlane", "DMMLinux", "CNetlink", "DMMNode",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -46,6 +53,7 @@ let package = Package(
         .testTarget(name: "DMMCoreTests", dependencies: ["DMMCore", "DMMDataPlane"]),
         .testTarget(name: "DMMLinuxTests", dependencies: ["DMMLinux"]),
         .testTarget(name: "DMMStoreTests", dependencies: ["DMMStore"]),
+        .testTarget(name: "DMMNodeTests", dependencies: ["DMMNode"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -68,7 +68,7 @@ extension AccessRouterConfig {
     }
 }
 
-public enum UplinkMode: String, Sendable, Hashable {
+public enum UplinkMode: String, Sendable, Hashable, CaseIterable {
     case direct
     case reverseTunnel = "reverse-tunnel"
 }

@@ -52,7 +52,7 @@ public enum ForwardingRule: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// How a tunnel is built on the wire.
-public enum TunnelMode: String, Hashable, Sendable, CustomStringConvertible {
+public enum TunnelMode: String, Hashable, Sendable, CaseIterable, CustomStringConvertible {
     /// IPv6-in-IPv6 (RFC 2473), as PMIPv6 uses; SRv6 reduced encapsulation
     /// with one segment on Linux.
     case ipv6InIPv6 = "ipv6-in-ipv6"

@@ -1,0 +1,143 @@
+import DMMCore
+import DMMLinux
+import DMMWire
+
+/// `dmm mar --config FILE`: one access router. Every key, with its default:
+///
+///     name: mar1                          # in logs and metrics
+///     address: 2001:db8:ffff::1           # signalling address (required)
+///     tunnel-endpoint: fc00:1::d6         # SID where tunnels end; not a local address (required)
+///     prefix-block: 2001:db8:1::/48       # per-node /64s come from here (required)
+///     location-server: 2001:db8:ffff::100 # (required)
+///     uplink: up0                         # interface toward the core (required)
+///     access-interfaces: [mn1, mn2]       # or names ending in '*' as prefixes: [mn*] (required)
+///     peers:                              # the other MARs (required)
+///       - address: 2001:db8:ffff::2
+///         tunnel-endpoint: fc00:2::d6
+///     uplink-mode: direct                 # or reverse-tunnel
+///     tunnel-mode: ipv6-in-ipv6           # or srv6
+///     freshness: timestamps               # or sequence-numbers
+///     timestamp-window: 0.3               # seconds
+///     binding-lifetime: 300               # seconds
+///     idle-grace: 5                       # seconds without flows before a moved prefix is released
+///     hold-down: 10                       # seconds before a released prefix is reused
+///     bindack-timeout: 1                  # first PBU retransmission, doubling up to 32
+///     route-protocol: 177                 # rtm_protocol of what the daemon installs
+///     metrics: "[::1]:9460"               # Prometheus endpoint; omit for none
+///     control-socket: /run/dmm/mar1.sock  # for dmm ctl
+///     advertisement:
+///       router-lifetime: 1800
+///       valid-lifetime: 3600
+///       preferred-lifetime: 1800
+///       interval: 60
+///       retrans-timer: 0                  # ms; 10 shortens a node's DAD to about 12 ms
+///       link-mtu: 1500                    # the advertised MTU subtracts the tunnel overhead
+///       link-local-address: fe80::1       # the same on every MAR (RFC 5213 section 6.8)
+///       link-layer-address: "02:00:00:00:d3:01"
+public struct MARConfig: Sendable {
+    public var name: String
+    public var router: AccessRouterConfig
+    public var dataPlane: LinuxDataPlane.Config
+    public var accessInterfaces: [String]
+    public var metrics: String?
+    public var controlSocket: String
+
+    public init(yaml: String) throws {
+        var r = try ConfigReader(yaml: yaml)
+        name = try r.string("name") ?? "mar"
+        let address = try r.required("address") { try $0.address($1) }
+        let block = try r.required("prefix-block") { try $0.prefix($1) }
+        guard block.length <= 56 else { throw ConfigReader.Invalid(description: "key 'prefix-block': '\(block)' leaves fewer than 256 /64s; use /56 or shorter") }
+        let lms = try r.required("location-server") { try $0.address($1) }
+        let peers = try r.required("peers") { r, key in
+            try r.list(key) { p in
+                (try p.required("address") { try $0.address($1) }, try p.address("tunnel-endpoint"))
+            }
+        }
+        var config = AccessRouterConfig(address: address, prefixBlock: block, peers: Set(peers.map(\.0) + [address]),
+                                        locationServer: lms)
+        config.tunnelEndpoint = try r.required("tunnel-endpoint") { try $0.address($1) }
+        guard config.tunnelEndpoint != address else {
+            throw ConfigReader.Invalid(description: "key 'tunnel-endpoint' must differ from 'address': a local address cannot end a tunnel on Linux")
+        }
+        for case let (peer, endpoint?) in peers { config.peerEndpoints[peer] = endpoint }
+        config.uplink = try r.choice("uplink-mode", UplinkMode.self) ?? .direct
+        config.tunnel = try r.choice("tunnel-mode", TunnelMode.self) ?? .ipv6InIPv6
+        let freshness = try r.choice("freshness", FreshnessName.self) ?? .timestamps
+        let window = try r.number("timestamp-window", in: 0.001...3600) ?? 0.3
+        config.freshness = freshness == .timestamps ? .timestamps(window: Seconds(window)) : .sequenceNumbers
+        config.bindingLifetime = Seconds(try r.number("binding-lifetime", in: 4...262_140) ?? 300)
+        config.idleGrace = Seconds(try r.number("idle-grace", in: 0...86400) ?? 5)
+        config.holdDown = Seconds(try r.number("hold-down", in: 0...86400) ?? 10)
+        config.initialBindAckTimeout = Seconds(try r.number("bindack-timeout", in: 0.01...32) ?? 1)
+        if let a = try r.section("advertisement", { try Self.advertisement(&$0) }) { config.advertisement = a }
+        router = config
+        dataPlane = LinuxDataPlane.Config(uplink: try r.required("uplink") { try $0.string($1) })
+        dataPlane.routeProtocol = try r.integer("route-protocol", in: UInt8(5)...UInt8(254)) ?? 177
+        accessInterfaces = try r.required("access-interfaces") { try $0.strings($1) }
+        metrics = try r.string("metrics")
+        controlSocket = try r.string("control-socket") ?? "/run/dmm/\(name).sock"
+        try r.finish()
+    }
+
+    enum FreshnessName: String, CaseIterable { case timestamps, sequenceNumbers = "sequence-numbers" }
+
+    static func advertisement(_ r: inout ConfigReader) throws -> AdvertisementConfig {
+        var a = AdvertisementConfig()
+        a.routerLifetime = try r.integer("router-lifetime", in: UInt16(0)...UInt16(9000)) ?? a.routerLifetime
+        a.validLifetime = try r.integer("valid-lifetime", in: UInt32(1)...UInt32.max) ?? a.validLifetime
+        a.preferredLifetime = try r.integer("preferred-lifetime", in: UInt32(0)...UInt32.max) ?? a.preferredLifetime
+        a.interval = Seconds(try r.number("interval", in: 1...1800) ?? a.interval.seconds)
+        a.retransTimer = try r.integer("retrans-timer", in: UInt32(0)...UInt32(3_600_000)) ?? a.retransTimer
+        a.reachableTime = try r.integer("reachable-time", in: UInt32(0)...UInt32(3_600_000)) ?? a.reachableTime
+        a.linkMTU = try r.integer("link-mtu", in: UInt32(1280)...UInt32(65535)) ?? a.linkMTU
+        a.linkLocalAddress = try r.address("link-local-address") ?? a.linkLocalAddress
+        guard a.linkLocalAddress.isLinkLocal else {
+            throw ConfigReader.Invalid(description: "key 'advertisement.link-local-address': '\(a.linkLocalAddress)' is not link-local")
+        }
+        if let mac = try r.string("link-layer-address") {
+            let parts = mac.split(separator: ":").compactMap { UInt8($0, radix: 16) }
+            guard parts.count == 6, mac.split(separator: ":").count == 6 else {
+                throw ConfigReader.Invalid(description: "key 'advertisement.link-layer-address': '\(mac)' is not a MAC address such as 02:00:00:00:d3:01")
+            }
+            a.linkLayerAddress = parts
+        }
+        guard a.preferredLifetime <= a.validLifetime else {
+            throw ConfigReader.Invalid(description: "key 'advertisement.preferred-lifetime': \(a.preferredLifetime) exceeds valid-lifetime \(a.validLifetime)")
+        }
+        return a
+    }
+
+    /// Whether an interface is one of the access links.
+    public func isAccess(_ name: String) -> Bool {
+        accessInterfaces.contains { $0.hasSuffix("*") ? name.hasPrefix($0.dropLast()) : $0 == name }
+    }
+}
+
+/// `dmm lms --config FILE`: the location server.
+///
+///     name: lms
+///     address: 2001:db8:ffff::100          # (required)
+///     database: /var/lib/dmm/lms.sqlite    # SQLite file, created if missing (required)
+///     mars: [2001:db8:ffff::1, ...]        # MARs it answers (required)
+///     metrics: "[::1]:9461"
+///     control-socket: /run/dmm/lms.sock
+public struct LMSConfig: Sendable {
+    public var name: String
+    public var address: IPv6Address
+    public var database: String
+    public var mars: [IPv6Address]
+    public var metrics: String?
+    public var controlSocket: String
+
+    public init(yaml: String) throws {
+        var r = try ConfigReader(yaml: yaml)
+        name = try r.string("name") ?? "lms"
+        address = try r.required("address") { try $0.address($1) }
+        database = try r.required("database") { try $0.string($1) }
+        mars = try r.required("mars") { try $0.addresses($1) }
+        metrics = try r.string("metrics")
+        controlSocket = try r.string("control-socket") ?? "/run/dmm/\(name).sock"
+        try r.finish()
+    }
+}

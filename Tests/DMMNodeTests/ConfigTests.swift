@@ -1,0 +1,71 @@
+import DMMCore
+import DMMWire
+import Testing
+
+@testable import DMMNode
+
+struct ConfigTests {
+    static let mar = """
+        name: mar1
+        address: 2001:db8:ffff::1
+        tunnel-endpoint: fc00:1::d6
+        prefix-block: 2001:db8:1::/48
+        location-server: 2001:db8:ffff::100
+        uplink: up0
+        access-interfaces: [mn*]
+        peers:
+          - address: 2001:db8:ffff::2
+            tunnel-endpoint: fc00:2::d6
+          - address: 2001:db8:ffff::3
+        uplink-mode: reverse-tunnel
+        freshness: sequence-numbers
+        advertisement:
+          retrans-timer: 10
+          link-mtu: 1500
+        """
+
+    @Test func readsAMARConfiguration() throws {
+        let c = try MARConfig(yaml: Self.mar)
+        #expect(c.name == "mar1" && c.router.address == IPv6Address("2001:db8:ffff::1")!)
+        #expect(c.router.endpoint(of: IPv6Address("2001:db8:ffff::2")!) == IPv6Address("fc00:2::d6")!)
+        #expect(c.router.endpoint(of: IPv6Address("2001:db8:ffff::3")!) == IPv6Address("2001:db8:ffff::3")!)
+        #expect(c.router.uplink == .reverseTunnel && c.router.freshness == .sequenceNumbers)
+        #expect(c.router.advertisement.retransTimer == 10 && c.router.advertisement.preferredLifetime == 1800)
+        #expect(c.router.peers.count == 3 && c.dataPlane.uplink == "up0" && c.dataPlane.routeProtocol == 177)
+        #expect(c.isAccess("mn7") && !c.isAccess("up0"))
+        #expect(c.controlSocket == "/run/dmm/mar1.sock" && c.metrics == nil)
+    }
+
+    @Test(arguments: [
+        ("address: 2001:db8:ffff::1", "address: 2001:zz::1", "key 'address': '2001:zz::1' is not an IPv6 address"),
+        ("uplink-mode: reverse-tunnel", "uplink-mode: sideways", "key 'uplink-mode': 'sideways' is not one of direct, reverse-tunnel"),
+        ("  - address: 2001:db8:ffff::3", "  - address: nope", "key 'peers[1].address': 'nope' is not an IPv6 address"),
+        ("  retrans-timer: 10", "  retrans-timer: -4", "key 'advertisement.retrans-timer': '-4' is not a whole number from 0 to 3600000"),
+        ("freshness: sequence-numbers", "freshnes: sequence-numbers", "unknown key 'freshnes'"),
+        ("uplink: up0\n", "", "key 'uplink' is required"),
+        ("tunnel-endpoint: fc00:1::d6", "tunnel-endpoint: 2001:db8:ffff::1",
+         "key 'tunnel-endpoint' must differ from 'address': a local address cannot end a tunnel on Linux"),
+        ("prefix-block: 2001:db8:1::/48", "prefix-block: 2001:db8:1::/60", "key 'prefix-block': '2001:db8:1::/60' leaves fewer than 256 /64s; use /56 or shorter"),
+    ])
+    func namesTheBadKeyAndValue(_ good: String, _ bad: String, _ message: String) {
+        #expect(throws: ConfigReader.Invalid(description: message)) { try MARConfig(yaml: Self.mar.replacingOccurrences(of: good, with: bad)) }
+    }
+
+    @Test func refusesWhatIsNotAMapping() {
+        #expect(throws: ConfigReader.Invalid.self) { try MARConfig(yaml: "- a\n- b") }
+        #expect(throws: ConfigReader.Invalid.self) { try MARConfig(yaml: "a: [unclosed") }
+        #expect(throws: ConfigReader.Invalid.self) { try MARConfig(yaml: "") }
+    }
+
+    @Test func readsALocationServerConfiguration() throws {
+        let c = try LMSConfig(yaml: """
+            address: 2001:db8:ffff::100
+            database: /tmp/lms.sqlite
+            mars: [2001:db8:ffff::1, 2001:db8:ffff::2]
+            """)
+        #expect(c.name == "lms" && c.mars.count == 2 && c.database == "/tmp/lms.sqlite")
+        #expect(throws: ConfigReader.Invalid(description: "key 'mars[1]': 'x' is not an IPv6 address")) {
+            try LMSConfig(yaml: "address: \"::1\"\ndatabase: d\nmars: [\"::2\", x]")
+        }
+    }
+}
