@@ -51,9 +51,11 @@ let package = Package(
         ),
         .testTarget(name: "DMMWireTests", dependencies: ["DMMWire"]),
         .testTarget(name: "DMMCoreTests", dependencies: ["DMMCore", "DMMDataPlane"]),
-        .testTarget(name: "DMMLinuxTests", dependencies: ["DMMLinux"]),
+        // Network namespaces for the tests that need a kernel.
+        .target(name: "DMMTestSupport", path: "Tests/DMMTestSupport"),
+        .testTarget(name: "DMMLinuxTests", dependencies: ["DMMLinux", "DMMTestSupport"]),
         .testTarget(name: "DMMStoreTests", dependencies: ["DMMStore"]),
-        .testTarget(name: "DMMNodeTests", dependencies: ["DMMNode"]),
+        .testTarget(name: "DMMNodeTests", dependencies: ["DMMNode", "DMMTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

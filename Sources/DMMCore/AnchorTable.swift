@@ -28,6 +28,11 @@ struct AnchorTable<Entry: Sendable & Equatable>: Sendable, Equatable {
         }
     }
 
+    /// Every entry with its prefix, in block order.
+    var entries: [(IPv6Prefix, Entry)] {
+        slots.enumerated().compactMap { i, e in e.map { (pool.prefix(at: UInt64(i)), $0) } }
+    }
+
     static func == (a: AnchorTable, b: AnchorTable) -> Bool {
         a.count == b.count && a.slots.lazy.compactMap { $0 }.elementsEqual(b.slots.lazy.compactMap { $0 })
     }

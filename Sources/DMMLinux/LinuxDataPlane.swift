@@ -77,7 +77,9 @@ public final class LinuxDataPlane {
         interfaceIndexes = names
     }
 
-    func index(of name: String) throws -> Int32 {
+    func interfaceName(_ index: Int32) -> String? { interfaceIndexes.first { $0.value == index }?.key }
+
+    public func index(of name: String) throws -> Int32 {
         if let i = interfaceIndexes[name] { return i }
         try refreshInterfaces()
         guard let i = interfaceIndexes[name] else { throw NetlinkSocket.Failure(description: "no interface \(name)") }

@@ -11,6 +11,8 @@ import DMMWire
 ///     location-server: 2001:db8:ffff::100 # (required)
 ///     uplink: up0                         # interface toward the core (required)
 ///     access-interfaces: [mn1, mn2]       # or names ending in '*' as prefixes: [mn*] (required)
+///     node-identity: interface-name       # a node is named by its access link, known at link up;
+///                                         # or link-layer-address: by the first RS's source link-layer address
 ///     peers:                              # the other MARs (required)
 ///       - address: 2001:db8:ffff::2
 ///         tunnel-endpoint: fc00:2::d6
@@ -39,6 +41,7 @@ public struct MARConfig: Sendable {
     public var router: AccessRouterConfig
     public var dataPlane: LinuxDataPlane.Config
     public var accessInterfaces: [String]
+    public var nodeIdentity: NodeIdentity
     public var metrics: String?
     public var controlSocket: String
 
@@ -75,12 +78,23 @@ public struct MARConfig: Sendable {
         dataPlane = LinuxDataPlane.Config(uplink: try r.required("uplink") { try $0.string($1) })
         dataPlane.routeProtocol = try r.integer("route-protocol", in: UInt8(5)...UInt8(254)) ?? 177
         accessInterfaces = try r.required("access-interfaces") { try $0.strings($1) }
+        nodeIdentity = try r.choice("node-identity", NodeIdentity.self) ?? .interfaceName
         metrics = try r.string("metrics")
         controlSocket = try r.string("control-socket") ?? "/run/dmm/\(name).sock"
         try r.finish()
     }
 
     enum FreshnessName: String, CaseIterable { case timestamps, sequenceNumbers = "sequence-numbers" }
+
+    /// How a MAR names the node on an access link (the MN-Identifier of RFC
+    /// 5213 section 2.2): by the link itself, on point-to-point links that
+    /// follow their node, so attachment starts at link up without waiting
+    /// for a Router Solicitation; or by the link-layer address in the
+    /// node's first Router Solicitation.
+    public enum NodeIdentity: String, CaseIterable, Sendable {
+        case interfaceName = "interface-name"
+        case linkLayerAddress = "link-layer-address"
+    }
 
     static func advertisement(_ r: inout ConfigReader) throws -> AdvertisementConfig {
         var a = AdvertisementConfig()

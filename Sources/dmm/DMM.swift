@@ -5,6 +5,6 @@ struct DMM: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dmm",
         abstract: "Distributed Mobility Management: mobility anchors on the access routers.",
-        subcommands: [WireCommand.self, BenchCommand.self]
+        subcommands: [MARCommand.self, LMSCommand.self, CtlCommand.self, WireCommand.self, BenchCommand.self]
     )
 }

@@ -1,5 +1,6 @@
 import DMMWire
 import Foundation
+import DMMTestSupport
 import Testing
 
 @testable import DMMLinux

@@ -1,4 +1,5 @@
 import Foundation
+import DMMTestSupport
 import Testing
 
 @testable import DMMLinux

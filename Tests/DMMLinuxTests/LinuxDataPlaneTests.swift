@@ -1,6 +1,7 @@
 import DMMCore
 import DMMWire
 import Foundation
+import DMMTestSupport
 import Testing
 
 @testable import DMMLinux

@@ -4,16 +4,16 @@ import Testing
 /// A network namespace of one test's own, deleted when the test ends, pass
 /// or fail. Building it uses iproute2, which the tests (unlike the daemons)
 /// may use.
-final class TestNamespace {
-    let name: String
+public final class TestNamespace {
+    public let name: String
     nonisolated(unsafe) static var counter = 0
 
     /// Root can make namespaces; CI runs as root, so there a missing
     /// privilege is a failure, not a skip.
-    static var available: Bool { getuid() == 0 }
-    static let skipReason: Comment = "needs root to create network namespaces; CI runs it as root"
+    public static var available: Bool { getuid() == 0 }
+    public static let skipReason: Comment = "needs root to create network namespaces; CI runs it as root"
 
-    init(_ label: String) throws {
+    public init(_ label: String) throws {
         Self.counter += 1
         name = "dmmt-\(label)-\(getpid())-\(Self.counter)"
         try Self.ip(["netns", "add", name])
@@ -23,17 +23,21 @@ final class TestNamespace {
 
     /// Runs `ip -n NAME ARGS...`.
     @discardableResult
-    func ip(_ arguments: [String]) throws -> String { try Self.ip(["-n", name] + arguments) }
+    public func ip(_ arguments: [String]) throws -> String { try Self.ip(["-n", name] + arguments) }
 
     @discardableResult
-    static func ip(_ arguments: [String]) throws -> String { try run("/usr/sbin/ip", arguments) }
+    public static func ip(_ arguments: [String]) throws -> String { try run("/usr/sbin/ip", arguments) }
+
+    /// Runs a command inside the namespace.
+    @discardableResult
+    public func exec(_ command: [String]) throws -> String { try Self.run("/usr/sbin/ip", ["netns", "exec", name] + command) }
 
     struct CommandFailed: Error, CustomStringConvertible { var description: String }
 
     @discardableResult
-    static func run(_ path: String, _ arguments: [String]) throws -> String {
+    public static func run(_ path: String, _ arguments: [String]) throws -> String {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: FileManager.default.isExecutableFile(atPath: path) ? path : "/sbin/ip")
+        p.executableURL = URL(fileURLWithPath: path)
         p.arguments = arguments
         let out = Pipe(), err = Pipe()
         p.standardOutput = out

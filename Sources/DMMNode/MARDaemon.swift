@@ -1,0 +1,263 @@
+import DMMCore
+import DMMLinux
+import DMMWire
+import Foundation
+
+/// `dmm mar`: the access router engine wired to its sockets, the Linux data
+/// plane, link and flow monitors, timers, logs, metrics and control socket.
+///
+///     link up on an access interface (or, by configuration, the first RS on it)
+///         -> attached -> the engine asks the location server, assigns, signals, installs, advertises
+///     link down -> detached;  conntrack -> flow counts per served prefix;  SIGTERM -> remove what it owns, exit
+public final class MARDaemon {
+    let config: MARConfig
+    var engine: AccessRouter
+    let log: Log
+    let metrics = Metrics()
+    let dataPlane: LinuxDataPlane
+    let mobility: RawSocket
+    let icmp: RawSocket
+    let links: LinkMonitor
+    let flows: FlowMonitor
+    var flowCounter = FlowCounter()
+    /// Access links with carrier, by name.
+    var accessUp: [String: Int32] = [:]
+    var pendingRules: [LinuxDataPlane.Change] = []
+    /// Rules the engine asked for, as the data plane should hold them.
+    var wanted: Set<ForwardingRule> = []
+
+    public init(config: MARConfig) throws {
+        self.config = config
+        log = Log(daemon: config.name)
+        engine = AccessRouter(config: config.router)
+        dataPlane = try LinuxDataPlane(netlink: NetlinkSocket(), config: config.dataPlane)
+        try dataPlane.prepareRouter()
+        mobility = try RawSocket(protocol: MobilityHeader.protocolNumber, bindTo: config.router.address)
+        icmp = try RawSocket(protocol: ICMPv6Message.protocolNumber, icmpTypes: [ICMPv6Message.Kind.routerSolicitation.rawValue])
+        links = try LinkMonitor()
+        flows = try FlowMonitor()
+        describeMetrics()
+    }
+
+    static func now() -> Instant {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Instant(nanoseconds: Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec))
+    }
+
+    public func run() throws {
+        let reactor = try Reactor()
+        let control = try Listener(unixPath: config.controlSocket)
+        let prometheus = try config.metrics.map { try Listener(tcp: $0) }
+        engine.start(at: Self.now())
+        perform()
+        // Start from a clean slate: what a killed predecessor left goes.
+        let reconciled = try dataPlane.reconcile(wanted)
+        log.info("start", ["address": config.router.address, "removed": reconciled.removed, "added": reconciled.added])
+        for event in try links.current() { linkChanged(event) }
+        for event in try flows.current() { flowChanged(event) }
+        reactor.watch(mobility.fd) { [unowned self] in try receiveMobility() }
+        reactor.watch(icmp.fd) { [unowned self] in try receiveICMP() }
+        reactor.watch(links.fd) { [unowned self] in for e in try links.poll() { linkChanged(e) } }
+        reactor.watch(flows.fd) { [unowned self] in for e in try flows.poll() { flowChanged(e) } }
+        reactor.watch(control.fd) { [unowned self] in control.serveOne { _ in self.stateJSON() } }
+        if let prometheus {
+            reactor.watch(prometheus.fd) { [unowned self] in prometheus.serveOne { Listener.http($0) { self.renderMetrics() } } }
+        }
+        reactor.run(
+            timeout: { [unowned self] in
+                engine.nextDeadline().map { Int32(clamping: ($0.nanoseconds - Self.now().nanoseconds + 999_999) / 1_000_000) }
+            },
+            tick: { [unowned self] in
+                engine.handleTimeout(at: Self.now())
+                perform()
+            },
+            onError: { [unowned self] in log.error("loop", ["error": $0]) })
+        let removed = try dataPlane.reconcile([])
+        log.info("stop", ["removed": removed.removed])
+    }
+
+    // MARK: Inputs
+
+    func receiveMobility() throws {
+        let d = try mobility.receive()
+        let message: MobilityHeader
+        do {
+            message = try MobilityHeader.decode(d.bytes, checksum: .verify(source: d.source, destination: d.destination))
+        } catch {
+            metrics.add("dmm_messages_malformed_total", ["reason": Self.reason(error.reason)])
+            log.trace("malformed", ["from": d.source, "error": error])
+            return
+        }
+        metrics.add("dmm_messages_received_total", ["type": message.message.name])
+        if d.source == config.router.locationServer {
+            do {
+                engine.handle(.location(try LocationCodec.decodeReply(message)), at: Self.now())
+            } catch {
+                metrics.add("dmm_messages_malformed_total", ["reason": "location reply"])
+                log.warning("malformed-location-reply", ["error": error])
+            }
+        } else {
+            engine.handle(.mobility(message, from: d.source), at: Self.now())
+        }
+        perform()
+    }
+
+    func receiveICMP() throws {
+        let d = try icmp.receive()
+        // RFC 4861 section 6.1.1: a solicitation not from the link is dropped.
+        guard d.hopLimit == 255 else {
+            metrics.add("dmm_messages_malformed_total", ["reason": "hop limit not 255"])
+            return
+        }
+        guard let link = dataPlane.name(ofInterface: d.interface), config.isAccess(link),
+            case .routerSolicitation(let rs) = try? ICMPv6Message.decode(d.bytes, checksum: .skip)
+        else { return }
+        let linkID = LinkID(link)
+        if engine.isAttached(linkID) {
+            engine.handle(.routerSolicitation(link: linkID), at: Self.now())
+        } else if config.nodeIdentity == .linkLayerAddress {
+            // The node is named by its link-layer address unless it sent none.
+            let mac = rs.options.lazy.compactMap { if case .sourceLinkLayerAddress(let a) = $0 { a } else { nil } }.first
+            let node = MobileNodeID(linkLayerAddress: mac ?? Array(d.source.bytes.suffix(8)))
+            log.info("attach", ["link": link, "node": node])
+            metrics.add("dmm_attachments_total")
+            engine.handle(.attached(node, link: linkID, linkLayerAddress: mac ?? []), at: Self.now())
+        }
+        perform()
+    }
+
+    func linkChanged(_ event: LinkMonitor.Event) {
+        switch event {
+        case .up(let name, let index) where config.isAccess(name):
+            accessUp[name] = index
+            do {
+                try dataPlane.prepareAccessLink(name, linkLayerAddress: config.router.advertisement.linkLayerAddress,
+                                                linkLocal: config.router.advertisement.linkLocalAddress)
+            } catch {
+                log.error("access-link", ["link": name, "error": error])
+            }
+            log.info("link-up", ["link": name])
+            if config.nodeIdentity == .interfaceName {
+                log.info("attach", ["link": name, "node": name])
+                metrics.add("dmm_attachments_total")
+                engine.handle(.attached(MobileNodeID(name), link: LinkID(name), linkLayerAddress: []), at: Self.now())
+                perform()
+            }
+        case .down(let name) where config.isAccess(name):
+            accessUp[name] = nil
+            log.info("detach", ["link": name])
+            engine.handle(.detached(LinkID(name)), at: Self.now())
+            perform()
+        default:
+            break
+        }
+    }
+
+    func flowChanged(_ event: FlowMonitor.Event) {
+        let changed = flowCounter.apply(event) { [engine] address in
+            let p = IPv6Prefix(address.masked(to: 64), length: 64)
+            return engine.serves(p) ? p : nil
+        }
+        for p in changed { engine.handle(.flows(p, count: flowCounter.count(p)), at: Self.now()) }
+        if !changed.isEmpty { perform() }
+    }
+
+    // MARK: Actions
+
+    /// Carries out what the engine asked for; rules go to the kernel in one batch.
+    func perform() {
+        for action in engine.pollActions() {
+            switch action {
+            case .sendMobility(let message, let to):
+                send(message, to: to)
+            case .location(let request):
+                send(LocationCodec.encode(request), to: config.router.locationServer)
+            case .sendRouterAdvertisement(let ra, let link):
+                guard let index = accessUp[link.name] else { continue }
+                do {
+                    let bytes = try ICMPv6Message.routerAdvertisement(ra).encode(source: .unspecified, destination: .unspecified)
+                    try icmp.send(bytes, to: IPv6Address("ff02::1")!, from: config.router.advertisement.linkLocalAddress,
+                                  interface: index, hopLimit: 255)
+                    metrics.add("dmm_messages_sent_total", ["type": "Router Advertisement"])
+                } catch {
+                    log.warning("send-ra", ["link": link, "error": error])
+                }
+            case .install(let rule):
+                wanted.insert(rule)
+                pendingRules.append(.install(rule))
+            case .remove(let rule):
+                wanted.remove(rule)
+                pendingRules.append(.remove(rule))
+            case .bindingEstablished(let prefix, let anchor, let signalling):
+                metrics.add("dmm_handovers_total")
+                metrics.observe("dmm_handover_signalling_seconds", signalling.seconds,
+                                buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1, 5])
+                log.info("binding", ["prefix": prefix, "anchor": anchor, "signalling_ms": signalling.seconds * 1000])
+            }
+        }
+        guard !pendingRules.isEmpty else { return }
+        do {
+            for failure in try dataPlane.apply(pendingRules) {
+                metrics.add("dmm_rule_failures_total")
+                log.error("rule", ["change": failure.change, "error": failure])
+            }
+        } catch {
+            log.error("netlink", ["error": error])
+        }
+        metrics.add("dmm_rule_changes_total", [:], Double(pendingRules.count))
+        pendingRules.removeAll(keepingCapacity: true)
+    }
+
+    func send(_ message: MobilityHeader, to destination: IPv6Address) {
+        do {
+            try mobility.send(try message.encode(source: config.router.address, destination: destination), to: destination,
+                              from: config.router.address)
+            metrics.add("dmm_messages_sent_total", ["type": message.message.name])
+        } catch {
+            log.warning("send", ["to": destination, "error": error])
+        }
+    }
+
+    // MARK: Observability
+
+    func describeMetrics() {
+        metrics.describe("dmm_messages_received_total", type: "counter", "Mobility Header messages received, by type")
+        metrics.describe("dmm_messages_sent_total", type: "counter", "messages sent, by type")
+        metrics.describe("dmm_messages_malformed_total", type: "counter", "messages refused before the engine saw them, by reason")
+        metrics.describe("dmm_pbu_rejected_total", type: "counter", "PBUs answered with a rejection, by status")
+        metrics.describe("dmm_bindings", type: "gauge", "prefixes tunnelled from this anchor")
+        metrics.describe("dmm_tunnels", type: "gauge", "encapsulation routes installed")
+        metrics.describe("dmm_handovers_total", type: "counter", "bindings made as a visited MAR")
+        metrics.describe("dmm_handover_signalling_seconds", type: "histogram", "from a node's attachment to its PBA")
+    }
+
+    func renderMetrics() -> String {
+        let s = engine.snapshot()
+        metrics.set("dmm_bindings", [:], Double(s.anchored.filter { $0.state.hasPrefix("tunnelled") }.count))
+        metrics.set("dmm_tunnels", [:], Double(wanted.filter { if case .encapsulate = $0 { true } else { false } }.count))
+        for (status, n) in s.counters.rejected { metrics.set("dmm_pbu_rejected_total", ["status": status.name], Double(n)) }
+        for (reason, n) in s.counters.ignored { metrics.set("dmm_engine_ignored_total", ["reason": reason], Double(n)) }
+        return metrics.render()
+    }
+
+    static func reason(_ text: String) -> String {
+        if text.hasPrefix("bad checksum") { return "bad checksum" }
+        if text.hasPrefix("truncated") { return "truncated" }
+        return String(text.prefix { $0 != ":" && !$0.isNumber }).trimmingCharacters(in: .whitespaces)
+    }
+
+    func stateJSON() -> String {
+        let s = engine.snapshot()
+        func q(_ v: Any) -> String { "\"" + "\(v)".replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+        let attachments = s.attachments.map { "{\"link\":\(q($0.link)),\"node\":\(q($0.node)),\"served\":\($0.served)}" }
+        let anchored = s.anchored.map { "{\"prefix\":\(q($0.prefix)),\"node\":\(q($0.node)),\"state\":\(q($0.state))}" }
+        let visiting = s.visiting.map {
+            "{\"prefix\":\(q($0.prefix)),\"node\":\(q($0.node)),\"link\":\(q($0.link)),\"anchor\":\(q($0.anchor)),\"state\":\(q($0.state))}"
+        }
+        let rules = wanted.map { "\($0)" }.sorted().map(q)
+        return "{\"name\":\(q(config.name)),\"role\":\"mar\",\"attachments\":[\(attachments.joined(separator: ","))],"
+            + "\"anchored\":[\(anchored.joined(separator: ","))],\"visiting\":[\(visiting.joined(separator: ","))],"
+            + "\"rules\":[\(rules.joined(separator: ","))]}\n"
+    }
+}

@@ -1,0 +1,66 @@
+import Glibc
+
+/// The daemon's one thread: waits with poll(2) on every socket and the next
+/// engine deadline, and runs the handler of whatever is ready. SIGTERM and
+/// SIGINT arrive through a pipe, so shutdown happens between two events.
+public final class Reactor {
+    private var handlers: [Int32: () throws -> Void] = [:]
+    public private(set) var stopping = false
+    private let signalPipe: (read: Int32, write: Int32)
+
+    public init() throws {
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw ReactorFailure(description: "pipe: errno \(errno)") }
+        for fd in fds {
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(fd, F_SETFL, O_NONBLOCK)
+        }
+        signalPipe = (fds[0], fds[1])
+        reactorSignalFD = fds[1]
+        // A parent may have spawned us with these blocked (a test runner's
+        // worker thread does): unblock them, or SIGTERM would never arrive.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGTERM)
+        sigaddset(&set, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+        signal(SIGTERM) { _ in _ = write(reactorSignalFD, "t", 1) }
+        signal(SIGINT) { _ in _ = write(reactorSignalFD, "i", 1) }
+        signal(SIGPIPE, SIG_IGN)
+        let readEnd = fds[0]
+        handlers[signalPipe.read] = { [unowned self] in
+            var byte: UInt8 = 0
+            while read(readEnd, &byte, 1) == 1 {}
+            self.stopping = true
+        }
+    }
+
+    deinit {
+        close(signalPipe.read)
+        close(signalPipe.write)
+    }
+
+    public func watch(_ fd: Int32, _ handler: @escaping () throws -> Void) { handlers[fd] = handler }
+    public func unwatch(_ fd: Int32) { handlers[fd] = nil }
+    public func stop() { stopping = true }
+
+    /// Runs until a signal or `stop()`. `timeout` gives the milliseconds to
+    /// the next deadline (nil: none); `tick` runs after every wake-up.
+    public func run(timeout: () -> Int32?, tick: () throws -> Void, onError: (Error) -> Void) {
+        while !stopping {
+            var fds = handlers.keys.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            let wait = timeout().map { max(0, min($0, 60_000)) } ?? 60_000
+            let n = poll(&fds, nfds_t(fds.count), wait)
+            if n < 0 && errno != EINTR { onError(ReactorFailure(description: "poll: errno \(errno)")); return }
+            for p in fds where p.revents != 0 {
+                do { try handlers[p.fd]?() } catch { onError(error) }
+            }
+            do { try tick() } catch { onError(error) }
+        }
+    }
+}
+
+struct ReactorFailure: Error, CustomStringConvertible { var description: String }
+
+/// Written from the signal handler, which can capture nothing.
+nonisolated(unsafe) var reactorSignalFD: Int32 = -1
