@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "DMMLinux", targets: ["DMMLinux"]),
         .library(name: "DMMStore", targets: ["DMMStore"]),
         .library(name: "DMMNode", targets: ["DMMNode"]),
+        .library(name: "DMMLab", targets: ["DMMLab"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -39,13 +40,15 @@ let package = Package(
         .target(name: "DMMStore", dependencies: ["DMMCore", "CSQLite"]),
         // node: the daemons, wiring engines to sockets, netlink, the store,
         // timers, configuration, logs and metrics.
+        // lab: namespace testbeds, scenarios, traffic, reports.
+        .target(name: "DMMLab", dependencies: ["DMMNode", "DMMLinux"], resources: [.copy("demo.yaml")]),
         .target(name: "DMMNode", dependencies: [
             "DMMCore", "DMMLinux", "DMMStore", .product(name: "Yams", package: "Yams"),
         ]),
         .executableTarget(
             name: "dmm",
             dependencies: [
-                "DMMWire", "DMMCore", "DMMDataPlane", "DMMLinux", "CNetlink", "DMMNode",
+                "DMMWire", "DMMCore", "DMMDataPlane", "DMMLinux", "CNetlink", "DMMNode", "DMMLab",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -103,6 +103,7 @@ extension AccessRouter {
         timers.set(.holdDown(prefix), at: now + config.holdDown)
         sendLocation(.update(prefix, serving: nil, active: false), at: now)
         counters.releases += 1
+        actions.append(.released(prefix, role: "anchor"))
     }
 
     mutating func bindingExpired(_ prefix: IPv6Prefix, at now: Instant) {

@@ -151,6 +151,7 @@ extension AccessRouter {
             timers.cancel(.bindAck(prefix))
         }
         counters.releases += 1
+        actions.append(.released(prefix, role: "visited"))
         if attachments[link] != nil {
             attachments[link]?.withdrawn.insert(prefix)
             advertise(on: link, at: now)

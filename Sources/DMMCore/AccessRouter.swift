@@ -254,6 +254,9 @@ public enum AccessRouterAction: Hashable, Sendable {
     /// A visited MAR's binding with an anchor is in place: `signalling` is
     /// the time from the node's attachment to the PBA.
     case bindingEstablished(IPv6Prefix, anchor: IPv6Address, signalling: Seconds)
+    /// The MAR stopped serving a prefix (role "visited") or released one it
+    /// anchors (role "anchor"): for logs and metrics.
+    case released(IPv6Prefix, role: String)
 }
 
 extension AccessRouter {

@@ -11,6 +11,7 @@ public struct ConfigReader {
 
     public struct Invalid: Error, CustomStringConvertible, Equatable {
         public var description: String
+        public init(description: String) { self.description = description }
     }
 
     public init(yaml text: String) throws {

@@ -154,12 +154,15 @@ public final class MARDaemon {
         }
     }
 
+    /// Flows count for the /64 of each end, whether or not the engine serves
+    /// that prefix yet: a moved node's packets reach the new MAR before the
+    /// location server has answered, and their flow must not go uncounted.
     func flowChanged(_ event: FlowMonitor.Event) {
-        let changed = flowCounter.apply(event) { [engine] address in
-            let p = IPv6Prefix(address.masked(to: 64), length: 64)
-            return engine.serves(p) ? p : nil
+        let changed = flowCounter.apply(event) { IPv6Prefix($0.masked(to: 64), length: 64) }
+        for p in changed {
+            log.trace("flows", ["prefix": p, "count": flowCounter.count(p)])
+            engine.handle(.flows(p, count: flowCounter.count(p)), at: Self.now())
         }
-        for p in changed { engine.handle(.flows(p, count: flowCounter.count(p)), at: Self.now()) }
         if !changed.isEmpty { perform() }
     }
 
@@ -189,6 +192,9 @@ public final class MARDaemon {
             case .remove(let rule):
                 wanted.remove(rule)
                 pendingRules.append(.remove(rule))
+            case .released(let prefix, let role):
+                metrics.add("dmm_releases_total", ["role": role])
+                log.info("release", ["prefix": prefix, "role": role])
             case .bindingEstablished(let prefix, let anchor, let signalling):
                 metrics.add("dmm_handovers_total")
                 metrics.observe("dmm_handover_signalling_seconds", signalling.seconds,
@@ -256,8 +262,13 @@ public final class MARDaemon {
             "{\"prefix\":\(q($0.prefix)),\"node\":\(q($0.node)),\"link\":\(q($0.link)),\"anchor\":\(q($0.anchor)),\"state\":\(q($0.state))}"
         }
         let rules = wanted.map { "\($0)" }.sorted().map(q)
+        let c = s.counters
+        let counters = "{\"pbu_sent\":\(c.pbuSent),\"pbu_received\":\(c.pbuReceived),\"pba_sent\":\(c.pbaSent),"
+            + "\"pba_received\":\(c.pbaReceived),\"retransmissions\":\(c.retransmissions),\"advertisements\":\(c.advertisements),"
+            + "\"bindings_established\":\(c.bindingsEstablished),\"releases\":\(c.releases),"
+            + "\"rule_changes\":\(Int(metrics.value("dmm_rule_changes_total")))}"
         return "{\"name\":\(q(config.name)),\"role\":\"mar\",\"attachments\":[\(attachments.joined(separator: ","))],"
             + "\"anchored\":[\(anchored.joined(separator: ","))],\"visiting\":[\(visiting.joined(separator: ","))],"
-            + "\"rules\":[\(rules.joined(separator: ","))]}\n"
+            + "\"rules\":[\(rules.joined(separator: ","))],\"counters\":\(counters)}\n"
     }
 }

@@ -178,6 +178,8 @@ struct Testbed {
                 schedule(.request(request, from: name))
             case .bindingEstablished(let prefix, _, let signalling):
                 established.append((prefix, signalling))
+            case .released:
+                break
             }
         }
     }

@@ -1,0 +1,264 @@
+import DMMWire
+import Foundation
+import Glibc
+
+/// A namespace testbed: a core router with, on links of their own, the MARs,
+/// the location server and a correspondent; a mobile node whose one link
+/// moves between the MARs. The lab builds it with iproute2 and nftables
+/// (the daemons use neither), starts the daemons, and always takes it all
+/// down again: on success, on failure and on Ctrl-C.
+///
+///     cn (2001:db8:cc::1) --- core --- mar1 (2001:db8:ffff::1, block 2001:db8:1::/48, SID fc00:1::d6)
+///                              |  \--- mar2 ...            mn: eth0 <-> mnX in the serving MAR
+///                             lms (2001:db8:ffff::100)
+public final class Lab {
+    public let scenario: Scenario
+    public let output: URL
+    let tag: String
+    let dmm: String
+    private(set) var namespaces: [String] = []
+    private var processes: [String: Process] = [:]
+    public private(set) var timeline: [(time: Double, event: String)] = []
+    let started = Traffic.now()
+
+    public struct Failure: Error, CustomStringConvertible { public var description: String }
+
+    public static let cn = IPv6Address("2001:db8:cc::1")!
+    public static let lms = IPv6Address("2001:db8:ffff::100")!
+    public static func mar(_ i: Int) -> IPv6Address { IPv6Address("2001:db8:ffff::\(i)")! }
+    public static func block(_ i: Int) -> String { "2001:db8:\(i)::/48" }
+    public static func sid(_ i: Int) -> String { "fc00:\(i)::d6" }
+
+    public init(scenario: Scenario, executable: String) throws {
+        self.scenario = scenario
+        dmm = executable
+        tag = String(getpid() % 100_000)
+        output = URL(fileURLWithPath: scenario.output)
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        labInterrupted = 0
+        signal(SIGINT) { _ in labInterrupted = 1 }
+        signal(SIGTERM) { _ in labInterrupted = 1 }
+    }
+
+    public func ns(_ name: String) -> String { "dmm\(tag)-\(name)" }
+
+    public func note(_ event: String) {
+        let t = Traffic.now()
+        timeline.append((t, event))
+        print(String(format: "%7.3f s  %@", t - started, event))
+    }
+
+    // MARK: Commands
+
+    @discardableResult
+    public func run(_ arguments: [String], in namespace: String? = nil) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        p.arguments = namespace.map { ["netns", "exec", ns($0)] + arguments } ?? arguments
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            throw Failure(description: "\((namespace.map { "[\($0)] " } ?? "") + arguments.joined(separator: " ")): \(String(decoding: e, as: UTF8.self))")
+        }
+        return String(decoding: o, as: UTF8.self)
+    }
+
+    @discardableResult
+    public func ip(_ namespace: String, _ arguments: [String]) throws -> String { try run(["-n", ns(namespace)] + arguments) }
+
+    /// Starts a long-running command in a namespace, its output in OUTPUT/NAME.log.
+    public func spawn(_ name: String, in namespace: String, _ arguments: [String], stdout: URL? = nil) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        p.arguments = ["netns", "exec", ns(namespace)] + arguments
+        let log = output.appendingPathComponent("\(name).log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        p.standardError = try FileHandle(forWritingTo: log)
+        if let stdout {
+            FileManager.default.createFile(atPath: stdout.path, contents: nil)
+            p.standardOutput = try FileHandle(forWritingTo: stdout)
+        } else {
+            p.standardOutput = p.standardError
+        }
+        try p.run()
+        processes[name] = p
+    }
+
+    func processesRunning(_ name: String) -> Bool { processes[name]?.isRunning ?? false }
+
+    /// Stops a spawned process with SIGTERM and waits for it.
+    public func stop(_ name: String) {
+        guard let p = processes.removeValue(forKey: name), p.isRunning else { return }
+        p.terminate()
+        let end = Date().addingTimeInterval(5)
+        while p.isRunning && Date() < end { Thread.sleep(forTimeInterval: 0.02) }
+        if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+        p.waitUntilExit()
+    }
+
+    public func wait(_ what: String, seconds: Double, _ condition: () throws -> Bool) throws {
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end {
+            try checkInterrupt()
+            if try condition() { return }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        throw Failure(description: "timed out after \(seconds) s waiting for \(what)")
+    }
+
+    public func sleep(_ seconds: Double) throws {
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end {
+            try checkInterrupt()
+            Thread.sleep(forTimeInterval: min(0.05, max(0, end.timeIntervalSinceNow)))
+        }
+    }
+
+    func checkInterrupt() throws {
+        if labInterrupted != 0 { throw Failure(description: "interrupted") }
+    }
+
+    // MARK: Building and tearing down
+
+    public func build() throws {
+        let hosts = (1...scenario.mars).map { "mar\($0)" } + ["lms", "cn", "mn", "core"]
+        for h in hosts {
+            try run(["netns", "add", ns(h)])
+            namespaces.append(h)
+            try run(["sysctl", "-qw", "net.ipv6.conf.default.accept_dad=0", "net.ipv6.conf.all.accept_dad=0"], in: h)
+            try ip(h, ["link", "set", "lo", "up"])
+        }
+        try run(["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"], in: "core")
+        // Each host on a link of its own to the core; link-local next hops.
+        var loopbacks: [(String, String, [String])] = [("lms", "\(Self.lms)", []), ("cn", "\(Self.cn)", [])]
+        for i in 1...scenario.mars { loopbacks.append(("mar\(i)", "\(Self.mar(i))", [Self.block(i), "fc00:\(i)::/64"])) }
+        for (host, address, routed) in loopbacks {
+            let uplink = host.hasPrefix("mar") ? "up0" : "eth0"
+            try ip("core", ["link", "add", "c-\(host)", "type", "veth", "peer", "name", uplink, "netns", ns(host)])
+            try ip("core", ["link", "set", "c-\(host)", "up"])
+            try ip(host, ["link", "set", uplink, "up"])
+            try ip("core", ["-6", "addr", "add", "fe80::1/64", "dev", "c-\(host)", "nodad"])
+            try ip(host, ["-6", "addr", "add", "fe80::2/64", "dev", uplink, "nodad"])
+            try ip(host, ["-6", "addr", "add", "\(address)/128", "dev", "lo"])
+            try ip(host, ["-6", "route", "add", "default", "via", "fe80::1", "dev", uplink])
+            for prefix in [address + "/128"] + routed {
+                try ip("core", ["-6", "route", "add", prefix, "via", "fe80::2", "dev", "c-\(host)"])
+            }
+        }
+        for i in 1...scenario.mars {
+            // Connection tracking runs only where a rule uses it.
+            try run(["nft", "add table inet dmm; add chain inet dmm track { type filter hook forward priority 0; }; add rule inet dmm track ct state new counter"], in: "mar\(i)")
+        }
+        // An unmodified host, with optimistic DAD (DESIGN.md).
+        try run(["sysctl", "-qw", "net.ipv6.conf.default.optimistic_dad=1", "net.ipv6.conf.default.use_optimistic=1"], in: "mn")
+        note("built \(namespaces.count) namespaces: core, \(scenario.mars) MARs, location server, correspondent, mobile node")
+    }
+
+    /// Stops every process, deletes every namespace, and reports what it
+    /// found left over (nothing, when all went well).
+    public func tearDown() -> [String] {
+        for name in processes.keys.sorted() { stop(name) }
+        var left: [String] = []
+        for h in namespaces.reversed() {
+            if h.hasPrefix("mar"), let routes = try? ip(h, ["-6", "route", "show", "table", "all", "proto", "177"]), !routes.isEmpty {
+                left.append("\(h): routes left by the daemon: \(routes)")
+            }
+            _ = try? run(["netns", "del", ns(h)])
+        }
+        namespaces = []
+        if let remaining = try? run(["netns", "list"]), remaining.contains("dmm\(tag)-") {
+            left.append("namespaces left: \(remaining)")
+        }
+        return left
+    }
+
+    // MARK: Daemons
+
+    public func startDaemons() throws {
+        try write("lms.yaml", """
+            address: \(Self.lms)
+            database: \(output.path)/lms.sqlite
+            mars: [\((1...scenario.mars).map { "\"\(Self.mar($0))\"" }.joined(separator: ", "))]
+            control-socket: \(output.path)/lms.sock
+            """)
+        try? FileManager.default.removeItem(atPath: output.path + "/lms.sqlite")
+        try spawn("lms", in: "lms", [dmm, "lms", "--config", output.path + "/lms.yaml"])
+        for i in 1...scenario.mars {
+            let peers = (1...scenario.mars).filter { $0 != i }.map { "  - address: \(Self.mar($0))\n    tunnel-endpoint: \(Self.sid($0))" }
+            try write("mar\(i).yaml", """
+                name: mar\(i)
+                address: \(Self.mar(i))
+                tunnel-endpoint: \(Self.sid(i))
+                prefix-block: \(Self.block(i))
+                location-server: \(Self.lms)
+                uplink: up0
+                access-interfaces: [mn*]
+                peers:
+                \(peers.joined(separator: "\n"))
+                uplink-mode: \(scenario.uplinkMode.rawValue)
+                tunnel-mode: \(scenario.tunnelMode.rawValue)
+                idle-grace: \(scenario.idleGrace)
+                bindack-timeout: 0.2
+                control-socket: \(output.path)/mar\(i).sock
+                advertisement:
+                  retrans-timer: 10
+                  link-mtu: 1500
+                """)
+            try spawn("mar\(i)", in: "mar\(i)", [dmm, "mar", "--config", output.path + "/mar\(i).yaml"])
+        }
+        try wait("the daemons' control sockets", seconds: 10) {
+            (["lms"] + (1...scenario.mars).map { "mar\($0)" }).allSatisfy { FileManager.default.fileExists(atPath: "\(output.path)/\($0).sock") }
+        }
+        note("started the location server and \(scenario.mars) MARs")
+    }
+
+    func write(_ file: String, _ text: String) throws {
+        try text.write(to: output.appendingPathComponent(file), atomically: true, encoding: .utf8)
+    }
+
+    /// A daemon's state, from its control socket.
+    public func state(_ daemon: String) throws -> [String: Any] {
+        let text = try run([dmm, "ctl", "--socket", "\(output.path)/\(daemon).sock", "--json"], in: daemon)
+        return (try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]) ?? [:]
+    }
+
+    // MARK: The node
+
+    /// The node's global addresses, and whether each is deprecated.
+    public func addresses() throws -> [(IPv6Address, Bool)] {
+        try ip("mn", ["-6", "-o", "addr", "show", "dev", "eth0", "scope", "global"]).split(separator: "\n").compactMap { line in
+            let f = line.split(separator: " ")
+            guard let i = f.firstIndex(of: "inet6"), let a = IPv6Address(f[i + 1].split(separator: "/")[0]) else { return nil }
+            return (a, line.contains("deprecated"))
+        }
+    }
+
+    /// The one preferred address, if there is exactly one.
+    public func preferred() throws -> IPv6Address? {
+        let p = try addresses().filter { !$0.1 }
+        return p.count == 1 ? p[0].0 : nil
+    }
+
+    public func attach(to mar: String) throws {
+        try ip("mn", ["link", "add", "eth0", "type", "veth", "peer", "name", "mn1", "netns", ns(mar)])
+        try ip(mar, ["link", "set", "mn1", "up"])
+        try ip("mn", ["link", "set", "eth0", "up"])
+        note("node link up at \(mar)")
+    }
+
+    /// Moves the MAR end of the node's link to another MAR; returns when it is up there.
+    public func move(from: String, to: String) throws -> Double {
+        try ip(from, ["link", "set", "mn1", "netns", ns(to)])
+        try ip(to, ["link", "set", "mn1", "up"])
+        let t = Traffic.now()
+        note("node link up at \(to) (moved from \(from))")
+        return t
+    }
+}
+
+/// Set by SIGINT or SIGTERM; the lab checks it between steps and tears down.
+nonisolated(unsafe) var labInterrupted: Int32 = 0

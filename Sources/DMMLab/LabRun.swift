@@ -1,0 +1,174 @@
+import DMMWire
+import Foundation
+
+/// Runs a scenario in the lab and checks what the system promises: no TCP
+/// reset and no lost message on the long connection; each new connection
+/// uses the newest preferred prefix; a tunnel exists exactly while a flow
+/// needs it; nothing is left behind.
+public struct LabRun {
+    public struct Move: Codable, Sendable {
+        public var from: String, to: String
+        /// From the link up at the new MAR to the first echo of the old
+        /// connection reaching the node (the downlink interruption, to within
+        /// one stream interval).
+        public var interruptionMilliseconds: Double?
+        /// Pings sent in the second after the move that got no reply.
+        public var pingsLost: Int
+        /// PBUs and PBAs sent by all MARs for this move.
+        public var signallingMessages: Int
+        /// Kernel rule changes by all MARs for this move.
+        public var ruleChanges: Int
+        /// The source the new connection after the move used, and whether it
+        /// is in the new MAR's block.
+        public var newConnectionSource: String
+        public var newConnectionUsedNewestPrefix: Bool
+    }
+
+    public struct Result: Codable, Sendable {
+        public var scenario: String
+        public var passed: Bool
+        public var failures: [String]
+        public var moves: [Move]
+        public var stream: Traffic.StreamLog?
+        public var ping: Traffic.PingLog?
+        public var timeline: [String]
+    }
+
+    public static func run(_ scenario: Scenario, executable: String) -> Result {
+        var failures: [String] = []
+        var moves: [Move] = []
+        var stream: Traffic.StreamLog?, ping: Traffic.PingLog?
+        let lab: Lab
+        do {
+            lab = try Lab(scenario: scenario, executable: executable)
+        } catch {
+            return Result(scenario: scenario.name, passed: false, failures: ["\(error)"], moves: [], timeline: [])
+        }
+        let out = lab.output
+        do {
+            try lab.build()
+            try lab.startDaemons()
+            try lab.startCaptures()
+            try lab.attach(to: scenario.start)
+            let startIndex = Int(scenario.start.dropFirst(3))!
+            try lab.wait("an address from \(scenario.start)'s block", seconds: 10) {
+                try lab.preferred().map { Lab.block(startIndex).hasPrefix(Self.blockHead($0)) } ?? false
+            }
+            lab.note("node has \(try lab.preferred()!) from \(scenario.start)")
+            // The correspondent's echo server, the node's long stream and ping.
+            try lab.spawn("echo-server", in: "cn", [executable, "lab", "traffic", "serve", "--address", "\(Lab.cn)", "--port", "7000"])
+            try lab.sleep(0.3)
+            let stop = out.appendingPathComponent("stop-traffic").path
+            try? FileManager.default.removeItem(atPath: stop)
+            try lab.spawn("stream", in: "mn", [executable, "lab", "traffic", "stream", "--to", "\(Lab.cn)", "--port", "7000",
+                                                "--interval", "\(scenario.streamInterval)", "--duration", "600", "--stop-file", stop],
+                          stdout: out.appendingPathComponent("stream.json"))
+            try lab.spawn("ping", in: "mn", [executable, "lab", "traffic", "ping", "--to", "\(Lab.cn)",
+                                              "--interval", "\(scenario.pingInterval)", "--duration", "600", "--stop-file", stop],
+                          stdout: out.appendingPathComponent("ping.json"))
+            lab.note("started a TCP stream and a ping to the correspondent")
+            try lab.sleep(scenario.dwell)
+            var at = scenario.start
+            var moveTimes: [Double] = []
+            for next in scenario.moves {
+                let before = try lab.signalling()
+                let t = try lab.move(from: at, to: next)
+                moveTimes.append(t)
+                let index = Int(next.dropFirst(3))!
+                try lab.wait("a preferred address from \(next)'s block", seconds: 10) {
+                    try lab.preferred().map { Lab.block(index).hasPrefix(Self.blockHead($0)) } ?? false
+                }
+                lab.note("node prefers \(try lab.preferred()!) at \(next)")
+                // A new connection: the node's own source address selection.
+                let probe = out.appendingPathComponent("new-connection-\(moves.count + 1).json")
+                _ = try lab.run([executable, "lab", "traffic", "stream", "--to", "\(Lab.cn)", "--port", "7000", "--interval", "0.05",
+                                 "--duration", "0.3"], in: "mn")
+                    .write(to: probe, atomically: true, encoding: .utf8)
+                let probeLog = try JSONDecoder().decode(Traffic.StreamLog.self, from: Data(contentsOf: probe))
+                let used = IPv6Address(probeLog.source).map { Lab.block(index).hasPrefix(Self.blockHead($0)) } ?? false
+                lab.note("new connection from \(probeLog.source)\(used ? "" : " (NOT the newest prefix)")")
+                if !used { failures.append("move to \(next): the new connection used \(probeLog.source)") }
+                try lab.sleep(scenario.dwell)
+                let after = try lab.signalling()
+                moves.append(Move(from: at, to: next, interruptionMilliseconds: nil, pingsLost: 0,
+                                  signallingMessages: after.messages - before.messages, ruleChanges: after.rules - before.rules,
+                                  newConnectionSource: probeLog.source, newConnectionUsedNewestPrefix: used))
+                at = next
+            }
+            FileManager.default.createFile(atPath: stop, contents: nil)
+            try lab.wait("the traffic to stop", seconds: 10) { !lab.isRunning("stream") && !lab.isRunning("ping") }
+            lab.note("stopped the traffic")
+            stream = try? JSONDecoder().decode(Traffic.StreamLog.self, from: Data(contentsOf: out.appendingPathComponent("stream.json")))
+            ping = try? JSONDecoder().decode(Traffic.PingLog.self, from: Data(contentsOf: out.appendingPathComponent("ping.json")))
+            if let s = stream {
+                if s.error != "none" { failures.append("the long TCP connection failed: \(s.error)") }
+                if s.echoed != s.sent { failures.append("the long TCP connection lost \(s.sent - s.echoed) of \(s.sent) messages") }
+                for (i, t) in moveTimes.enumerated() {
+                    moves[i].interruptionMilliseconds = s.arrivals.first { $0 > t }.map { ($0 - t) * 1000 }
+                }
+            } else {
+                failures.append("no stream result")
+            }
+            if let p = ping {
+                for (i, t) in moveTimes.enumerated() {
+                    let window = p.arrivals.filter { $0 > t && $0 < t + 1 }.count
+                    moves[i].pingsLost = max(0, Int((1 / scenario.pingInterval).rounded()) - window - 1)
+                }
+            }
+            // No flow is left: after the idle grace, no tunnel anywhere.
+            try lab.wait("every tunnel to be removed after the flows ended", seconds: scenario.idleGrace + 15) {
+                try (1...scenario.mars).allSatisfy { i in
+                    !(try lab.ip("mar\(i)", ["-6", "route", "show", "proto", "177"]).contains("encap seg6 "))
+                }
+            }
+            lab.note("every tunnel is gone")
+        } catch {
+            failures.append("\(error)")
+        }
+        lab.stopCaptures()
+        let left = lab.tearDown()
+        failures += left
+        lab.note(left.isEmpty ? "torn down: no namespace, route or process left" : "left behind: \(left)")
+        return Result(scenario: scenario.name, passed: failures.isEmpty, failures: failures, moves: moves, stream: stream, ping: ping,
+                      timeline: lab.timeline.map { String(format: "%.3f %@", $0.time - lab.started, $0.event) })
+    }
+
+    /// The /48 the address is in, as text that begins a block ("2001:db8:2:").
+    static func blockHead(_ a: IPv6Address) -> String {
+        let g = a.groups
+        return "\(String(g[0], radix: 16)):\(String(g[1], radix: 16)):\(String(g[2], radix: 16))::"
+    }
+}
+
+extension Lab {
+    func isRunning(_ name: String) -> Bool { processesRunning(name) }
+
+    /// PBUs and PBAs sent and rule changes, over all MARs.
+    func signalling() throws -> (messages: Int, rules: Int) {
+        var messages = 0, rules = 0
+        for i in 1...scenario.mars {
+            let c = try state("mar\(i)")["counters"] as? [String: Int] ?? [:]
+            messages += (c["pbu_sent"] ?? 0) + (c["pba_sent"] ?? 0)
+            rules += c["rule_changes"] ?? 0
+        }
+        return (messages, rules)
+    }
+
+    /// tshark on each MAR's uplink, when it is installed: the signalling and
+    /// the Router Advertisements.
+    func startCaptures() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tshark") else {
+            note("tshark is not installed: no captures")
+            return
+        }
+        for i in 1...scenario.mars {
+            try spawn("capture-mar\(i)", in: "mar\(i)", ["/usr/bin/tshark", "-q", "-i", "any", "-f", "ip6 proto 135 or icmp6",
+                                                           "-w", output.appendingPathComponent("mar\(i).pcapng").path])
+        }
+        try sleep(1)  // tshark needs a moment before it captures
+    }
+
+    func stopCaptures() {
+        for i in 1...scenario.mars { stop("capture-mar\(i)") }
+    }
+}

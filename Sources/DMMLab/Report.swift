@@ -1,0 +1,78 @@
+import Foundation
+
+/// A lab run's results: a table for the terminal, result.json, and
+/// report.html with an SVG timeline of the long connection's echoes.
+extension LabRun.Result {
+    public var summary: String {
+        var lines = ["", "Scenario \(scenario): \(passed ? "PASSED" : "FAILED")", ""]
+        let header = ["move", "interruption (ms)", "pings lost", "signalling msgs", "rule changes", "new connection from"]
+        let rows = moves.map { m in
+            ["\(m.from) -> \(m.to)", m.interruptionMilliseconds.map { String(format: "%.1f", $0) } ?? "-", "\(m.pingsLost)",
+             "\(m.signallingMessages)", "\(m.ruleChanges)", m.newConnectionSource + (m.newConnectionUsedNewestPrefix ? "" : " (old prefix!)")]
+        }
+        let widths = header.indices.map { i in ([header[i]] + rows.map { $0[i] }).map(\.count).max()! }
+        for r in [header] + rows { lines.append(zip(r, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")) }
+        if let s = stream {
+            lines.append("")
+            lines.append("long TCP connection from \(s.source): \(s.sent) sent, \(s.echoed) echoed, error: \(s.error)")
+        }
+        if let p = ping { lines.append("ping: \(p.sent) sent, \(p.received) answered") }
+        for f in failures { lines.append("FAILED: \(f)") }
+        return lines.joined(separator: "\n")
+    }
+
+    public func write(to directory: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(self).write(to: directory.appendingPathComponent("result.json"))
+        try html.write(to: directory.appendingPathComponent("report.html"), atomically: true, encoding: .utf8)
+    }
+
+    /// The echo arrivals as dots over time, a red line at each move.
+    var svg: String {
+        guard let s = stream, let first = s.arrivals.first, let last = s.arrivals.last, last > first else { return "<p>No stream data.</p>" }
+        let width = 900.0, height = 160.0
+        func x(_ t: Double) -> Double { 40 + (t - first) / (last - first) * (width - 60) }
+        var parts = ["<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\">",
+                     "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>"]
+        var previous = first
+        for t in s.arrivals {
+            // Dot height: the gap since the previous echo, capped at 200 ms.
+            let gap = min(0.2, t - previous)
+            parts.append(String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"1.5\" fill=\"#2060c0\"/>", x(t), height - 20 - gap / 0.2 * (height - 40)))
+            previous = t
+        }
+        for (line, m) in zip(timeline.filter { $0.contains("moved from") }, moves) {
+            if let t = Double(line.split(separator: " ")[0]), let base = timeline.first.flatMap({ Double($0.split(separator: " ")[0]) }) {
+                _ = base
+                let absolute = first + (t - (Double(timeline.first { $0.contains("started a TCP stream") }?.split(separator: " ")[0] ?? "0") ?? 0))
+                parts.append(String(format: "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"10\" y2=\"%.1f\" stroke=\"#c02020\"/>", x(absolute), x(absolute), height - 20))
+                parts.append(String(format: "<text x=\"%.1f\" y=\"20\" font-size=\"11\" fill=\"#c02020\">%@</text>", x(absolute) + 3, m.to))
+            }
+        }
+        parts.append("<text x=\"40\" y=\"\(Int(height - 4))\" font-size=\"11\">time; height: gap since the previous echo (0 to 200 ms)</text>")
+        parts.append("</svg>")
+        return parts.joined(separator: "\n")
+    }
+
+    var html: String {
+        func escape(_ s: String) -> String {
+            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        }
+        let rows = moves.map { m in
+            "<tr><td>\(m.from) &rarr; \(m.to)</td><td>\(m.interruptionMilliseconds.map { String(format: "%.1f", $0) } ?? "-")</td>"
+                + "<td>\(m.pingsLost)</td><td>\(m.signallingMessages)</td><td>\(m.ruleChanges)</td><td>\(escape(m.newConnectionSource))</td></tr>"
+        }
+        return """
+            <!doctype html><html><head><meta charset="utf-8"><title>dmm lab: \(escape(scenario))</title>
+            <style>body{font-family:sans-serif;margin:2em}td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left}</style></head><body>
+            <h1>\(escape(scenario)): \(passed ? "passed" : "FAILED")</h1>
+            <h2>Moves</h2><table><tr><th>move</th><th>interruption (ms)</th><th>pings lost</th><th>signalling messages</th><th>rule changes</th><th>new connection from</th></tr>
+            \(rows.joined(separator: "\n"))</table>
+            <h2>The long TCP connection</h2>\(svg)
+            <h2>Timeline</h2><pre>\(escape(timeline.joined(separator: "\n")))</pre>
+            \(failures.isEmpty ? "" : "<h2>Failures</h2><pre>" + escape(failures.joined(separator: "\n")) + "</pre>")
+            </body></html>
+            """
+    }
+}

@@ -1,0 +1,87 @@
+import ArgumentParser
+import DMMLab
+import DMMWire
+import Foundation
+
+struct LabCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lab", abstract: "Network-namespace testbeds (needs root).",
+        subcommands: [Demo.self, Run.self, Traffic.self])
+
+    struct Demo: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run the demo scenario (--print shows it, to start your own).")
+        @Flag(help: "Print the demo scenario's YAML instead of running it.")
+        var print = false
+        func run() throws {
+            let text = try Scenario.demoText()
+            if print {
+                Swift.print(text, terminator: "")
+                return
+            }
+            try runScenario(text)
+        }
+    }
+
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run a scenario from a YAML file.")
+        @Argument(help: "The scenario file.")
+        var scenario: String
+        func run() throws {
+            guard let data = FileManager.default.contents(atPath: scenario) else { fail("cannot read \(scenario)") }
+            try runScenario(String(decoding: data, as: UTF8.self))
+        }
+    }
+
+    struct Traffic: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Traffic tools the lab runs inside namespaces.",
+                                                        subcommands: [Serve.self, Stream.self, Ping.self])
+        struct Serve: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "A TCP echo server.")
+            @Option var address: String
+            @Option var port: UInt16 = 7000
+            func run() throws {
+                guard let a = IPv6Address(address) else { throw ValidationError("--address '\(address)' is not an IPv6 address") }
+                try DMMLab.Traffic.serve(address: a, port: port)
+            }
+        }
+        struct Stream: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "A TCP stream of numbered lines; prints JSON of the echoes.")
+            @Option var to: String
+            @Option var port: UInt16 = 7000
+            @Option var interval = 0.01
+            @Option var duration = 10.0
+            @Option(help: "Stop early when this file appears.") var stopFile: String?
+            func run() throws {
+                guard let a = IPv6Address(to) else { throw ValidationError("--to '\(to)' is not an IPv6 address") }
+                let log = try DMMLab.Traffic.stream(to: a, port: port, interval: interval, duration: duration, stopFile: stopFile)
+                Swift.print(String(decoding: try JSONEncoder().encode(log), as: UTF8.self))
+            }
+        }
+        struct Ping: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "ICMPv6 echo over a raw socket; prints JSON of the replies.")
+            @Option var to: String
+            @Option var interval = 0.02
+            @Option var duration = 10.0
+            @Option(help: "Stop early when this file appears.") var stopFile: String?
+            func run() throws {
+                guard let a = IPv6Address(to) else { throw ValidationError("--to '\(to)' is not an IPv6 address") }
+                let log = try DMMLab.Traffic.ping(to: a, interval: interval, duration: duration, stopFile: stopFile)
+                Swift.print(String(decoding: try JSONEncoder().encode(log), as: UTF8.self))
+            }
+        }
+    }
+}
+
+/// Runs a scenario, prints the timeline and summary, writes the results;
+/// exits non-zero if any check failed.
+func runScenario(_ yaml: String) throws {
+    guard getuid() == 0 else { fail("the lab needs root: it builds network namespaces") }
+    let scenario = try Scenario(yaml: yaml)
+    let executable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
+    let result = LabRun.run(scenario, executable: executable.hasPrefix("/") ? executable : FileManager.default.currentDirectoryPath + "/" + executable)
+    print(result.summary)
+    let directory = URL(fileURLWithPath: scenario.output)
+    try result.write(to: directory)
+    print("\nresults: \(directory.path)/result.json, report.html, captures mar*.pcapng, daemon logs *.log")
+    if !result.passed { throw ExitCode(1) }
+}
