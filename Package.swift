@@ -59,6 +59,7 @@ let package = Package(
         .testTarget(name: "DMMLinuxTests", dependencies: ["DMMLinux", "DMMTestSupport"]),
         .testTarget(name: "DMMStoreTests", dependencies: ["DMMStore"]),
         .testTarget(name: "DMMNodeTests", dependencies: ["DMMNode", "DMMTestSupport"]),
+        .testTarget(name: "DMMLabTests", dependencies: ["DMMLab", "DMMTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

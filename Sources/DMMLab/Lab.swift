@@ -36,6 +36,13 @@ public final class Lab {
         output = URL(fileURLWithPath: scenario.output)
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         labInterrupted = 0
+        // Children inherit this thread's signal mask; a test runner's worker
+        // thread blocks SIGTERM, which would make tshark unstoppable.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGTERM)
+        sigaddset(&set, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
         signal(SIGINT) { _ in labInterrupted = 1 }
         signal(SIGTERM) { _ in labInterrupted = 1 }
     }
@@ -150,6 +157,9 @@ public final class Lab {
             }
         }
         for i in 1...scenario.mars {
+            // Pings are flows too, and conntrack ends them only by timeout
+            // (30 s by default): a shorter one keeps the lab quick.
+            try run(["sysctl", "-qw", "net.netfilter.nf_conntrack_icmpv6_timeout=3"], in: "mar\(i)")
             // Connection tracking runs only where a rule uses it.
             try run(["nft", "add table inet dmm; add chain inet dmm track { type filter hook forward priority 0; }; add rule inet dmm track ct state new counter"], in: "mar\(i)")
         }

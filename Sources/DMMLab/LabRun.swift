@@ -116,10 +116,17 @@ public struct LabRun {
                 }
             }
             // No flow is left: after the idle grace, no tunnel anywhere.
-            try lab.wait("every tunnel to be removed after the flows ended", seconds: scenario.idleGrace + 15) {
-                try (1...scenario.mars).allSatisfy { i in
-                    !(try lab.ip("mar\(i)", ["-6", "route", "show", "proto", "177"]).contains("encap seg6 "))
+            func tunnels() throws -> [String] {
+                try (1...scenario.mars).flatMap { i in
+                    try lab.ip("mar\(i)", ["-6", "route", "show", "proto", "177"]).split(separator: "\n")
+                        .filter { $0.contains("encap seg6 ") && !$0.contains("seg6local") }.map { "mar\(i): \($0)" }
                 }
+            }
+            do {
+                try lab.wait("every tunnel to be removed after the flows ended", seconds: scenario.idleGrace + 15) { try tunnels().isEmpty }
+            } catch {
+                failures.append("tunnels left after the flows ended: \(try tunnels().joined(separator: "; "))")
+                for i in 1...scenario.mars { lab.note("mar\(i) state: \((try? lab.run([executable, "ctl", "--socket", "\(out.path)/mar\(i).sock", "--json"], in: "mar\(i)")) ?? "")") }
             }
             lab.note("every tunnel is gone")
         } catch {

@@ -105,4 +105,15 @@ public struct FlowCounter: Sendable {
     }
 
     public func count(_ p: IPv6Prefix) -> Int { counts[p] ?? 0 }
+
+    /// Makes the flows exactly those of a fresh dump: events can be late (the
+    /// kernel reports an expired UDP or ICMP entry only when its collector
+    /// gets to it, up to a minute later) or lost (a full socket buffer).
+    public mutating func reconcile(present: [FlowMonitor.Event], prefixOf: (IPv6Address) -> IPv6Prefix?) -> [IPv6Prefix] {
+        let live = Set(present.compactMap { if case .started(let f) = $0 { f } else { nil } })
+        var changed = Set<IPv6Prefix>()
+        for f in flows.keys where !live.contains(f) { changed.formUnion(apply(.ended(f), prefixOf: prefixOf)) }
+        for f in live where flows[f] == nil { changed.formUnion(apply(.started(f), prefixOf: prefixOf)) }
+        return Array(changed)
+    }
 }

@@ -23,8 +23,12 @@ public final class MARDaemon {
     /// Access links with carrier, by name.
     var accessUp: [String: Int32] = [:]
     var pendingRules: [LinuxDataPlane.Change] = []
-    /// Rules the engine asked for, as the data plane should hold them.
-    var wanted: Set<ForwardingRule> = []
+    /// When connection tracking is next read in full (see `scanFlows`).
+    var nextFlowScan = Instant(nanoseconds: 0)
+    static let flowScanInterval: Seconds = 1
+    /// Rules the engine asked for, one per key, as the data plane holds them:
+    /// an install replaces the rule with the same key.
+    var wanted: [ForwardingRule.Key: ForwardingRule] = [:]
 
     public init(config: MARConfig) throws {
         self.config = config
@@ -52,7 +56,7 @@ public final class MARDaemon {
         engine.start(at: Self.now())
         perform()
         // Start from a clean slate: what a killed predecessor left goes.
-        let reconciled = try dataPlane.reconcile(wanted)
+        let reconciled = try dataPlane.reconcile(Set(wanted.values))
         log.info("start", ["address": config.router.address, "removed": reconciled.removed, "added": reconciled.added])
         for event in try links.current() { linkChanged(event) }
         for event in try flows.current() { flowChanged(event) }
@@ -66,10 +70,13 @@ public final class MARDaemon {
         }
         reactor.run(
             timeout: { [unowned self] in
-                engine.nextDeadline().map { Int32(clamping: ($0.nanoseconds - Self.now().nanoseconds + 999_999) / 1_000_000) }
+                let next = min(engine.nextDeadline() ?? nextFlowScan, nextFlowScan)
+                return Int32(clamping: (next.nanoseconds - Self.now().nanoseconds + 999_999) / 1_000_000)
             },
             tick: { [unowned self] in
-                engine.handleTimeout(at: Self.now())
+                let now = Self.now()
+                if now >= nextFlowScan { try scanFlows(at: now) }
+                engine.handleTimeout(at: now)
                 perform()
             },
             onError: { [unowned self] in log.error("loop", ["error": $0]) })
@@ -154,6 +161,15 @@ public final class MARDaemon {
         }
     }
 
+    /// Reads connection tracking in full and corrects the counts: events alone
+    /// report a UDP or ICMP flow's end only when the kernel's collector gets
+    /// to the expired entry, which can take a minute.
+    func scanFlows(at now: Instant) throws {
+        nextFlowScan = now + Self.flowScanInterval
+        let changed = flowCounter.reconcile(present: try flows.current()) { IPv6Prefix($0.masked(to: 64), length: 64) }
+        for p in changed { engine.handle(.flows(p, count: flowCounter.count(p)), at: now) }
+    }
+
     /// Flows count for the /64 of each end, whether or not the engine serves
     /// that prefix yet: a moved node's packets reach the new MAR before the
     /// location server has answered, and their flow must not go uncounted.
@@ -187,10 +203,13 @@ public final class MARDaemon {
                     log.warning("send-ra", ["link": link, "error": error])
                 }
             case .install(let rule):
-                wanted.insert(rule)
+                wanted[rule.key] = rule
                 pendingRules.append(.install(rule))
             case .remove(let rule):
-                wanted.remove(rule)
+                // Only what is in place: a rule already replaced under its
+                // key must not take its successor with it.
+                guard wanted[rule.key] == rule else { continue }
+                wanted[rule.key] = nil
                 pendingRules.append(.remove(rule))
             case .released(let prefix, let role):
                 metrics.add("dmm_releases_total", ["role": role])
@@ -241,7 +260,7 @@ public final class MARDaemon {
     func renderMetrics() -> String {
         let s = engine.snapshot()
         metrics.set("dmm_bindings", [:], Double(s.anchored.filter { $0.state.hasPrefix("tunnelled") }.count))
-        metrics.set("dmm_tunnels", [:], Double(wanted.filter { if case .encapsulate = $0 { true } else { false } }.count))
+        metrics.set("dmm_tunnels", [:], Double(wanted.values.filter { if case .encapsulate = $0 { true } else { false } }.count))
         for (status, n) in s.counters.rejected { metrics.set("dmm_pbu_rejected_total", ["status": status.name], Double(n)) }
         for (reason, n) in s.counters.ignored { metrics.set("dmm_engine_ignored_total", ["reason": reason], Double(n)) }
         return metrics.render()
@@ -261,7 +280,7 @@ public final class MARDaemon {
         let visiting = s.visiting.map {
             "{\"prefix\":\(q($0.prefix)),\"node\":\(q($0.node)),\"link\":\(q($0.link)),\"anchor\":\(q($0.anchor)),\"state\":\(q($0.state))}"
         }
-        let rules = wanted.map { "\($0)" }.sorted().map(q)
+        let rules = wanted.values.map { "\($0)" }.sorted().map(q)
         let c = s.counters
         let counters = "{\"pbu_sent\":\(c.pbuSent),\"pbu_received\":\(c.pbuReceived),\"pba_sent\":\(c.pbaSent),"
             + "\"pba_received\":\(c.pbaReceived),\"retransmissions\":\(c.retransmissions),\"advertisements\":\(c.advertisements),"
