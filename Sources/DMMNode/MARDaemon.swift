@@ -23,6 +23,8 @@ public final class MARDaemon {
     /// Access links with carrier, by name.
     var accessUp: [String: Int32] = [:]
     var pendingRules: [LinuxDataPlane.Change] = []
+    /// Messages refused before the engine saw them, by reason.
+    var malformed: [String: Int] = [:]
     /// When connection tracking is next read in full (see `scanFlows`).
     var nextFlowScan = Instant(nanoseconds: 0)
     static let flowScanInterval: Seconds = 1
@@ -92,7 +94,7 @@ public final class MARDaemon {
         do {
             message = try MobilityHeader.decode(d.bytes, checksum: .verify(source: d.source, destination: d.destination))
         } catch {
-            metrics.add("dmm_messages_malformed_total", ["reason": Self.reason(error.reason)])
+            refuse(Self.reason(error.reason))
             log.trace("malformed", ["from": d.source, "error": error])
             return
         }
@@ -101,7 +103,7 @@ public final class MARDaemon {
             do {
                 engine.handle(.location(try LocationCodec.decodeReply(message)), at: Self.now())
             } catch {
-                metrics.add("dmm_messages_malformed_total", ["reason": "location reply"])
+                refuse("location reply")
                 log.warning("malformed-location-reply", ["error": error])
             }
         } else {
@@ -114,7 +116,7 @@ public final class MARDaemon {
         let d = try icmp.receive()
         // RFC 4861 section 6.1.1: a solicitation not from the link is dropped.
         guard d.hopLimit == 255 else {
-            metrics.add("dmm_messages_malformed_total", ["reason": "hop limit not 255"])
+            refuse("hop limit not 255")
             return
         }
         guard let link = dataPlane.name(ofInterface: d.interface), config.isAccess(link),
@@ -234,6 +236,11 @@ public final class MARDaemon {
         pendingRules.removeAll(keepingCapacity: true)
     }
 
+    func refuse(_ reason: String) {
+        malformed[reason, default: 0] += 1
+        metrics.add("dmm_messages_malformed_total", ["reason": reason])
+    }
+
     func send(_ message: MobilityHeader, to destination: IPv6Address) {
         do {
             try mobility.send(try message.encode(source: config.router.address, destination: destination), to: destination,
@@ -286,8 +293,11 @@ public final class MARDaemon {
             + "\"pba_received\":\(c.pbaReceived),\"retransmissions\":\(c.retransmissions),\"advertisements\":\(c.advertisements),"
             + "\"bindings_established\":\(c.bindingsEstablished),\"releases\":\(c.releases),"
             + "\"rule_changes\":\(Int(metrics.value("dmm_rule_changes_total")))}"
+        let rejected = c.rejected.map { "\(q($0.key.name)):\($0.value)" }.sorted().joined(separator: ",")
+        let refused = malformed.map { "\(q($0.key)):\($0.value)" }.sorted().joined(separator: ",")
         return "{\"name\":\(q(config.name)),\"role\":\"mar\",\"attachments\":[\(attachments.joined(separator: ","))],"
             + "\"anchored\":[\(anchored.joined(separator: ","))],\"visiting\":[\(visiting.joined(separator: ","))],"
-            + "\"rules\":[\(rules.joined(separator: ","))],\"counters\":\(counters)}\n"
+            + "\"rules\":[\(rules.joined(separator: ","))],\"counters\":\(counters),"
+            + "\"rejected\":{\(rejected)},\"malformed\":{\(refused)}}\n"
     }
 }
