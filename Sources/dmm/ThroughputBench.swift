@@ -1,0 +1,65 @@
+import ArgumentParser
+import DMMLab
+import DMMWire
+import Foundation
+
+extension BenchCommand {
+    struct Throughput: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Bulk TCP (iperf3) through the tunnel against the direct path, on the same namespaces (root).",
+            discussion: """
+                The node first runs iperf3 to the correspondent from its anchoring MAR (the direct path); then it moves
+                with a flow on its first prefix and runs iperf3 again from that prefix, whose downlink now goes through
+                the anchor's tunnel. Needs iperf3 (apt-get install iperf3).
+                """
+        )
+
+        @Option(help: "Seconds per iperf3 run.")
+        var seconds = 5
+
+        func run() throws {
+            guard getuid() == 0 else { throw ValidationError("dmm bench throughput needs root (it builds a lab)") }
+            guard FileManager.default.isExecutableFile(atPath: "/usr/bin/iperf3") else { throw ValidationError("needs iperf3: apt-get install iperf3") }
+            let executable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
+            let output = FileManager.default.temporaryDirectory.appendingPathComponent("dmm-bench-throughput-\(getpid())").path
+            defer { try? FileManager.default.removeItem(atPath: output) }
+            let lab = try Lab(scenario: try Scenario(yaml: "mars: 2\nidle-grace: 60\noutput: \(output)\nnode:\n  moves: [mar2]"),
+                              executable: executable)
+            defer { _ = lab.tearDown() }
+            try lab.build()
+            try lab.startDaemons()
+            try lab.attach(to: "mar1")
+            try lab.wait("the node's first prefix", seconds: 10) { try lab.preferred() != nil }
+            let hnp1 = try lab.preferred()!
+            try lab.spawn("iperf3-server", in: "cn", ["/usr/bin/iperf3", "-s", "-B", "\(Lab.cn)"])
+            try lab.sleep(0.5)
+            let direct = try iperf(lab, source: hnp1)
+            // Keep a flow on the first prefix so that it moves with the node.
+            try lab.spawn("echo-server", in: "cn", [executable, "lab", "traffic", "serve", "--address", "\(Lab.cn)", "--port", "7000"])
+            try lab.sleep(0.3)
+            try lab.spawn("keepalive", in: "mn", [executable, "lab", "traffic", "stream", "--to", "\(Lab.cn)", "--port", "7000",
+                                                   "--interval", "0.1", "--duration", "600"])
+            try lab.sleep(0.5)
+            _ = try lab.move(from: "mar1", to: "mar2")
+            try lab.wait("the tunnel toward MAR2", seconds: 10) {
+                try lab.ip("mar1", ["-6", "route", "show", "proto", "177"]).contains("segs 1 [ \(Lab.sid(2)) ]")
+            }
+            let tunnelled = try iperf(lab, source: hnp1)
+            print(String(format: "dmm bench throughput: iperf3 -R %d s, correspondent to node (the direction the anchor tunnels)", seconds))
+            print(String(format: "direct (at the anchor): %.2f Gbit/s", direct / 1e9))
+            print(String(format: "through the tunnel (anchor MAR1 -> MAR2): %.2f Gbit/s", tunnelled / 1e9))
+            print(String(format: "ratio: %.3f", tunnelled / direct))
+        }
+
+        /// iperf3 from the node, bound to `source`, reversed (-R) so the bulk
+        /// data flows toward the node, through the anchor: the tunnelled direction.
+        func iperf(_ lab: Lab, source: IPv6Address) throws -> Double {
+            let json = try lab.run(["/usr/bin/iperf3", "-c", "\(Lab.cn)", "-B", "\(source)", "-R", "-t", "\(seconds)", "-J"], in: "mn")
+            guard let root = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
+                let end = root["end"] as? [String: Any], let received = end["sum_received"] as? [String: Any],
+                let bps = received["bits_per_second"] as? Double
+            else { throw ValidationError("iperf3 gave no result: \(json.prefix(300))") }
+            return bps
+        }
+    }
+}
