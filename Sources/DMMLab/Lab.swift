@@ -196,7 +196,7 @@ public final class Lab {
             control-socket: \(output.path)/lms.sock
             """)
         try? FileManager.default.removeItem(atPath: output.path + "/lms.sqlite")
-        try spawn("lms", in: "lms", [dmm, "lms", "--config", output.path + "/lms.yaml"])
+        try startLocationServer()
         for i in 1...scenario.mars {
             let peers = (1...scenario.mars).filter { $0 != i }.map { "  - address: \(Self.mar($0))\n    tunnel-endpoint: \(Self.sid($0))" }
             try write("mar\(i).yaml", """
@@ -224,6 +224,20 @@ public final class Lab {
             (["lms"] + (1...scenario.mars).map { "mar\($0)" }).allSatisfy { FileManager.default.fileExists(atPath: "\(output.path)/\($0).sock") }
         }
         note("started the location server and \(scenario.mars) MARs")
+    }
+
+    /// Starts (or restarts) the location server on its database.
+    public func startLocationServer() throws {
+        try? FileManager.default.removeItem(atPath: output.path + "/lms.sock")
+        try spawn("lms", in: "lms", [dmm, "lms", "--config", output.path + "/lms.yaml"])
+        try wait("the location server's control socket", seconds: 10) { FileManager.default.fileExists(atPath: output.path + "/lms.sock") }
+    }
+
+    /// Kills a spawned process with SIGKILL, as a crash would.
+    public func crash(_ name: String) {
+        guard let p = processes.removeValue(forKey: name) else { return }
+        Glibc.kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
     }
 
     func write(_ file: String, _ text: String) throws {
