@@ -23,6 +23,11 @@ public final class Lab {
 
     public struct Failure: Error, CustomStringConvertible { public var description: String }
 
+    /// Labs made by this process: each gets namespace names of its own
+    /// (tests build several at once).
+    nonisolated(unsafe) static var instances = 0
+    static let instancesLock = NSLock()
+
     public static let cn = IPv6Address("2001:db8:cc::1")!
     public static let lms = IPv6Address("2001:db8:ffff::100")!
     public static func mar(_ i: Int) -> IPv6Address { IPv6Address("2001:db8:ffff::\(i)")! }
@@ -32,7 +37,11 @@ public final class Lab {
     public init(scenario: Scenario, executable: String) throws {
         self.scenario = scenario
         dmm = executable
-        tag = String(getpid() % 100_000)
+        let n = Self.instancesLock.withLock {
+            Self.instances += 1
+            return Self.instances
+        }
+        tag = "\(getpid() % 100_000)\(n > 1 ? "x\(n)" : "")"
         output = URL(fileURLWithPath: scenario.output)
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         labInterrupted = 0
