@@ -52,7 +52,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "DMMWireTests", dependencies: ["DMMWire"]),
+        .testTarget(name: "DMMWireTests", dependencies: ["DMMWire", "DMMTestSupport"]),
         .testTarget(name: "DMMCoreTests", dependencies: ["DMMCore", "DMMDataPlane"]),
         // Network namespaces for the tests that need a kernel.
         .target(name: "DMMTestSupport", path: "Tests/DMMTestSupport"),

@@ -32,22 +32,6 @@ public final class TestNamespace {
     @discardableResult
     public func exec(_ command: [String]) throws -> String { try Self.run("/usr/sbin/ip", ["netns", "exec", name] + command) }
 
-    struct CommandFailed: Error, CustomStringConvertible { var description: String }
-
     @discardableResult
-    public static func run(_ path: String, _ arguments: [String]) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            throw CommandFailed(description: "\(path) \(arguments.joined(separator: " ")): \(String(decoding: e, as: UTF8.self))")
-        }
-        return String(decoding: o, as: UTF8.self)
-    }
+    public static func run(_ path: String, _ arguments: [String]) throws -> String { try Command.output(path, arguments) }
 }

@@ -1,3 +1,4 @@
+import DMMTestSupport
 import Foundation
 import Testing
 
@@ -8,24 +9,7 @@ import Testing
 struct DecodeCommandTests {
     static let dmm = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("dmm")
 
-    struct Result {
-        var status: Int32
-        var out: String
-        var err: String
-    }
-
-    static func run(_ arguments: [String]) throws -> Result {
-        let p = Process()
-        p.executableURL = dmm
-        p.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Result(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
-    }
+    static func run(_ arguments: [String]) throws -> Command.Result { try Command.run(dmm.path, arguments) }
 
     static let pbuPacket: [UInt8] = {
         let mh = try! MobilityHeader.decode(GoldenVectorTests.pbuBytes, checksum: .skip)

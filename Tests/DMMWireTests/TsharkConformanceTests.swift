@@ -1,3 +1,4 @@
+import DMMTestSupport
 import Foundation
 import Testing
 
@@ -203,22 +204,5 @@ struct TsharkConformanceTests {
 enum Tshark {
     static let path: String? = ["/usr/bin/tshark", "/usr/local/bin/tshark"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
-    struct Failed: Error, CustomStringConvertible { var description: String }
-
-    static func run(_ path: String, _ arguments: [String]) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            throw Failed(description: "tshark exited \(p.terminationStatus): \(String(decoding: errors, as: UTF8.self))")
-        }
-        return String(decoding: data, as: UTF8.self)
-    }
+    static func run(_ path: String, _ arguments: [String]) throws -> String { try Command.output(path, arguments) }
 }

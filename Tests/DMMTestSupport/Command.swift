@@ -1,0 +1,35 @@
+import Foundation
+
+/// Runs a program to its end and returns its exit status and output: the one
+/// way the tests run a command (iproute2, tshark, the dmm executable).
+public enum Command {
+    public struct Result: Sendable {
+        public var status: Int32
+        public var out: String
+        public var err: String
+    }
+
+    public static func run(_ path: String, _ arguments: [String]) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
+    }
+
+    public struct Failed: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// The output of a command that must succeed.
+    public static func output(_ path: String, _ arguments: [String]) throws -> String {
+        let r = try run(path, arguments)
+        guard r.status == 0 else { throw Failed(description: "\(path) \(arguments.joined(separator: " ")) exited \(r.status): \(r.err)") }
+        return r.out
+    }
+}
