@@ -8,6 +8,8 @@ import Foundation
 public struct LabRun {
     public struct Move: Codable, Sendable {
         public var from: String, to: String
+        /// When the node's link came up at the new MAR (seconds since 1970).
+        public var at: Double
         /// From the link up at the new MAR to the first echo of the old
         /// connection reaching the node (the downlink interruption, to within
         /// one stream interval).
@@ -90,7 +92,7 @@ public struct LabRun {
                 if !used { failures.append("move to \(next): the new connection used \(probeLog.source)") }
                 try lab.sleep(scenario.dwell)
                 let after = try lab.signalling()
-                moves.append(Move(from: at, to: next, interruptionMilliseconds: nil, pingsLost: 0,
+                moves.append(Move(from: at, to: next, at: t, interruptionMilliseconds: nil, pingsLost: 0,
                                   signallingMessages: after.messages - before.messages, ruleChanges: after.rules - before.rules,
                                   newConnectionSource: probeLog.source, newConnectionUsedNewestPrefix: used))
                 at = next

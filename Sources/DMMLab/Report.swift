@@ -42,13 +42,9 @@ extension LabRun.Result {
             parts.append(String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"1.5\" fill=\"#2060c0\"/>", x(t), height - 20 - gap / 0.2 * (height - 40)))
             previous = t
         }
-        for (line, m) in zip(timeline.filter { $0.contains("moved from") }, moves) {
-            if let t = Double(line.split(separator: " ")[0]), let base = timeline.first.flatMap({ Double($0.split(separator: " ")[0]) }) {
-                _ = base
-                let absolute = first + (t - (Double(timeline.first { $0.contains("started a TCP stream") }?.split(separator: " ")[0] ?? "0") ?? 0))
-                parts.append(String(format: "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"10\" y2=\"%.1f\" stroke=\"#c02020\"/>", x(absolute), x(absolute), height - 20))
-                parts.append(String(format: "<text x=\"%.1f\" y=\"20\" font-size=\"11\" fill=\"#c02020\">%@</text>", x(absolute) + 3, m.to))
-            }
+        for m in moves where m.at >= first && m.at <= last {
+            parts.append(String(format: "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"10\" y2=\"%.1f\" stroke=\"#c02020\"/>", x(m.at), x(m.at), height - 20))
+            parts.append(String(format: "<text x=\"%.1f\" y=\"20\" font-size=\"11\" fill=\"#c02020\">%@</text>", x(m.at) + 3, m.to))
         }
         parts.append("<text x=\"40\" y=\"\(Int(height - 4))\" font-size=\"11\">time; height: gap since the previous echo (0 to 200 ms)</text>")
         parts.append("</svg>")
