@@ -49,18 +49,6 @@ public struct PrefixPool: Sendable {
         free.append(index)
     }
 
-    /// Marks a prefix assigned again, e.g. when state is restored.
-    public mutating func reserve(_ p: IPv6Prefix) {
-        guard let index = index(of: p) else { return }
-        assigned.insert(index)
-        if index >= nextIndex {
-            free += (nextIndex..<index).reversed()
-            nextIndex = index + 1
-        } else {
-            free.removeAll { $0 == index }
-        }
-    }
-
     func prefix(at index: UInt64) -> IPv6Prefix {
         let shift = UInt64(64 - prefixLength)
         let high = block.address.high | (index << shift)

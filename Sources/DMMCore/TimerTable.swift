@@ -9,8 +9,6 @@ public struct TimerTable<Key: Hashable & Sendable>: Sendable {
 
     public var count: Int { deadlines.count }
 
-    public func deadline(of key: Key) -> Instant? { deadlines[key] }
-
     public mutating func set(_ key: Key, at: Instant) {
         deadlines[key] = at
         heap.append((at, key))

@@ -57,8 +57,6 @@ public struct NetworkModel: Sendable {
         }
     }
 
-    public func ruleCount(at router: String) -> Int { routers[router]?.rules.count ?? 0 }
-
     // MARK: Tracing
 
     public struct Trace: Sendable, CustomStringConvertible {

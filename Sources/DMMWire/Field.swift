@@ -39,18 +39,6 @@ public struct Field: Sendable, Hashable {
         Field(label, key: key, .string(bytes.map { h2($0) }.joined(separator: ":")))
     }
 
-    /// The first field with this key, searching depth first.
-    public func find(_ key: String) -> Field? {
-        if self.key == key { return self }
-        for c in children { if let f = c.find(key) { return f } }
-        return nil
-    }
-
-    /// Every field with this key, depth first.
-    public func findAll(_ key: String) -> [Field] {
-        (self.key == key ? [self] : []) + children.flatMap { $0.findAll(key) }
-    }
-
     // MARK: Rendering
 
     public func text(indent: Int = 0) -> String {

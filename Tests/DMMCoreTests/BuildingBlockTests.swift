@@ -40,14 +40,6 @@ struct PrefixPoolTests {
         pool.release(IPv6Prefix("2001:db8:9::/64")!)  // not ours: ignored
         #expect(pool.assignedCount == 4)
     }
-
-    @Test func reserveRestoresState() {
-        var pool = PrefixPool(block: IPv6Prefix("2001:db8:1::/60")!)
-        pool.reserve(IPv6Prefix("2001:db8:1:3::/64")!)
-        let next = (0..<3).compactMap { _ in pool.allocate() }
-        #expect(Set(next.map(\.description)) == ["2001:db8:1::/64", "2001:db8:1:1::/64", "2001:db8:1:2::/64"])
-        #expect(pool.allocate()?.description == "2001:db8:1:4::/64")
-    }
 }
 
 struct LocationServerTests {
