@@ -177,7 +177,8 @@ public struct NetworkModel: Sendable {
                 }
             }
         }
-        let routes = r.rules.values.filter { $0.prefix.map { $0.contains(d) } == true && !($0.key == .source($0.prefix!)) }
+        // The destination routes (deliver, encapsulate), longest prefix first.
+        let routes = r.rules.values.filter { if case .route(let p) = $0.key { p.contains(d) } else { false } }
         if let best = routes.max(by: { $0.prefix!.length < $1.prefix!.length }) {
             switch best {
             case .deliver(_, let l):

@@ -104,7 +104,7 @@ public final class Lab {
         processes[name] = p
     }
 
-    func processesRunning(_ name: String) -> Bool { processes[name]?.isRunning ?? false }
+    func isRunning(_ name: String) -> Bool { processes[name]?.isRunning ?? false }
 
     /// Stops a spawned process with SIGTERM and waits for it.
     public func stop(_ name: String) {

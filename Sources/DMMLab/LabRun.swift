@@ -150,8 +150,6 @@ public struct LabRun {
 }
 
 extension Lab {
-    func isRunning(_ name: String) -> Bool { processesRunning(name) }
-
     /// PBUs and PBAs sent and rule changes, over all MARs.
     func signalling() throws -> (messages: Int, rules: Int) {
         var messages = 0, rules = 0

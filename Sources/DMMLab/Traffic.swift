@@ -1,4 +1,5 @@
 import DMMLinux
+import DMMNode
 import DMMWire
 import Foundation
 import Glibc
@@ -10,11 +11,8 @@ import Glibc
 public enum Traffic {
     public struct Failure: Error, CustomStringConvertible { public var description: String }
 
-    static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
+    /// Seconds since the Unix epoch.
+    static func now() -> Double { wallClock().seconds }
 
     static func address(_ a: IPv6Address, port: UInt16) -> sockaddr_in6 {
         var s = sockaddr_in6()

@@ -175,44 +175,13 @@ public final class LinuxDataPlane {
 
     // MARK: Reading back and reconciling
 
-    /// Every rule the kernel holds with our protocol number.
-    public func installed() throws -> Set<ForwardingRule> {
-        let (routes, rules) = try dumpOwned()
-        let names = Dictionary(interfaceIndexes.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a })
-        var tables: [UInt32: (IPv6Address, TunnelMode)] = [:]
-        var out: Set<ForwardingRule> = []
-        for r in routes {
-            switch (r.kind, r.table == KernelRule.mainTable) {
-            case (.plain, true):
-                if let name = names[r.interface] { out.insert(.deliver(r.destination, link: LinkID(name))) }
-            case (.seg6(let e, let mode), true): out.insert(.encapsulate(r.destination, endpoint: e, mode: mode))
-            case (.endDT6, true) where r.destination.length == 128: out.insert(.decapsulate(endpoint: r.destination.address))
-            case (.seg6(let e, let mode), false) where r.destination.length == 0: tables[r.table] = (e, mode)
-            default: break
-            }
-        }
-        for rule in rules {
-            if let (e, mode) = tables[rule.table] {
-                out.insert(.reverseTunnel(from: rule.source, link: LinkID(rule.interface), endpoint: e, mode: mode))
-            }
-        }
-        return out
+    /// Routes and rules carrying our protocol number, read in one dump each.
+    struct Owned {
+        var routes: [KernelRule.DumpedRoute]
+        var rules: [KernelRule.DumpedRule]
     }
 
-    /// Makes the kernel hold exactly `desired` among what we own, and drops
-    /// owned routes and rules that no rule explains (stray tables).
-    public func reconcile(_ desired: Set<ForwardingRule>) throws -> (added: Int, removed: Int, failures: [Failure]) {
-        try refreshInterfaces()
-        try readReverseTables()
-        let current = try installed()
-        let stale = current.subtracting(desired), missing = desired.subtracting(current)
-        var failures = try apply(stale.map { .remove($0) })
-        failures += try apply(missing.map { .install($0) })
-        try removeUnusedReverseTables()
-        return (missing.count, stale.count, failures)
-    }
-
-    func dumpOwned() throws -> ([KernelRule.DumpedRoute], [KernelRule.DumpedRule]) {
+    func dumpOwned() throws -> Owned {
         let request = KernelRule.routeHeader(prefixLength: 0, protocolNumber: 0).bytes
         let routes = try netlink.dump(NetlinkMessage(type: UInt16(RTM_GETROUTE), flags: 0, payload: request))
             .compactMap { KernelRule.parseRoute($0.payload, protocolNumber: config.routeProtocol) }
@@ -221,31 +190,67 @@ public final class LinuxDataPlane {
         ruleRequest.bytes += [UInt8](repeating: 0, count: 11)
         let rules = try netlink.dump(NetlinkMessage(type: UInt16(RTM_GETRULE), flags: 0, payload: ruleRequest.bytes))
             .compactMap { KernelRule.parseRule($0.payload, protocolNumber: config.routeProtocol) }
-        return (routes, rules)
+        return Owned(routes: routes, rules: rules)
     }
 
-    /// Rebuilds the table-per-anchor map from the kernel (after a restart).
-    func readReverseTables() throws {
-        let (routes, rules) = try dumpOwned()
+    /// Every rule the kernel holds with our protocol number.
+    public func installed() throws -> Set<ForwardingRule> { rules(in: try dumpOwned()) }
+
+    func rules(in owned: Owned) -> Set<ForwardingRule> {
+        let names = Dictionary(interfaceIndexes.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a })
+        var out: Set<ForwardingRule> = []
+        for r in owned.routes where r.table == KernelRule.mainTable {
+            switch r.kind {
+            case .plain: if let name = names[r.interface] { out.insert(.deliver(r.destination, link: LinkID(name))) }
+            case .seg6(let e, let mode): out.insert(.encapsulate(r.destination, endpoint: e, mode: mode))
+            case .endDT6 where r.destination.length == 128: out.insert(.decapsulate(endpoint: r.destination.address))
+            default: break
+            }
+        }
+        for (endpoint, t) in reverseTables(in: owned) {
+            for rule in owned.rules where rule.table == t.table {
+                out.insert(.reverseTunnel(from: rule.source, link: LinkID(rule.interface), endpoint: endpoint, mode: t.mode))
+            }
+        }
+        return out
+    }
+
+    /// The table-per-anchor map as the kernel holds it, tables without rules included.
+    func reverseTables(in owned: Owned) -> [IPv6Address: ReverseTable] {
         var tables: [IPv6Address: ReverseTable] = [:]
-        for r in routes where r.table != KernelRule.mainTable && r.destination.length == 0 {
+        for r in owned.routes where r.table != KernelRule.mainTable && r.destination.length == 0 {
             if case .seg6(let e, let mode) = r.kind {
-                let users = rules.filter { $0.table == r.table }.map { "\($0.source) \($0.interface)" }
+                let users = owned.rules.filter { $0.table == r.table }.map { "\($0.source) \($0.interface)" }
                 tables[e] = ReverseTable(table: r.table, mode: mode, users: Set(users))
             }
         }
-        reverseTables = tables
+        return tables
     }
 
-    func removeUnusedReverseTables() throws {
-        let (routes, rules) = try dumpOwned()
-        let used = Set(rules.map(\.table))
+    /// Rebuilds the table-per-anchor map from the kernel (after a restart).
+    func readReverseTables() throws { reverseTables = reverseTables(in: try dumpOwned()) }
+
+    /// Makes the kernel hold exactly `desired` among what we own, and drops
+    /// owned routes that no rule explains (tables no rule uses).
+    public func reconcile(_ desired: Set<ForwardingRule>) throws -> (added: Int, removed: Int, failures: [Failure]) {
+        try refreshInterfaces()
+        let before = try dumpOwned()
+        reverseTables = reverseTables(in: before)
+        let current = rules(in: before)
+        let stale = current.subtracting(desired), missing = desired.subtracting(current)
+        var failures = try apply(stale.map { .remove($0) })
+        failures += try apply(missing.map { .install($0) })
+        // Tables left without rules: removed, and forgotten.
+        let after = try dumpOwned()
+        let used = Set(after.rules.map(\.table))
         let uplink = try index(of: config.uplink)
-        let stray = routes.filter { $0.table != KernelRule.mainTable && !used.contains($0.table) }
+        let stray = after.routes.filter { $0.table != KernelRule.mainTable && !used.contains($0.table) }
         _ = try netlink.transact(stray.map { r in
             KernelRule.route(.remove, destination: r.destination, table: r.table, interface: uplink, kind: .plain,
                              protocolNumber: config.routeProtocol)
         })
-        try readReverseTables()
+        reverseTables = reverseTables(in: after).filter { !$0.value.users.isEmpty }
+        return (missing.count, stale.count, failures)
     }
+
 }

@@ -45,7 +45,7 @@ public final class LMSDaemon {
             log.trace("malformed", ["from": d.source, "error": error])
             return
         }
-        let reply = server.handle(request, from: d.source, at: MARDaemon.now())
+        let reply = server.handle(request, from: d.source, at: wallClock())
         let outcome: String = if case .refused(let why) = reply.body { "refused: \(why)" } else { "answered" }
         metrics.add("dmm_location_requests_total", ["kind": Self.kind(request.body), "outcome": outcome])
         do {
@@ -67,8 +67,9 @@ public final class LMSDaemon {
 
     func stateJSON() -> String {
         let c = server.counters
-        let records = (try? server.store.count()) ?? -1
-        return "{\"name\":\"\(config.name)\",\"role\":\"lms\",\"records\":\(records),\"queries\":\(c.queries),"
-            + "\"registrations\":\(c.registrations),\"updates\":\(c.updates),\"releases\":\(c.releases)}\n"
+        return Listener.json([
+            "name": config.name, "role": "lms", "records": (try? server.store.count()) ?? -1, "queries": c.queries,
+            "registrations": c.registrations, "updates": c.updates, "releases": c.releases,
+        ])
     }
 }

@@ -1,4 +1,5 @@
 import DMMWire
+import Foundation
 import Glibc
 
 /// A small request-response server in the reactor: a Unix socket for
@@ -78,6 +79,12 @@ public final class Listener {
             if w <= 0 { return }
             sent += w
         }
+    }
+
+    /// A control-socket answer: one JSON object and a newline.
+    public static func json(_ object: [String: Any]) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self) + "\n"
     }
 
     /// The Prometheus endpoint's answer.

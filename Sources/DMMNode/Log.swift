@@ -25,9 +25,5 @@ public struct Log: Sendable {
             ? "\"" + s.replacingOccurrences(of: "\"", with: "\\\"") + "\"" : s
     }
 
-    static func timestamp() -> String {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return String(format: "%ld.%06ld", ts.tv_sec, ts.tv_nsec / 1000)
-    }
+    static func timestamp() -> String { String(format: "%.6f", wallClock().seconds) }
 }

@@ -45,17 +45,11 @@ public final class MARDaemon {
         describeMetrics()
     }
 
-    static func now() -> Instant {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Instant(nanoseconds: Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec))
-    }
-
     public func run() throws {
         let reactor = try Reactor()
         let control = try Listener(unixPath: config.controlSocket)
         let prometheus = try config.metrics.map { try Listener(tcp: $0) }
-        engine.start(at: Self.now())
+        engine.start(at: wallClock())
         perform()
         // Start from a clean slate: what a killed predecessor left goes.
         let reconciled = try dataPlane.reconcile(Set(wanted.values))
@@ -73,10 +67,10 @@ public final class MARDaemon {
         reactor.run(
             timeout: { [unowned self] in
                 let next = min(engine.nextDeadline() ?? nextFlowScan, nextFlowScan)
-                return Int32(clamping: (next.nanoseconds - Self.now().nanoseconds + 999_999) / 1_000_000)
+                return Int32(clamping: (next.nanoseconds - wallClock().nanoseconds + 999_999) / 1_000_000)
             },
             tick: { [unowned self] in
-                let now = Self.now()
+                let now = wallClock()
                 if now >= nextFlowScan { try scanFlows(at: now) }
                 engine.handleTimeout(at: now)
                 perform()
@@ -101,13 +95,13 @@ public final class MARDaemon {
         metrics.add("dmm_messages_received_total", ["type": message.message.name])
         if d.source == config.router.locationServer {
             do {
-                engine.handle(.location(try LocationCodec.decodeReply(message)), at: Self.now())
+                engine.handle(.location(try LocationCodec.decodeReply(message)), at: wallClock())
             } catch {
                 refuse("location reply")
                 log.warning("malformed-location-reply", ["error": error])
             }
         } else {
-            engine.handle(.mobility(message, from: d.source), at: Self.now())
+            engine.handle(.mobility(message, from: d.source), at: wallClock())
         }
         perform()
     }
@@ -124,14 +118,14 @@ public final class MARDaemon {
         else { return }
         let linkID = LinkID(link)
         if engine.isAttached(linkID) {
-            engine.handle(.routerSolicitation(link: linkID), at: Self.now())
+            engine.handle(.routerSolicitation(link: linkID), at: wallClock())
         } else if config.nodeIdentity == .linkLayerAddress {
             // The node is named by its link-layer address unless it sent none.
             let mac = rs.options.lazy.compactMap { if case .sourceLinkLayerAddress(let a) = $0 { a } else { nil } }.first
             let node = MobileNodeID(linkLayerAddress: mac ?? Array(d.source.bytes.suffix(8)))
             log.info("attach", ["link": link, "node": node])
             metrics.add("dmm_attachments_total")
-            engine.handle(.attached(node, link: linkID, linkLayerAddress: mac ?? []), at: Self.now())
+            engine.handle(.attached(node, link: linkID, linkLayerAddress: mac ?? []), at: wallClock())
         }
         perform()
     }
@@ -150,13 +144,13 @@ public final class MARDaemon {
             if config.nodeIdentity == .interfaceName {
                 log.info("attach", ["link": name, "node": name])
                 metrics.add("dmm_attachments_total")
-                engine.handle(.attached(MobileNodeID(name), link: LinkID(name), linkLayerAddress: []), at: Self.now())
+                engine.handle(.attached(MobileNodeID(name), link: LinkID(name), linkLayerAddress: []), at: wallClock())
                 perform()
             }
         case .down(let name) where config.isAccess(name):
             accessUp[name] = nil
             log.info("detach", ["link": name])
-            engine.handle(.detached(LinkID(name)), at: Self.now())
+            engine.handle(.detached(LinkID(name)), at: wallClock())
             perform()
         default:
             break
@@ -179,7 +173,7 @@ public final class MARDaemon {
         let changed = flowCounter.apply(event) { IPv6Prefix($0.masked(to: 64), length: 64) }
         for p in changed {
             log.trace("flows", ["prefix": p, "count": flowCounter.count(p)])
-            engine.handle(.flows(p, count: flowCounter.count(p)), at: Self.now())
+            engine.handle(.flows(p, count: flowCounter.count(p)), at: wallClock())
         }
         if !changed.isEmpty { perform() }
     }
@@ -280,24 +274,23 @@ public final class MARDaemon {
     }
 
     func stateJSON() -> String {
-        let s = engine.snapshot()
-        func q(_ v: Any) -> String { "\"" + "\(v)".replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
-        let attachments = s.attachments.map { "{\"link\":\(q($0.link)),\"node\":\(q($0.node)),\"served\":\($0.served)}" }
-        let anchored = s.anchored.map { "{\"prefix\":\(q($0.prefix)),\"node\":\(q($0.node)),\"state\":\(q($0.state))}" }
-        let visiting = s.visiting.map {
-            "{\"prefix\":\(q($0.prefix)),\"node\":\(q($0.node)),\"link\":\(q($0.link)),\"anchor\":\(q($0.anchor)),\"state\":\(q($0.state))}"
-        }
-        let rules = wanted.values.map { "\($0)" }.sorted().map(q)
-        let c = s.counters
-        let counters = "{\"pbu_sent\":\(c.pbuSent),\"pbu_received\":\(c.pbuReceived),\"pba_sent\":\(c.pbaSent),"
-            + "\"pba_received\":\(c.pbaReceived),\"retransmissions\":\(c.retransmissions),\"advertisements\":\(c.advertisements),"
-            + "\"bindings_established\":\(c.bindingsEstablished),\"releases\":\(c.releases),"
-            + "\"rule_changes\":\(Int(metrics.value("dmm_rule_changes_total")))}"
-        let rejected = c.rejected.map { "\(q($0.key.name)):\($0.value)" }.sorted().joined(separator: ",")
-        let refused = malformed.map { "\(q($0.key)):\($0.value)" }.sorted().joined(separator: ",")
-        return "{\"name\":\(q(config.name)),\"role\":\"mar\",\"attachments\":[\(attachments.joined(separator: ","))],"
-            + "\"anchored\":[\(anchored.joined(separator: ","))],\"visiting\":[\(visiting.joined(separator: ","))],"
-            + "\"rules\":[\(rules.joined(separator: ","))],\"counters\":\(counters),"
-            + "\"rejected\":{\(rejected)},\"malformed\":{\(refused)}}\n"
+        let s = engine.snapshot(), c = s.counters
+        return Listener.json([
+            "name": config.name, "role": "mar",
+            "attachments": s.attachments.map { ["link": $0.link, "node": $0.node, "served": $0.served] },
+            "anchored": s.anchored.map { ["prefix": "\($0.prefix)", "node": $0.node, "state": $0.state] },
+            "visiting": s.visiting.map {
+                ["prefix": "\($0.prefix)", "node": $0.node, "link": $0.link, "anchor": "\($0.anchor)", "state": $0.state]
+            },
+            "rules": wanted.values.map { "\($0)" }.sorted(),
+            "counters": [
+                "pbu_sent": c.pbuSent, "pbu_received": c.pbuReceived, "pba_sent": c.pbaSent, "pba_received": c.pbaReceived,
+                "retransmissions": c.retransmissions, "advertisements": c.advertisements,
+                "bindings_established": c.bindingsEstablished, "releases": c.releases,
+                "rule_changes": Int(metrics.value("dmm_rule_changes_total")),
+            ],
+            "rejected": Dictionary(uniqueKeysWithValues: c.rejected.map { ($0.key.name, $0.value) }),
+            "malformed": malformed,
+        ])
     }
 }

@@ -1,3 +1,4 @@
+import DMMCore
 import Glibc
 
 /// The daemon's one thread: waits with poll(2) on every socket and the next
@@ -58,6 +59,14 @@ public final class Reactor {
             do { try tick() } catch { onError(error) }
         }
     }
+}
+
+/// The time the daemons hand their engines: the system's wall clock, since
+/// PMIPv6 timestamps carry it (engines never read a clock themselves).
+public func wallClock() -> Instant {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Instant(nanoseconds: Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec))
 }
 
 struct ReactorFailure: Error, CustomStringConvertible { var description: String }
