@@ -34,7 +34,8 @@ extension AccessRouter {
 
     struct Binding: Sendable, Equatable {
         var visited: IPv6Address
-        var sequence: UInt16
+        /// The last accepted sequence number; nil after a restart.
+        var sequence: UInt16?
     }
 
     /// Sets when the prefix's binding or grace runs out; nil for never.
@@ -135,7 +136,9 @@ extension AccessRouter {
         counters.pbuReceived += 1
         let check = validate(pbu, from: sender, at: now)
         guard case .accept(let prefix, var entry, let timestamp) = check else {
-            if case .reject(let status) = check { answer(pbu, with: status, lifetime: 0, to: sender) }
+            if case .reject(let status, let lastAccepted) = check {
+                answer(pbu, with: status, lifetime: 0, to: sender, sequence: lastAccepted)
+            }
             return
         }
         let previous = entry.state
@@ -163,7 +166,8 @@ extension AccessRouter {
 
     enum Check {
         case accept(IPv6Prefix, AnchoredPrefix, Timestamp?)
-        case reject(BindingAckStatus)
+        /// With the last accepted sequence number for status 135.
+        case reject(BindingAckStatus, lastAccepted: UInt16? = nil)
     }
 
     /// RFC 5213 sections 5.3.1 and 5.5: the sender is a known MAR, the PBU has
@@ -201,8 +205,9 @@ extension AccessRouter {
             guard abs(timestamp.unixSeconds - now.seconds) <= window.seconds else { return .reject(.timestampMismatch) }
             if let last = entry.lastTimestamp, timestamp <= last { return .reject(.timestampLowerThanPreviousAccepted) }
         case .sequenceNumbers:
-            if case .away(let b) = entry.state, b.visited == sender, !Self.isNewer(pbu.sequence, than: b.sequence) {
-                return .reject(.sequenceNumberOutOfWindow)
+            // RFC 6275 section 9.5.1: status 135 carries the last accepted number.
+            if case .away(let b) = entry.state, b.visited == sender, let last = b.sequence, !Self.isNewer(pbu.sequence, than: last) {
+                return .reject(.sequenceNumberOutOfWindow, lastAccepted: last)
             }
         }
         return .accept(prefix, entry, timestamp)
@@ -214,9 +219,10 @@ extension AccessRouter {
         a != b && a &- b < 0x8000
     }
 
-    /// A PBA echoing the PBU's sequence number and identifying options
-    /// (RFC 5213 section 5.3.6).
-    mutating func answer(_ pbu: BindingUpdate, with status: BindingAckStatus, lifetime: UInt16, to sender: IPv6Address) {
+    /// A PBA echoing the PBU's sequence number (or the one given) and
+    /// identifying options (RFC 5213 section 5.3.6).
+    mutating func answer(_ pbu: BindingUpdate, with status: BindingAckStatus, lifetime: UInt16, to sender: IPv6Address,
+                         sequence: UInt16? = nil) {
         if !status.isAccepted { counters.rejected[status, default: 0] += 1 }
         func echoes(_ o: MobilityOption) -> Bool {
             switch o {
@@ -227,7 +233,7 @@ extension AccessRouter {
         }
         // Usually every option is echoed: share the PBU's array then.
         let echoed = pbu.options.allSatisfy(echoes) ? pbu.options : pbu.options.filter(echoes)
-        let pba = BindingAcknowledgement(status: status, flags: .proxyRegistration, sequence: pbu.sequence,
+        let pba = BindingAcknowledgement(status: status, flags: .proxyRegistration, sequence: sequence ?? pbu.sequence,
                                          lifetime: status.isAccepted ? lifetime : 0, options: echoed)
         actions.append(.sendMobility(MobilityHeader(.bindingAcknowledgement(pba)), to: sender))
         counters.pbaSent += 1

@@ -70,6 +70,14 @@ extension AccessRouter {
     mutating func receiveBindingAcknowledgement(_ pba: BindingAcknowledgement, from sender: IPv6Address, at now: Instant) {
         counters.pbaReceived += 1
         let prefix = pba.options.lazy.compactMap { if case .homeNetworkPrefix(let p) = $0 { p } else { nil } }.first
+        if pba.status == .sequenceNumberOutOfWindow, let prefix, let visit = visiting[prefix], visit.anchor == sender {
+            // The anchor holds a newer number than ours, which restarted with
+            // this process (RFC 6275 section 11.7.1): continue after it. Sent
+            // as a retransmission, so a peer that keeps refusing is given up.
+            nextSequence = pba.sequence
+            bindAckTimedOut(prefix, at: now)
+            return
+        }
         guard let prefix, var visit = visiting[prefix], visit.anchor == sender, visit.sequence == pba.sequence else {
             counters.ignored["PBA matching no pending PBU", default: 0] += 1
             return

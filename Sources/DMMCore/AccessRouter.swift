@@ -10,6 +10,9 @@ import DMMWire
 ///  - visited MAR (V-MAR, the MAG role) for a node's prefixes anchored
 ///    elsewhere, in `AccessRouter+Visitor.swift`.
 ///
+/// At start it first recovers what a killed predecessor anchored
+/// (`AccessRouter+Recovery.swift`).
+///
 /// Life of a node at a MAR:
 ///
 ///     attached --query LMs--> locating --records--> served --link down--> gone
@@ -27,6 +30,7 @@ public struct AccessRouter: Sendable {
     var visiting: [IPv6Prefix: Visit] = [:]
     var flowCounts: [IPv6Prefix: Int] = [:]
     var pendingLocation: [UInt32: PendingLocation] = [:]
+    var recovery: Recovery?
     var timers = TimerTable<Timer>()
     var actions: [AccessRouterAction] = []
     var nextSequence: UInt16 = 0
@@ -40,9 +44,12 @@ public struct AccessRouter: Sendable {
 
     // MARK: The engine API
 
-    /// Installs what the MAR needs before any node comes: its tunnel endpoint.
+    /// Installs what the MAR needs before any node comes, its tunnel
+    /// endpoint, and recovers the bindings it anchored before a restart; it
+    /// says `.recovered` when done.
     public mutating func start(at now: Instant) {
         actions.append(.install(.decapsulate(endpoint: config.tunnelEndpoint)))
+        startRecovery(at: now)
     }
 
     public mutating func handle(_ event: AccessRouterEvent, at now: Instant) {
@@ -91,8 +98,9 @@ public struct AccessRouter: Sendable {
     mutating func attach(_ node: MobileNodeID, link: LinkID, linkLayer: [UInt8], at now: Instant) {
         if let old = linkOf[node], old != link { detach(old, at: now) }
         if attachments[link] != nil { detach(link, at: now) }
-        let id = sendLocation(.query(node), at: now)
-        attachments[link] = Attachment(node: node, linkLayer: linkLayer, state: .locating(id), since: now)
+        // While recovery reads its pages, a query's answer could not be acted on yet.
+        let state: Attachment.State = recovery?.paging == true ? .awaitingRecovery : .locating(sendLocation(.query(node), at: now))
+        attachments[link] = Attachment(node: node, linkLayer: linkLayer, state: state, since: now)
         linkOf[node] = link
         counters.attachments += 1
     }
@@ -164,6 +172,7 @@ public struct AccessRouter: Sendable {
     }
 
     mutating func receive(_ message: MobilityHeader, from sender: IPv6Address, at now: Instant) {
+        if recovery?.paging == true, deferDuringRecovery(message, from: sender) { return }
         switch message.message {
         case .bindingUpdate(let pbu): receiveBindingUpdate(pbu, from: sender, at: now)
         case .bindingAcknowledgement(let pba): receiveBindingAcknowledgement(pba, from: sender, at: now)
@@ -209,9 +218,14 @@ public struct AccessRouter: Sendable {
         switch reply.body {
         case .records(let node, let records):
             if case .query(let asked) = pending.request, asked == node { located(node, records: records, at: now) }
+        case .page(let records, let next):
+            if case .recover = pending.request { restore(page: records, next: next, at: now) }
         case .done: break
-        case .refused(let reason): counters.ignored["location server refused: \(reason)", default: 0] += 1
+        case .refused(let reason):
+            counters.ignored["location server refused: \(reason)", default: 0] += 1
+            if case .recover = pending.request { endPaging(at: now) }
         }
+        settleRecovery(answered: reply.id)
     }
 
     mutating func locationTimedOut(_ id: UInt32, at now: Instant) {
@@ -220,10 +234,12 @@ public struct AccessRouter: Sendable {
         guard pending.timeout <= config.maxBindAckTimeout else {
             pendingLocation[id] = nil
             counters.ignored["location request given up", default: 0] += 1
-            if case .query(let node) = pending.request {
-                // No location server: serve the node with a prefix of its own.
-                located(node, records: [], at: now)
+            switch pending.request {
+            case .query(let node): located(node, records: [], at: now)  // no location server: a prefix of its own
+            case .recover: endPaging(at: now)
+            default: break
             }
+            settleRecovery(answered: id)
             return
         }
         pendingLocation[id] = pending
@@ -257,6 +273,10 @@ public enum AccessRouterAction: Hashable, Sendable {
     /// The MAR stopped serving a prefix (role "visited") or released one it
     /// anchors (role "anchor"): for logs and metrics.
     case released(IPv6Prefix, role: String)
+    /// Start-up recovery is over, with `anchored` prefixes restored: the
+    /// rules asked for since start are all the MAR wants, and any other rule
+    /// of its own in the data plane is stale.
+    case recovered(anchored: Int)
 }
 
 extension AccessRouter {
@@ -277,7 +297,7 @@ extension AccessRouter {
         /// `visiting` on use, so a member that moved on is skipped.
         var home: Set<IPv6Prefix> = []
         var visited: Set<IPv6Prefix> = []
-        enum State: Sendable, Equatable { case locating(UInt32), served }
+        enum State: Sendable, Equatable { case awaitingRecovery, locating(UInt32), served }
         var isServed: Bool { state == .served }
     }
 
@@ -294,5 +314,7 @@ extension AccessRouter {
         /// Messages or replies dropped, by reason.
         public var ignored: [String: Int] = [:]
         public var bindingsEstablished = 0, releases = 0
+        /// PBUs held back while recovery read the records (answered after).
+        public var heldBack = 0
     }
 }

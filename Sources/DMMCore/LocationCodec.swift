@@ -7,9 +7,12 @@ import DMMWire
 /// enterprise number 32473 (RFC 5612). Each message carries one `envelope`
 /// option with the request id and kind; a reply carries the PBA status
 /// (accepted, or 128 with a `reason` option) and one `record` option per
-/// record.
+/// record, which belongs to the node of the nearest MN-Identifier option
+/// before it. A cursor (`recover` and `page`) is a Home Network Prefix
+/// option of its own.
 ///
 ///     envelope (subtype 1):  id u32 | kind u8             kind: 1 query 2 register 3 update 4 release 5 records 6 done 7 refused
+///                                                               8 recover 9 page
 ///     record   (subtype 2):  prefix length u8 | prefix 16 | anchor 16 | flags u8 (1 active, 2 serving, 4 expires)
 ///                            | serving 16 | expires ns i64
 ///     reason   (subtype 3):  UTF-8 text
@@ -17,7 +20,7 @@ public enum LocationCodec {
     public static let vendorID: UInt32 = 32473
 
     enum Subtype: UInt8 { case envelope = 1, record = 2, reason = 3 }
-    enum Kind: UInt8 { case query = 1, register, update, release, records, done, refused }
+    enum Kind: UInt8 { case query = 1, register, update, release, records, done, refused, recover, page }
 
     public struct Malformed: Error, CustomStringConvertible, Hashable {
         public var description: String
@@ -43,6 +46,9 @@ public enum LocationCodec {
         case .release(let prefix):
             kind = .release
             options = [.homeNetworkPrefix(prefix)]
+        case .recover(let after):
+            kind = .recover
+            options = after.map { [.homeNetworkPrefix($0)] } ?? []
         }
         let pbu = BindingUpdate(sequence: UInt16(truncatingIfNeeded: e.id), flags: [.acknowledge, .proxyRegistration],
                                 lifetime: 0, options: [envelope(e.id, kind)] + options)
@@ -60,8 +66,7 @@ public enum LocationCodec {
             guard let node else { throw Malformed(description: "query without MN identifier") }
             return LocationEnvelope(id: id, .query(node))
         case .register:
-            guard let node, let prefix, var r = records.first else { throw Malformed(description: "register without node, prefix or record") }
-            r.mobileNode = node
+            guard node != nil, let prefix, var r = records.first else { throw Malformed(description: "register without node, prefix or record") }
             r.prefix = prefix
             return LocationEnvelope(id: id, .register(r))
         case .update:
@@ -70,6 +75,8 @@ public enum LocationCodec {
         case .release:
             guard let prefix else { throw Malformed(description: "release without prefix") }
             return LocationEnvelope(id: id, .release(prefix))
+        case .recover:
+            return LocationEnvelope(id: id, .recover(after: prefix))
         default:
             throw Malformed(description: "reply kind \(kind) in a PBU")
         }
@@ -91,9 +98,27 @@ public enum LocationCodec {
             options = [envelope(e.id, .refused),
                        .vendorSpecific(VendorSpecificOption(vendorID: vendorID, subtype: Subtype.reason.rawValue,
                                                             data: Array(reason.utf8.prefix(240))))]
+        case .page(let records, let next):
+            // As many records as fit; the cursor then points after the last one sent.
+            var count = records.count
+            while true {
+                let cursor = count < records.count ? records[count - 1].prefix : next
+                options = [envelope(e.id, .page)] + records.prefix(count).flatMap { [$0.mobileNode.option, record($0)] }
+                    + (cursor.map { [.homeNetworkPrefix($0)] } ?? [])
+                if count <= 1 || fits(options) { break }
+                count -= 1
+            }
         }
-        return MobilityHeader(.bindingAcknowledgement(BindingAcknowledgement(
-            status: status, flags: .proxyRegistration, sequence: UInt16(truncatingIfNeeded: e.id), lifetime: 0, options: options)))
+        return acknowledgement(e.id, status, options)
+    }
+
+    static func acknowledgement(_ id: UInt32, _ status: BindingAckStatus, _ options: [MobilityOption]) -> MobilityHeader {
+        MobilityHeader(.bindingAcknowledgement(BindingAcknowledgement(
+            status: status, flags: .proxyRegistration, sequence: UInt16(truncatingIfNeeded: id), lifetime: 0, options: options)))
+    }
+
+    static func fits(_ options: [MobilityOption]) -> Bool {
+        (try? acknowledgement(0, .accepted, options).encode()) != nil
     }
 
     public static func decodeReply(_ mh: MobilityHeader) throws(Malformed) -> LocationEnvelope<LocationReply> {
@@ -103,15 +128,12 @@ public enum LocationCodec {
         case .records:
             guard case .mobileNodeIdentifier(let m)? = pba.options.first(where: { $0.type == MobilityOption.Kind.mobileNodeIdentifier.rawValue })
             else { throw Malformed(description: "records without MN identifier") }
-            let node = MobileNodeID(identifier: m.identifier)
-            let records = try records(in: pba.options).map { r -> PrefixRecord in
-                var r = r
-                r.mobileNode = node
-                return r
-            }
-            return LocationEnvelope(id: id, .records(node, records))
+            return LocationEnvelope(id: id, .records(MobileNodeID(identifier: m.identifier), try records(in: pba.options)))
         case .done:
             return LocationEnvelope(id: id, .done)
+        case .page:
+            let cursor = pba.options.lazy.compactMap { if case .homeNetworkPrefix(let p) = $0 { p } else { nil } }.first
+            return LocationEnvelope(id: id, .page(try records(in: pba.options), next: cursor))
         case .refused:
             let reason = pba.options.lazy.compactMap { o -> String? in
                 guard case .vendorSpecific(let v) = o, v.vendorID == vendorID, v.subtype == Subtype.reason.rawValue else { return nil }
@@ -154,9 +176,17 @@ public enum LocationCodec {
         return .vendorSpecific(VendorSpecificOption(vendorID: vendorID, subtype: Subtype.record.rawValue, data: w.bytes))
     }
 
+    /// Each record belongs to the node of the nearest MN-Identifier option before it.
     static func records(in options: [MobilityOption]) throws(Malformed) -> [PrefixRecord] {
-        var out: [PrefixRecord] = []
-        for o in options { if let r = try record(o) { out.append(r) } }
+        var out: [PrefixRecord] = [], node = MobileNodeID(identifier: [])
+        for o in options {
+            if case .mobileNodeIdentifier(let m) = o {
+                node = MobileNodeID(identifier: m.identifier)
+            } else if var r = try record(o) {
+                r.mobileNode = node
+                out.append(r)
+            }
+        }
         return out
     }
 

@@ -14,12 +14,18 @@ public enum LocationRequest: Hashable, Sendable {
     case update(IPv6Prefix, serving: IPv6Address?, active: Bool, expires: Instant? = nil)
     /// By the anchor: the prefix is released (GL-switch:1).
     case release(IPv6Prefix)
+    /// By an anchor that (re)starts: the records it anchors, a page at a
+    /// time, each page after the cursor the previous one returned.
+    case recover(after: IPv6Prefix?)
 }
 
 public enum LocationReply: Hashable, Sendable {
     /// LM-db:2.
     case records(MobileNodeID, [PrefixRecord])
     case done
+    /// One page of `recover`; `next` is the cursor for the next page, nil
+    /// after the last.
+    case page([PrefixRecord], next: IPv6Prefix?)
     /// Refused, with the reason; the request changed nothing.
     case refused(String)
 }

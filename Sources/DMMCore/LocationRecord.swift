@@ -40,6 +40,9 @@ public protocol LocationStore {
     /// Removes a prefix's record; returns it.
     @discardableResult mutating func remove(_ prefix: IPv6Prefix) throws -> PrefixRecord?
     func count() throws -> Int
+    /// Up to `limit` records anchored at `anchor`, in the store's own order
+    /// of prefixes, starting after `after` (nil: from the first).
+    func records(anchoredAt anchor: IPv6Address, after: IPv6Prefix?, limit: Int) throws -> [PrefixRecord]
 }
 
 /// The store kept in memory: two indexes over the same records.
@@ -71,4 +74,10 @@ public struct InMemoryLocationStore: LocationStore, Sendable {
     }
 
     public func count() -> Int { byPrefix.count }
+
+    /// A scan: this store serves tests and small labs.
+    public func records(anchoredAt anchor: IPv6Address, after: IPv6Prefix?, limit: Int) -> [PrefixRecord] {
+        let mine = byPrefix.values.filter { r in r.anchor == anchor && after.map { $0.address < r.prefix.address } ?? true }
+        return Array(mine.sorted { $0.prefix.address < $1.prefix.address }.prefix(limit))
+    }
 }

@@ -11,10 +11,14 @@ public struct LocationServer<Store: LocationStore> {
     public private(set) var counters = Counters()
 
     public struct Counters: Sendable, Hashable {
-        public var queries = 0, registrations = 0, updates = 0, releases = 0, lapsed = 0
+        public var queries = 0, registrations = 0, updates = 0, releases = 0, lapsed = 0, recoveries = 0
         /// Refusals by reason.
         public var refused: [String: Int] = [:]
     }
+
+    /// Records per `recover` page; the codec may send fewer when long node
+    /// identifiers would not fit one message.
+    public static var pageSize: Int { 16 }
 
     public init(store: Store, knownMARs: Set<IPv6Address>) {
         self.store = store
@@ -79,6 +83,10 @@ public struct LocationServer<Store: LocationStore> {
             counters.releases += 1
             try store.remove(prefix)
             return .done
+        case .recover(let after):
+            if after == nil { counters.recoveries += 1 }
+            let page = try store.records(anchoredAt: sender, after: after, limit: Self.pageSize).map { try lapse($0, at: now) }
+            return .page(page, next: page.count == Self.pageSize ? page.last?.prefix : nil)
         }
     }
 

@@ -26,17 +26,26 @@ public struct PrefixPool: Sendable {
 
     public var assignedCount: Int { assigned.count }
 
+    /// The next free prefix; reserved ones are skipped as they come up.
     public mutating func allocate() -> IPv6Prefix? {
-        let index: UInt64
-        if let reused = free.popLast() {
-            index = reused
-        } else {
-            guard nextIndex < capacity else { return nil }
-            index = nextIndex
-            nextIndex += 1
-        }
-        assigned.insert(index)
+        var index: UInt64
+        repeat {
+            if let reused = free.popLast() {
+                index = reused
+            } else {
+                guard nextIndex < capacity else { return nil }
+                index = nextIndex
+                nextIndex += 1
+            }
+        } while !assigned.insert(index).inserted
         return prefix(at: index)
+    }
+
+    /// Marks a prefix handed out before (a MAR restoring its bindings after a
+    /// restart); false if it is not the block's or is taken already.
+    public mutating func reserve(_ p: IPv6Prefix) -> Bool {
+        guard let index = index(of: p) else { return false }
+        return assigned.insert(index).inserted
     }
 
     public func contains(_ p: IPv6Prefix) -> Bool {

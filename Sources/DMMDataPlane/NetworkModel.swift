@@ -50,6 +50,11 @@ public struct NetworkModel: Sendable {
         if routers[router]?.rules[rule.key] == rule { routers[router]?.rules[rule.key] = nil }
     }
 
+    /// Makes a router's rules exactly `rules`, as a reconciliation does.
+    public mutating func reconcile(_ router: String, to rules: [ForwardingRule.Key: ForwardingRule]) {
+        routers[router]?.rules = rules
+    }
+
     /// Every rule anywhere that mentions `prefix`, as "router: rule".
     public func rules(mentioning prefix: IPv6Prefix) -> [String] {
         routers.values.sorted { $0.name < $1.name }.flatMap { r in

@@ -97,7 +97,7 @@ public struct LabRun {
                                   newConnectionSource: probeLog.source, newConnectionUsedNewestPrefix: used))
                 at = next
             }
-            FileManager.default.createFile(atPath: stop, contents: nil)
+            _ = FileManager.default.createFile(atPath: stop, contents: nil)
             try lab.wait("the traffic to stop", seconds: 10) { !lab.isRunning("stream") && !lab.isRunning("ping") }
             lab.note("stopped the traffic")
             stream = try? JSONDecoder().decode(Traffic.StreamLog.self, from: Data(contentsOf: out.appendingPathComponent("stream.json")))

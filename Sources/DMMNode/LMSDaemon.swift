@@ -62,6 +62,7 @@ public final class LMSDaemon {
         case .register: "register"
         case .update: "update"
         case .release: "release"
+        case .recover: "recover"
         }
     }
 
@@ -69,7 +70,7 @@ public final class LMSDaemon {
         let c = server.counters
         return Listener.json([
             "name": config.name, "role": "lms", "records": (try? server.store.count()) ?? -1, "queries": c.queries,
-            "registrations": c.registrations, "updates": c.updates, "releases": c.releases,
+            "registrations": c.registrations, "updates": c.updates, "releases": c.releases, "recoveries": c.recoveries,
         ])
     }
 }

@@ -31,6 +31,8 @@ public final class MARDaemon {
     /// Rules the engine asked for, one per key, as the data plane holds them:
     /// an install replaces the rule with the same key.
     var wanted: [ForwardingRule.Key: ForwardingRule] = [:]
+    /// Bindings restored at start, until the kernel is reconciled with them.
+    var recovered: Int?
 
     public init(config: MARConfig) throws {
         self.config = config
@@ -49,11 +51,11 @@ public final class MARDaemon {
         let reactor = try Reactor()
         let control = try Listener(unixPath: config.controlSocket)
         let prometheus = try config.metrics.map { try Listener(tcp: $0) }
+        // What a killed predecessor left in the kernel keeps forwarding until
+        // the engine has recovered; then it is reconciled (see `perform`).
+        log.info("start", ["address": config.router.address])
         engine.start(at: wallClock())
         perform()
-        // Start from a clean slate: what a killed predecessor left goes.
-        let reconciled = try dataPlane.reconcile(Set(wanted.values))
-        log.info("start", ["address": config.router.address, "removed": reconciled.removed, "added": reconciled.added])
         for event in try links.current() { linkChanged(event) }
         for event in try flows.current() { flowChanged(event) }
         reactor.watch(mobility.fd) { [unowned self] in try receiveMobility() }
@@ -215,19 +217,31 @@ public final class MARDaemon {
                 metrics.observe("dmm_handover_signalling_seconds", signalling.seconds,
                                 buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1, 5])
                 log.info("binding", ["prefix": prefix, "anchor": anchor, "signalling_ms": signalling.seconds * 1000])
+            case .recovered(let anchored):
+                recovered = anchored
             }
         }
-        guard !pendingRules.isEmpty else { return }
-        do {
-            for failure in try dataPlane.apply(pendingRules) {
-                metrics.add("dmm_rule_failures_total")
-                log.error("rule", ["change": failure.change, "error": failure])
+        if !pendingRules.isEmpty {
+            do {
+                for failure in try dataPlane.apply(pendingRules) {
+                    metrics.add("dmm_rule_failures_total")
+                    log.error("rule", ["change": failure.change, "error": failure])
+                }
+            } catch {
+                log.error("netlink", ["error": error])
             }
-        } catch {
-            log.error("netlink", ["error": error])
+            metrics.add("dmm_rule_changes_total", [:], Double(pendingRules.count))
+            pendingRules.removeAll(keepingCapacity: true)
         }
-        metrics.add("dmm_rule_changes_total", [:], Double(pendingRules.count))
-        pendingRules.removeAll(keepingCapacity: true)
+        if let anchored = recovered {
+            recovered = nil
+            do {
+                let r = try dataPlane.reconcile(Set(wanted.values))
+                log.info("recovered", ["anchored": anchored, "stale_removed": r.removed, "added": r.added])
+            } catch {
+                log.error("reconcile", ["error": error])
+            }
+        }
     }
 
     func refuse(_ reason: String) {

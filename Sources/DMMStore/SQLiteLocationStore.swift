@@ -25,6 +25,7 @@ public final class SQLiteLocationStore: LocationStore {
             expires_ns  INTEGER             -- the serving MAR's binding ends
         );
         CREATE INDEX IF NOT EXISTS prefix_record_node ON prefix_record (mobile_node);
+        CREATE INDEX IF NOT EXISTS prefix_record_anchor ON prefix_record (anchor, prefix);
         """
 
     public init(path: String) throws {
@@ -128,6 +129,15 @@ public final class SQLiteLocationStore: LocationStore {
         guard let old = try record(for: prefix) else { return nil }
         try query("DELETE FROM prefix_record WHERE prefix = ?", [.text(prefix.description)])
         return old
+    }
+
+    /// Pages in the text order of the prefix column, which the index on
+    /// (anchor, prefix) serves without sorting.
+    public func records(anchoredAt anchor: IPv6Address, after: IPv6Prefix?, limit: Int) throws -> [PrefixRecord] {
+        var out: [PrefixRecord] = []
+        try query("SELECT \(Self.columns) FROM prefix_record WHERE anchor = ? AND prefix > ? ORDER BY prefix LIMIT ?",
+                  [.text(anchor.description), .text(after?.description ?? ""), .int(Int64(limit))]) { out.append(try decode($0)) }
+        return out
     }
 
     public func count() throws -> Int {

@@ -22,8 +22,6 @@ extension BenchCommand {
             config.freshness = .timestamps(window: 3600)
             var mar = AccessRouter(config: config)
             var now = Instant(seconds: 1_795_000_000)
-            mar.start(at: now)
-            _ = mar.pollActions()
 
             // The MAR hands out its block in order, so the prefixes and every
             // PBU (one handover round, then refresh rounds) are known up front
@@ -50,10 +48,17 @@ extension BenchCommand {
             let setupStart = DispatchTime.now().uptimeNanoseconds
             func answerLocation(_ actions: [AccessRouterAction], node: MobileNodeID) {
                 for case .location(let q) in actions {
-                    let reply: LocationReply = if case .query = q.body { .records(node, []) } else { .done }
+                    let reply: LocationReply = switch q.body {
+                    case .query: .records(node, [])
+                    case .recover: .page([], next: nil)
+                    default: .done
+                    }
                     mar.handle(.location(LocationEnvelope(id: q.id, reply)), at: now)
                 }
             }
+            mar.start(at: now)
+            answerLocation(mar.pollActions(), node: MobileNodeID(identifier: []))
+            _ = mar.pollActions()
             for i in 0..<nodes {
                 let node = MobileNodeID("mn\(i)@bench"), link = LinkID("l\(i)")
                 mar.handle(.attached(node, link: link, linkLayerAddress: []), at: now)

@@ -100,7 +100,8 @@ struct BindingUpdateCheckTests {
         let last = try #require(tb.pbus(from: "MAR2").last?.sequence)
         for stale in [last, last &- 1, last &- 0x7fff] {
             let pba = try Self.answer(&tb, Self.pbu(hnp1, sequence: stale, timestamp: nil), from: Self.mar2)
-            #expect(pba.status == .sequenceNumberOutOfWindow && pba.sequence == stale)
+            // RFC 6275 section 9.5.1: the PBA carries the last accepted number.
+            #expect(pba.status == .sequenceNumberOutOfWindow && pba.sequence == last)
         }
         // A newer one refreshes the binding; the rule is already right, so only the PBA goes out.
         tb.mars["MAR1"]!.handle(.mobility(Self.pbu(hnp1, sequence: last &+ 1, timestamp: nil), from: Self.mar2), at: tb.now)

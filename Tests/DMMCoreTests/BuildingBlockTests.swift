@@ -40,6 +40,19 @@ struct PrefixPoolTests {
         pool.release(IPv6Prefix("2001:db8:9::/64")!)  // not ours: ignored
         #expect(pool.assignedCount == 4)
     }
+
+    /// A restarted MAR reserves the prefixes it had handed out; allocation
+    /// then skips them.
+    @Test func reservedPrefixesAreNeverHandedOut() throws {
+        var pool = PrefixPool(block: IPv6Prefix("2001:db8:1::/62")!)
+        let reserved = [pool.reserve(IPv6Prefix("2001:db8:1:1::/64")!), pool.reserve(IPv6Prefix("2001:db8:1:3::/64")!),
+                        pool.reserve(IPv6Prefix("2001:db8:1:1::/64")!), pool.reserve(IPv6Prefix("2001:db8:2::/64")!)]
+        #expect(reserved == [true, true, false, false], "the third is taken already, the fourth not the block's")
+        let handed = (0..<3).compactMap { _ in pool.allocate() }
+        #expect(handed.map(\.description) == ["2001:db8:1::/64", "2001:db8:1:2::/64"])
+        pool.release(IPv6Prefix("2001:db8:1:3::/64")!)
+        #expect(pool.allocate()?.description == "2001:db8:1:3::/64")
+    }
 }
 
 struct LocationServerTests {
@@ -49,6 +62,29 @@ struct LocationServerTests {
     func ask(_ s: inout LocationServer<InMemoryLocationStore>, _ r: LocationRequest, from: IPv6Address,
              at now: Instant = Instant(seconds: 0)) -> LocationReply {
         s.handle(LocationEnvelope(id: 7, r), from: from, at: now).body
+    }
+
+    /// An anchor reads back exactly its own records, a page at a time.
+    @Test func recoveryPagesThroughTheAnchorsRecordsOnly() {
+        var s = LocationServer(store: InMemoryLocationStore(), knownMARs: [Self.mar1, Self.mar2])
+        for i in 0..<40 {
+            let anchor = i % 4 == 3 ? Self.mar2 : Self.mar1
+            let prefix = IPv6Prefix(IPv6Address(high: 0x2001_0db8_0001_0000 | UInt64(i), low: 0), length: 64)
+            #expect(ask(&s, .register(PrefixRecord(mobileNode: MobileNodeID("mn\(i)"), prefix: prefix, anchor: anchor)), from: anchor) == .done)
+        }
+        var seen: [PrefixRecord] = [], cursor: IPv6Prefix?, pages = 0
+        repeat {
+            guard case .page(let records, let next) = ask(&s, .recover(after: cursor), from: Self.mar1) else {
+                Issue.record("not a page")
+                return
+            }
+            seen += records
+            cursor = next
+            pages += 1
+        } while cursor != nil && pages < 10
+        #expect(pages == 2 && seen.count == 30 && Set(seen.map(\.prefix)).count == 30)
+        #expect(seen.allSatisfy { $0.anchor == Self.mar1 })
+        #expect(s.counters.recoveries == 1)
     }
 
     @Test func aBindingThatRanOutIsReportedUnserved() {
@@ -105,6 +141,9 @@ struct FailingStore: LocationStore {
     mutating func put(_ record: PrefixRecord) throws { throw DiskFull() }
     mutating func remove(_ prefix: IPv6Prefix) throws -> PrefixRecord? { throw DiskFull() }
     func count() throws -> Int { inner.count() }
+    func records(anchoredAt anchor: IPv6Address, after: IPv6Prefix?, limit: Int) throws -> [PrefixRecord] {
+        inner.records(anchoredAt: anchor, after: after, limit: limit)
+    }
 }
 
 struct LocationServerStoreFailureTests {

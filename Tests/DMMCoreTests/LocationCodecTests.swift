@@ -10,6 +10,8 @@ struct LocationCodecTests {
     static let full = PrefixRecord(mobileNode: node, prefix: p, anchor: mar1, serving: mar2, active: true,
                                    expires: Instant(seconds: 1_795_000_300.5))
     static let bare = PrefixRecord(mobileNode: node, prefix: IPv6Prefix("2001:db8:1:6::/64")!, anchor: mar1)
+    static let other = PrefixRecord(mobileNode: MobileNodeID("mn2@dmm.example"), prefix: IPv6Prefix("2001:db8:1:7::/64")!,
+                                    anchor: mar1, serving: mar1)
 
     static func wire(_ mh: MobilityHeader) throws -> MobilityHeader {
         try MobilityHeader.decode(try mh.encode(source: mar1, destination: mar2), checksum: .verify(source: mar1, destination: mar2))
@@ -17,7 +19,7 @@ struct LocationCodecTests {
 
     @Test(arguments: [
         LocationRequest.query(node), .register(full), .register(bare), .update(p, serving: mar2, active: true, expires: full.expires),
-        .update(p, serving: nil, active: false), .release(p),
+        .update(p, serving: nil, active: false), .release(p), .recover(after: nil), .recover(after: p),
     ])
     func requestsRoundTrip(_ request: LocationRequest) throws {
         let e = LocationEnvelope(id: 0x1234_5678, request)
@@ -29,10 +31,29 @@ struct LocationCodecTests {
 
     @Test(arguments: [
         LocationReply.records(node, [full, bare]), .records(node, []), .done, .refused("unknown MAR"),
+        .page([full, other], next: p), .page([], next: nil),
     ])
     func repliesRoundTrip(_ reply: LocationReply) throws {
         let e = LocationEnvelope(id: 7, reply)
         #expect(try LocationCodec.decodeReply(Self.wire(LocationCodec.encode(e))) == e)
+    }
+
+    /// Records of nodes with the longest identifiers do not fit one message:
+    /// the page is cut and its cursor points after the last record sent, so
+    /// paging on loses none.
+    @Test func aPageTooBigForOneMessageIsCutAtItsCursor() throws {
+        let records = (0..<16).map { i in
+            PrefixRecord(mobileNode: MobileNodeID(identifier: Array(repeating: UInt8(65 + i), count: 254)),
+                         prefix: IPv6Prefix(IPv6Address(high: 0x2001_0db8_0001_0000 | UInt64(i), low: 0), length: 64), anchor: Self.mar1)
+        }
+        let e = LocationEnvelope(id: 9, LocationReply.page(records, next: records.last!.prefix))
+        guard case .page(let sent, let next) = try LocationCodec.decodeReply(Self.wire(LocationCodec.encode(e))).body else {
+            Issue.record("not a page")
+            return
+        }
+        #expect(sent.count > 1 && sent.count < records.count)
+        #expect(sent == Array(records.prefix(sent.count)))
+        #expect(next == sent.last?.prefix)
     }
 
     @Test func foreignOrDamagedMessagesAreRefused() {

@@ -24,6 +24,12 @@ struct Testbed {
     /// Every mobility message sent: (from, to, message).
     var sent: [(from: String, to: String, message: MobilityMessage)] = []
     var established: [(prefix: IPv6Prefix, signalling: Seconds)] = []
+    /// The rules each MAR's engine asked for since it started; the network
+    /// model (its kernel) is reconciled with them on `.recovered`, as the
+    /// daemon does.
+    var wanted: [String: [ForwardingRule.Key: ForwardingRule]] = [:]
+    /// Prefixes restored by each MAR's start-up recovery, once it is over.
+    var recovered: [String: Int] = [:]
     var identities: [String: MobileNodeID] = [:]
 
     enum Delivery {
@@ -72,6 +78,24 @@ struct Testbed {
         identities[node] = id
         mars[mar]!.handle(.attached(id, link: link, linkLayerAddress: [2, 0, 0, 0, 0, node.utf8.reduce(0) { $0 &+ $1 }]), at: now)
         collect(mar)
+    }
+
+    /// The MAR's process is killed and started again: its memory, timers
+    /// and the messages in flight to it are gone; its rules (the kernel) and
+    /// its links stay, so the nodes on them are reported attached again.
+    mutating func restart(_ mar: String) {
+        mars[mar] = AccessRouter(config: mars[mar]!.config)
+        wanted[mar] = [:]
+        recovered[mar] = nil
+        inFlight.removeAll {
+            switch $0.delivery {
+            case .mobility(_, _, let to), .reply(_, let to): to == mar
+            case .request(_, let from): from == mar
+            }
+        }
+        mars[mar]!.start(at: now)
+        collect(mar)
+        for (node, n) in network.nodes.sorted(by: { $0.key < $1.key }) where n.attachment?.router == mar { attach(node, to: mar) }
     }
 
     mutating func detach(_ node: String) {
@@ -171,8 +195,15 @@ struct Testbed {
                 for case .prefixInformation(let pi) in ra.options {
                     network.nodes[node]!.prefixes[pi.prefix] = pi.validLifetime > 0 ? pi.preferredLifetime > 0 : nil
                 }
-            case .install(let rule): network.install(rule, at: name)
-            case .remove(let rule): network.remove(rule, at: name)
+            case .install(let rule):
+                network.install(rule, at: name)
+                wanted[name, default: [:]][rule.key] = rule
+            case .remove(let rule):
+                network.remove(rule, at: name)
+                if wanted[name]?[rule.key] == rule { wanted[name]?[rule.key] = nil }
+            case .recovered(let anchored):
+                recovered[name] = anchored
+                network.reconcile(name, to: wanted[name] ?? [:])
             case .location(let request):
                 if isolated.contains(name) { continue }
                 schedule(.request(request, from: name))

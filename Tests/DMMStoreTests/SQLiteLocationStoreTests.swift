@@ -70,6 +70,28 @@ struct SQLiteLocationStoreTests {
                 == .records(Self.node, [r]))
     }
 
+    /// A restarted anchor pages through its own records: each exactly once.
+    @Test func pagesThroughOneAnchorsRecords() throws {
+        let path = Self.temporaryPath("pages")
+        defer { Self.cleanUp(path) }
+        let store = try SQLiteLocationStore(path: path)
+        var mine: Set<IPv6Prefix> = []
+        for i in 0..<50 {
+            var r = Self.record(i)
+            if i % 5 == 0 { r.anchor = Self.mar2 } else { mine.insert(r.prefix) }
+            try store.put(r)
+        }
+        var seen: [PrefixRecord] = [], cursor: IPv6Prefix?
+        for _ in 0..<20 {
+            let page = try store.records(anchoredAt: Self.mar1, after: cursor, limit: 7)
+            seen += page
+            guard page.count == 7 else { break }
+            cursor = page.last?.prefix
+        }
+        #expect(seen.count == mine.count && Set(seen.map(\.prefix)) == mine)
+        #expect(seen.allSatisfy { $0.anchor == Self.mar1 })
+    }
+
     @Test func aBadFileIsAClearError() throws {
         let path = Self.temporaryPath("bad")
         defer { Self.cleanUp(path) }
