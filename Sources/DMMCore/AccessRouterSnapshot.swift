@@ -47,6 +47,9 @@ extension AccessRouter {
         return false
     }
 
+    /// Whether start-up recovery is still under way.
+    public var isRecovering: Bool { recovery != nil }
+
     /// Whether a node is being served on the link.
     public func isAttached(_ link: LinkID) -> Bool { attachments[link] != nil }
 }

@@ -18,6 +18,8 @@ public final class Lab {
     let dmm: String
     private(set) var namespaces: [String] = []
     private var processes: [String: Process] = [:]
+    /// Names spawned before: a restart appends to the first run's log.
+    private var spawned: Set<String> = []
     public private(set) var timeline: [(time: Double, event: String)] = []
     let started = Traffic.now()
 
@@ -92,8 +94,10 @@ public final class Lab {
         p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
         p.arguments = ["netns", "exec", ns(namespace)] + arguments
         let log = output.appendingPathComponent("\(name).log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        p.standardError = try FileHandle(forWritingTo: log)
+        if spawned.insert(name).inserted { _ = FileManager.default.createFile(atPath: log.path, contents: nil) }
+        let logHandle = try FileHandle(forWritingTo: log)
+        logHandle.seekToEndOfFile()
+        p.standardError = logHandle
         if let stdout {
             _ = FileManager.default.createFile(atPath: stdout.path, contents: nil)
             p.standardOutput = try FileHandle(forWritingTo: stdout)
@@ -227,10 +231,7 @@ public final class Lab {
                   retrans-timer: 10
                   link-mtu: 1500
                 """)
-            try spawn("mar\(i)", in: "mar\(i)", [dmm, "mar", "--config", output.path + "/mar\(i).yaml"])
-        }
-        try wait("the daemons' control sockets", seconds: 10) {
-            (["lms"] + (1...scenario.mars).map { "mar\($0)" }).allSatisfy { FileManager.default.fileExists(atPath: "\(output.path)/\($0).sock") }
+            try startMAR(i)
         }
         note("started the location server and \(scenario.mars) MARs")
     }
@@ -240,6 +241,15 @@ public final class Lab {
         try? FileManager.default.removeItem(atPath: output.path + "/lms.sock")
         try spawn("lms", in: "lms", [dmm, "lms", "--config", output.path + "/lms.yaml"])
         try wait("the location server's control socket", seconds: 10) { FileManager.default.fileExists(atPath: output.path + "/lms.sock") }
+    }
+
+    /// Starts (or restarts) MAR `i` on its configuration; returns once its
+    /// control socket is up.
+    public func startMAR(_ i: Int) throws {
+        let socket = "\(output.path)/mar\(i).sock"
+        try? FileManager.default.removeItem(atPath: socket)
+        try spawn("mar\(i)", in: "mar\(i)", [dmm, "mar", "--config", output.path + "/mar\(i).yaml"])
+        try wait("mar\(i)'s control socket", seconds: 10) { FileManager.default.fileExists(atPath: socket) }
     }
 
     /// Kills a spawned process with SIGKILL, as a crash would.

@@ -290,7 +290,7 @@ public final class MARDaemon {
     func stateJSON() -> String {
         let s = engine.snapshot(), c = s.counters
         return Listener.json([
-            "name": config.name, "role": "mar",
+            "name": config.name, "role": "mar", "recovering": engine.isRecovering,
             "attachments": s.attachments.map { ["link": $0.link, "node": $0.node, "served": $0.served] },
             "anchored": s.anchored.map { ["prefix": "\($0.prefix)", "node": $0.node, "state": $0.state] },
             "visiting": s.visiting.map {
