@@ -95,7 +95,7 @@ extension AccessRouter {
     mutating func releaseAnchored(_ prefix: IPv6Prefix, at now: Instant) {
         guard var entry = anchored[prefix] else { return }
         if case .away(let b) = entry.state {
-            actions.append(.remove(.encapsulate(prefix, endpoint: config.endpoint(of: b.visited), mode: config.tunnel)))
+            actions.append(.remove(.encapsulate(prefix, endpoint: config.downlinkEndpoint(of: b.visited, for: prefix), mode: config.tunnel)))
         }
         entry.state = .holdDown
         Self.setExpiry(prefix, &entry, nil, timers: &timers)
@@ -159,7 +159,7 @@ extension AccessRouter {
         // previous far end in one step; a refresh finds it already right.
         if case .away(let b) = previous, b.visited == sender {
         } else {
-            actions.append(.install(.encapsulate(prefix, endpoint: config.endpoint(of: sender), mode: config.tunnel)))
+            actions.append(.install(.encapsulate(prefix, endpoint: config.downlinkEndpoint(of: sender, for: prefix), mode: config.tunnel)))
         }
         answer(pbu, with: .accepted, lifetime: UInt16(min(granted.seconds / 4, Double(UInt16.max))), to: sender)
     }

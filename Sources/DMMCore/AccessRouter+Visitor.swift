@@ -31,6 +31,9 @@ extension AccessRouter {
                                  sequence: 0, timeout: config.initialBindAckTimeout, attachedAt: attachments[link]?.since ?? now)
         attachments[link]?.visited.insert(prefix)
         // The far end goes in first, so the tunnelled packets have somewhere to go.
+        if config.decapsulation == .endDX6 {
+            actions.append(.install(.crossConnect(endpoint: config.downlinkEndpoint(of: config.address, for: prefix), link: link)))
+        }
         actions.append(.install(.deliver(prefix, link: link)))
         if config.uplink == .reverseTunnel {
             actions.append(.install(.reverseTunnel(from: prefix, link: link, endpoint: config.endpoint(of: record.anchor),
@@ -168,6 +171,9 @@ extension AccessRouter {
 
     mutating func removeFarEnd(_ prefix: IPv6Prefix, visit: Visit) {
         attachments[visit.link]?.visited.remove(prefix)
+        if config.decapsulation == .endDX6 {
+            actions.append(.remove(.crossConnect(endpoint: config.downlinkEndpoint(of: config.address, for: prefix), link: visit.link)))
+        }
         actions.append(.remove(.deliver(prefix, link: visit.link)))
         if config.uplink == .reverseTunnel {
             actions.append(.remove(.reverseTunnel(from: prefix, link: visit.link, endpoint: config.endpoint(of: visit.anchor),

@@ -24,6 +24,9 @@ public struct AccessRouterConfig: Sendable {
     /// destination, or reverse-tunnelled to the anchor.
     public var uplink: UplinkMode = .direct
     public var tunnel: TunnelMode = .ipv6InIPv6
+    /// How a tunnel ends at a visited MAR; like the tunnel mode, every MAR
+    /// must use the same.
+    public var decapsulation: Decapsulation = .endDT6
     /// How PBUs are ordered: timestamps (RFC 5213 section 5.5, the default)
     /// or sequence numbers, which an existing PMIPv6 implementation uses.
     public var freshness: Freshness = .timestamps(window: 0.3)
@@ -66,6 +69,25 @@ extension AccessRouterConfig {
     public func endpoint(of peer: IPv6Address) -> IPv6Address {
         peer == address ? tunnelEndpoint : peerEndpoints[peer] ?? peer
     }
+
+    /// Where the anchor tunnels `prefix` while MAR `visited` serves it: the
+    /// visited MAR's endpoint, or with End.DX6 the binding's own SID, which
+    /// is the endpoint's /64 (its locator) with the prefix's 64 bits as the
+    /// function, so both ends know it without signalling it.
+    public func downlinkEndpoint(of visited: IPv6Address, for prefix: IPv6Prefix) -> IPv6Address {
+        let e = endpoint(of: visited)
+        return decapsulation == .endDX6 ? IPv6Address(high: e.high, low: prefix.address.high) : e
+    }
+}
+
+/// The SRv6 behaviour that ends a tunnel at a visited MAR (RFC 8986 section 4).
+public enum Decapsulation: String, Sendable, Hashable, CaseIterable {
+    /// One SID per MAR; the inner packet is routed by its destination
+    /// (section 4.8).
+    case endDT6 = "end.dt6"
+    /// One SID per binding, cross-connected to the node's access link
+    /// (section 4.5).
+    case endDX6 = "end.dx6"
 }
 
 public enum UplinkMode: String, Sendable, Hashable, CaseIterable {

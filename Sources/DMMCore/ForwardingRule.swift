@@ -14,6 +14,9 @@ public enum ForwardingRule: Hashable, Sendable, CustomStringConvertible {
     case encapsulate(IPv6Prefix, endpoint: IPv6Address, mode: TunnelMode)
     /// Decapsulate packets addressed to `endpoint` and route the inner packet.
     case decapsulate(endpoint: IPv6Address)
+    /// Decapsulate packets addressed to a binding's `endpoint` and send the
+    /// inner packet to the node on `link`.
+    case crossConnect(endpoint: IPv6Address, link: LinkID)
     /// Uplink reverse tunnel: packets from `prefix` arriving on `link` are
     /// encapsulated toward the anchor's `endpoint`.
     case reverseTunnel(from: IPv6Prefix, link: LinkID, endpoint: IPv6Address, mode: TunnelMode)
@@ -28,7 +31,7 @@ public enum ForwardingRule: Hashable, Sendable, CustomStringConvertible {
     public var key: Key {
         switch self {
         case .deliver(let p, _), .encapsulate(let p, _, _): .route(p)
-        case .decapsulate(let e): .decapsulation(e)
+        case .decapsulate(let e), .crossConnect(let e, _): .decapsulation(e)
         case .reverseTunnel(let p, _, _, _): .source(p)
         }
     }
@@ -37,7 +40,7 @@ public enum ForwardingRule: Hashable, Sendable, CustomStringConvertible {
     public var prefix: IPv6Prefix? {
         switch self {
         case .deliver(let p, _), .encapsulate(let p, _, _), .reverseTunnel(let p, _, _, _): p
-        case .decapsulate: nil
+        case .decapsulate, .crossConnect: nil
         }
     }
 
@@ -46,6 +49,7 @@ public enum ForwardingRule: Hashable, Sendable, CustomStringConvertible {
         case .deliver(let p, let l): "deliver \(p) on \(l)"
         case .encapsulate(let p, let e, let m): "encapsulate \(p) toward \(e) (\(m))"
         case .decapsulate(let e): "decapsulate at \(e)"
+        case .crossConnect(let e, let l): "decapsulate at \(e) onto \(l)"
         case .reverseTunnel(let p, let l, let e, let m): "from \(p) on \(l) encapsulate toward \(e) (\(m))"
         }
     }

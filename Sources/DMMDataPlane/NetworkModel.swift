@@ -144,7 +144,8 @@ public struct NetworkModel: Sendable {
                 let d = packet.effectiveDestination
                 if let h = hosts.first(where: { $0.value == d })?.key {
                     place = .host(h)
-                } else if let r = routers.values.first(where: { $0.address == d || $0.endpoint == d }) ?? routers.values
+                } else if let r = routers.values.first(where: { $0.address == d || $0.endpoint == d || $0.rules[.decapsulation(d)] != nil })
+                    ?? routers.values
                     .filter({ $0.block.contains(d) }).max(by: { $0.block.length < $1.block.length })
                 {
                     place = .router(r.name, from: nil)
@@ -167,10 +168,18 @@ public struct NetworkModel: Sendable {
     /// decapsulation at its endpoint, source rules for packets from an access
     /// link, then the longest matching route, then the default toward the core.
     func forward(_ packet: inout Packet, at r: Router, arrivedOn link: LinkID?, tunnels: inout [String]) -> Step {
-        if let top = packet.outer.last, top.1 == r.endpoint {
-            guard r.rules[.decapsulation(r.endpoint)] != nil else { return .drop("no decapsulation at \(r.endpoint)") }
-            packet.outer.removeLast()
-            return .next(.router(r.name, from: nil))
+        // Tunnels end at the router's endpoint or at a binding's SID (End.DX6).
+        if let top = packet.outer.last, top.1 == r.endpoint || r.rules[.decapsulation(top.1)] != nil {
+            switch r.rules[.decapsulation(top.1)] {
+            case .decapsulate?:
+                packet.outer.removeLast()
+                return .next(.router(r.name, from: nil))
+            case .crossConnect(_, let l)?:
+                packet.outer.removeLast()
+                return deliver(on: l, at: r)
+            default:
+                return .drop("no decapsulation at \(top.1)")
+            }
         }
         let d = packet.effectiveDestination
         if let link, packet.outer.isEmpty {
@@ -187,10 +196,7 @@ public struct NetworkModel: Sendable {
         if let best = routes.max(by: { $0.prefix!.length < $1.prefix!.length }) {
             switch best {
             case .deliver(_, let l):
-                guard let node = nodes.values.first(where: { $0.attachment?.router == r.name && $0.attachment?.link == l }) else {
-                    return .drop("nothing attached on \(l)")
-                }
-                return .next(.node(node.name))
+                return deliver(on: l, at: r)
             case .encapsulate(_, let endpoint, _):
                 packet.outer.append((r.endpoint, endpoint))
                 tunnels.append("\(r.name) -> \(endpoint)")
@@ -201,6 +207,13 @@ public struct NetworkModel: Sendable {
         if r.block.contains(d) { return .drop("no route for \(d) in its own block") }
         if link == nil && packet.outer.isEmpty && r.address == d { return .drop("packet for the router itself") }
         return .next(.core)
+    }
+
+    func deliver(on link: LinkID, at r: Router) -> Step {
+        guard let node = nodes.values.first(where: { $0.attachment?.router == r.name && $0.attachment?.link == link }) else {
+            return .drop("nothing attached on \(link)")
+        }
+        return .next(.node(node.name))
     }
 
     static func name(of place: Place) -> String {

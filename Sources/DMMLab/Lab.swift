@@ -224,6 +224,7 @@ public final class Lab {
                 \(peers.joined(separator: "\n"))
                 uplink-mode: \(scenario.uplinkMode.rawValue)
                 tunnel-mode: \(scenario.tunnelMode.rawValue)
+                decapsulation: \(scenario.decapsulation.rawValue)
                 idle-grace: \(scenario.idleGrace)
                 bindack-timeout: 0.2
                 control-socket: \(output.path)/mar\(i).sock

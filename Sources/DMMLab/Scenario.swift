@@ -9,6 +9,7 @@ import Foundation
 ///     mars: 3                      # MAR1..MARn, a location server and a correspondent around a core router
 ///     uplink-mode: direct          # or reverse-tunnel
 ///     tunnel-mode: ipv6-in-ipv6    # or srv6
+///     decapsulation: end.dt6       # or end.dx6 (a SID per binding)
 ///     idle-grace: 2                # seconds without flows before a moved prefix is released
 ///     output: lab-output           # where the results go
 ///     node:
@@ -23,6 +24,7 @@ public struct Scenario: Sendable {
     public var mars: Int
     public var uplinkMode: UplinkMode
     public var tunnelMode: TunnelMode
+    public var decapsulation: Decapsulation
     public var idleGrace: Double
     public var output: String
     public var start: String
@@ -37,6 +39,7 @@ public struct Scenario: Sendable {
         mars = try r.integer("mars", in: 2...9) ?? 3
         uplinkMode = try r.choice("uplink-mode", UplinkMode.self) ?? .direct
         tunnelMode = try r.choice("tunnel-mode", TunnelMode.self) ?? .ipv6InIPv6
+        decapsulation = try r.choice("decapsulation", Decapsulation.self) ?? .endDT6
         idleGrace = try r.number("idle-grace", in: 0...60) ?? 2
         output = try r.string("output") ?? "lab-output"
         let marCount = mars

@@ -7,6 +7,7 @@ import DMMWire
 ///     deliver(P, link)          route P dev LINK                                  (main table)
 ///     encapsulate(P, E, mode)   route P encap seg6 mode encap.red|encap segs E dev UPLINK
 ///     decapsulate(E)            route E/128 encap seg6local action End.DT6 table main dev UPLINK
+///     crossConnect(E, link)     route E/128 encap seg6local action End.DX6 nh6 :: dev LINK
 ///     reverseTunnel(P, L, E)    rule from P iif L lookup T; route default encap seg6 ... segs E table T
 ///
 /// Every route and rule carries the daemon's `rtm_protocol`, which is how it
@@ -33,6 +34,9 @@ enum KernelRule {
         case plain
         case seg6(IPv6Address, TunnelMode)
         case endDT6
+        /// Next hop `::`: Linux looks the inner destination up, which the
+        /// route on the node's link answers.
+        case endDX6
     }
 
     static func route(_ op: Operation, destination: IPv6Prefix, table: UInt32, interface: Int32, kind: Route,
@@ -53,6 +57,12 @@ enum KernelRule {
             w.nested(c16(RTA_ENCAP)) { n in
                 n.attribute(c16(SEG6_LOCAL_ACTION), u32: c32(SEG6_LOCAL_ACTION_END_DT6))
                 n.attribute(c16(SEG6_LOCAL_TABLE), u32: mainTable)
+            }
+        case .endDX6:
+            w.attribute(c16(RTA_ENCAP_TYPE), u16: c16(LWTUNNEL_ENCAP_SEG6_LOCAL))
+            w.nested(c16(RTA_ENCAP)) { n in
+                n.attribute(c16(SEG6_LOCAL_ACTION), u32: c32(SEG6_LOCAL_ACTION_END_DX6))
+                n.attribute(c16(SEG6_LOCAL_NH6), address: .unspecified)
             }
         }
         return NetlinkMessage(type: op == .install ? UInt16(RTM_NEWROUTE) : UInt16(RTM_DELROUTE),
@@ -114,6 +124,7 @@ enum KernelRule {
         case plain
         case seg6(IPv6Address, TunnelMode)
         case endDT6
+        case endDX6
         case other
     }
 
@@ -132,10 +143,10 @@ enum KernelRule {
             {
                 let mode = UInt32(srh[0]) | UInt32(srh[1]) << 8 | UInt32(srh[2]) << 16 | UInt32(srh[3]) << 24
                 kind = .seg6(endpoint, mode == c32(SEG6_IPTUN_MODE_ENCAP_RED) ? .ipv6InIPv6 : .srv6)
-            } else if type == c16(LWTUNNEL_ENCAP_SEG6_LOCAL),
-                inner.u32(c16(SEG6_LOCAL_ACTION)) == c32(SEG6_LOCAL_ACTION_END_DT6)
+            } else if type == c16(LWTUNNEL_ENCAP_SEG6_LOCAL), let action = inner.u32(c16(SEG6_LOCAL_ACTION)),
+                action == c32(SEG6_LOCAL_ACTION_END_DT6) || action == c32(SEG6_LOCAL_ACTION_END_DX6)
             {
-                kind = .endDT6
+                kind = action == c32(SEG6_LOCAL_ACTION_END_DT6) ? .endDT6 : .endDX6
             } else {
                 kind = .other
             }

@@ -57,8 +57,8 @@ extension LinuxDataPlane {
 
     /// The name of an interface index, if it exists.
     public func name(ofInterface index: Int32) -> String? {
-        if let n = interfaceName(index) { return n }
+        if let n = interfaceNames[index] { return n }
         try? refreshInterfaces()
-        return interfaceName(index)
+        return interfaceNames[index]
     }
 }

@@ -77,7 +77,7 @@ public final class LinuxDataPlane {
         interfaceIndexes = names
     }
 
-    func interfaceName(_ index: Int32) -> String? { interfaceIndexes.first { $0.value == index }?.key }
+    var interfaceNames: [Int32: String] { Dictionary(interfaceIndexes.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a }) }
 
     public func index(of name: String) throws -> Int32 {
         if let i = interfaceIndexes[name] { return i }
@@ -136,6 +136,9 @@ public final class LinuxDataPlane {
             case .decapsulate(let endpoint):
                 return [KernelRule.route(op, destination: IPv6Prefix(endpoint, length: 128), table: KernelRule.mainTable,
                                          interface: uplink, kind: .endDT6, protocolNumber: p)]
+            case .crossConnect(let endpoint, let link):
+                return [KernelRule.route(op, destination: IPv6Prefix(endpoint, length: 128), table: KernelRule.mainTable,
+                                         interface: try index(of: link.name), kind: .endDX6, protocolNumber: p)]
             case .reverseTunnel(let prefix, let link, let endpoint, let mode):
                 return reverseTunnel(op, prefix: prefix, link: link.name, endpoint: endpoint, mode: mode, uplink: uplink)
             }
@@ -197,22 +200,27 @@ public final class LinuxDataPlane {
     public func installed() throws -> Set<ForwardingRule> { rules(in: try dumpOwned()) }
 
     func rules(in owned: Owned) -> Set<ForwardingRule> {
-        let names = Dictionary(interfaceIndexes.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a })
-        var out: Set<ForwardingRule> = []
-        for r in owned.routes where r.table == KernelRule.mainTable {
-            switch r.kind {
-            case .plain: if let name = names[r.interface] { out.insert(.deliver(r.destination, link: LinkID(name))) }
-            case .seg6(let e, let mode): out.insert(.encapsulate(r.destination, endpoint: e, mode: mode))
-            case .endDT6 where r.destination.length == 128: out.insert(.decapsulate(endpoint: r.destination.address))
-            default: break
-            }
-        }
+        let names = interfaceNames
+        var out = Set(owned.routes.lazy.filter { $0.table == KernelRule.mainTable }.compactMap { self.rule(for: $0, names: names) })
         for (endpoint, t) in reverseTables(in: owned) {
             for rule in owned.rules where rule.table == t.table {
                 out.insert(.reverseTunnel(from: rule.source, link: LinkID(rule.interface), endpoint: endpoint, mode: t.mode))
             }
         }
         return out
+    }
+
+    /// The rule one of our main-table routes stands for; nil for a shape
+    /// this version does not write (an older one's, or a damaged one).
+    func rule(for r: KernelRule.DumpedRoute, names: [Int32: String]) -> ForwardingRule? {
+        let link = names[r.interface].map { LinkID($0) }
+        switch r.kind {
+        case .plain: return link.map { .deliver(r.destination, link: $0) }
+        case .seg6(let e, let mode): return .encapsulate(r.destination, endpoint: e, mode: mode)
+        case .endDT6 where r.destination.length == 128: return .decapsulate(endpoint: r.destination.address)
+        case .endDX6 where r.destination.length == 128: return link.map { .crossConnect(endpoint: r.destination.address, link: $0) }
+        default: return nil
+        }
     }
 
     /// The table-per-anchor map as the kernel holds it, tables without rules included.
@@ -231,7 +239,8 @@ public final class LinuxDataPlane {
     func readReverseTables() throws { reverseTables = reverseTables(in: try dumpOwned()) }
 
     /// Makes the kernel hold exactly `desired` among what we own, and drops
-    /// owned routes that no rule explains (tables no rule uses).
+    /// owned routes that no rule explains (tables no rule uses, shapes this
+    /// version does not write).
     public func reconcile(_ desired: Set<ForwardingRule>) throws -> (added: Int, removed: Int, failures: [Failure]) {
         try refreshInterfaces()
         let before = try dumpOwned()
@@ -243,10 +252,10 @@ public final class LinuxDataPlane {
         // Tables left without rules: removed, and forgotten.
         let after = try dumpOwned()
         let used = Set(after.rules.map(\.table))
-        let uplink = try index(of: config.uplink)
-        let stray = after.routes.filter { $0.table != KernelRule.mainTable && !used.contains($0.table) }
+        let names = interfaceNames
+        let stray = after.routes.filter { $0.table == KernelRule.mainTable ? rule(for: $0, names: names) == nil : !used.contains($0.table) }
         _ = try netlink.transact(stray.map { r in
-            KernelRule.route(.remove, destination: r.destination, table: r.table, interface: uplink, kind: .plain,
+            KernelRule.route(.remove, destination: r.destination, table: r.table, interface: r.interface, kind: .plain,
                              protocolNumber: config.routeProtocol)
         })
         reverseTables = reverseTables(in: after).filter { !$0.value.users.isEmpty }

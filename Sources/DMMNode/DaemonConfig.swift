@@ -18,6 +18,8 @@ import DMMWire
 ///         tunnel-endpoint: fc00:2::d6
 ///     uplink-mode: direct                 # or reverse-tunnel
 ///     tunnel-mode: ipv6-in-ipv6           # or srv6
+///     decapsulation: end.dt6              # or end.dx6: a SID per binding in the tunnel endpoint's /64;
+///                                         # every MAR must use the same, as with tunnel-mode
 ///     freshness: timestamps               # or sequence-numbers
 ///     timestamp-window: 0.3               # seconds
 ///     binding-lifetime: 300               # seconds
@@ -66,6 +68,7 @@ public struct MARConfig: Sendable {
         for case let (peer, endpoint?) in peers { config.peerEndpoints[peer] = endpoint }
         config.uplink = try r.choice("uplink-mode", UplinkMode.self) ?? .direct
         config.tunnel = try r.choice("tunnel-mode", TunnelMode.self) ?? .ipv6InIPv6
+        config.decapsulation = try r.choice("decapsulation", Decapsulation.self) ?? .endDT6
         let freshness = try r.choice("freshness", FreshnessName.self) ?? .timestamps
         let window = try r.number("timestamp-window", in: 0.001...3600) ?? 0.3
         config.freshness = freshness == .timestamps ? .timestamps(window: Seconds(window)) : .sequenceNumbers

@@ -220,6 +220,27 @@ struct CallFlowTests {
         #expect(tb.network.rules(mentioning: hnp1).contains("MAR1: encapsulate \(hnp1) toward \(Testbed.sid(2)) (ipv6-in-ipv6)"))
     }
 
+    /// With End.DX6 each binding has a SID of its own in the visited MAR's
+    /// locator, which the visited MAR cross-connects to the node's link; it
+    /// goes with the binding.
+    @Test func endDX6GivesEachBindingItsOwnSID() throws {
+        var tb = Testbed(separateEndpoints: true) { $0.decapsulation = .endDX6 }
+        let hnp1 = try tb.start("MN1", at: "MAR1")
+        tb.move("MN1", to: "MAR2")
+        let hnp2 = try #require(tb.preferred("MN1"))
+        tb.flows("MN1", on: hnp2, 1)
+        func sid(_ mar: Int, _ p: IPv6Prefix) -> IPv6Address { IPv6Address(high: Testbed.sid(mar).high, low: p.address.high) }
+        #expect(sid(2, hnp1).description == "fc00:2::2001:db8:1:0")
+        expectReachable(tb, "MN1", hnp1, tunnel: ["MAR1 -> \(sid(2, hnp1))"])
+        #expect(tb.network.rules(mentioning: hnp1) == ["MAR1: encapsulate \(hnp1) toward \(sid(2, hnp1)) (ipv6-in-ipv6)",
+                                                       "MAR2: deliver \(hnp1) on mn1-mar2"])
+        #expect(tb.network.routers["MAR2"]!.rules[.decapsulation(sid(2, hnp1))] == .crossConnect(endpoint: sid(2, hnp1), link: "mn1-mar2"))
+        tb.move("MN1", to: "MAR3")
+        expectReachable(tb, "MN1", hnp1, tunnel: ["MAR1 -> \(sid(3, hnp1))"])
+        expectReachable(tb, "MN1", hnp2, cn: "CN2", tunnel: ["MAR2 -> \(sid(3, hnp2))"])
+        #expect(tb.network.routers["MAR2"]!.rules[.decapsulation(sid(2, hnp1))] == nil, "the old binding's SID went with it")
+    }
+
     /// With reverse tunnelling the uplink goes back through the anchor too.
     @Test func reverseTunnelledUplink() throws {
         var tb = Testbed { $0.uplink = .reverseTunnel }

@@ -1,4 +1,5 @@
 import DMMTestSupport
+import DMMWire
 import Foundation
 import Testing
 
@@ -42,5 +43,32 @@ struct LabDemoTests {
         #expect(html.contains("<svg") && html.contains("mar1 &rarr; mar2"))
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output + "/result.json"))) as? [String: Any]
         #expect(json?["passed"] as? Bool == true)
+    }
+}
+
+/// End.DX6: the far end of each binding is a SID of its own, cross-connected
+/// to the node's link, and a TCP stream goes through two moves with it.
+@Suite(.serialized, .enabled(if: TestNamespace.available || ProcessInfo.processInfo.environment["CI"] != nil, TestNamespace.skipReason))
+struct EndDX6LabTests {
+    @Test func eachBindingEndsAtItsOwnSID() throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("dmm-dx6-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let (lab, hnp1) = try Lab.withNode("mars: 3\ndecapsulation: end.dx6\nnode:\n  moves: [mar2, mar3]", output: output)
+        defer { #expect(lab.tearDown().isEmpty) }
+        try lab.startStream()
+        // The binding's SID: the visited MAR's locator, the prefix as function.
+        func sid(_ mar: Int) -> String { IPv6Address(high: IPv6Address(Lab.sid(mar))!.high, low: hnp1.address.high).description }
+        _ = try lab.move(from: "mar1", to: "mar2")
+        try lab.wait("mar1's tunnel toward mar2's SID for the binding", seconds: 10) {
+            try lab.ownedRoutes("mar1").contains { $0.contains("segs 1 [ \(sid(2)) ]") }
+        }
+        let mar2 = try lab.ownedRoutes("mar2")
+        #expect(mar2.contains { $0.hasPrefix("\(sid(2))  encap seg6local action End.DX6 nh6 :: dev mn1") }, "\(mar2)")
+        _ = try lab.move(from: "mar2", to: "mar3")
+        try lab.wait("mar1's tunnel toward mar3's SID for the binding", seconds: 10) {
+            try lab.ownedRoutes("mar1").contains { $0.contains("segs 1 [ \(sid(3)) ]") }
+        }
+        try lab.wait("mar2's SID for the binding to go", seconds: 5) { !(try lab.ownedRoutes("mar2").contains { $0.contains(sid(2)) }) }
+        try lab.expectStreamIntact()
     }
 }

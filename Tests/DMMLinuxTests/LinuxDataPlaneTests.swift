@@ -17,13 +17,14 @@ struct KernelRuleEncodingTests {
 
     @Test func routesParseBackToWhatWasEncoded() {
         let p = IPv6Prefix("2001:db8:1:6::/64")!, e = IPv6Address("fc00:2::d6")!
-        for kind in [KernelRule.Route.plain, .seg6(e, .ipv6InIPv6), .seg6(e, .srv6), .endDT6] {
+        for kind in [KernelRule.Route.plain, .seg6(e, .ipv6InIPv6), .seg6(e, .srv6), .endDT6, .endDX6] {
             let m = KernelRule.route(.install, destination: p, table: 254, interface: 7, kind: kind, protocolNumber: 188)
             let parsed = KernelRule.parseRoute(m.payload, protocolNumber: 188)
             let expected: KernelRule.KernelRoute = switch kind {
             case .plain: .plain
             case .seg6(let a, let b): .seg6(a, b)
             case .endDT6: .endDT6
+            case .endDX6: .endDX6
             }
             #expect(parsed == KernelRule.DumpedRoute(destination: p, table: 254, interface: 7, kind: expected))
             #expect(KernelRule.parseRoute(m.payload, protocolNumber: 4) == nil, "another protocol's route is not ours")
@@ -63,6 +64,7 @@ struct LinuxDataPlaneTests {
 
     static let rules: Set<ForwardingRule> = [
         .decapsulate(endpoint: sid1),
+        .crossConnect(endpoint: IPv6Address("fc00:1::2001:db8:2:1")!, link: "acc1"),
         .deliver(p5, link: "acc1"),
         .encapsulate(p6, endpoint: sid2, mode: .ipv6InIPv6),
         .encapsulate(p7, endpoint: sid3, mode: .srv6),
@@ -82,6 +84,7 @@ struct LinuxDataPlaneTests {
         #expect(routes.contains("2001:db8:1:7::/64  encap seg6 mode encap segs 1 [ fc00:3::d6 ] dev up0"), "\(routes)")
         #expect(routes.contains("fc00:1::d6  encap seg6local action End.DT6 table main dev up0"), "\(routes)")
         #expect(routes.contains("2001:db8:1:5::/64 dev acc1"), "\(routes)")
+        #expect(routes.contains("fc00:1::2001:db8:2:1  encap seg6local action End.DX6 nh6 :: dev acc1"), "\(routes)")
         let table = try ns.ip(["-6", "route", "show", "table", "1000"])
         #expect(table.contains("default  encap seg6 mode encap.red segs 1 [ fc00:2::d6 ] dev up0"), "\(table)")
         let rules = try ns.ip(["-6", "rule", "show"])
@@ -116,6 +119,8 @@ struct LinuxDataPlaneTests {
         }
         try ns.ip(["-6", "route", "add", "2001:db8:9::/64", "dev", "acc1", "proto", "177"])
         try ns.ip(["-6", "route", "add", "2001:db8:8::/64", "dev", "acc1", "proto", "static"])
+        // A shape no version of the driver writes, under its protocol.
+        try ns.ip(["-6", "route", "add", "fc00:1::99", "encap", "seg6local", "action", "End", "dev", "up0", "proto", "177"])
         let wanted: Set<ForwardingRule> = [
             .decapsulate(endpoint: Self.sid1),
             .deliver(Self.p7, link: "acc1"),
@@ -127,6 +132,7 @@ struct LinuxDataPlaneTests {
         #expect(try after.installed() == wanted)
         let routes = try ns.ip(["-6", "route", "show"])
         #expect(!routes.contains("2001:db8:9::/64"), "an owned stray goes")
+        #expect(!routes.contains("fc00:1::99"), "an owned route of an unknown shape goes")
         #expect(routes.contains("2001:db8:8::/64"), "a route we do not own stays")
         let tables = try ns.ip(["-6", "route", "show", "table", "all", "proto", "177"])
         #expect(!tables.contains("fc00:2::d6"), "the table of an anchor no rule uses is gone: \(tables)")
