@@ -36,11 +36,17 @@ extension LinuxDataPlane {
         }
     }
 
-    /// Forwarding on, and SRv6 processing on the uplink, where tunnels end.
+    /// Forwarding on, and SRv6 processing on the uplink, where tunnels end;
+    /// with proxy neighbours, proxy answers on the uplink, sent at once (by
+    /// default the kernel delays each by up to 0.8 s).
     public func prepareRouter() throws {
         try setSysctl("net/ipv6/conf/all/forwarding", "1")
         try setSysctl("net/ipv6/conf/all/seg6_enabled", "1")
         try setSysctl("net/ipv6/conf/\(config.uplink)/seg6_enabled", "1")
+        if config.proxyNeighbours {
+            try setSysctl("net/ipv6/conf/\(config.uplink)/proxy_ndp", "1")
+            try setSysctl("net/ipv6/neigh/\(config.uplink)/proxy_delay", "0")
+        }
     }
 
     /// Writes /proc/sys/KEY. The daemon runs in the router's namespace, so

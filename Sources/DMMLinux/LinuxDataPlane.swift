@@ -15,6 +15,9 @@ public final class LinuxDataPlane {
         public var routeProtocol: UInt8 = 177
         /// The interface toward the core: tunnels leave and end there.
         public var uplink: String
+        /// A proxy neighbour entry on the uplink for every decapsulation
+        /// SID (see `ProxyNeighbour.swift`).
+        public var proxyNeighbours = false
         /// Reverse tunnels use one routing table per anchor from here up.
         public var reverseTableBase: UInt32 = 1000
         public var rulePriority: UInt32 = 1000
@@ -116,7 +119,7 @@ public final class LinuxDataPlane {
     /// Installing what exists and removing what is gone both count as done.
     static func succeeded(_ code: Int32, _ message: NetlinkMessage) -> Bool {
         if code == 0 { return true }
-        let removing = message.type == UInt16(RTM_DELROUTE) || message.type == UInt16(RTM_DELRULE)
+        let removing = [RTM_DELROUTE, RTM_DELRULE, RTM_DELNEIGH].contains { message.type == UInt16($0) }
         return removing ? (code == ESRCH || code == ENOENT) : code == EEXIST
     }
 
@@ -135,10 +138,10 @@ public final class LinuxDataPlane {
                                          kind: .seg6(endpoint, mode), protocolNumber: p)]
             case .decapsulate(let endpoint):
                 return [KernelRule.route(op, destination: IPv6Prefix(endpoint, length: 128), table: KernelRule.mainTable,
-                                         interface: uplink, kind: .endDT6, protocolNumber: p)]
+                                         interface: uplink, kind: .endDT6, protocolNumber: p)] + proxy(op, endpoint, uplink)
             case .crossConnect(let endpoint, let link):
                 return [KernelRule.route(op, destination: IPv6Prefix(endpoint, length: 128), table: KernelRule.mainTable,
-                                         interface: try index(of: link.name), kind: .endDX6, protocolNumber: p)]
+                                         interface: try index(of: link.name), kind: .endDX6, protocolNumber: p)] + proxy(op, endpoint, uplink)
             case .reverseTunnel(let prefix, let link, let endpoint, let mode):
                 return reverseTunnel(op, prefix: prefix, link: link.name, endpoint: endpoint, mode: mode, uplink: uplink)
             }
@@ -259,6 +262,7 @@ public final class LinuxDataPlane {
                              protocolNumber: config.routeProtocol)
         })
         reverseTables = reverseTables(in: after).filter { !$0.value.users.isEmpty }
+        failures += try reconcileProxies(desired)
         return (missing.count, stale.count, failures)
     }
 

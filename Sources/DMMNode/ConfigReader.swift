@@ -75,6 +75,15 @@ public struct ConfigReader {
         return v
     }
 
+    public mutating func bool(_ key: String) throws -> Bool? {
+        guard let s = try string(key) else { return nil }
+        switch s {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: throw fail(key, mapping[key], "true or false")
+        }
+    }
+
     public mutating func integer<I: FixedWidthInteger>(_ key: String, in range: ClosedRange<I>) throws -> I? {
         guard let s = try string(key) else { return nil }
         guard let v = I(s), range.contains(v) else { throw fail(key, mapping[key], "a whole number from \(range.lowerBound) to \(range.upperBound)") }

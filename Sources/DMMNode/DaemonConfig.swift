@@ -10,6 +10,9 @@ import DMMWire
 ///     prefix-block: 2001:db8:1::/48       # per-node /64s come from here (required)
 ///     location-server: 2001:db8:ffff::100 # (required)
 ///     uplink: up0                         # interface toward the core (required)
+///     proxy-neighbours: false             # answer neighbour solicitations for the tunnel endpoint SIDs
+///                                         # on the uplink: for an uplink on a segment shared with the
+///                                         # other MARs, where they resolve SIDs as on-link neighbours
 ///     access-interfaces: [mn1, mn2]       # or names ending in '*' as prefixes: [mn*] (required)
 ///     node-identity: interface-name       # a node is named by its access link, known at link up;
 ///                                         # or link-layer-address: by the first RS's source link-layer address
@@ -80,6 +83,7 @@ public struct MARConfig: Sendable {
         router = config
         dataPlane = LinuxDataPlane.Config(uplink: try r.required("uplink") { try $0.string($1) })
         dataPlane.routeProtocol = try r.integer("route-protocol", in: UInt8(5)...UInt8(254)) ?? 177
+        dataPlane.proxyNeighbours = try r.bool("proxy-neighbours") ?? false
         accessInterfaces = try r.required("access-interfaces") { try $0.strings($1) }
         nodeIdentity = try r.choice("node-identity", NodeIdentity.self) ?? .interfaceName
         metrics = try r.string("metrics")

@@ -138,6 +138,46 @@ struct LinuxDataPlaneTests {
         #expect(!tables.contains("fc00:2::d6"), "the table of an anchor no rule uses is gone: \(tables)")
     }
 
+    /// On an uplink shared with a peer, the proxy entries make the router
+    /// answer neighbour solicitations for its SIDs, so the peer reaches them
+    /// as on-link neighbours; reconciling removes the ones no SID needs.
+    @Test func proxyNeighboursAnswerForTheSIDs() throws {
+        let ns = try Self.router("px"), peer = try TestNamespace("pxpeer")
+        try ns.ip(["link", "set", "core0", "netns", peer.name])
+        try peer.ip(["link", "set", "core0", "up"])
+        try peer.ip(["-6", "addr", "add", "2001:db8:ffff::2/64", "dev", "core0", "nodad"])
+        try peer.ip(["-6", "route", "add", "fc00:1::/64", "dev", "core0"])  // SIDs are on-link on the segment
+        try ns.exec(["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1", "net.ipv6.conf.up0.proxy_ndp=1", "net.ipv6.neigh.up0.proxy_delay=0"])
+        var config = LinuxDataPlane.Config(uplink: "up0")
+        config.proxyNeighbours = true
+        let dp = try LinuxDataPlane(netlink: NetlinkSocket(namespace: ns.name), config: config)
+        let binding = IPv6Address("fc00:1::2001:db8:2:1")!
+        #expect(try dp.apply([.install(.decapsulate(endpoint: Self.sid1)), .install(.crossConnect(endpoint: binding, link: "acc1"))]).isEmpty)
+        let up0 = try dp.index(of: "up0")
+        #expect(try Set(dp.proxiedAddresses().filter { $0.interface == up0 }.map(\.address)) == [Self.sid1, binding])
+
+        // The peer resolves both SIDs to the router's uplink.
+        let mac = try ns.ip(["link", "show", "up0"]).components(separatedBy: "link/ether ")[1].prefix(17)
+        for sid in [Self.sid1, binding] {
+            _ = try? peer.exec(["python3", "-c", "import socket; socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).sendto(b'x', ('\(sid)', 9))"])
+            var entry = ""
+            for _ in 0..<100 where !entry.contains("lladdr") {
+                Thread.sleep(forTimeInterval: 0.03)
+                entry = try peer.ip(["-6", "neigh", "show", "\(sid)", "dev", "core0"])
+            }
+            #expect(entry.contains("lladdr \(mac)"), "\(sid): \(entry)")
+        }
+
+        // Reconciling: a stray entry of ours goes, someone else's stays, and
+        // a SID no longer wanted loses its entry with its route.
+        try ns.ip(["-6", "neigh", "add", "proxy", "fc00:1::77", "dev", "up0", "proto", "177"])
+        try ns.ip(["-6", "neigh", "add", "proxy", "fc00:1::78", "dev", "up0"])
+        #expect(try dp.reconcile([.decapsulate(endpoint: Self.sid1)]).failures.isEmpty)
+        #expect(try dp.proxiedAddresses().map(\.address) == [Self.sid1])
+        let proxies = try ns.ip(["-6", "neigh", "show", "proxy"])
+        #expect(proxies.contains("fc00:1::78") && !proxies.contains("fc00:1::77") && !proxies.contains("\(binding)"), "\(proxies)")
+    }
+
     @Test func refusalsAreReportedNotThrown() throws {
         let ns = try Self.router("rf")
         let dp = try LinuxDataPlane(netlink: NetlinkSocket(namespace: ns.name), config: .init(uplink: "up0"))

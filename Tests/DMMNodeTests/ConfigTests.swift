@@ -19,6 +19,8 @@ struct ConfigTests {
           - address: 2001:db8:ffff::3
         uplink-mode: reverse-tunnel
         freshness: sequence-numbers
+        decapsulation: end.dx6
+        proxy-neighbours: true
         advertisement:
           retrans-timer: 10
           link-mtu: 1500
@@ -30,6 +32,7 @@ struct ConfigTests {
         #expect(c.router.endpoint(of: IPv6Address("2001:db8:ffff::2")!) == IPv6Address("fc00:2::d6")!)
         #expect(c.router.endpoint(of: IPv6Address("2001:db8:ffff::3")!) == IPv6Address("2001:db8:ffff::3")!)
         #expect(c.router.uplink == .reverseTunnel && c.router.freshness == .sequenceNumbers)
+        #expect(c.router.decapsulation == .endDX6 && c.dataPlane.proxyNeighbours)
         #expect(c.router.advertisement.retransTimer == 10 && c.router.advertisement.preferredLifetime == 1800)
         #expect(c.router.peers.count == 3 && c.dataPlane.uplink == "up0" && c.dataPlane.routeProtocol == 177)
         #expect(c.isAccess("mn7") && !c.isAccess("up0"))
@@ -42,6 +45,8 @@ struct ConfigTests {
         ("  - address: 2001:db8:ffff::3", "  - address: nope", "key 'peers[1].address': 'nope' is not an IPv6 address"),
         ("  retrans-timer: 10", "  retrans-timer: -4", "key 'advertisement.retrans-timer': '-4' is not a whole number from 0 to 3600000"),
         ("freshness: sequence-numbers", "freshnes: sequence-numbers", "unknown key 'freshnes'"),
+        ("decapsulation: end.dx6", "decapsulation: end.dx4", "key 'decapsulation': 'end.dx4' is not one of end.dt6, end.dx6"),
+        ("proxy-neighbours: true", "proxy-neighbours: maybe", "key 'proxy-neighbours': 'maybe' is not true or false"),
         ("uplink: up0\n", "", "key 'uplink' is required"),
         ("tunnel-endpoint: fc00:1::d6", "tunnel-endpoint: 2001:db8:ffff::1",
          "key 'tunnel-endpoint' must differ from 'address': a local address cannot end a tunnel on Linux"),
