@@ -64,6 +64,7 @@ public final class Lab {
         let t = Traffic.now()
         timeline.append((t, event))
         print(String(format: "%7.3f s  %@", t - started, event))
+        fflush(nil)  // a timeline piped to a file or tee is read as it happens
     }
 
     // MARK: Commands

@@ -24,6 +24,7 @@ public enum Command {
 
     public struct Failed: Error, CustomStringConvertible {
         public var description: String
+        public init(description: String) { self.description = description }
     }
 
     /// The output of a command that must succeed.
