@@ -56,6 +56,25 @@ struct LocationCodecTests {
         #expect(next == sent.last?.prefix)
     }
 
+    /// Every message damaged at random: decoding refuses it or accepts
+    /// something, and never traps.
+    @Test func randomDamageNeverTraps() throws {
+        var g = SystemRandomNumberGenerator()
+        let requests: [LocationRequest] = [.query(Self.node), .register(Self.full), .update(Self.p, serving: Self.mar2, active: true),
+                                           .release(Self.p), .recover(after: Self.p)]
+        let replies: [LocationReply] = [.records(Self.node, [Self.full, Self.bare]), .page([Self.full, Self.other], next: Self.p),
+                                        .done, .refused("x")]
+        let messages = requests.map { LocationCodec.encode(LocationEnvelope(id: 1, $0)) } + replies.map { LocationCodec.encode(LocationEnvelope(id: 2, $0)) }
+        var accepted = 0
+        for _ in 0..<20_000 {
+            var bytes = try messages.randomElement(using: &g)!.encode()
+            for _ in 0...Int.random(in: 0...3, using: &g) { bytes[Int.random(in: 6..<bytes.count, using: &g)] = UInt8.random(in: 0...255, using: &g) }
+            guard let mh = try? MobilityHeader.decode(bytes, checksum: .skip) else { continue }
+            if (try? LocationCodec.decodeRequest(mh)) != nil || (try? LocationCodec.decodeReply(mh)) != nil { accepted += 1 }
+        }
+        #expect(accepted > 0, "some damage leaves a message that still decodes")
+    }
+
     @Test func foreignOrDamagedMessagesAreRefused() {
         let plain = MobilityHeader(.bindingUpdate(BindingUpdate(sequence: 1, flags: .proxyRegistration, lifetime: 1, options: [Self.node.option])))
         #expect(throws: LocationCodec.Malformed(description: "no envelope option (vendor 32473)")) { try LocationCodec.decodeRequest(plain) }
