@@ -300,7 +300,7 @@ public final class MARDaemon {
             "counters": [
                 "pbu_sent": c.pbuSent, "pbu_received": c.pbuReceived, "pba_sent": c.pbaSent, "pba_received": c.pbaReceived,
                 "retransmissions": c.retransmissions, "advertisements": c.advertisements,
-                "bindings_established": c.bindingsEstablished, "releases": c.releases,
+                "bindings_established": c.bindingsEstablished, "releases": c.releases, "held_back": c.heldBack,
                 "rule_changes": Int(metrics.value("dmm_rule_changes_total")),
             ],
             "rejected": Dictionary(uniqueKeysWithValues: c.rejected.map { ($0.key.name, $0.value) }),
