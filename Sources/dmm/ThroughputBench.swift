@@ -8,14 +8,18 @@ extension BenchCommand {
         static let configuration = CommandConfiguration(
             abstract: "Bulk TCP (iperf3) through the tunnel against the direct path, on the same namespaces (root).",
             discussion: """
-                The node first runs iperf3 to the correspondent from its anchoring MAR (the direct path); then it moves
-                with a flow on its first prefix and runs iperf3 again from that prefix, whose downlink now goes through
-                the anchor's tunnel. Needs iperf3 (apt-get install iperf3).
+                Each round, the node runs iperf3 to the correspondent from its anchoring MAR (the direct path); then it
+                moves with a flow on its first prefix and runs iperf3 again from that prefix, whose downlink now goes
+                through the anchor's tunnel; then it moves back. Rounds alternate the two paths because single runs on a
+                small machine vary by 10 to 20%. Needs iperf3 (apt-get install iperf3).
                 """
         )
 
         @Option(help: "Seconds per iperf3 run.")
         var seconds = 5
+
+        @Option(help: "Rounds of one direct and one tunnelled run.")
+        var rounds = 3
 
         func run() throws {
             guard getuid() == 0 else { throw ValidationError("dmm bench throughput needs root (it builds a lab)") }
@@ -32,23 +36,27 @@ extension BenchCommand {
             try lab.wait("the node's first prefix", seconds: 10) { try lab.preferred() != nil }
             let hnp1 = try lab.preferred()!
             try lab.spawn("iperf3-server", in: "cn", ["/usr/bin/iperf3", "-s", "-B", "\(Lab.cn)"])
-            try lab.sleep(0.5)
-            let direct = try iperf(lab, source: hnp1)
             // Keep a flow on the first prefix so that it moves with the node.
             try lab.spawn("echo-server", in: "cn", [executable, "lab", "traffic", "serve", "--address", "\(Lab.cn)", "--port", "7000"])
             try lab.sleep(0.3)
             try lab.spawn("keepalive", in: "mn", [executable, "lab", "traffic", "stream", "--to", "\(Lab.cn)", "--port", "7000",
-                                                   "--interval", "0.1", "--duration", "600"])
+                                                   "--interval", "0.1", "--duration", "3600"])
             try lab.sleep(0.5)
-            _ = try lab.move(from: "mar1", to: "mar2")
-            try lab.wait("the tunnel toward MAR2", seconds: 10) {
-                try lab.ip("mar1", ["-6", "route", "show", "proto", "177"]).contains("segs 1 [ \(Lab.sid(2)) ]")
-            }
-            let tunnelled = try iperf(lab, source: hnp1)
+            func tunnelled() throws -> Bool { try lab.ip("mar1", ["-6", "route", "show", "proto", "177"]).contains("segs 1 [ \(Lab.sid(2)) ]") }
             print(String(format: "dmm bench throughput: iperf3 -R %d s, correspondent to node (the direction the anchor tunnels)", seconds))
-            print(String(format: "direct (at the anchor): %.2f Gbit/s", direct / 1e9))
-            print(String(format: "through the tunnel (anchor MAR1 -> MAR2): %.2f Gbit/s", tunnelled / 1e9))
-            print(String(format: "ratio: %.3f", tunnelled / direct))
+            var ratios: [Double] = []
+            for round in 1...rounds {
+                let direct = try iperf(lab, source: hnp1)
+                _ = try lab.move(from: "mar1", to: "mar2")
+                try lab.wait("the tunnel toward MAR2", seconds: 10) { try tunnelled() }
+                let through = try iperf(lab, source: hnp1)
+                _ = try lab.move(from: "mar2", to: "mar1")
+                try lab.wait("the node back at its anchor", seconds: 10) { try !tunnelled() }
+                ratios.append(through / direct)
+                print(String(format: "round %d: direct (at the anchor) %.2f Gbit/s, through the tunnel (MAR1 -> MAR2) %.2f Gbit/s, ratio %.3f",
+                             round, direct / 1e9, through / 1e9, through / direct))
+            }
+            print(String(format: "ratio: median %.3f of %d rounds", ratios.sorted()[ratios.count / 2], ratios.count))
         }
 
         /// iperf3 from the node, bound to `source`, reversed (-R) so the bulk
