@@ -34,6 +34,29 @@ struct InterruptTests {
         return pid
     }
 
+    /// The live processes below `pid`, from the parent links in /proc.
+    static func descendants(of pid: pid_t) -> Set<pid_t> {
+        var children: [pid_t: [pid_t]] = [:]
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let child = pid_t(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { continue }
+            // After "(comm)": state, then the parent's pid.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 1, fields[0] != "Z", let parent = pid_t(fields[1]) { children[parent, default: []].append(child) }
+        }
+        var found: Set<pid_t> = [], queue = [pid]
+        while let p = queue.popLast() {
+            for c in children[p] ?? [] where found.insert(c).inserted { queue.append(c) }
+        }
+        return found
+    }
+
+    static func isAlive(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return false }
+        return stat[stat.index(after: close)...].split(separator: " ").first != "Z"
+    }
+
     @Test func ctrlCTearsTheLabDown() throws {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("dmm-interrupt-\(getpid())").path
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
@@ -44,13 +67,15 @@ struct InterruptTests {
         let tag = "dmm\(pid % 100_000)-"
         func namespaces() throws -> [String] { try TestNamespace.ip(["netns", "list"]).split(separator: "\n").filter { $0.hasPrefix(tag) }.map(String.init) }
         func text() -> String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
-        var exitStatus: Int32 = -1
+        var exitStatus: Int32 = -1, lab: Set<pid_t> = []
         defer {
             // Whatever happened, nothing of this test's lab survives it.
             if exitStatus == -1 {
+                lab.formUnion(Self.descendants(of: pid))
                 killpg(pid, SIGKILL)
                 waitpid(pid, nil, 0)
             }
+            for p in lab where Self.isAlive(p) { kill(p, SIGKILL) }
             for ns in (try? namespaces()) ?? [] { _ = try? TestNamespace.ip(["netns", "del", ns]) }
         }
 
@@ -59,6 +84,8 @@ struct InterruptTests {
         while !text().contains("started a TCP stream") && Date() < end { Thread.sleep(forTimeInterval: 0.05) }
         try #require(text().contains("started a TCP stream"), "\(text())")
         #expect(try namespaces().count == 6)
+        lab = Self.descendants(of: pid)
+        #expect(lab.count >= 8, "the daemons, the traffic and the captures: \(lab.count)")
         killpg(pid, SIGINT)
 
         var status: Int32 = 0
@@ -69,7 +96,7 @@ struct InterruptTests {
         #expect(status != 0, "an interrupted run is not a pass")
         #expect(text().contains("interrupted"), "\(text())")
         #expect(try namespaces().isEmpty)
-        let left = try Command.run("/usr/bin/pgrep", ["-f", output]).out
-        #expect(left.isEmpty, "processes left: \(left)")
+        let left = lab.filter(Self.isAlive)
+        #expect(left.isEmpty, "processes left: \(left.map { (try? String(contentsOfFile: "/proc/\($0)/cmdline", encoding: .utf8)) ?? "\($0)" })")
     }
 }
