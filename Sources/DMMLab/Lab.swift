@@ -174,8 +174,10 @@ public final class Lab {
             // Pings are flows too, and conntrack ends them only by timeout
             // (30 s by default): a shorter one keeps the lab quick.
             try run(["sysctl", "-qw", "net.netfilter.nf_conntrack_icmpv6_timeout=3"], in: "mar\(i)")
-            // Connection tracking runs only where a rule uses it.
-            try run(["nft", "add table inet dmm; add chain inet dmm track { type filter hook forward priority 0; }; add rule inet dmm track ct state new counter"], in: "mar\(i)")
+            // Connection tracking runs only where a rule uses it. Tunnel
+            // packets (IPv6 in IPv6, next header 41) are not tracked: the
+            // flows that matter are inside, tracked where they enter.
+            try run(["nft", "add table inet dmm; add chain inet dmm track { type filter hook forward priority 0; }; add rule inet dmm track ct state new counter; add chain inet dmm raw { type filter hook prerouting priority raw; }; add rule inet dmm raw meta l4proto 41 notrack"], in: "mar\(i)")
         }
         // An unmodified host, with optimistic DAD (DESIGN.md).
         try run(["sysctl", "-qw", "net.ipv6.conf.default.optimistic_dad=1", "net.ipv6.conf.default.use_optimistic=1"], in: "mn")
