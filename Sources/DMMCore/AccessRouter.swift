@@ -45,10 +45,11 @@ public struct AccessRouter: Sendable {
     // MARK: The engine API
 
     /// Installs what the MAR needs before any node comes, its tunnel
-    /// endpoint, and recovers the bindings it anchored before a restart; it
-    /// says `.recovered` when done.
+    /// endpoint and the floor under its block, and recovers the bindings it
+    /// anchored before a restart; it says `.recovered` when done.
     public mutating func start(at now: Instant) {
         actions.append(.install(.decapsulate(endpoint: config.tunnelEndpoint)))
+        actions.append(.install(.unreachable(pool.block)))
         startRecovery(at: now)
     }
 

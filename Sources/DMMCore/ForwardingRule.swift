@@ -17,6 +17,11 @@ public enum ForwardingRule: Hashable, Sendable, CustomStringConvertible {
     /// Decapsulate packets addressed to a binding's `endpoint` and send the
     /// inner packet to the node on `link`.
     case crossConnect(endpoint: IPv6Address, link: LinkID)
+    /// Refuse packets for `prefix` (ICMPv6 destination unreachable): the
+    /// MAR's own block, so that a packet for one of its prefixes that it
+    /// neither delivers nor tunnels ends here rather than bouncing between
+    /// the MAR and the core, which routes the whole block to it.
+    case unreachable(IPv6Prefix)
     /// Uplink reverse tunnel: packets from `prefix` arriving on `link` are
     /// encapsulated toward the anchor's `endpoint`.
     case reverseTunnel(from: IPv6Prefix, link: LinkID, endpoint: IPv6Address, mode: TunnelMode)
@@ -30,7 +35,7 @@ public enum ForwardingRule: Hashable, Sendable, CustomStringConvertible {
 
     public var key: Key {
         switch self {
-        case .deliver(let p, _), .encapsulate(let p, _, _): .route(p)
+        case .deliver(let p, _), .encapsulate(let p, _, _), .unreachable(let p): .route(p)
         case .decapsulate(let e), .crossConnect(let e, _): .decapsulation(e)
         case .reverseTunnel(let p, _, _, _): .source(p)
         }
@@ -39,7 +44,7 @@ public enum ForwardingRule: Hashable, Sendable, CustomStringConvertible {
     /// The prefix the rule is about, if any.
     public var prefix: IPv6Prefix? {
         switch self {
-        case .deliver(let p, _), .encapsulate(let p, _, _), .reverseTunnel(let p, _, _, _): p
+        case .deliver(let p, _), .encapsulate(let p, _, _), .reverseTunnel(let p, _, _, _), .unreachable(let p): p
         case .decapsulate, .crossConnect: nil
         }
     }
@@ -49,6 +54,7 @@ public enum ForwardingRule: Hashable, Sendable, CustomStringConvertible {
         case .deliver(let p, let l): "deliver \(p) on \(l)"
         case .encapsulate(let p, let e, let m): "encapsulate \(p) toward \(e) (\(m))"
         case .decapsulate(let e): "decapsulate at \(e)"
+        case .unreachable(let p): "unreachable \(p)"
         case .crossConnect(let e, let l): "decapsulate at \(e) onto \(l)"
         case .reverseTunnel(let p, let l, let e, let m): "from \(p) on \(l) encapsulate toward \(e) (\(m))"
         }

@@ -201,10 +201,11 @@ public struct NetworkModel: Sendable {
                 packet.outer.append((r.endpoint, endpoint))
                 tunnels.append("\(r.name) -> \(endpoint)")
                 return .next(.core)
+            case .unreachable(let p):
+                return .drop("unreachable: \(d) is in \(p)")
             default: break
             }
         }
-        if r.block.contains(d) { return .drop("no route for \(d) in its own block") }
         if link == nil && packet.outer.isEmpty && r.address == d { return .drop("packet for the router itself") }
         return .next(.core)
     }

@@ -8,6 +8,7 @@ import DMMWire
 ///     encapsulate(P, E, mode)   route P encap seg6 mode encap.red|encap segs E dev UPLINK
 ///     decapsulate(E)            route E/128 encap seg6local action End.DT6 table main dev UPLINK
 ///     crossConnect(E, link)     route E/128 encap seg6local action End.DX6 nh6 :: dev LINK
+///     unreachable(B)            route unreachable B
 ///     reverseTunnel(P, L, E)    rule from P iif L lookup T; route default encap seg6 ... segs E table T
 ///
 /// Every route and rule carries the daemon's `rtm_protocol`, which is how it
@@ -16,7 +17,7 @@ enum KernelRule {
     static let mainTable: UInt32 = c32(RT_TABLE_MAIN)
 
     /// rtmsg (RFC 3549 section 3.1.1) for an IPv6 route.
-    static func routeHeader(prefixLength: UInt8, protocolNumber: UInt8, forDelete: Bool = false) -> NetlinkWriter {
+    static func routeHeader(prefixLength: UInt8, protocolNumber: UInt8, forDelete: Bool = false, type: UInt8 = c8(RTN_UNICAST)) -> NetlinkWriter {
         var w = NetlinkWriter()
         w.u8(UInt8(AF_INET6))
         w.u8(prefixLength)
@@ -25,28 +26,31 @@ enum KernelRule {
         w.u8(c8(RT_TABLE_UNSPEC))  // the table goes in RTA_TABLE
         w.u8(protocolNumber)
         w.u8(forDelete ? c8(RT_SCOPE_NOWHERE) : c8(RT_SCOPE_UNIVERSE))
-        w.u8(c8(RTN_UNICAST))
+        w.u8(type)
         w.u32(0)
         return w
     }
 
-    enum Route {
+    enum Route: Equatable {
         case plain
         case seg6(IPv6Address, TunnelMode)
         case endDT6
         /// Next hop `::`: Linux looks the inner destination up, which the
         /// route on the node's link answers.
         case endDX6
+        /// No device: the kernel answers with ICMPv6 destination unreachable.
+        case unreachable
     }
 
     static func route(_ op: Operation, destination: IPv6Prefix, table: UInt32, interface: Int32, kind: Route,
                       protocolNumber: UInt8) -> NetlinkMessage {
-        var w = routeHeader(prefixLength: destination.length, protocolNumber: protocolNumber, forDelete: op == .remove)
+        var w = routeHeader(prefixLength: destination.length, protocolNumber: protocolNumber, forDelete: op == .remove,
+                            type: kind == .unreachable ? c8(RTN_UNREACHABLE) : c8(RTN_UNICAST))
         w.attribute(c16(RTA_DST), address: destination.address)
         w.attribute(c16(RTA_TABLE), u32: table)
-        w.attribute(c16(RTA_OIF), u32: UInt32(bitPattern: interface))
+        if kind != .unreachable { w.attribute(c16(RTA_OIF), u32: UInt32(bitPattern: interface)) }
         switch kind {
-        case .plain: break
+        case .plain, .unreachable: break
         case .seg6(let endpoint, let mode):
             w.attribute(c16(RTA_ENCAP_TYPE), u16: c16(LWTUNNEL_ENCAP_SEG6))
             w.nested(c16(RTA_ENCAP)) { n in
@@ -125,6 +129,7 @@ enum KernelRule {
         case seg6(IPv6Address, TunnelMode)
         case endDT6
         case endDX6
+        case unreachable
         case other
     }
 
@@ -135,7 +140,7 @@ enum KernelRule {
         let destination = IPv6Prefix(a.address(c16(RTA_DST)) ?? .unspecified, length: payload[1])
         let table = a.u32(c16(RTA_TABLE)) ?? UInt32(payload[4])
         let interface = Int32(bitPattern: a.u32(c16(RTA_OIF)) ?? 0)
-        var kind = KernelRoute.plain
+        var kind = payload[7] == c8(RTN_UNREACHABLE) ? KernelRoute.unreachable : .plain
         if let type = a.u16(c16(RTA_ENCAP_TYPE)), let encap = a[c16(RTA_ENCAP)] {
             let inner = NetlinkAttributes(encap, from: 0)
             if type == c16(LWTUNNEL_ENCAP_SEG6), let srh = inner[c16(SEG6_IPTUNNEL_SRH)], srh.count >= 28,

@@ -142,6 +142,9 @@ public final class LinuxDataPlane {
             case .crossConnect(let endpoint, let link):
                 return [KernelRule.route(op, destination: IPv6Prefix(endpoint, length: 128), table: KernelRule.mainTable,
                                          interface: try index(of: link.name), kind: .endDX6, protocolNumber: p)] + proxy(op, endpoint, uplink)
+            case .unreachable(let prefix):
+                return [KernelRule.route(op, destination: prefix, table: KernelRule.mainTable, interface: 0, kind: .unreachable,
+                                         protocolNumber: p)]
             case .reverseTunnel(let prefix, let link, let endpoint, let mode):
                 return reverseTunnel(op, prefix: prefix, link: link.name, endpoint: endpoint, mode: mode, uplink: uplink)
             }
@@ -220,6 +223,7 @@ public final class LinuxDataPlane {
         switch r.kind {
         case .plain: return link.map { .deliver(r.destination, link: $0) }
         case .seg6(let e, let mode): return .encapsulate(r.destination, endpoint: e, mode: mode)
+        case .unreachable: return .unreachable(r.destination)
         case .endDT6 where r.destination.length == 128: return .decapsulate(endpoint: r.destination.address)
         case .endDX6 where r.destination.length == 128: return link.map { .crossConnect(endpoint: r.destination.address, link: $0) }
         default: return nil

@@ -92,7 +92,7 @@ struct CallFlowTests {
         #expect(tb.prefixes(of: "MN1")[ip1] == nil, "MAR2 withdrew the idle IP1")
         expectReachable(tb, "MN1", ip2)
         // Packets for IP1 now stop at MAR1, which no longer routes it.
-        #expect(tb.traces("MN1", ip1).down.outcome == .blackHole(at: "MAR1", reason: "no route for \(Testbed.address(in: ip1)) in its own block"))
+        #expect(tb.traces("MN1", ip1).down.outcome == .blackHole(at: "MAR1", reason: "unreachable: \(Testbed.address(in: ip1)) is in \(Testbed.block(1))"))
         // After the hold-down the prefix is back in MAR1's pool.
         #expect(tb.mars["MAR1"]!.pool.assignedCount == 1)
         tb.run(for: 11)

@@ -59,4 +59,16 @@ struct HostileMessageTests {
         #expect(try lab.ip("mar1", ["-6", "route", "show", "table", "all", "proto", "177"]) == routesBefore)
         #expect(try lab.preferred().map { hnp.contains($0) } == true, "the node keeps its prefix")
     }
+
+    /// A packet for a prefix of a MAR's block that nobody holds is refused
+    /// there (ICMPv6 destination unreachable), not bounced between the MAR and
+    /// the core until its hop limit runs out.
+    @Test func packetsForAnUnusedPrefixAreRefusedNotLooped() throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("dmm-unreachable-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let (lab, _) = try Lab.withNode("mars: 2\nnode:\n  moves: [mar2]", output: output)
+        defer { #expect(lab.tearDown().isEmpty) }
+        let ping = try Command.run("/usr/sbin/ip", ["netns", "exec", lab.ns("cn"), "ping", "-c", "1", "-W", "2", "2001:db8:1:ff::1"])
+        #expect(ping.out.contains("From \(Lab.mar(1)) icmp_seq=1 Destination unreachable"), "\(ping.out)\(ping.err)")
+    }
 }

@@ -17,7 +17,7 @@ struct KernelRuleEncodingTests {
 
     @Test func routesParseBackToWhatWasEncoded() {
         let p = IPv6Prefix("2001:db8:1:6::/64")!, e = IPv6Address("fc00:2::d6")!
-        for kind in [KernelRule.Route.plain, .seg6(e, .ipv6InIPv6), .seg6(e, .srv6), .endDT6, .endDX6] {
+        for kind in [KernelRule.Route.plain, .seg6(e, .ipv6InIPv6), .seg6(e, .srv6), .endDT6, .endDX6, .unreachable] {
             let m = KernelRule.route(.install, destination: p, table: 254, interface: 7, kind: kind, protocolNumber: 188)
             let parsed = KernelRule.parseRoute(m.payload, protocolNumber: 188)
             let expected: KernelRule.KernelRoute = switch kind {
@@ -25,8 +25,9 @@ struct KernelRuleEncodingTests {
             case .seg6(let a, let b): .seg6(a, b)
             case .endDT6: .endDT6
             case .endDX6: .endDX6
+            case .unreachable: .unreachable
             }
-            #expect(parsed == KernelRule.DumpedRoute(destination: p, table: 254, interface: 7, kind: expected))
+            #expect(parsed == KernelRule.DumpedRoute(destination: p, table: 254, interface: kind == .unreachable ? 0 : 7, kind: expected))
             #expect(KernelRule.parseRoute(m.payload, protocolNumber: 4) == nil, "another protocol's route is not ours")
         }
         let r = KernelRule.rule(.install, source: p, interface: "acc1", table: 1000, priority: 1000, protocolNumber: 188)
@@ -65,6 +66,7 @@ struct LinuxDataPlaneTests {
     static let rules: Set<ForwardingRule> = [
         .decapsulate(endpoint: sid1),
         .crossConnect(endpoint: IPv6Address("fc00:1::2001:db8:2:1")!, link: "acc1"),
+        .unreachable(IPv6Prefix("2001:db8:1::/48")!),
         .deliver(p5, link: "acc1"),
         .encapsulate(p6, endpoint: sid2, mode: .ipv6InIPv6),
         .encapsulate(p7, endpoint: sid3, mode: .srv6),
@@ -85,6 +87,7 @@ struct LinuxDataPlaneTests {
         #expect(routes.contains("fc00:1::d6  encap seg6local action End.DT6 table main dev up0"), "\(routes)")
         #expect(routes.contains("2001:db8:1:5::/64 dev acc1"), "\(routes)")
         #expect(routes.contains("fc00:1::2001:db8:2:1  encap seg6local action End.DX6 nh6 :: dev acc1"), "\(routes)")
+        #expect(routes.contains("unreachable 2001:db8:1::/48"), "\(routes)")
         let table = try ns.ip(["-6", "route", "show", "table", "1000"])
         #expect(table.contains("default  encap seg6 mode encap.red segs 1 [ fc00:2::d6 ] dev up0"), "\(table)")
         let rules = try ns.ip(["-6", "rule", "show"])
