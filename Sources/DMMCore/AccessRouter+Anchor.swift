@@ -3,8 +3,10 @@ import DMMWire
 /// The anchor role (H-MAR, RFC 5213's LMA) for the prefixes this MAR assigned.
 ///
 ///     assigned --node leaves, flows--> left --PBU--> away(binding) --PBU from next MAR--> away
-///        |  \                           |              | dereg / expiry
-///        |   node leaves, no flows      | grace ends   v
+///        |  \                           | ^            | dereg, flows ended / expiry
+///        |   node leaves, no flows      | +-- dereg, --+
+///        |                              |     node left |
+///        |                              | grace ends   v
 ///        |------------------------------+---------> holdDown --timer--> back in the pool
 ///     home(link) <--node returns-- away
 extension AccessRouter {
@@ -135,7 +137,7 @@ extension AccessRouter {
     mutating func receiveBindingUpdate(_ pbu: BindingUpdate, from sender: IPv6Address, at now: Instant) {
         counters.pbuReceived += 1
         let check = validate(pbu, from: sender, at: now)
-        guard case .accept(let prefix, var entry, let timestamp) = check else {
+        guard case .accept(let prefix, var entry, let timestamp, let handoff) = check else {
             if case .reject(let status, let lastAccepted) = check {
                 answer(pbu, with: status, lifetime: 0, to: sender, sequence: lastAccepted)
             }
@@ -145,7 +147,20 @@ extension AccessRouter {
         if pbu.lifetime == 0 {
             // Deregistration (RFC 5213 section 5.3.5): only the MAR holding
             // the binding ends it; another's is acknowledged and ignored.
-            if case .away(let b) = previous, b.visited == sender { releaseAnchored(prefix, at: now) }
+            if case .away(let b) = previous, b.visited == sender {
+                if handoff == .handoffStateNotChanged {
+                    // The node stays, its flows ended (FM-path-ind:10): released.
+                    releaseAnchored(prefix, at: now)
+                } else {
+                    // The node left: no tunnel, and MinDelayBeforeBCEDelete
+                    // (the hold-down) to wait for its next MAR's PBU.
+                    actions.append(.remove(.encapsulate(prefix, endpoint: config.downlinkEndpoint(of: b.visited, for: prefix),
+                                                        mode: config.tunnel)))
+                    entry.state = .left
+                    Self.setExpiry(prefix, &entry, now + config.holdDown, timers: &timers)
+                    anchored[prefix] = entry
+                }
+            }
             answer(pbu, with: .accepted, lifetime: 0, to: sender)
             return
         }
@@ -165,7 +180,7 @@ extension AccessRouter {
     }
 
     enum Check {
-        case accept(IPv6Prefix, AnchoredPrefix, Timestamp?)
+        case accept(IPv6Prefix, AnchoredPrefix, Timestamp?, HandoffIndicator?)
         /// With the last accepted sequence number for status 135.
         case reject(BindingAckStatus, lastAccepted: UInt16? = nil)
     }
@@ -176,14 +191,14 @@ extension AccessRouter {
     func validate(_ pbu: BindingUpdate, from sender: IPv6Address, at now: Instant) -> Check {
         guard config.peers.contains(sender) else { return .reject(.magNotAuthorizedForProxyRegistration) }
         guard pbu.flags.contains(.proxyRegistration) else { return .reject(.proxyRegistrationNotEnabled) }
-        var node: MobileNodeID?, prefix: IPv6Prefix?, prefixCount = 0, hi = false, att = false, timestamp: Timestamp?
+        var node: MobileNodeID?, prefix: IPv6Prefix?, prefixCount = 0, hi: HandoffIndicator?, att = false, timestamp: Timestamp?
         for option in pbu.options {
             switch option {
             case .mobileNodeIdentifier(let m): node = MobileNodeID(identifier: m.identifier)
             case .homeNetworkPrefix(let p):
                 prefix = p
                 prefixCount += 1
-            case .handoffIndicator: hi = true
+            case .handoffIndicator(let h): hi = h
             case .accessTechnologyType: att = true
             case .timestamp(let t): timestamp = t
             default: break
@@ -193,7 +208,7 @@ extension AccessRouter {
         guard let prefix else { return .reject(.missingHomeNetworkPrefixOption) }
         // One binding per prefix: each prefix lives and dies on its own.
         guard prefixCount == 1 else { return .reject(.bcePBUPrefixSetDoNotMatch) }
-        guard hi || pbu.lifetime == 0 else { return .reject(.missingHandoffIndicatorOption) }
+        guard hi != nil || pbu.lifetime == 0 else { return .reject(.missingHandoffIndicatorOption) }
         guard att || pbu.lifetime == 0 else { return .reject(.missingAccessTechTypeOption) }
         guard pool.contains(prefix) else { return .reject(.notLMAForThisMobileNode) }
         guard let entry = anchored[prefix], entry.node == node, entry.state != .holdDown else {
@@ -210,7 +225,7 @@ extension AccessRouter {
                 return .reject(.sequenceNumberOutOfWindow, lastAccepted: last)
             }
         }
-        return .accept(prefix, entry, timestamp)
+        return .accept(prefix, entry, timestamp, hi)
     }
 
     /// RFC 6275 section 9.5.1: sequence numbers compare modulo 2^16, newer

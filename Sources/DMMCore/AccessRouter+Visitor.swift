@@ -5,15 +5,17 @@ import DMMWire
 ///
 ///     registering --PBA accepted--> registered --refresh timer--> registering
 ///        | timeouts double; past the maximum, or a rejection: gone
-///        | last flow ends / node leaves: deregistering or gone
+///        | last flow ends, or the node leaves: deregistering --PBA--> gone
 extension AccessRouter {
     struct Visit: Sendable {
         var node: MobileNodeID
         var link: LinkID
         var anchor: IPv6Address
         var state: State
-        /// Sequence number of the PBU awaiting its PBA.
+        /// Sequence number and handoff indicator of the PBU awaiting its PBA;
+        /// a retransmission repeats the indicator.
         var sequence: UInt16
+        var handoff: HandoffIndicator = .handoffSameInterface
         var timeout: Seconds
         /// When the node attached: the start of the handover's signalling.
         var attachedAt: Instant
@@ -52,6 +54,7 @@ extension AccessRouter {
         guard var visit = visiting[prefix] else { return }
         nextSequence &+= 1
         visit.sequence = nextSequence
+        visit.handoff = handoff
         visiting[prefix] = visit
         let deregistering = visit.state == .deregistering
         var options: [MobilityOption] = [
@@ -131,17 +134,23 @@ extension AccessRouter {
         }
         visiting[prefix] = visit
         counters.retransmissions += 1
-        sendBindingUpdate(prefix, handoff: visit.state == .registering ? .handoffSameInterface : .handoffStateNotChanged, at: now)
+        sendBindingUpdate(prefix, handoff: visit.handoff, at: now)
     }
 
-    /// The node left this MAR: the next MAR takes over the binding, so this
-    /// one only removes its far end (seite section 4.1).
+    /// The node left this MAR: remove the far end and deregister (RFC 5213
+    /// section 6.9.1.2), handoff state unknown, so that the anchor stops
+    /// tunnelling here and waits for the next MAR's PBU (seite section 4.1);
+    /// without it, packets would go round between here and the anchor until
+    /// that PBU or the binding's end.
     mutating func leaveVisit(_ prefix: IPv6Prefix, at now: Instant) {
-        guard let visit = visiting.removeValue(forKey: prefix) else { return }
+        guard var visit = visiting[prefix] else { return }
         removeFarEnd(prefix, visit: visit)
-        timers.cancel(.bindAck(prefix))
         timers.cancel(.refresh(prefix))
         timers.cancel(.idle(prefix))
+        visit.state = .deregistering
+        visit.timeout = config.initialBindAckTimeout
+        visiting[prefix] = visit
+        sendBindingUpdate(prefix, handoff: .handoffStateUnknown, at: now)
     }
 
     /// The last flow on a prefix away from home ended (FM-path-ind:10): tell

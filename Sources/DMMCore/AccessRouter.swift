@@ -50,6 +50,10 @@ public struct AccessRouter: Sendable {
     public mutating func start(at now: Instant) {
         actions.append(.install(.decapsulate(endpoint: config.tunnelEndpoint)))
         actions.append(.install(.unreachable(pool.block)))
+        if config.decapsulation == .endDX6 {
+            // Its locator too: a binding's SID that is gone refuses packets.
+            actions.append(.install(.unreachable(IPv6Prefix(IPv6Address(high: config.tunnelEndpoint.high, low: 0), length: 64))))
+        }
         startRecovery(at: now)
     }
 

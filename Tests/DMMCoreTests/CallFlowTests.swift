@@ -146,8 +146,9 @@ struct CallFlowTests {
         #expect(tb.network.rules(mentioning: hnp1) == ["MAR1: deliver \(hnp1) on mn1-mar1"])
         #expect(tb.network.rules(mentioning: hnp2).isEmpty)
         #expect(tb.lms.store.record(for: hnp1)?.serving == Testbed.marAddress(1))
-        // Only the one binding of the first move was ever made.
-        #expect(tb.pbus().count == 1)
+        // Only the one binding of the first move was ever made; MAR2
+        // deregistered it as the node left.
+        #expect(tb.pbus().map(\.lifetime) == [75, 0])
     }
 
     /// The first PBU is lost: it goes again after INITIAL_BINDACK_TIMEOUT, and
@@ -220,6 +221,46 @@ struct CallFlowTests {
         #expect(tb.network.rules(mentioning: hnp1).contains("MAR1: encapsulate \(hnp1) toward \(Testbed.sid(2)) (ipv6-in-ipv6)"))
     }
 
+    /// The node leaves its visited MAR for nowhere: the MAR deregisters
+    /// (handoff state unknown), the anchor stops tunnelling at once so
+    /// downlink packets end at the anchor instead of going round, waits
+    /// MinDelayBeforeBCEDelete for a next MAR, then releases the prefix.
+    @Test func aNodeThatLeavesForNowhereIsDeregistered() throws {
+        var tb = Testbed()
+        let hnp1 = try tb.start("MN1", at: "MAR1")
+        tb.move("MN1", to: "MAR2")
+        tb.flows("MN1", on: hnp1, 1)
+        tb.detach("MN1")
+        tb.run(for: 0.1)
+        let dereg = try #require(tb.pbus(from: "MAR2", to: "MAR1").last)
+        #expect(dereg.lifetime == 0 && dereg.options.contains(.handoffIndicator(.handoffStateUnknown)))
+        #expect(tb.pbas(from: "MAR1").last?.status == .accepted)
+        #expect(tb.network.rules(mentioning: hnp1).isEmpty, "no tunnel and no far end")
+        #expect(states(tb, "MAR1")[hnp1] == "left, waiting for a PBU")
+        #expect(tb.network.trace(fromHost: "CN1", to: Testbed.address(in: hnp1)).outcome
+                == .blackHole(at: "MAR1", reason: "unreachable: \(Testbed.address(in: hnp1)) is in \(Testbed.block(1))"))
+        tb.run(for: 10)
+        #expect(states(tb, "MAR1")[hnp1] == "hold-down")
+    }
+
+    /// The node shows up at a third MAR within the wait: its PBU takes the
+    /// binding over as at any handover, and a deregistration from the MAR it
+    /// left that arrives late changes nothing.
+    @Test func aNodeThatLeavesAndReappearsKeepsItsPrefix() throws {
+        var tb = Testbed()
+        let hnp1 = try tb.start("MN1", at: "MAR1")
+        tb.move("MN1", to: "MAR2")
+        tb.flows("MN1", on: hnp1, 1)
+        tb.detach("MN1")
+        tb.run(for: 3)
+        tb.attach("MN1", to: "MAR3")
+        tb.run(for: 0.1)
+        expectReachable(tb, "MN1", hnp1, tunnel: ["MAR1 -> \(endpoint(3))"])
+        let late = BindingUpdateCheckTests.pbu(hnp1, timestamp: tb.now, lifetime: 0)
+        #expect(try BindingUpdateCheckTests.answer(&tb, late, from: Testbed.marAddress(2)).status == .accepted)
+        expectReachable(tb, "MN1", hnp1, tunnel: ["MAR1 -> \(endpoint(3))"])
+    }
+
     /// With End.DX6 each binding has a SID of its own in the visited MAR's
     /// locator, which the visited MAR cross-connects to the node's link; it
     /// goes with the binding.
@@ -239,6 +280,8 @@ struct CallFlowTests {
         expectReachable(tb, "MN1", hnp1, tunnel: ["MAR1 -> \(sid(3, hnp1))"])
         expectReachable(tb, "MN1", hnp2, cn: "CN2", tunnel: ["MAR2 -> \(sid(3, hnp2))"])
         #expect(tb.network.routers["MAR2"]!.rules[.decapsulation(sid(2, hnp1))] == nil, "the old binding's SID went with it")
+        #expect(tb.network.routers["MAR2"]!.rules[.route(IPv6Prefix("fc00:2::/64")!)] == .unreachable(IPv6Prefix("fc00:2::/64")!),
+                "packets for it are refused in the locator")
     }
 
     /// With reverse tunnelling the uplink goes back through the anchor too.
