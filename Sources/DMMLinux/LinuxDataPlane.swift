@@ -119,7 +119,10 @@ public final class LinuxDataPlane {
     /// Installing what exists and removing what is gone both count as done.
     static func succeeded(_ code: Int32, _ message: NetlinkMessage) -> Bool {
         if code == 0 { return true }
-        let removing = [RTM_DELROUTE, RTM_DELRULE, RTM_DELNEIGH].contains { message.type == UInt16($0) }
+        let removing = switch Int32(message.type) {
+        case Int32(RTM_DELROUTE), Int32(RTM_DELRULE), Int32(RTM_DELNEIGH): true
+        default: false
+        }
         return removing ? (code == ESRCH || code == ENOENT) : code == EEXIST
     }
 
