@@ -228,6 +228,7 @@ public final class Lab {
                 uplink-mode: \(scenario.uplinkMode.rawValue)
                 tunnel-mode: \(scenario.tunnelMode.rawValue)
                 decapsulation: \(scenario.decapsulation.rawValue)
+                node-identity: \(scenario.nodeIdentity.rawValue)
                 idle-grace: \(scenario.idleGrace)
                 bindack-timeout: 0.2
                 control-socket: \(output.path)/mar\(i).sock

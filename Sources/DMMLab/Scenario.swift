@@ -10,6 +10,7 @@ import Foundation
 ///     uplink-mode: direct          # or reverse-tunnel
 ///     tunnel-mode: ipv6-in-ipv6    # or srv6
 ///     decapsulation: end.dt6       # or end.dx6 (a SID per binding)
+///     node-identity: link-layer-address  # or interface-name (the MAR's end of the node's link)
 ///     idle-grace: 2                # seconds without flows before a moved prefix is released
 ///     output: lab-output           # where the results go
 ///     node:
@@ -25,6 +26,7 @@ public struct Scenario: Sendable {
     public var uplinkMode: UplinkMode
     public var tunnelMode: TunnelMode
     public var decapsulation: Decapsulation
+    public var nodeIdentity: MARConfig.NodeIdentity
     public var idleGrace: Double
     public var output: String
     public var start: String
@@ -40,6 +42,7 @@ public struct Scenario: Sendable {
         uplinkMode = try r.choice("uplink-mode", UplinkMode.self) ?? .direct
         tunnelMode = try r.choice("tunnel-mode", TunnelMode.self) ?? .ipv6InIPv6
         decapsulation = try r.choice("decapsulation", Decapsulation.self) ?? .endDT6
+        nodeIdentity = try r.choice("node-identity", MARConfig.NodeIdentity.self) ?? .linkLayerAddress
         idleGrace = try r.number("idle-grace", in: 0...60) ?? 2
         output = try r.string("output") ?? "lab-output"
         let marCount = mars

@@ -38,7 +38,7 @@ public final class LinkMonitor {
         guard reply.type == UInt16(RTM_NEWLINK) || reply.type == UInt16(RTM_DELLINK), p.count >= 16,
             let name = NetlinkAttributes(p, from: 16).string(c16(IFLA_IFNAME))
         else { return nil }
-        let index = Int32(bitPattern: UInt32(p[4]) | UInt32(p[5]) << 8 | UInt32(p[6]) << 16 | UInt32(p[7]) << 24)
+        let index = interfaceIndex(in: p)
         let flags = UInt32(p[8]) | UInt32(p[9]) << 8 | UInt32(p[10]) << 16 | UInt32(p[11]) << 24
         let up = reply.type == UInt16(RTM_NEWLINK) && flags & Self.lowerUp != 0
         // Reported only on a change (the kernel repeats NEWLINK for many

@@ -74,7 +74,7 @@ public final class LinuxDataPlane {
         for reply in try netlink.dump(NetlinkMessage(type: UInt16(RTM_GETLINK), flags: 0, payload: w.bytes))
         where reply.type == UInt16(RTM_NEWLINK) && reply.payload.count >= 16 {
             let p = reply.payload
-            let index = Int32(bitPattern: UInt32(p[4]) | UInt32(p[5]) << 8 | UInt32(p[6]) << 16 | UInt32(p[7]) << 24)
+            let index = interfaceIndex(in: p)
             if let name = NetlinkAttributes(p, from: 16).string(c16(IFLA_IFNAME)) { names[name] = index }
         }
         interfaceIndexes = names

@@ -32,7 +32,7 @@ extension KernelRule {
         guard payload.count >= 12, payload[0] == UInt8(AF_INET6), payload[10] & UInt8(NTF_PROXY) != 0 else { return nil }
         let a = NetlinkAttributes(payload, from: 12)
         guard a[c16(NDA_PROTOCOL)]?.first == protocolNumber, let address = a.address(c16(NDA_DST)) else { return nil }
-        let interface = Int32(bitPattern: UInt32(payload[4]) | UInt32(payload[5]) << 8 | UInt32(payload[6]) << 16 | UInt32(payload[7]) << 24)
+        let interface = interfaceIndex(in: payload)
         return (address, interface)
     }
 }

@@ -14,8 +14,9 @@ import DMMWire
 ///                                         # on the uplink: for an uplink on a segment shared with the
 ///                                         # other MARs, where they resolve SIDs as on-link neighbours
 ///     access-interfaces: [mn1, mn2]       # or names ending in '*' as prefixes: [mn*] (required)
-///     node-identity: interface-name       # a node is named by its access link, known at link up;
-///                                         # or link-layer-address: by the first RS's source link-layer address
+///     node-identity: link-layer-address   # a node is named by its link-layer address: from its Router
+///                                         # Solicitation, or asked for at link up (MARDaemon+Discovery.swift);
+///                                         # or interface-name: by its access link, for links that follow their node
 ///     peers:                              # the other MARs (required)
 ///       - address: 2001:db8:ffff::2
 ///         tunnel-endpoint: fc00:2::d6
@@ -85,7 +86,7 @@ public struct MARConfig: Sendable {
         dataPlane.routeProtocol = try r.integer("route-protocol", in: UInt8(5)...UInt8(254)) ?? 177
         dataPlane.proxyNeighbours = try r.bool("proxy-neighbours") ?? false
         accessInterfaces = try r.required("access-interfaces") { try $0.strings($1) }
-        nodeIdentity = try r.choice("node-identity", NodeIdentity.self) ?? .interfaceName
+        nodeIdentity = try r.choice("node-identity", NodeIdentity.self) ?? .linkLayerAddress
         metrics = try r.string("metrics")
         controlSocket = try r.string("control-socket") ?? "/run/dmm/\(name).sock"
         try r.finish()

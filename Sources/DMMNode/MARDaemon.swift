@@ -33,6 +33,8 @@ public final class MARDaemon {
     var wanted: [ForwardingRule.Key: ForwardingRule] = [:]
     /// Bindings restored at start, until the kernel is reconciled with them.
     var recovered: Int?
+    /// Access links whose node is still to be named (MARDaemon+Discovery.swift).
+    var probes: [String: Probe] = [:]
 
     public init(config: MARConfig) throws {
         self.config = config
@@ -41,7 +43,9 @@ public final class MARDaemon {
         dataPlane = try LinuxDataPlane(netlink: NetlinkSocket(), config: config.dataPlane)
         try dataPlane.prepareRouter()
         mobility = try RawSocket(protocol: MobilityHeader.protocolNumber, bindTo: config.router.address)
-        icmp = try RawSocket(protocol: ICMPv6Message.protocolNumber, icmpTypes: [ICMPv6Message.Kind.routerSolicitation.rawValue])
+        icmp = try RawSocket(protocol: ICMPv6Message.protocolNumber, icmpTypes: [
+            ICMPv6Message.Kind.routerSolicitation.rawValue, ICMPv6Message.Kind.neighborAdvertisement.rawValue, 129,  // Echo Reply
+        ])
         links = try LinkMonitor()
         flows = try FlowMonitor()
         describeMetrics()
@@ -68,12 +72,13 @@ public final class MARDaemon {
         }
         reactor.run(
             timeout: { [unowned self] in
-                let next = min(engine.nextDeadline() ?? nextFlowScan, nextFlowScan)
+                let next = [engine.nextDeadline(), nextProbe, nextFlowScan].compactMap { $0 }.min()!
                 return Int32(clamping: (next.nanoseconds - wallClock().nanoseconds + 999_999) / 1_000_000)
             },
             tick: { [unowned self] in
                 let now = wallClock()
                 if now >= nextFlowScan { try scanFlows(at: now) }
+                sendProbes(at: now)
                 engine.handleTimeout(at: now)
                 perform()
             },
@@ -110,24 +115,23 @@ public final class MARDaemon {
 
     func receiveICMP() throws {
         let d = try icmp.receive()
-        // RFC 4861 section 6.1.1: a solicitation not from the link is dropped.
-        guard d.hopLimit == 255 else {
-            refuse("hop limit not 255")
-            return
-        }
         guard let link = dataPlane.name(ofInterface: d.interface), config.isAccess(link),
-            case .routerSolicitation(let rs) = try? ICMPv6Message.decode(d.bytes, checksum: .skip)
+            let message = try? ICMPv6Message.decode(d.bytes, checksum: .skip)
         else { return }
         let linkID = LinkID(link)
+        guard case .routerSolicitation(let rs) = message else {
+            probeAnswered(message, from: d.source, hopLimit: d.hopLimit, link: link)
+            perform()
+            return
+        }
+        // RFC 4861 section 6.1.1: a solicitation not from the link is dropped.
+        guard d.hopLimit == 255 else { return refuse("hop limit not 255") }
         if engine.isAttached(linkID) {
             engine.handle(.routerSolicitation(link: linkID), at: wallClock())
         } else if config.nodeIdentity == .linkLayerAddress {
             // The node is named by its link-layer address unless it sent none.
             let mac = rs.options.lazy.compactMap { if case .sourceLinkLayerAddress(let a) = $0 { a } else { nil } }.first
-            let node = MobileNodeID(linkLayerAddress: mac ?? Array(d.source.bytes.suffix(8)))
-            log.info("attach", ["link": link, "node": node])
-            metrics.add("dmm_attachments_total")
-            engine.handle(.attached(node, link: linkID, linkLayerAddress: mac ?? []), at: wallClock())
+            attachNode(MobileNodeID(linkLayerAddress: mac ?? Array(d.source.bytes.suffix(8))), on: link, linkLayerAddress: mac ?? [])
         }
         perform()
     }
@@ -143,14 +147,14 @@ public final class MARDaemon {
                 log.error("access-link", ["link": name, "error": error])
             }
             log.info("link-up", ["link": name])
-            if config.nodeIdentity == .interfaceName {
-                log.info("attach", ["link": name, "node": name])
-                metrics.add("dmm_attachments_total")
-                engine.handle(.attached(MobileNodeID(name), link: LinkID(name), linkLayerAddress: []), at: wallClock())
-                perform()
+            switch config.nodeIdentity {
+            case .interfaceName: attachNode(MobileNodeID(name), on: name, linkLayerAddress: [])
+            case .linkLayerAddress: startProbing(name, interface: index)
             }
+            perform()
         case .down(let name) where config.isAccess(name):
             accessUp[name] = nil
+            probes[name] = nil
             log.info("detach", ["link": name])
             engine.handle(.detached(LinkID(name)), at: wallClock())
             perform()

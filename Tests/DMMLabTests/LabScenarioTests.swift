@@ -47,13 +47,16 @@ struct LabDemoTests {
 }
 
 /// End.DX6: the far end of each binding is a SID of its own, cross-connected
-/// to the node's link, and a TCP stream goes through two moves with it.
+/// to the node's link, and a TCP stream goes through two moves with it. The
+/// MARs name the node by its link here, the other lab tests by its
+/// link-layer address (the default).
 @Suite(.serialized, .enabled(if: TestNamespace.available || ProcessInfo.processInfo.environment["CI"] != nil, TestNamespace.skipReason))
 struct EndDX6LabTests {
     @Test func eachBindingEndsAtItsOwnSID() throws {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("dmm-dx6-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: output) }
-        let (lab, hnp1) = try Lab.withNode("mars: 3\ndecapsulation: end.dx6\nnode:\n  moves: [mar2, mar3]", output: output)
+        let (lab, hnp1) = try Lab.withNode("mars: 3\ndecapsulation: end.dx6\nnode-identity: interface-name\nnode:\n  moves: [mar2, mar3]",
+                                           output: output)
         defer { #expect(lab.tearDown().isEmpty) }
         try lab.startStream()
         // The binding's SID: the visited MAR's locator, the prefix as function.
@@ -70,5 +73,25 @@ struct EndDX6LabTests {
         }
         try lab.wait("mar2's SID for the binding to go", seconds: 5) { !(try lab.ownedRoutes("mar2").contains { $0.contains(sid(2)) }) }
         try lab.expectStreamIntact()
+    }
+}
+
+/// By default a MAR names the node by its link-layer address, which it asks
+/// for at link up (the node does not solicit again after a move).
+@Suite(.serialized, .enabled(if: TestNamespace.available || ProcessInfo.processInfo.environment["CI"] != nil, TestNamespace.skipReason))
+struct NodeIdentityLabTests {
+    @Test func theNodeIsNamedByItsLinkLayerAddress() throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("dmm-identity-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let (lab, _) = try Lab.withNode("mars: 2\nnode:\n  moves: [mar2]", output: output)
+        defer { #expect(lab.tearDown().isEmpty) }
+        let mac = String(try lab.ip("mn", ["link", "show", "eth0"]).components(separatedBy: "link/ether ")[1].prefix(17))
+        func node(at mar: String) throws -> String? {
+            (try lab.state(mar)["attachments"] as? [[String: Any]])?.first?["node"] as? String
+        }
+        #expect(try node(at: "mar1") == mac)
+        _ = try lab.move(from: "mar1", to: "mar2")
+        try lab.wait("mar2 to name the node", seconds: 5) { try node(at: "mar2") != nil }
+        #expect(try node(at: "mar2") == mac, "found again after the move, with no Router Solicitation")
     }
 }

@@ -36,6 +36,7 @@ struct ConfigTests {
         #expect(c.router.advertisement.retransTimer == 10 && c.router.advertisement.preferredLifetime == 1800)
         #expect(c.router.peers.count == 3 && c.dataPlane.uplink == "up0" && c.dataPlane.routeProtocol == 177)
         #expect(c.isAccess("mn7") && !c.isAccess("up0"))
+        #expect(c.nodeIdentity == .linkLayerAddress, "the default")
         #expect(c.controlSocket == "/run/dmm/mar1.sock" && c.metrics == nil)
     }
 
