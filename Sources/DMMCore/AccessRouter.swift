@@ -101,6 +101,9 @@ public struct AccessRouter: Sendable {
     // MARK: Attachment
 
     mutating func attach(_ node: MobileNodeID, link: LinkID, linkLayer: [UInt8], at now: Instant) {
+        // Told twice (its Router Solicitation and the link-up both name it):
+        // it is the same attachment.
+        if attachments[link]?.node == node { return }
         if let old = linkOf[node], old != link { detach(old, at: now) }
         if attachments[link] != nil { detach(link, at: now) }
         // While recovery reads its pages, a query's answer could not be acted on yet.

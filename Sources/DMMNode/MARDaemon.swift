@@ -149,7 +149,7 @@ public final class MARDaemon {
             log.info("link-up", ["link": name])
             switch config.nodeIdentity {
             case .interfaceName: attachNode(MobileNodeID(name), on: name, linkLayerAddress: [])
-            case .linkLayerAddress: startProbing(name, interface: index)
+            case .linkLayerAddress: if !engine.isAttached(LinkID(name)) { startProbing(name, interface: index) }
             }
             perform()
         case .down(let name) where config.isAccess(name):

@@ -151,6 +151,18 @@ struct CallFlowTests {
         #expect(tb.pbus().map(\.lifetime) == [75, 0])
     }
 
+    /// A node reported attached twice on the same link (its Router
+    /// Solicitation and the link coming up both name it) is one attachment:
+    /// it keeps its prefix.
+    @Test func anAttachmentReportedTwiceIsOne() throws {
+        var tb = Testbed()
+        let hnp1 = try tb.start("MN1", at: "MAR1", flows: 0)
+        tb.attach("MN1", to: "MAR1")
+        tb.run(for: 0.1)
+        #expect(tb.preferred("MN1") == hnp1 && tb.mars["MAR1"]!.counters.attachments == 1)
+        expectReachable(tb, "MN1", hnp1)
+    }
+
     /// The first PBU is lost: it goes again after INITIAL_BINDACK_TIMEOUT, and
     /// the binding is made; meanwhile the far end was ready.
     @Test func lostPBUIsRetransmitted() throws {
