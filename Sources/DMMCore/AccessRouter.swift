@@ -167,12 +167,23 @@ public struct AccessRouter: Sendable {
         }
         attachment.withdrawn = []
         attachments[link] = attachment
-        let ra = RouterAdvertisement(
-            curHopLimit: 64, routerLifetime: a.routerLifetime, reachableTime: a.reachableTime, retransTimer: a.retransTimer,
-            options: [.sourceLinkLayerAddress(a.linkLayerAddress), .mtu(advertisedMTU)] + prefixes)
+        var ra = routerAdvertisement
+        ra.options += prefixes
         actions.append(.sendRouterAdvertisement(ra, link: link))
         counters.advertisements += 1
         timers.set(.advertisement(link), at: now + a.interval)
+    }
+
+    /// The advertisement of the router alone, which every RA starts with. A
+    /// MAR also sends it the moment an access link comes up: the node's
+    /// neighbour cache was flushed when carrier went, and the source
+    /// link-layer address gives it its router's entry at once (RFC 4861
+    /// section 6.3.4), so its first packets need no Neighbor Solicitation.
+    public var routerAdvertisement: RouterAdvertisement {
+        let a = config.advertisement
+        return RouterAdvertisement(
+            curHopLimit: 64, routerLifetime: a.routerLifetime, reachableTime: a.reachableTime, retransTimer: a.retransTimer,
+            options: [.sourceLinkLayerAddress(a.linkLayerAddress), .mtu(advertisedMTU)])
     }
 
     var advertisedMTU: UInt32 {

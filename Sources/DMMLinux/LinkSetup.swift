@@ -68,3 +68,21 @@ extension LinuxDataPlane {
         return interfaceNames[index]
     }
 }
+
+extension NetlinkSocket {
+    /// Sets a link administratively up by name, as `ip link set NAME up`
+    /// does; returns once the kernel has done it (the lab times a move's
+    /// link-up with this, to the microsecond).
+    public func setUp(link name: String) throws {
+        var w = NetlinkWriter()
+        w.u8(UInt8(AF_UNSPEC))
+        w.u8(0)
+        w.u16(0)
+        w.u32(0)  // index 0: the link is named by IFLA_IFNAME
+        w.u32(c32(IFF_UP))
+        w.u32(c32(IFF_UP))  // change mask
+        w.attribute(c16(IFLA_IFNAME), string: name)
+        let code = try transact([NetlinkMessage(type: UInt16(RTM_NEWLINK), flags: 0, payload: w.bytes)])[0]
+        guard code == 0 else { throw Failure(description: "\(name): cannot set it up: \(Self.errorText(code))") }
+    }
+}

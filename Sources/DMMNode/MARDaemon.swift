@@ -147,6 +147,7 @@ public final class MARDaemon {
                 log.error("access-link", ["link": name, "error": error])
             }
             log.info("link-up", ["link": name])
+            advertise(engine.routerAdvertisement, on: name, interface: index)
             switch config.nodeIdentity {
             case .interfaceName: attachNode(MobileNodeID(name), on: name, linkLayerAddress: [])
             case .linkLayerAddress: if !engine.isAttached(LinkID(name)) { startProbing(name, interface: index) }
@@ -195,15 +196,7 @@ public final class MARDaemon {
             case .location(let request):
                 send(LocationCodec.encode(request), to: config.router.locationServer)
             case .sendRouterAdvertisement(let ra, let link):
-                guard let index = accessUp[link.name] else { continue }
-                do {
-                    let bytes = try ICMPv6Message.routerAdvertisement(ra).encode(source: .unspecified, destination: .unspecified)
-                    try icmp.send(bytes, to: IPv6Address("ff02::1")!, from: config.router.advertisement.linkLocalAddress,
-                                  interface: index, hopLimit: 255)
-                    metrics.add("dmm_messages_sent_total", ["type": "Router Advertisement"])
-                } catch {
-                    log.warning("send-ra", ["link": link, "error": error])
-                }
+                if let index = accessUp[link.name] { advertise(ra, on: link.name, interface: index) }
             case .install(let rule):
                 wanted[rule.key] = rule
                 pendingRules.append(.install(rule))
@@ -245,6 +238,17 @@ public final class MARDaemon {
             } catch {
                 log.error("reconcile", ["error": error])
             }
+        }
+    }
+
+    func advertise(_ ra: RouterAdvertisement, on link: String, interface: Int32) {
+        do {
+            let bytes = try ICMPv6Message.routerAdvertisement(ra).encode(source: .unspecified, destination: .unspecified)
+            try icmp.send(bytes, to: IPv6Address("ff02::1")!, from: config.router.advertisement.linkLocalAddress,
+                          interface: interface, hopLimit: 255)
+            metrics.add("dmm_messages_sent_total", ["type": "Router Advertisement"])
+        } catch {
+            log.warning("send-ra", ["link": link, "error": error])
         }
     }
 

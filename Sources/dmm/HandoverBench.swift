@@ -1,5 +1,6 @@
 import ArgumentParser
 import DMMLab
+import DMMNode
 import Foundation
 
 extension BenchCommand {
@@ -22,6 +23,9 @@ extension BenchCommand {
         @Option(help: "Seconds at each MAR.")
         var dwell = 0.6
 
+        @Option(help: "How the MARs name the node: link-layer-address (the default) or interface-name.")
+        var nodeIdentity = MARConfig.NodeIdentity.linkLayerAddress.rawValue
+
         func run() throws {
             guard getuid() == 0 else { throw ValidationError("dmm bench handover needs root (it builds a lab)") }
             let path = (0..<moves).map { $0 % 2 == 0 ? "mar2" : "mar1" }
@@ -29,6 +33,7 @@ extension BenchCommand {
                 name: bench-handover
                 mars: 2
                 idle-grace: 1
+                node-identity: \(nodeIdentity)
                 output: \(FileManager.default.temporaryDirectory.path)/dmm-bench-handover-\(getpid())
                 node:
                   start: mar1

@@ -94,4 +94,24 @@ struct NodeIdentityLabTests {
         try lab.wait("mar2 to name the node", seconds: 5) { try node(at: "mar2") != nil }
         #expect(try node(at: "mar2") == mac, "found again after the move, with no Router Solicitation")
     }
+
+    /// A move's interruption is counted from the moment the link comes up:
+    /// the time the lab gives a move is not later than the new MAR's own
+    /// record of the link coming up (it was, by up to 50 ms, while the lab
+    /// timed the end of an `ip` process).
+    @Test func aMoveIsTimedFromTheLinkComingUp() throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("dmm-movetime-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let (lab, _) = try Lab.withNode("mars: 2\nnode:\n  moves: [mar2]", output: output)
+        defer { #expect(lab.tearDown().isEmpty) }
+        let t = try lab.move(from: "mar1", to: "mar2")
+        func linkUp() throws -> Double? {
+            let log = try String(contentsOfFile: output + "/mar2.log", encoding: .utf8)
+            return log.split(separator: "\n").first { $0.contains("event=link-up") }
+                .flatMap { $0.split(separator: " ").first?.dropFirst("time=".count) }.flatMap { Double($0) }
+        }
+        try lab.wait("mar2 to log the link coming up", seconds: 5) { try linkUp() != nil }
+        let up = try #require(try linkUp())
+        #expect(t <= up, "the move is timed \(String(format: "%.3f", (t - up) * 1000)) ms after mar2 saw the link come up")
+    }
 }
