@@ -23,8 +23,8 @@ extension MARDaemon {
         var node: IPv6Address?
     }
 
-    static let probeInterval: Seconds = 0.1
-    static let probeCount = 30
+    static let probeInterval: Seconds = 0.01
+    static let probeCount = 100
     /// Identifier of our Echo Requests (RFC 4443 section 4.1).
     static let probeIdentifier: UInt16 = 0x444D
 
