@@ -52,10 +52,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "DMMWireTests", dependencies: ["DMMWire", "DMMTestSupport"]),
+        .testTarget(name: "DMMWireTests", dependencies: ["DMMWire", "DMMLinux", "DMMTestSupport"]),
         .testTarget(name: "DMMCoreTests", dependencies: ["DMMCore", "DMMDataPlane"]),
         // Network namespaces for the tests that need a kernel.
-        .target(name: "DMMTestSupport", path: "Tests/DMMTestSupport"),
+        .target(name: "DMMTestSupport", dependencies: ["DMMLinux"], path: "Tests/DMMTestSupport"),
         .testTarget(name: "DMMLinuxTests", dependencies: ["DMMLinux", "DMMTestSupport"]),
         .testTarget(name: "DMMStoreTests", dependencies: ["DMMStore"]),
         .testTarget(name: "DMMNodeTests", dependencies: ["DMMNode", "DMMTestSupport"]),

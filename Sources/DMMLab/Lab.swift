@@ -72,19 +72,11 @@ public final class Lab {
 
     @discardableResult
     public func run(_ arguments: [String], in namespace: String? = nil) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        p.arguments = namespace.map { ["netns", "exec", ns($0)] + arguments } ?? arguments
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            throw Failure(description: "\((namespace.map { "[\($0)] " } ?? "") + arguments.joined(separator: " ")): \(String(decoding: e, as: UTF8.self))")
+        let r = try Command.run("/usr/sbin/ip", namespace.map { ["netns", "exec", ns($0)] + arguments } ?? arguments)
+        guard r.status == 0 else {
+            throw Failure(description: "\((namespace.map { "[\($0)] " } ?? "") + arguments.joined(separator: " ")): \(r.err)")
         }
-        return String(decoding: o, as: UTF8.self)
+        return r.out
     }
 
     @discardableResult

@@ -63,9 +63,11 @@ extension LinuxDataPlane {
 
     /// The name of an interface index, if it exists.
     public func name(ofInterface index: Int32) -> String? {
-        if let n = interfaceNames[index] { return n }
+        // Called per received packet: a search, not a reverse map built each time.
+        func lookUp() -> String? { interfaceIndexes.first { $0.value == index }?.key }
+        if let n = lookUp() { return n }
         try? refreshInterfaces()
-        return interfaceNames[index]
+        return lookUp()
     }
 }
 

@@ -41,7 +41,7 @@ public final class LinuxDataPlane {
 
     let netlink: NetlinkSocket
     public let config: Config
-    private var interfaceIndexes: [String: Int32] = [:]
+    private(set) var interfaceIndexes: [String: Int32] = [:]
     /// The routing table that sends a reverse tunnel to each anchor endpoint,
     /// and the rules (source prefix, link) that use it.
     private var reverseTables: [IPv6Address: ReverseTable] = [:]

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DMMCore
 import DMMWire
 import Foundation
 
@@ -8,6 +9,15 @@ struct BenchCommand: ParsableCommand {
         abstract: "Benchmarks: print figures, assert nothing. Build with -c release.",
         subcommands: [Wire.self, Engine.self, Recovery.self, Kernel.self, Handover.self, Throughput.self]
     )
+
+    /// The anchoring MAR the engine benchmarks drive, with the one peer its
+    /// bindings go to and its location server.
+    static let anchor = IPv6Address("2001:db8:ffff::1")!, visited = IPv6Address("2001:db8:ffff::2")!
+    static let locationServer = IPv6Address("2001:db8:ffff::100")!
+    static var anchoringMAR: AccessRouterConfig {
+        AccessRouterConfig(address: anchor, prefixBlock: IPv6Prefix("2001:db8:100::/40")!, peers: [anchor, visited],
+                           locationServer: locationServer)
+    }
 
     struct Wire: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -16,9 +16,8 @@ extension BenchCommand {
         var rounds = 2
 
         func run() throws {
-            let anchor = IPv6Address("2001:db8:ffff::1")!, visited = IPv6Address("2001:db8:ffff::2")!
-            var config = AccessRouterConfig(address: anchor, prefixBlock: IPv6Prefix("2001:db8:100::/40")!,
-                                            peers: [anchor, visited], locationServer: IPv6Address("2001:db8:ffff::100")!)
+            let anchor = BenchCommand.anchor, visited = BenchCommand.visited
+            var config = BenchCommand.anchoringMAR
             config.freshness = .timestamps(window: 3600)
             var mar = AccessRouter(config: config)
             var now = Instant(seconds: 1_795_000_000)

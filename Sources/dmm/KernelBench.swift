@@ -39,13 +39,6 @@ extension BenchCommand {
             }
         }
 
-        func shell(_ arguments: [String]) throws {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-            p.arguments = arguments
-            try p.run()
-            p.waitUntilExit()
-            guard p.terminationStatus == 0 else { throw ValidationError("ip \(arguments.joined(separator: " ")) failed") }
-        }
+        func shell(_ arguments: [String]) throws { _ = try Command.output("/usr/sbin/ip", arguments) }
     }
 }

@@ -13,10 +13,8 @@ extension BenchCommand {
         var records = 1_000_000
 
         func run() throws {
-            let anchor = IPv6Address("2001:db8:ffff::1")!, visited = IPv6Address("2001:db8:ffff::2")!
-            let lms = IPv6Address("2001:db8:ffff::100")!
-            let config = AccessRouterConfig(address: anchor, prefixBlock: IPv6Prefix("2001:db8:100::/40")!,
-                                            peers: [anchor, visited], locationServer: lms)
+            let anchor = BenchCommand.anchor, visited = BenchCommand.visited, lms = BenchCommand.locationServer
+            let config = BenchCommand.anchoringMAR
             // What the location server holds: 8 in 10 prefixes tunnelled to
             // another MAR, 1 at home, 1 in hold-down.
             let block = config.prefixBlock.address

@@ -200,9 +200,7 @@ struct CallFlowTests {
     /// is kept as long as refreshes come.
     @Test func bindingLifetimeRefreshAndExpiry() throws {
         var tb = Testbed { $0.bindingLifetime = 40 }
-        let hnp1 = try tb.start("MN1", at: "MAR1")
-        tb.move("MN1", to: "MAR2")
-        tb.flows("MN1", on: hnp1, 1)
+        let hnp1 = try tb.startAway("MN1")
         tb.run(for: 100)
         #expect(tb.pbus(from: "MAR2").count == 4, "refreshed every 32 s, at 80% of 40 s")
         expectReachable(tb, "MN1", hnp1, tunnel: ["MAR1 -> \(endpoint(2))"])
@@ -239,9 +237,7 @@ struct CallFlowTests {
     /// MinDelayBeforeBCEDelete for a next MAR, then releases the prefix.
     @Test func aNodeThatLeavesForNowhereIsDeregistered() throws {
         var tb = Testbed()
-        let hnp1 = try tb.start("MN1", at: "MAR1")
-        tb.move("MN1", to: "MAR2")
-        tb.flows("MN1", on: hnp1, 1)
+        let hnp1 = try tb.startAway("MN1")
         tb.detach("MN1")
         tb.run(for: 0.1)
         let dereg = try #require(tb.pbus(from: "MAR2", to: "MAR1").last)
@@ -260,9 +256,7 @@ struct CallFlowTests {
     /// left that arrives late changes nothing.
     @Test func aNodeThatLeavesAndReappearsKeepsItsPrefix() throws {
         var tb = Testbed()
-        let hnp1 = try tb.start("MN1", at: "MAR1")
-        tb.move("MN1", to: "MAR2")
-        tb.flows("MN1", on: hnp1, 1)
+        let hnp1 = try tb.startAway("MN1")
         tb.detach("MN1")
         tb.run(for: 3)
         tb.attach("MN1", to: "MAR3")

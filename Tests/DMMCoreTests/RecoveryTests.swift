@@ -14,9 +14,7 @@ extension CallFlowTests {
 
     @Test func anAnchorRestartedMidSessionRestoresItsBindings() throws {
         var tb = Testbed()
-        let away = try tb.start("MN1", at: "MAR1")
-        tb.move("MN1", to: "MAR2")
-        tb.flows("MN1", on: away, 1)
+        let away = try tb.startAway("MN1")
         let home = try tb.start("MN2", at: "MAR1")
         let released = try tb.start("MN3", at: "MAR1", flows: 0)
         tb.detach("MN3")
@@ -54,9 +52,7 @@ extension CallFlowTests {
     /// continues after that number (RFC 6275 sections 9.5.1 and 11.7.1).
     @Test func aVisitedMARRestartedMidSessionRegistersAgain() throws {
         var tb = Testbed { $0.freshness = .sequenceNumbers }
-        let hnp1 = try tb.start("MN1", at: "MAR1")
-        tb.move("MN1", to: "MAR2")
-        tb.flows("MN1", on: hnp1, 1)
+        let hnp1 = try tb.startAway("MN1")
         let hnp2 = try #require(tb.preferred("MN1"))
         let before = tb.pbas(from: "MAR1").count
 
@@ -79,9 +75,7 @@ extension CallFlowTests {
         // Enough records for several pages, so reading them takes a while;
         // MN1's prefix comes last, on the last page.
         for i in 2...40 { _ = try tb.start("MN\(i)", at: "MAR1", flows: 1) }
-        let hnp1 = try tb.start("MN1", at: "MAR1")
-        tb.move("MN1", to: "MAR2")
-        tb.flows("MN1", on: hnp1, 1)
+        let hnp1 = try tb.startAway("MN1")
 
         tb.restart("MAR1")
         tb.move("MN1", to: "MAR3")

@@ -117,6 +117,15 @@ struct Testbed {
 
     struct NoPrefix: Error { var node: String }
 
+    /// The node starts at MAR1 with a flow and moves to MAR2, the flow still
+    /// running: its first prefix, which MAR1 tunnels to MAR2.
+    mutating func startAway(_ node: String) throws -> IPv6Prefix {
+        let prefix = try start(node, at: "MAR1")
+        move(node, to: "MAR2")
+        flows(node, on: prefix, 1)
+        return prefix
+    }
+
     /// Moves the node's link from its MAR to `mar`, then lets signalling run.
     mutating func move(_ node: String, to mar: String, settle: Seconds = 0.1) {
         detach(node)

@@ -1,3 +1,4 @@
+import DMMLinux
 import Foundation
 import Testing
 

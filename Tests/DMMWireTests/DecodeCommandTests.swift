@@ -1,3 +1,4 @@
+import DMMLinux
 import DMMTestSupport
 import Foundation
 import Testing

@@ -1,7 +1,8 @@
 import Foundation
 
 /// Runs a program to its end and returns its exit status and output: the one
-/// way the tests run a command (iproute2, tshark, the dmm executable).
+/// way the project runs a command (iproute2 in the lab and the benchmarks;
+/// tshark and the dmm executable in the tests). The daemons run none.
 public enum Command {
     public struct Result: Sendable {
         public var status: Int32
