@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netinet/icmp6.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include "CSockets.h"
@@ -77,4 +78,12 @@ int csock_icmp6_filter(int fd, const unsigned char *types, int count) {
     ICMP6_FILTER_SETBLOCKALL(&filter);
     for (int i = 0; i < count; i++) ICMP6_FILTER_SETPASS(types[i], &filter);
     return setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof filter);
+}
+
+int csock_wait_readable(int fd, long long nanoseconds) {
+    struct pollfd p = { fd, POLLIN, 0 };
+    if (nanoseconds < 0) nanoseconds = 0;
+    struct timespec t = { nanoseconds / 1000000000, nanoseconds % 1000000000 };
+    int n = ppoll(&p, 1, &t, NULL);
+    return n < 0 ? -1 : n > 0;
 }

@@ -33,6 +33,8 @@ public final class Lab {
 
     public static let cn = IPv6Address("2001:db8:cc::1")!
     public static let lms = IPv6Address("2001:db8:ffff::100")!
+    /// The correspondent's echo server.
+    public static let echoPort: UInt16 = 7000
     public static func mar(_ i: Int) -> IPv6Address { IPv6Address("2001:db8:ffff::\(i)")! }
     public static func block(_ i: Int) -> String { "2001:db8:\(i)::/48" }
     public static func sid(_ i: Int) -> String { "fc00:\(i)::d6" }

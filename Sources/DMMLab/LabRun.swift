@@ -10,10 +10,16 @@ public struct LabRun {
         public var from: String, to: String
         /// When the node's link came up at the new MAR (seconds since 1970).
         public var at: Double
-        /// From the link up at the new MAR to the first echo of the old
-        /// connection reaching the node (the downlink interruption, to within
-        /// one stream interval).
-        public var interruptionMilliseconds: Double?
+        /// The L3 interruption, from the link up at the new MAR to the first
+        /// packet of the old connection to reach the node (downlink) and the
+        /// correspondent (uplink), as captured in their namespaces; nil
+        /// without tshark. A packet comes at least every stream interval.
+        public var downlinkMilliseconds: Double?
+        public var uplinkMilliseconds: Double?
+        /// From the link up to the first echo the stream application read:
+        /// the interruption as the application sees it, TCP's recovery of
+        /// the segments lost meanwhile included.
+        public var firstEchoMilliseconds: Double?
         /// Pings sent in the second after the move that got no reply.
         public var pingsLost: Int
         /// PBUs and PBAs sent by all MARs for this move.
@@ -58,11 +64,11 @@ public struct LabRun {
             }
             lab.note("node has \(try lab.preferred()!) from \(scenario.start)")
             // The correspondent's echo server, the node's long stream and ping.
-            try lab.spawn("echo-server", in: "cn", [executable, "lab", "traffic", "serve", "--address", "\(Lab.cn)", "--port", "7000"])
+            try lab.spawn("echo-server", in: "cn", [executable, "lab", "traffic", "serve", "--address", "\(Lab.cn)", "--port", "\(Lab.echoPort)"])
             try lab.sleep(0.3)
             let stop = out.appendingPathComponent("stop-traffic").path
             try? FileManager.default.removeItem(atPath: stop)
-            try lab.spawn("stream", in: "mn", [executable, "lab", "traffic", "stream", "--to", "\(Lab.cn)", "--port", "7000",
+            try lab.spawn("stream", in: "mn", [executable, "lab", "traffic", "stream", "--to", "\(Lab.cn)", "--port", "\(Lab.echoPort)",
                                                 "--interval", "\(scenario.streamInterval)", "--duration", "600", "--stop-file", stop],
                           stdout: out.appendingPathComponent("stream.json"))
             try lab.spawn("ping", in: "mn", [executable, "lab", "traffic", "ping", "--to", "\(Lab.cn)",
@@ -76,6 +82,9 @@ public struct LabRun {
                 let before = try lab.signalling()
                 let t = try lab.move(from: at, to: next)
                 moveTimes.append(t)
+                // The lab's own checks start `ip` processes, which on a small
+                // machine would take the CPUs from the handover it measures.
+                try lab.sleep(Self.quietAfterMove)
                 let index = Int(next.dropFirst(3))!
                 try lab.wait("a preferred address from \(next)'s block", seconds: 10) {
                     try lab.preferred().map { Lab.block(index).hasPrefix(Self.blockHead($0)) } ?? false
@@ -83,7 +92,7 @@ public struct LabRun {
                 lab.note("node prefers \(try lab.preferred()!) at \(next)")
                 // A new connection: the node's own source address selection.
                 let probe = out.appendingPathComponent("new-connection-\(moves.count + 1).json")
-                _ = try lab.run([executable, "lab", "traffic", "stream", "--to", "\(Lab.cn)", "--port", "7000", "--interval", "0.05",
+                _ = try lab.run([executable, "lab", "traffic", "stream", "--to", "\(Lab.cn)", "--port", "\(Lab.echoPort)", "--interval", "0.05",
                                  "--duration", "0.3"], in: "mn")
                     .write(to: probe, atomically: true, encoding: .utf8)
                 let probeLog = try JSONDecoder().decode(Traffic.StreamLog.self, from: Data(contentsOf: probe))
@@ -92,7 +101,7 @@ public struct LabRun {
                 if !used { failures.append("move to \(next): the new connection used \(probeLog.source)") }
                 try lab.sleep(scenario.dwell)
                 let after = try lab.signalling()
-                moves.append(Move(from: at, to: next, at: t, interruptionMilliseconds: nil, pingsLost: 0,
+                moves.append(Move(from: at, to: next, at: t, pingsLost: 0,
                                   signallingMessages: after.messages - before.messages, ruleChanges: after.rules - before.rules,
                                   newConnectionSource: probeLog.source, newConnectionUsedNewestPrefix: used))
                 at = next
@@ -106,7 +115,7 @@ public struct LabRun {
                 if s.error != "none" { failures.append("the long TCP connection failed: \(s.error)") }
                 if s.echoed != s.sent { failures.append("the long TCP connection lost \(s.sent - s.echoed) of \(s.sent) messages") }
                 for (i, t) in moveTimes.enumerated() {
-                    moves[i].interruptionMilliseconds = s.arrivals.first { $0 > t }.map { ($0 - t) * 1000 }
+                    moves[i].firstEchoMilliseconds = s.arrivals.first { $0 > t }.map { ($0 - t) * 1000 }
                 }
             } else {
                 failures.append("no stream result")
@@ -135,11 +144,36 @@ public struct LabRun {
             failures.append("\(error)")
         }
         lab.stopCaptures()
+        if let s = stream, let node = IPv6Address(s.source) {
+            do {
+                try measureFromCaptures(&moves, lab: lab, node: .init(address: node, port: s.port))
+            } catch {
+                failures.append("the traffic captures: \(error)")
+            }
+        }
         let left = lab.tearDown()
         failures += left
         lab.note(left.isEmpty ? "torn down: no namespace, route or process left" : "left behind: \(left)")
         return Result(scenario: scenario.name, passed: failures.isEmpty, failures: failures, moves: moves, stream: stream, ping: ping,
                       timeline: lab.timeline.map { String(format: "%.3f %@", $0.time - lab.started, $0.event) })
+    }
+
+    /// How long the lab leaves the machine to the daemons after a move.
+    static let quietAfterMove = 0.05
+
+    /// Each move's downlink and uplink interruption, from the captures at
+    /// the node and the correspondent, when tshark made them.
+    static func measureFromCaptures(_ moves: inout [Move], lab: Lab, node: FlowCapture.Endpoint) throws {
+        let atNode = lab.output.appendingPathComponent("mn-traffic.pcapng"), atCN = lab.output.appendingPathComponent("cn-traffic.pcapng")
+        guard FileManager.default.fileExists(atPath: atNode.path), FileManager.default.fileExists(atPath: atCN.path) else { return }
+        let cn = FlowCapture.Endpoint(address: Lab.cn, port: Lab.echoPort)
+        let downlink = try FlowCapture.arrivals(in: atNode, from: cn, to: node)
+        let uplink = try FlowCapture.arrivals(in: atCN, from: node, to: cn)
+        for i in moves.indices {
+            let t = moves[i].at
+            moves[i].downlinkMilliseconds = downlink.first { $0 > t }.map { ($0 - t) * 1000 }
+            moves[i].uplinkMilliseconds = uplink.first { $0 > t }.map { ($0 - t) * 1000 }
+        }
     }
 
     /// The /48 the address is in, as text that begins a block ("2001:db8:2:").
@@ -161,8 +195,8 @@ extension Lab {
         return (messages, rules)
     }
 
-    /// tshark on each MAR's uplink, when it is installed: the signalling and
-    /// the Router Advertisements.
+    /// tshark, when it is installed, on each MAR (the signalling and the
+    /// Router Advertisements) and at the node and the correspondent.
     func startCaptures() throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tshark") else {
             note("tshark is not installed: no captures")
@@ -172,10 +206,15 @@ extension Lab {
             try spawn("capture-mar\(i)", in: "mar\(i)", ["/usr/bin/tshark", "-q", "-i", "any", "-f", "ip6 proto 135 or icmp6",
                                                            "-w", output.appendingPathComponent("mar\(i).pcapng").path])
         }
+        // The echo connections' headers where they arrive, for the moves' interruptions.
+        for host in ["mn", "cn"] {
+            try spawn("capture-\(host)", in: host, ["/usr/bin/tshark", "-q", "-i", "any", "-s", "96", "-f", "tcp port \(Lab.echoPort)",
+                                                      "-w", output.appendingPathComponent("\(host)-traffic.pcapng").path])
+        }
         try sleep(1)  // tshark needs a moment before it captures
     }
 
     func stopCaptures() {
-        for i in 1...scenario.mars { stop("capture-mar\(i)") }
+        for name in (1...scenario.mars).map({ "capture-mar\($0)" }) + ["capture-mn", "capture-cn"] { stop(name) }
     }
 }

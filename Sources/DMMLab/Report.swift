@@ -5,9 +5,9 @@ import Foundation
 extension LabRun.Result {
     public var summary: String {
         var lines = ["", "Scenario \(scenario): \(passed ? "PASSED" : "FAILED")", ""]
-        let header = ["move", "interruption (ms)", "pings lost", "signalling msgs", "rule changes", "new connection from"]
+        let header = ["move"] + Self.interruptionColumns + ["pings lost", "signalling msgs", "rule changes", "new connection from"]
         let rows = moves.map { m in
-            ["\(m.from) -> \(m.to)", m.interruptionMilliseconds.map { String(format: "%.1f", $0) } ?? "-", "\(m.pingsLost)",
+            ["\(m.from) -> \(m.to)"] + m.interruptions + ["\(m.pingsLost)",
              "\(m.signallingMessages)", "\(m.ruleChanges)", m.newConnectionSource + (m.newConnectionUsedNewestPrefix ? "" : " (old prefix!)")]
         }
         let widths = header.indices.map { i in ([header[i]] + rows.map { $0[i] }).map(\.count).max()! }
@@ -20,6 +20,10 @@ extension LabRun.Result {
         for f in failures { lines.append("FAILED: \(f)") }
         return lines.joined(separator: "\n")
     }
+
+    /// A move's interruption three ways: the first packet of the old
+    /// connection at the node and at the correspondent, and its first echo.
+    static let interruptionColumns = ["downlink (ms)", "uplink (ms)", "first echo (ms)"]
 
     public func write(to directory: URL) throws {
         let encoder = JSONEncoder()
@@ -56,19 +60,25 @@ extension LabRun.Result {
             s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
         }
         let rows = moves.map { m in
-            "<tr><td>\(m.from) &rarr; \(m.to)</td><td>\(m.interruptionMilliseconds.map { String(format: "%.1f", $0) } ?? "-")</td>"
+            "<tr><td>\(m.from) &rarr; \(m.to)</td>" + m.interruptions.map { "<td>\($0)</td>" }.joined()
                 + "<td>\(m.pingsLost)</td><td>\(m.signallingMessages)</td><td>\(m.ruleChanges)</td><td>\(escape(m.newConnectionSource))</td></tr>"
         }
         return """
             <!doctype html><html><head><meta charset="utf-8"><title>dmm lab: \(escape(scenario))</title>
             <style>body{font-family:sans-serif;margin:2em}td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left}</style></head><body>
             <h1>\(escape(scenario)): \(passed ? "passed" : "FAILED")</h1>
-            <h2>Moves</h2><table><tr><th>move</th><th>interruption (ms)</th><th>pings lost</th><th>signalling messages</th><th>rule changes</th><th>new connection from</th></tr>
+            <h2>Moves</h2><table><tr><th>move</th>\(Self.interruptionColumns.map { "<th>\($0)</th>" }.joined())<th>pings lost</th><th>signalling messages</th><th>rule changes</th><th>new connection from</th></tr>
             \(rows.joined(separator: "\n"))</table>
             <h2>The long TCP connection</h2>\(svg)
             <h2>Timeline</h2><pre>\(escape(timeline.joined(separator: "\n")))</pre>
             \(failures.isEmpty ? "" : "<h2>Failures</h2><pre>" + escape(failures.joined(separator: "\n")) + "</pre>")
             </body></html>
             """
+    }
+}
+
+extension LabRun.Move {
+    var interruptions: [String] {
+        [downlinkMilliseconds, uplinkMilliseconds, firstEchoMilliseconds].map { $0.map { String(format: "%.1f", $0) } ?? "-" }
     }
 }

@@ -66,6 +66,7 @@ public enum Traffic {
     /// What a stream saw: every echo's send and arrival time, and how it ended.
     public struct StreamLog: Codable, Sendable {
         public var source: String
+        public var port: UInt16
         public var sent: Int
         public var echoed: Int
         /// Arrival times of echoes, in seconds since the Unix epoch.
@@ -88,9 +89,10 @@ public enum Traffic {
         var length = socklen_t(MemoryLayout<sockaddr_in6>.size)
         _ = withUnsafeMutablePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
         let source = withUnsafeBytes(of: local.sin6_addr) { IPv6Address(bytes: Array($0))! }
+        let port = UInt16(bigEndian: local.sin6_port)
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-        var log = StreamLog(source: source.description, sent: 0, echoed: 0, arrivals: [], error: "none")
+        var log = StreamLog(source: source.description, port: port, sent: 0, echoed: 0, arrivals: [], error: "none")
         let start = now()
         var pending: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
@@ -105,9 +107,7 @@ public enum Traffic {
                 log.sent += 1
                 next += interval
             }
-            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let wait = max(0, Int32((next - now()) * 1000))
-            if poll(&p, 1, min(wait, 50)) > 0 {
+            if isReadable(fd, within: min(next - now(), 0.05)) {
                 let n = read(fd, &buffer, buffer.count)
                 if n < 0 { log.error = String(cString: strerror(errno)); return log }
                 if n == 0 { log.error = "closed by the peer"; return log }

@@ -103,10 +103,7 @@ public final class RawSocket {
     }
 
     /// Whether a datagram arrives within `seconds`.
-    public func readable(within seconds: Double) -> Bool {
-        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        return poll(&p, 1, Int32(seconds * 1000)) > 0
-    }
+    public func readable(within seconds: Double) -> Bool { isReadable(fd, within: seconds) }
 
     /// Receives one datagram, waiting for it.
     public func receive() throws -> Datagram {

@@ -88,10 +88,12 @@ extension MARDaemon {
         }
     }
 
+    /// The location query goes out before the log line is written.
     func attachNode(_ node: MobileNodeID, on link: String, linkLayerAddress: [UInt8]) {
         probes[link] = nil
+        engine.handle(.attached(node, link: LinkID(link), linkLayerAddress: linkLayerAddress), at: wallClock())
+        perform()
         log.info("attach", ["link": link, "node": node])
         metrics.add("dmm_attachments_total")
-        engine.handle(.attached(node, link: LinkID(link), linkLayerAddress: linkLayerAddress), at: wallClock())
     }
 }

@@ -22,6 +22,8 @@ public final class MARDaemon {
     var flowCounter = FlowCounter()
     /// Access links with carrier, by name.
     var accessUp: [String: Int32] = [:]
+    /// Access links configured since they appeared or last went administratively down.
+    var prepared: Set<String> = []
     var pendingRules: [LinuxDataPlane.Change] = []
     /// Messages refused before the engine saw them, by reason.
     var malformed: [String: Int] = [:]
@@ -138,21 +140,21 @@ public final class MARDaemon {
 
     func linkChanged(_ event: LinkMonitor.Event) {
         switch event {
+        case .needsSetup(let name, _) where config.isAccess(name):
+            prepared.remove(name)
+            prepareAccessLink(name)
         case .up(let name, let index) where config.isAccess(name):
             accessUp[name] = index
-            do {
-                try dataPlane.prepareAccessLink(name, linkLayerAddress: config.router.advertisement.linkLayerAddress,
-                                                linkLocal: config.router.advertisement.linkLocalAddress)
-            } catch {
-                log.error("access-link", ["link": name, "error": error])
-            }
-            log.info("link-up", ["link": name])
+            if !prepared.contains(name) { prepareAccessLink(name) }
+            // The node waits on what comes first: its router's address, its
+            // naming, the location query. The log line can wait for them.
             advertise(engine.routerAdvertisement, on: name, interface: index)
             switch config.nodeIdentity {
             case .interfaceName: attachNode(MobileNodeID(name), on: name, linkLayerAddress: [])
             case .linkLayerAddress: if !engine.isAttached(LinkID(name)) { startProbing(name, interface: index) }
             }
             perform()
+            log.info("link-up", ["link": name])
         case .down(let name) where config.isAccess(name):
             accessUp[name] = nil
             probes[name] = nil
@@ -161,6 +163,16 @@ public final class MARDaemon {
             perform()
         default:
             break
+        }
+    }
+
+    func prepareAccessLink(_ name: String) {
+        do {
+            try dataPlane.prepareAccessLink(name, linkLayerAddress: config.router.advertisement.linkLayerAddress,
+                                            linkLocal: config.router.advertisement.linkLocalAddress)
+            prepared.insert(name)
+        } catch {
+            log.error("access-link", ["link": name, "error": error])
         }
     }
 

@@ -10,6 +10,9 @@ import DMMWire
 public final class SQLiteLocationStore: LocationStore {
     private var db: OpaquePointer?
     public let path: String
+    /// Each statement compiled once: compiling costs more than running one
+    /// of these lookups, and a MAR's query waits on it during a handover.
+    private var statements: [String: OpaquePointer] = [:]
 
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
@@ -42,7 +45,10 @@ public final class SQLiteLocationStore: LocationStore {
         try execute(Self.schema)
     }
 
-    deinit { sqlite3_close(db) }
+    deinit {
+        for s in statements.values { sqlite3_finalize(s) }
+        sqlite3_close(db)
+    }
 
     func execute(_ sql: String) throws {
         var error: UnsafeMutablePointer<CChar>?
@@ -55,11 +61,11 @@ public final class SQLiteLocationStore: LocationStore {
 
     /// Runs one statement with its parameters bound, handing each row to `row`.
     func query(_ sql: String, _ parameters: [Value], row: (OpaquePointer) throws -> Void = { _ in }) throws {
-        var statement: OpaquePointer?
-        guard sqlite3_prepare_v2(db, sql, -1, &statement, nil) == SQLITE_OK, let statement else {
-            throw Failure(description: "\(path): \(String(cString: sqlite3_errmsg(db)))")
+        let statement = try prepared(sql)
+        defer {
+            sqlite3_reset(statement)
+            sqlite3_clear_bindings(statement)
         }
-        defer { sqlite3_finalize(statement) }
         for (i, p) in parameters.enumerated() {
             let index = Int32(i + 1)
             switch p {
@@ -76,6 +82,16 @@ public final class SQLiteLocationStore: LocationStore {
             default: throw Failure(description: "\(path): \(String(cString: sqlite3_errmsg(db)))")
             }
         }
+    }
+
+    func prepared(_ sql: String) throws -> OpaquePointer {
+        if let s = statements[sql] { return s }
+        var statement: OpaquePointer?
+        guard sqlite3_prepare_v2(db, sql, -1, &statement, nil) == SQLITE_OK, let statement else {
+            throw Failure(description: "\(path): \(String(cString: sqlite3_errmsg(db)))")
+        }
+        statements[sql] = statement
+        return statement
     }
 
     enum Value {

@@ -85,6 +85,8 @@ public enum PcapReader {
     static func readPcapNG(_ bytes: [UInt8]) throws(WireError) -> [PcapRecord] {
         var r = EndianReader(bytes: bytes, littleEndian: true)
         var linkTypes: [UInt32] = []
+        /// Timestamp units per second, by interface.
+        var resolutions: [Double] = []
         var records: [PcapRecord] = []
         while r.offset < bytes.count {
             let start = r.offset
@@ -94,6 +96,7 @@ public enum PcapReader {
                 guard start + 12 <= bytes.count else { throw WireError("truncated section header", at: start) }
                 r.littleEndian = bytes[start + 8] == 0x4D
                 linkTypes = []
+                resolutions = []
             }
             let length = Int(try r.u32("block length"))
             guard length >= 12, length % 4 == 0, start + length <= bytes.count else {
@@ -103,6 +106,8 @@ public enum PcapReader {
             switch blockType {
             case 1:  // Interface Description
                 linkTypes.append(UInt32(try body.u16("link type")))
+                try body.skip(2 + 4, "reserved and snap length")
+                resolutions.append(try timestampResolution(options: &body))
             case 6:  // Enhanced Packet
                 let interface = Int(try body.u32("interface ID"))
                 let high = UInt64(try body.u32("timestamp high"))
@@ -113,8 +118,8 @@ public enum PcapReader {
                 guard interface < linkTypes.count else {
                     throw WireError("packet on undeclared interface \(interface)", at: start + 8)
                 }
-                // Default resolution: microseconds (if_tsresol is not read).
-                records.append(record(records.count + 1, Double(high << 32 | low) / 1e6, frame, linkType: linkTypes[interface]))
+                records.append(record(records.count + 1, Double(high << 32 | low) / resolutions[interface], frame,
+                                      linkType: linkTypes[interface]))
             case 3:  // Simple Packet: first interface, no timestamp
                 let original = Int(try body.u32("original length"))
                 let frame = try body.take(min(original, body.bytes.count - 4), "packet data")
@@ -127,6 +132,25 @@ public enum PcapReader {
         }
         return records
     }
+
+    /// Timestamp units per second from an Interface Description's options:
+    /// if_tsresol (code 9) is 10^-n, or 2^-n with the top bit set; without
+    /// it, microseconds (tshark writes nanoseconds).
+    static func timestampResolution(options body: inout EndianReader) throws(WireError) -> Double {
+        while body.offset + 4 <= body.bytes.count {
+            let code = try body.u16("option code")
+            let length = Int(try body.u16("option length"))
+            if code == 0 { break }
+            let value = try body.take(length, "option value")
+            try body.skip((4 - length % 4) % 4, "option padding")
+            if code == 9, let n = value.first {
+                return n & 0x80 == 0 ? pow10(Int(n)) : Double(sign: .plus, exponent: Int(n & 0x7F), significand: 1)
+            }
+        }
+        return 1e6
+    }
+
+    static func pow10(_ n: Int) -> Double { (0..<n).reduce(1.0) { r, _ in r * 10 } }
 
     /// The IPv6 packet inside a frame of the given link type.
     static func record(_ number: Int, _ time: Double, _ frame: [UInt8], linkType: UInt32) -> PcapRecord {

@@ -8,9 +8,11 @@ extension BenchCommand {
         static let configuration = CommandConfiguration(
             abstract: "Move a node back and forth between two MARs in the lab; print the interruption's median and p99 (root).",
             discussion: """
-                The interruption of a move is the time from the node's link coming up at the new MAR to the first
-                echo of the long TCP connection reaching the node: the downlink and the uplink both work again,
-                to within one stream interval.
+                A move's L3 interruption is the time from the node's link coming up at the new MAR to the first
+                packet of the long TCP connection to reach the node (downlink) and the correspondent (uplink),
+                from captures in their namespaces (tshark). The node sends a message every interval and the
+                correspondent echoes it, so a packet comes at least that often each way. The time to the first
+                echo the application read, with TCP's recovery of what was lost meanwhile, is printed too.
                 """
         )
 
@@ -26,6 +28,9 @@ extension BenchCommand {
         @Option(help: "How the MARs name the node: link-layer-address (the default) or interface-name.")
         var nodeIdentity = MARConfig.NodeIdentity.linkLayerAddress.rawValue
 
+        @Option(help: "Keep the lab's output (captures, logs, result.json) in this directory; by default it is deleted.")
+        var output: String?
+
         func run() throws {
             guard getuid() == 0 else { throw ValidationError("dmm bench handover needs root (it builds a lab)") }
             let path = (0..<moves).map { $0 % 2 == 0 ? "mar2" : "mar1" }
@@ -34,7 +39,7 @@ extension BenchCommand {
                 mars: 2
                 idle-grace: 1
                 node-identity: \(nodeIdentity)
-                output: \(FileManager.default.temporaryDirectory.path)/dmm-bench-handover-\(getpid())
+                output: \(output ?? "\(FileManager.default.temporaryDirectory.path)/dmm-bench-handover-\(getpid())")
                 node:
                   start: mar1
                   moves: [\(path.joined(separator: ", "))]
@@ -45,13 +50,19 @@ extension BenchCommand {
                 """)
             let executable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
             let result = LabRun.run(scenario, executable: executable)
-            try? FileManager.default.removeItem(atPath: scenario.output)
-            let gaps = result.moves.compactMap(\.interruptionMilliseconds).sorted()
-            guard !gaps.isEmpty else { throw ValidationError("no move was measured: \(result.failures)") }
-            func percentile(_ p: Double) -> Double { gaps[min(gaps.count - 1, Int((Double(gaps.count) * p).rounded(.up)) - 1)] }
-            print("dmm bench handover: \(gaps.count) moves between two MARs, TCP message every \(interval * 1000) ms")
-            print(String(format: "interruption: median %.2f ms, p99 %.2f ms, min %.2f ms, max %.2f ms", percentile(0.5), percentile(0.99),
-                         gaps.first!, gaps.last!))
+            if output == nil { try? FileManager.default.removeItem(atPath: scenario.output) } else { try result.write(to: URL(fileURLWithPath: scenario.output)) }
+            print("dmm bench handover: \(result.moves.count) moves between two MARs, TCP message every \(interval * 1000) ms")
+            for (name, path) in [("downlink", \LabRun.Move.downlinkMilliseconds), ("uplink", \.uplinkMilliseconds),
+                                 ("first echo", \.firstEchoMilliseconds)] {
+                let gaps = result.moves.compactMap { $0[keyPath: path] }.sorted()
+                guard !gaps.isEmpty else {
+                    print("\(name): not measured")
+                    continue
+                }
+                func percentile(_ p: Double) -> Double { gaps[min(gaps.count - 1, Int((Double(gaps.count) * p).rounded(.up)) - 1)] }
+                print(String(format: "%@: median %.2f ms, p99 %.2f ms, min %.2f ms, max %.2f ms (%d moves)", name, percentile(0.5),
+                             percentile(0.99), gaps.first!, gaps.last!, gaps.count))
+            }
             if let s = result.stream { print("long TCP connection: \(s.sent) sent, \(s.echoed) echoed, error: \(s.error)") }
             if !result.failures.isEmpty { print("checks that failed: \(result.failures.joined(separator: "; "))") }
         }

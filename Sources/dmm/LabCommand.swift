@@ -38,7 +38,7 @@ struct LabCommand: ParsableCommand {
         struct Serve: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "A TCP echo server.")
             @Option var address: String
-            @Option var port: UInt16 = 7000
+            @Option var port: UInt16 = Lab.echoPort
             func run() throws {
                 guard let a = IPv6Address(address) else { throw ValidationError("--address '\(address)' is not an IPv6 address") }
                 try DMMLab.Traffic.serve(address: a, port: port)
@@ -47,7 +47,7 @@ struct LabCommand: ParsableCommand {
         struct Stream: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "A TCP stream of numbered lines; prints JSON of the echoes.")
             @Option var to: String
-            @Option var port: UInt16 = 7000
+            @Option var port: UInt16 = Lab.echoPort
             @Option var interval = 0.01
             @Option var duration = 10.0
             @Option(help: "Stop early when this file appears.") var stopFile: String?

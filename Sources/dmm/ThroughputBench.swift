@@ -37,9 +37,9 @@ extension BenchCommand {
             let hnp1 = try lab.preferred()!
             try lab.spawn("iperf3-server", in: "cn", ["/usr/bin/iperf3", "-s", "-B", "\(Lab.cn)"])
             // Keep a flow on the first prefix so that it moves with the node.
-            try lab.spawn("echo-server", in: "cn", [executable, "lab", "traffic", "serve", "--address", "\(Lab.cn)", "--port", "7000"])
+            try lab.spawn("echo-server", in: "cn", [executable, "lab", "traffic", "serve", "--address", "\(Lab.cn)", "--port", "\(Lab.echoPort)"])
             try lab.sleep(0.3)
-            try lab.spawn("keepalive", in: "mn", [executable, "lab", "traffic", "stream", "--to", "\(Lab.cn)", "--port", "7000",
+            try lab.spawn("keepalive", in: "mn", [executable, "lab", "traffic", "stream", "--to", "\(Lab.cn)", "--port", "\(Lab.echoPort)",
                                                    "--interval", "0.1", "--duration", "3600"])
             try lab.sleep(0.5)
             func tunnelled() throws -> Bool { try lab.ip("mar1", ["-6", "route", "show", "proto", "177"]).contains("segs 1 [ \(Lab.sid(2)) ]") }

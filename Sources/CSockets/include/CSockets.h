@@ -25,4 +25,9 @@ int csock_enable_ancillary(int fd);
 /// Lets only these ICMPv6 types through (ICMP6_FILTER); returns 0 or -1.
 int csock_icmp6_filter(int fd, const unsigned char *types, int count);
 
+/// Waits up to `nanoseconds` (ppoll: no rounding to milliseconds, which
+/// would make a sub-millisecond wait a busy loop) for `fd` to be readable;
+/// returns 1 if it is, 0 on timeout, -1 with errno.
+int csock_wait_readable(int fd, long long nanoseconds);
+
 #endif
