@@ -1,7 +1,12 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netinet/icmp6.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <unistd.h>
 #include <string.h>
 #include <sys/socket.h>
 #include "CSockets.h"
@@ -86,4 +91,47 @@ int csock_wait_readable(int fd, long long nanoseconds) {
     struct timespec t = { nanoseconds / 1000000000, nanoseconds % 1000000000 };
     int n = ppoll(&p, 1, &t, NULL);
     return n < 0 ? -1 : n > 0;
+}
+
+int csock_frames_open(int ifindex) {
+    // Protocol 0 here and the real one at bind: a socket that already has a
+    // protocol is unhooked again at bind, which waits for an RCU grace period.
+    int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    struct sockaddr_ll a;
+    memset(&a, 0, sizeof a);
+    a.sll_family = AF_PACKET;
+    a.sll_protocol = htons(ETH_P_IPV6);
+    a.sll_ifindex = ifindex;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+int csock_frames_source(int fd, unsigned char *address, int capacity) {
+    struct sockaddr_ll from;
+    socklen_t length = sizeof from;
+    unsigned char frame[1];
+    if (recvfrom(fd, frame, sizeof frame, MSG_TRUNC, (struct sockaddr *)&from, &length) < 0) return -1;
+    if (from.sll_pkttype == PACKET_OUTGOING || from.sll_halen == 0 || from.sll_halen > capacity) return 0;
+    memcpy(address, from.sll_addr, from.sll_halen);
+    return from.sll_halen;
+}
+
+static void *close_fd(void *fd) {
+    close((int)(intptr_t)fd);
+    return NULL;
+}
+
+void csock_frames_close(int fd) {
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &attr, close_fd, (void *)(intptr_t)fd) != 0) close(fd);
+    pthread_attr_destroy(&attr);
 }

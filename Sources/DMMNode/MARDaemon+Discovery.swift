@@ -6,20 +6,29 @@ import DMMWire
 /// link-layer address (`node-identity: link-layer-address`, the default).
 /// A node that boots sends a Router Solicitation with its address in it. A
 /// node that moves does not: when carrier returns on an interface it has
-/// configured, Linux only repeats its MLD reports. So at link up the MAR asks:
+/// configured, Linux only repeats its MLD reports. So at link up the MAR
+/// watches the link's frames (a packet socket, open until the node is
+/// named) and asks, so that a frame comes even from a node with nothing to send:
 ///
-///     Echo Request to ff02::1 --> Echo Reply from the node's link-local X
-///     Neighbor Solicitation for X --> Neighbor Advertisement with X's link-layer address --> attached
+///     Echo Request to ff02::1 --> Echo Reply from the node: its frame's source address --> attached
 ///
-/// each step repeated every `probeInterval` until answered, `probeCount`
-/// times in all. A Router Solicitation with a source link-layer address
-/// attaches the node at any point.
+/// the Echo Request repeated every `probeInterval` until answered,
+/// `probeCount` times in all. Without a packet socket the Echo Reply's
+/// sender is asked for its address instead, one exchange more:
+///
+///     Neighbor Solicitation for it --> Neighbor Advertisement with its link-layer address --> attached
+///
+/// A Router Solicitation with a source link-layer address attaches the node
+/// at any point.
 extension MARDaemon {
     struct Probe {
         var interface: Int32
         var sent = 0
         var next: Instant
-        /// The node's link-local address, once its Echo Reply came.
+        /// The link's frames, while the node is unnamed.
+        var frames: FrameSource?
+        /// The node's link-local address, once its Echo Reply came (asked
+        /// for its link-layer address when there are no frames to read).
         var node: IPv6Address?
     }
 
@@ -28,9 +37,30 @@ extension MARDaemon {
     /// Identifier of our Echo Requests (RFC 4443 section 4.1).
     static let probeIdentifier: UInt16 = 0x444D
 
+    /// Opens the link's frames before the Router Advertisement goes out, so
+    /// that the node's answer to it names the node; the first Echo Request
+    /// is due at once.
     func startProbing(_ link: String, interface: Int32) {
-        probes[link] = Probe(interface: interface, next: wallClock())
-        sendProbes(at: wallClock())
+        endProbe(link)
+        var probe = Probe(interface: interface, next: wallClock())
+        do {
+            let frames = try FrameSource(interface: interface)
+            reactor.watch(frames.fd) { [unowned self] in framesArrived(on: link) }
+            probe.frames = frames
+        } catch {
+            log.warning("probe-frames", ["link": link, "error": error])
+        }
+        probes[link] = probe
+    }
+
+    /// Names the node from the first frame it sent, if one came.
+    func framesArrived(on link: String) {
+        guard let mac = probes[link]?.frames?.nextSender() else { return }
+        attachNode(MobileNodeID(linkLayerAddress: mac), on: link, linkLayerAddress: mac)
+    }
+
+    func endProbe(_ link: String) {
+        if let frames = probes.removeValue(forKey: link)?.frames { reactor.unwatch(frames.fd) }
     }
 
     /// Sends what is due: an Echo Request, or a Neighbor Solicitation once
@@ -39,7 +69,7 @@ extension MARDaemon {
         let a = config.router.advertisement
         for (link, var probe) in probes where probe.next <= now {
             guard probe.sent < Self.probeCount else {
-                probes[link] = nil
+                endProbe(link)
                 log.warning("node-unanswered", ["link": link, "probes": probe.sent])
                 continue
             }
@@ -72,7 +102,7 @@ extension MARDaemon {
         guard var probe = probes[link], source.isLinkLocal, source != config.router.advertisement.linkLocalAddress else { return }
         switch message {
         case .other(type: 129, code: 0, let body) where body.count >= 2 && UInt16(body[0]) << 8 | UInt16(body[1]) == Self.probeIdentifier:
-            guard probe.node == nil else { return }
+            guard probe.node == nil, probe.frames == nil else { return }
             probe.node = source
             probe.next = wallClock()
             probes[link] = probe
@@ -90,7 +120,7 @@ extension MARDaemon {
 
     /// The location query goes out before the log line is written.
     func attachNode(_ node: MobileNodeID, on link: String, linkLayerAddress: [UInt8]) {
-        probes[link] = nil
+        endProbe(link)
         engine.handle(.attached(node, link: LinkID(link), linkLayerAddress: linkLayerAddress), at: wallClock())
         perform()
         log.info("attach", ["link": link, "node": node])

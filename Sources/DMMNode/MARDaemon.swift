@@ -19,6 +19,7 @@ public final class MARDaemon {
     let icmp: RawSocket
     let links: LinkMonitor
     let flows: FlowMonitor
+    let reactor: Reactor
     var flowCounter = FlowCounter()
     /// Access links with carrier, by name.
     var accessUp: [String: Int32] = [:]
@@ -50,11 +51,11 @@ public final class MARDaemon {
         ])
         links = try LinkMonitor()
         flows = try FlowMonitor()
+        reactor = try Reactor()
         describeMetrics()
     }
 
     public func run() throws {
-        let reactor = try Reactor()
         let control = try Listener(unixPath: config.controlSocket)
         let prometheus = try config.metrics.map { try Listener(tcp: $0) }
         // What a killed predecessor left in the kernel keeps forwarding until
@@ -148,16 +149,21 @@ public final class MARDaemon {
             if !prepared.contains(name) { prepareAccessLink(name) }
             // The node waits on what comes first: its router's address, its
             // naming, the location query. The log line can wait for them.
+            let naming = config.nodeIdentity == .linkLayerAddress && !engine.isAttached(LinkID(name))
+            if naming { startProbing(name, interface: index) }
             advertise(engine.routerAdvertisement, on: name, interface: index)
-            switch config.nodeIdentity {
-            case .interfaceName: attachNode(MobileNodeID(name), on: name, linkLayerAddress: [])
-            case .linkLayerAddress: if !engine.isAttached(LinkID(name)) { startProbing(name, interface: index) }
+            if config.nodeIdentity == .interfaceName { attachNode(MobileNodeID(name), on: name, linkLayerAddress: []) }
+            if naming {
+                // The node usually answers the advertisement at once, with
+                // the packets it held while its link was down.
+                framesArrived(on: name)
+                sendProbes(at: wallClock())
             }
             perform()
             log.info("link-up", ["link": name])
         case .down(let name) where config.isAccess(name):
             accessUp[name] = nil
-            probes[name] = nil
+            endProbe(name)
             log.info("detach", ["link": name])
             engine.handle(.detached(LinkID(name)), at: wallClock())
             perform()
@@ -199,16 +205,14 @@ public final class MARDaemon {
 
     // MARK: Actions
 
-    /// Carries out what the engine asked for; rules go to the kernel in one batch.
+    /// Carries out what the engine asked for, in order, with the rules in
+    /// batches: a message goes out only once every rule asked for before it
+    /// is in place, since it announces that forwarding (a PBU the route on
+    /// the node's link, a PBA its tunnel, an RA the node's routes). Rules
+    /// asked for after it wait, so that a PBU's round trip overlaps them.
     func perform() {
         for action in engine.pollActions() {
             switch action {
-            case .sendMobility(let message, let to):
-                send(message, to: to)
-            case .location(let request):
-                send(LocationCodec.encode(request), to: config.router.locationServer)
-            case .sendRouterAdvertisement(let ra, let link):
-                if let index = accessUp[link.name] { advertise(ra, on: link.name, interface: index) }
             case .install(let rule):
                 wanted[rule.key] = rule
                 pendingRules.append(.install(rule))
@@ -218,6 +222,15 @@ public final class MARDaemon {
                 guard wanted[rule.key] == rule else { continue }
                 wanted[rule.key] = nil
                 pendingRules.append(.remove(rule))
+            case .sendMobility(let message, let to):
+                applyPendingRules()
+                send(message, to: to)
+            case .location(let request):
+                applyPendingRules()
+                send(LocationCodec.encode(request), to: config.router.locationServer)
+            case .sendRouterAdvertisement(let ra, let link):
+                applyPendingRules()
+                if let index = accessUp[link.name] { advertise(ra, on: link.name, interface: index) }
             case .released(let prefix, let role):
                 metrics.add("dmm_releases_total", ["role": role])
                 log.info("release", ["prefix": prefix, "role": role])
@@ -230,18 +243,7 @@ public final class MARDaemon {
                 recovered = anchored
             }
         }
-        if !pendingRules.isEmpty {
-            do {
-                for failure in try dataPlane.apply(pendingRules) {
-                    metrics.add("dmm_rule_failures_total")
-                    log.error("rule", ["change": failure.change, "error": failure])
-                }
-            } catch {
-                log.error("netlink", ["error": error])
-            }
-            metrics.add("dmm_rule_changes_total", [:], Double(pendingRules.count))
-            pendingRules.removeAll(keepingCapacity: true)
-        }
+        applyPendingRules()
         if let anchored = recovered {
             recovered = nil
             do {
@@ -251,6 +253,20 @@ public final class MARDaemon {
                 log.error("reconcile", ["error": error])
             }
         }
+    }
+
+    func applyPendingRules() {
+        guard !pendingRules.isEmpty else { return }
+        do {
+            for failure in try dataPlane.apply(pendingRules) {
+                metrics.add("dmm_rule_failures_total")
+                log.error("rule", ["change": failure.change, "error": failure])
+            }
+        } catch {
+            log.error("netlink", ["error": error])
+        }
+        metrics.add("dmm_rule_changes_total", [:], Double(pendingRules.count))
+        pendingRules.removeAll(keepingCapacity: true)
     }
 
     func advertise(_ ra: RouterAdvertisement, on link: String, interface: Int32) {

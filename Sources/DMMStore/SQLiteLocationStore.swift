@@ -7,9 +7,15 @@ import DMMWire
 /// `synchronous=FULL`, so a write that returned survives a crash of the
 /// process or of the machine. Prefixes and addresses are kept as text, so the
 /// file reads well with the sqlite3 shell.
+///
+/// Lookups by node and by prefix are answered from a copy in memory, read
+/// at open and changed only after each commit: a MAR's query, which a moving
+/// node waits on, costs no SQL and no disk. The file is the location
+/// server's own; nothing else writes it while the server runs.
 public final class SQLiteLocationStore: LocationStore {
     private var db: OpaquePointer?
     public let path: String
+    private var committed = InMemoryLocationStore()
     /// Each statement compiled once: compiling costs more than running one
     /// of these lookups, and a MAR's query waits on it during a handover.
     private var statements: [String: OpaquePointer] = [:]
@@ -43,6 +49,7 @@ public final class SQLiteLocationStore: LocationStore {
         try execute("PRAGMA journal_mode=WAL")
         try execute("PRAGMA synchronous=FULL")
         try execute(Self.schema)
+        try query("SELECT \(Self.columns) FROM prefix_record", []) { committed.put(try decode($0)) }
     }
 
     deinit {
@@ -118,19 +125,9 @@ public final class SQLiteLocationStore: LocationStore {
 
     // MARK: LocationStore
 
-    public func records(of node: MobileNodeID) throws -> [PrefixRecord] {
-        var out: [PrefixRecord] = []
-        try query("SELECT \(Self.columns) FROM prefix_record WHERE mobile_node = ?", [.blob(node.identifier)]) {
-            out.append(try decode($0))
-        }
-        return out.sorted { $0.prefix.address < $1.prefix.address }
-    }
+    public func records(of node: MobileNodeID) throws -> [PrefixRecord] { committed.records(of: node) }
 
-    public func record(for prefix: IPv6Prefix) throws -> PrefixRecord? {
-        var out: PrefixRecord?
-        try query("SELECT \(Self.columns) FROM prefix_record WHERE prefix = ?", [.text(prefix.description)]) { out = try decode($0) }
-        return out
-    }
+    public func record(for prefix: IPv6Prefix) throws -> PrefixRecord? { committed.record(for: prefix) }
 
     public func put(_ r: PrefixRecord) throws {
         try query("INSERT OR REPLACE INTO prefix_record (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?)", [
@@ -138,13 +135,14 @@ public final class SQLiteLocationStore: LocationStore {
             r.serving.map { .text($0.description) } ?? .null, .int(r.active ? 1 : 0),
             r.expires.map { .int($0.nanoseconds) } ?? .null,
         ])
+        committed.put(r)
     }
 
     @discardableResult
     public func remove(_ prefix: IPv6Prefix) throws -> PrefixRecord? {
-        guard let old = try record(for: prefix) else { return nil }
+        guard committed.record(for: prefix) != nil else { return nil }
         try query("DELETE FROM prefix_record WHERE prefix = ?", [.text(prefix.description)])
-        return old
+        return committed.remove(prefix)
     }
 
     /// Pages in the text order of the prefix column, which the index on
@@ -156,9 +154,5 @@ public final class SQLiteLocationStore: LocationStore {
         return out
     }
 
-    public func count() throws -> Int {
-        var n = 0
-        try query("SELECT count(*) FROM prefix_record", []) { n = Int(sqlite3_column_int64($0, 0)) }
-        return n
-    }
+    public func count() throws -> Int { committed.count() }
 }

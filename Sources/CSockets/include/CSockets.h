@@ -30,4 +30,17 @@ int csock_icmp6_filter(int fd, const unsigned char *types, int count);
 /// returns 1 if it is, 0 on timeout, -1 with errno.
 int csock_wait_readable(int fd, long long nanoseconds);
 
+/// Opens a packet socket (AF_PACKET, cooked) for the IPv6 frames arriving
+/// on interface `ifindex`, non-blocking; returns the descriptor or -1.
+int csock_frames_open(int ifindex);
+
+/// Reads one frame; if it came from another host, puts its link-layer
+/// source address in `address` (room for `capacity` bytes) and returns the
+/// address's length; 0 for a frame of our own; -1 with errno (EAGAIN: none).
+int csock_frames_source(int fd, unsigned char *address, int capacity);
+
+/// Closes a packet socket on a thread of its own: the kernel waits for an
+/// RCU grace period (about 10 ms here) before close returns.
+void csock_frames_close(int fd);
+
 #endif
