@@ -10,9 +10,14 @@ import Glibc
 public final class FrameSource {
     public let fd: Int32
 
-    public init(interface: Int32) throws {
-        fd = csock_frames_open(interface)
-        guard fd >= 0 else { throw NetlinkSocket.Failure(description: "packet socket on interface \(interface): \(NetlinkSocket.errorText(errno))") }
+    public init(interface: Int32, namespace: String? = nil) throws {
+        var code: Int32 = 0
+        fd = try inNetworkNamespace(namespace) {
+            let fd = csock_frames_open(interface)
+            code = errno
+            return fd
+        }
+        guard fd >= 0 else { throw NetlinkSocket.Failure(description: "packet socket on interface \(interface): \(NetlinkSocket.errorText(code))") }
     }
 
     /// Closed off the caller's thread: see `csock_frames_close`.

@@ -46,9 +46,7 @@ public final class MARDaemon {
         dataPlane = try LinuxDataPlane(netlink: NetlinkSocket(), config: config.dataPlane)
         try dataPlane.prepareRouter()
         mobility = try RawSocket(protocol: MobilityHeader.protocolNumber, bindTo: config.router.address)
-        icmp = try RawSocket(protocol: ICMPv6Message.protocolNumber, icmpTypes: [
-            ICMPv6Message.Kind.routerSolicitation.rawValue, ICMPv6Message.Kind.neighborAdvertisement.rawValue, 129,  // Echo Reply
-        ])
+        icmp = try RawSocket(protocol: ICMPv6Message.protocolNumber, icmpTypes: [ICMPv6Message.Kind.routerSolicitation.rawValue])
         links = try LinkMonitor()
         flows = try FlowMonitor()
         reactor = try Reactor()
@@ -119,14 +117,9 @@ public final class MARDaemon {
     func receiveICMP() throws {
         let d = try icmp.receive()
         guard let link = dataPlane.name(ofInterface: d.interface), config.isAccess(link),
-            let message = try? ICMPv6Message.decode(d.bytes, checksum: .skip)
+            case .routerSolicitation(let rs)? = try? ICMPv6Message.decode(d.bytes, checksum: .skip)
         else { return }
         let linkID = LinkID(link)
-        guard case .routerSolicitation(let rs) = message else {
-            probeAnswered(message, from: d.source, hopLimit: d.hopLimit, link: link)
-            perform()
-            return
-        }
         // RFC 4861 section 6.1.1: a solicitation not from the link is dropped.
         guard d.hopLimit == 255 else { return refuse("hop limit not 255") }
         if engine.isAttached(linkID) {
