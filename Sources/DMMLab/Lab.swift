@@ -299,11 +299,33 @@ public final class Lab {
     /// be late by up to 50 ms (Foundation polls for a child's exit).
     public func move(from: String, to: String) throws -> Double {
         try ip(from, ["link", "set", "mn1", "netns", ns(to)])
+        // A router's access link is there and configured before a node's
+        // carrier comes; here it arrives with the node. So the lab lets the
+        // MAR configure it first (as it does any link that appears), or its
+        // netlink work would share the kernel's locks with the link-up.
+        let end = Date().addingTimeInterval(2)
+        while try !accessLinkConfigured(at: to) {
+            guard Date() < end else {
+                note("\(to) has not configured the node's link after 2 s; bringing it up anyway")
+                break
+            }
+            Thread.sleep(forTimeInterval: 0.002)
+        }
         let netlink = try NetlinkSocket(namespace: ns(to))
         let t = Traffic.now()
         try netlink.setUp(link: "mn1")
         note("node link up at \(to) (moved from \(from))")
         return t
+    }
+}
+
+extension Lab {
+    /// Whether the MAR's end of the node's link has the link-local address
+    /// every MAR shares (fe80::1 by default), read from the namespace's
+    /// /proc/net/if_inet6.
+    func accessLinkConfigured(at mar: String) throws -> Bool {
+        let table = try inNetworkNamespace(ns(mar)) { (try? String(contentsOfFile: "/proc/thread-self/net/if_inet6", encoding: .utf8)) ?? "" }
+        return table.split(separator: "\n").contains { $0.hasPrefix("fe800000000000000000000000000001 ") && $0.hasSuffix(" mn1") }
     }
 }
 
