@@ -21,6 +21,8 @@ public final class LinkMonitor {
         case needsSetup(String, index: Int32)
         case up(String, index: Int32)
         case down(String)
+        /// The link left this namespace, or was deleted.
+        case removed(String)
     }
 
     struct Seen {
@@ -63,7 +65,7 @@ public final class LinkMonitor {
         let was = state[name]
         guard reply.type == UInt16(RTM_NEWLINK) else {
             state[name] = nil
-            return was?.up == true ? [.down(name)] : []
+            return was == nil ? [] : (was!.up ? [.down(name)] : []) + [.removed(name)]
         }
         let flags = UInt32(p[8]) | UInt32(p[9]) << 8 | UInt32(p[10]) << 16 | UInt32(p[11]) << 24
         let operational = attributes[c16(IFLA_OPERSTATE)]?.first.map(Self.operationalStatesUp.contains) ?? true

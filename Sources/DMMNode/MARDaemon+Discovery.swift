@@ -6,12 +6,14 @@ import DMMWire
 /// link-layer address (`node-identity: link-layer-address`, the default).
 /// A node that boots sends a Router Solicitation with its address in it. A
 /// node that moves does not: when carrier returns on an interface it has
-/// configured, Linux only repeats its MLD reports. So at link up the MAR
-/// reads the source address of the first frame the node sends, from a packet
-/// socket open only until the node is named (it sees every frame on the
-/// link). The node usually sends at once, answering the link-up Router
-/// Advertisement with the packets it held while its link was down; a node
-/// with nothing to send is asked for a frame:
+/// configured, Linux only repeats its MLD reports. So the MAR reads the
+/// source address of the first frame the node sends, from a packet socket on
+/// each access link with no node on it (it sees every frame on the link, so
+/// it is closed once the node is named). Frames arrive only while the link
+/// has carrier, so whatever is queued when the link comes up is the new
+/// node's: usually the Neighbor Solicitation for its router and the packets
+/// it held while its link was down, or else its answer to the link-up Router
+/// Advertisement. A node with nothing to send is asked for a frame:
 ///
 ///     Echo Request to ff02::1 --> Echo Reply from the node: its frame's source address --> attached
 ///
@@ -20,10 +22,12 @@ import DMMWire
 /// node at any point.
 extension MARDaemon {
     struct Probe {
-        var interface: Int32
         var frames: FrameSource
+        /// The Echo Requests, once the link is up: out of which interface,
+        /// how many so far, when the next is due.
+        var interface: Int32?
         var sent = 0
-        var next: Instant
+        var next: Instant?
     }
 
     static let probeInterval: Seconds = 0.01
@@ -31,15 +35,13 @@ extension MARDaemon {
     /// Identifier of our Echo Requests (RFC 4443 section 4.1).
     static let probeIdentifier: UInt16 = 0x444D
 
-    /// Opens the link's frames; called before the Router Advertisement goes
-    /// out, so that the node's answer to it names the node. The first Echo
-    /// Request is due at once.
-    func startProbing(_ link: String, interface: Int32) {
+    /// Starts keeping the frames that arrive on an access link with no node,
+    /// to be read when it comes up.
+    func watchFrames(_ link: String, interface: Int32) {
+        guard config.nodeIdentity == .linkLayerAddress, !engine.isAttached(LinkID(link)) else { return }
         endProbe(link)
         do {
-            let frames = try FrameSource(interface: interface)
-            reactor.watch(frames.fd) { [unowned self] in framesArrived(on: link) }
-            probes[link] = Probe(interface: interface, frames: frames, next: wallClock())
+            probes[link] = Probe(frames: try FrameSource(interface: interface))
         } catch {
             log.error("node-naming", ["link": link, "error": error, "waiting_for": "a Router Solicitation"])
         }
@@ -51,6 +53,17 @@ extension MARDaemon {
         attachNode(MobileNodeID(linkLayerAddress: mac), on: link, linkLayerAddress: mac)
     }
 
+    /// The link is up and its node still unnamed: read each frame as it
+    /// comes, and send Echo Requests until one does.
+    func startProbing(_ link: String, interface: Int32) {
+        guard var probe = probes[link] else { return }
+        probe.interface = interface
+        probe.next = wallClock()
+        probes[link] = probe
+        reactor.watch(probe.frames.fd) { [unowned self] in framesArrived(on: link) }
+        sendProbes(at: wallClock())
+    }
+
     func endProbe(_ link: String) {
         if let probe = probes.removeValue(forKey: link) { reactor.unwatch(probe.frames.fd) }
     }
@@ -58,7 +71,8 @@ extension MARDaemon {
     /// Sends the Echo Requests that are due.
     func sendProbes(at now: Instant) {
         let a = config.router.advertisement
-        for (link, var probe) in probes where probe.next <= now {
+        for (link, var probe) in probes {
+            guard let interface = probe.interface, let next = probe.next, next <= now else { continue }
             guard probe.sent < Self.probeCount else {
                 endProbe(link)
                 log.warning("node-unanswered", ["link": link, "probes": probe.sent])
@@ -68,7 +82,7 @@ extension MARDaemon {
             let request = ICMPv6Message.other(type: 128, code: 0, body: [UInt8(id >> 8), UInt8(id & 0xFF), 0, UInt8(truncatingIfNeeded: probe.sent)])
             do {
                 try icmp.send(try request.encode(source: .unspecified, destination: .unspecified), to: IPv6Address("ff02::1")!,
-                              from: a.linkLocalAddress, interface: probe.interface, hopLimit: 255)
+                              from: a.linkLocalAddress, interface: interface, hopLimit: 255)
             } catch {
                 log.warning("probe", ["link": link, "error": error])
             }
@@ -79,7 +93,7 @@ extension MARDaemon {
     }
 
     /// The earliest probe due, for the reactor's timeout.
-    var nextProbe: Instant? { probes.values.map(\.next).min() }
+    var nextProbe: Instant? { probes.values.compactMap(\.next).min() }
 
     /// The location query goes out before the log line is written.
     func attachNode(_ node: MobileNodeID, on link: String, linkLayerAddress: [UInt8]) {

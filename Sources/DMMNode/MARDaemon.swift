@@ -134,32 +134,36 @@ public final class MARDaemon {
 
     func linkChanged(_ event: LinkMonitor.Event) {
         switch event {
-        case .needsSetup(let name, _) where config.isAccess(name):
+        case .needsSetup(let name, let index) where config.isAccess(name):
             prepared.remove(name)
             prepareAccessLink(name)
+            watchFrames(name, interface: index)
         case .up(let name, let index) where config.isAccess(name):
             accessUp[name] = index
             if !prepared.contains(name) { prepareAccessLink(name) }
-            // The node waits on what comes first: its router's address, its
-            // naming, the location query. The log line can wait for them.
-            let naming = config.nodeIdentity == .linkLayerAddress && !engine.isAttached(LinkID(name))
-            if naming { startProbing(name, interface: index) }
-            advertise(engine.routerAdvertisement, on: name, interface: index)
-            if config.nodeIdentity == .interfaceName { attachNode(MobileNodeID(name), on: name, linkLayerAddress: []) }
-            if naming {
-                // The node usually answers the advertisement at once, with
-                // the packets it held while its link was down.
+            // The node waits on what comes first: its naming and the
+            // location query, then its router's address; the log line last.
+            switch config.nodeIdentity {
+            case .interfaceName: attachNode(MobileNodeID(name), on: name, linkLayerAddress: [])
+            case .linkLayerAddress:
+                if probes[name] == nil { watchFrames(name, interface: index) }
                 framesArrived(on: name)
-                sendProbes(at: wallClock())
+            }
+            advertise(engine.routerAdvertisement, on: name, interface: index)
+            if probes[name] != nil {
+                framesArrived(on: name)
+                startProbing(name, interface: index)
             }
             perform()
             log.info("link-up", ["link": name])
         case .down(let name) where config.isAccess(name):
             accessUp[name] = nil
-            endProbe(name)
             log.info("detach", ["link": name])
             engine.handle(.detached(LinkID(name)), at: wallClock())
             perform()
+        case .removed(let name) where config.isAccess(name):
+            endProbe(name)
+            prepared.remove(name)
         default:
             break
         }
