@@ -141,15 +141,15 @@ public final class MARDaemon {
         case .up(let name, let index) where config.isAccess(name):
             accessUp[name] = index
             if !prepared.contains(name) { prepareAccessLink(name) }
-            // The node waits on what comes first: its naming and the
-            // location query, then its router's address; the log line last.
-            switch config.nodeIdentity {
-            case .interfaceName: attachNode(MobileNodeID(name), on: name, linkLayerAddress: [])
-            case .linkLayerAddress:
+            // The node's uplink waits for its router's address, in the
+            // link-up RA; its answer to the RA usually names it (or, with a
+            // frame already queued, it is named first); the log line last.
+            if config.nodeIdentity == .linkLayerAddress {
                 if probes[name] == nil { watchFrames(name, interface: index) }
                 framesArrived(on: name)
             }
             advertise(engine.routerAdvertisement, on: name, interface: index)
+            if config.nodeIdentity == .interfaceName { attachNode(MobileNodeID(name), on: name, linkLayerAddress: []) }
             if probes[name] != nil {
                 framesArrived(on: name)
                 startProbing(name, interface: index)
