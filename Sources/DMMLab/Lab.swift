@@ -12,6 +12,10 @@ import Glibc
 ///     cn (2001:db8:cc::1) --- core --- mar1 (2001:db8:ffff::1, block 2001:db8:1::/48, SID fc00:1::d6)
 ///                              |  \--- mar2 ...            mn: eth0 <-> mnX in the serving MAR
 ///                             lms (2001:db8:ffff::100)
+///
+/// With a backbone (the default) every two MARs also share a link of their
+/// own (`bbJ` in MAR I leads to MAR J), and each reaches the others' SIDs and
+/// addresses over it: a tunnel between two MARs does not pass the core.
 public final class Lab {
     public let scenario: Scenario
     public let output: URL
@@ -174,9 +178,27 @@ public final class Lab {
             // flows that matter are inside, tracked where they enter.
             try run(["nft", "add table inet dmm; add chain inet dmm track { type filter hook forward priority 0; }; add rule inet dmm track ct state new counter; add chain inet dmm raw { type filter hook prerouting priority raw; }; add rule inet dmm raw meta l4proto 41 notrack"], in: "mar\(i)")
         }
+        if scenario.backbone { try buildBackbone() }
         // An unmodified host, with optimistic DAD (DESIGN.md).
         try run(["sysctl", "-qw", "net.ipv6.conf.default.optimistic_dad=1", "net.ipv6.conf.default.use_optimistic=1"], in: "mn")
         note("built \(namespaces.count) namespaces: core, \(scenario.mars) MARs, location server, correspondent, mobile node")
+    }
+
+    /// A link between every two MARs, link-local next hops (fe80::I for MAR
+    /// I), and routes over it to the other's tunnel endpoints and address.
+    func buildBackbone() throws {
+        for i in 1...scenario.mars {
+            for j in (i + 1)..<(scenario.mars + 1) {
+                try ip("mar\(i)", ["link", "add", "bb\(j)", "type", "veth", "peer", "name", "bb\(i)", "netns", ns("mar\(j)")])
+                for (here, there) in [(i, j), (j, i)] {
+                    try ip("mar\(here)", ["link", "set", "bb\(there)", "up"])
+                    try ip("mar\(here)", ["-6", "addr", "add", "fe80::\(here)/64", "dev", "bb\(there)", "nodad"])
+                    for prefix in ["fc00:\(there)::/64", "\(Self.mar(there))/128"] {
+                        try ip("mar\(here)", ["-6", "route", "add", prefix, "via", "fe80::\(there)", "dev", "bb\(there)"])
+                    }
+                }
+            }
+        }
     }
 
     /// Stops every process, deletes every namespace, and reports what it

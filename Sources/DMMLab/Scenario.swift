@@ -7,6 +7,7 @@ import Foundation
 ///
 ///     name: demo
 ///     mars: 3                      # MAR1..MARn, a location server and a correspondent around a core router
+///     backbone: true               # a link between every two MARs, which tunnels and signalling take (false: all through the core)
 ///     uplink-mode: direct          # or reverse-tunnel
 ///     tunnel-mode: ipv6-in-ipv6    # or srv6
 ///     decapsulation: end.dt6       # or end.dx6 (a SID per binding)
@@ -23,6 +24,7 @@ import Foundation
 public struct Scenario: Sendable {
     public var name: String
     public var mars: Int
+    public var backbone: Bool
     public var uplinkMode: UplinkMode
     public var tunnelMode: TunnelMode
     public var decapsulation: Decapsulation
@@ -39,6 +41,7 @@ public struct Scenario: Sendable {
         var r = try ConfigReader(yaml: yaml)
         name = try r.string("name") ?? "scenario"
         mars = try r.integer("mars", in: 2...9) ?? 3
+        backbone = try r.bool("backbone") ?? true
         uplinkMode = try r.choice("uplink-mode", UplinkMode.self) ?? .direct
         tunnelMode = try r.choice("tunnel-mode", TunnelMode.self) ?? .ipv6InIPv6
         decapsulation = try r.choice("decapsulation", Decapsulation.self) ?? .endDT6
