@@ -13,7 +13,9 @@ public struct LabRun {
         /// The L3 interruption, from the link up at the new MAR to the first
         /// packet of the old connection to reach the node (downlink) and the
         /// correspondent (uplink), as captured in their namespaces; nil
-        /// without tshark. A packet comes at least every stream interval.
+        /// without tshark. The node sends every stream interval and the
+        /// correspondent answers each packet, so a downlink figure includes
+        /// up to one interval of waiting for a packet to come.
         public var downlinkMilliseconds: Double?
         public var uplinkMilliseconds: Double?
         /// From the link up to the first echo the stream application read:
