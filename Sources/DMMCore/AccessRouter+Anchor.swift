@@ -97,7 +97,7 @@ extension AccessRouter {
     mutating func releaseAnchored(_ prefix: IPv6Prefix, at now: Instant) {
         guard var entry = anchored[prefix] else { return }
         if case .away(let b) = entry.state {
-            actions.append(.remove(.encapsulate(prefix, endpoint: config.downlinkEndpoint(of: b.visited, for: prefix), mode: config.tunnel)))
+            actions.append(.remove(config.tunnel(prefix, to: b.visited)))
         }
         entry.state = .holdDown
         Self.setExpiry(prefix, &entry, nil, timers: &timers)
@@ -154,8 +154,7 @@ extension AccessRouter {
                 } else {
                     // The node left: no tunnel, and MinDelayBeforeBCEDelete
                     // (the hold-down) to wait for its next MAR's PBU.
-                    actions.append(.remove(.encapsulate(prefix, endpoint: config.downlinkEndpoint(of: b.visited, for: prefix),
-                                                        mode: config.tunnel)))
+                    actions.append(.remove(config.tunnel(prefix, to: b.visited)))
                     entry.state = .left
                     Self.setExpiry(prefix, &entry, now + config.holdDown, timers: &timers)
                     anchored[prefix] = entry
@@ -174,7 +173,7 @@ extension AccessRouter {
         // previous far end in one step; a refresh finds it already right.
         if case .away(let b) = previous, b.visited == sender {
         } else {
-            actions.append(.install(.encapsulate(prefix, endpoint: config.downlinkEndpoint(of: sender, for: prefix), mode: config.tunnel)))
+            actions.append(.install(config.tunnel(prefix, to: sender)))
         }
         answer(pbu, with: .accepted, lifetime: UInt16(min(granted.seconds / 4, Double(UInt16.max))), to: sender)
     }

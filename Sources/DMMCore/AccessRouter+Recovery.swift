@@ -79,7 +79,7 @@ extension AccessRouter {
             // The sequence number is unknown: the next PBU from `visited` sets it.
             entry.state = .away(Binding(visited: visited, sequence: nil))
             Self.setExpiry(prefix, &entry, record.expires ?? now + config.detachedGrace, timers: &timers)
-            actions.append(.install(.encapsulate(prefix, endpoint: config.downlinkEndpoint(of: visited, for: prefix), mode: config.tunnel)))
+            actions.append(.install(config.tunnel(prefix, to: visited)))
         }
         anchored[prefix] = entry
         recovery?.restored += 1

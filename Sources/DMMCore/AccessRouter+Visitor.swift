@@ -34,7 +34,7 @@ extension AccessRouter {
         attachments[link]?.visited.insert(prefix)
         // The far end goes in first, so the tunnelled packets have somewhere to go.
         if config.decapsulation == .endDX6 {
-            actions.append(.install(.crossConnect(endpoint: config.downlinkEndpoint(of: config.address, for: prefix), link: link)))
+            actions.append(.install(config.crossConnect(prefix, onto: link)))
         }
         actions.append(.install(.deliver(prefix, link: link)))
         if config.uplink == .reverseTunnel {
@@ -181,7 +181,7 @@ extension AccessRouter {
     mutating func removeFarEnd(_ prefix: IPv6Prefix, visit: Visit) {
         attachments[visit.link]?.visited.remove(prefix)
         if config.decapsulation == .endDX6 {
-            actions.append(.remove(.crossConnect(endpoint: config.downlinkEndpoint(of: config.address, for: prefix), link: visit.link)))
+            actions.append(.remove(config.crossConnect(prefix, onto: visit.link)))
         }
         actions.append(.remove(.deliver(prefix, link: visit.link)))
         if config.uplink == .reverseTunnel {

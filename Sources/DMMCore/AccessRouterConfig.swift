@@ -78,6 +78,16 @@ extension AccessRouterConfig {
         let e = endpoint(of: visited)
         return decapsulation == .endDX6 ? IPv6Address(high: e.high, low: prefix.address.high) : e
     }
+
+    /// The anchor's tunnel for `prefix` while MAR `visited` serves it.
+    func tunnel(_ prefix: IPv6Prefix, to visited: IPv6Address) -> ForwardingRule {
+        .encapsulate(prefix, endpoint: downlinkEndpoint(of: visited, for: prefix), mode: tunnel)
+    }
+
+    /// This MAR's End.DX6 SID for `prefix`, onto the node's `link`.
+    func crossConnect(_ prefix: IPv6Prefix, onto link: LinkID) -> ForwardingRule {
+        .crossConnect(endpoint: downlinkEndpoint(of: address, for: prefix), link: link)
+    }
 }
 
 /// The SRv6 behaviour that ends a tunnel at a visited MAR (RFC 8986 section 4).

@@ -58,7 +58,8 @@ public struct PrefixPool: Sendable {
         free.append(index)
     }
 
-    func prefix(at index: UInt64) -> IPv6Prefix {
+    /// The prefix at `index` in the block, in the order prefixes are handed out.
+    public func prefix(at index: UInt64) -> IPv6Prefix {
         let shift = UInt64(64 - prefixLength)
         let high = block.address.high | (index << shift)
         return IPv6Prefix(IPv6Address(high: high, low: 0), length: prefixLength)

@@ -74,14 +74,14 @@ struct NetlinkWriter {
     }
 }
 
-/// Reads the attributes of a payload, from `offset` to the end; a malformed
-/// attribute ends the walk rather than trapping.
 /// The interface index at offset 4 of an ifinfomsg or ndmsg, in host
 /// (little-endian) byte order.
 func interfaceIndex(in payload: [UInt8]) -> Int32 {
     Int32(bitPattern: UInt32(payload[4]) | UInt32(payload[5]) << 8 | UInt32(payload[6]) << 16 | UInt32(payload[7]) << 24)
 }
 
+/// Reads the attributes of a payload, from `offset` to the end; a malformed
+/// attribute ends the walk rather than trapping.
 struct NetlinkAttributes {
     private(set) var values: [UInt16: [UInt8]] = [:]
 

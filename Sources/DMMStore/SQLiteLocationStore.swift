@@ -33,7 +33,7 @@ public final class SQLiteLocationStore: LocationStore {
             active      INTEGER NOT NULL,   -- flows use it
             expires_ns  INTEGER             -- the serving MAR's binding ends
         );
-        CREATE INDEX IF NOT EXISTS prefix_record_node ON prefix_record (mobile_node);
+        DROP INDEX IF EXISTS prefix_record_node;  -- lookups by node are served from memory
         CREATE INDEX IF NOT EXISTS prefix_record_anchor ON prefix_record (anchor, prefix);
         """
 

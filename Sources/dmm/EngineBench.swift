@@ -25,8 +25,7 @@ extension BenchCommand {
             // The MAR hands out its block in order, so the prefixes and every
             // PBU (one handover round, then refresh rounds) are known up front
             // and built before memory is measured.
-            let block = config.prefixBlock.address
-            let prefixes = (0..<nodes).map { IPv6Prefix(IPv6Address(high: block.high | UInt64($0), low: 0), length: 64) }
+            let prefixes = (0..<nodes).map { mar.pool.prefix(at: UInt64($0)) }
             func pbus(round: Int) throws -> [[UInt8]] {
                 let t = Timestamp(unixSeconds: now.seconds + Double(round + 1))
                 return try prefixes.enumerated().map { i, p in

@@ -17,10 +17,10 @@ extension BenchCommand {
             let config = BenchCommand.anchoringMAR
             // What the location server holds: 8 in 10 prefixes tunnelled to
             // another MAR, 1 at home, 1 in hold-down.
-            let block = config.prefixBlock.address
+            let pool = PrefixPool(block: config.prefixBlock, prefixLength: config.prefixLength)
             let now = Instant(seconds: 1_795_000_000)
             let all = (0..<records).map { i -> PrefixRecord in
-                let prefix = IPv6Prefix(IPv6Address(high: block.high | UInt64(i), low: 0), length: 64)
+                let prefix = pool.prefix(at: UInt64(i))
                 let serving: IPv6Address? = switch i % 10 {
                 case 9: nil
                 case 8: anchor
