@@ -38,7 +38,7 @@ extension LinuxDataPlane {
 
     /// Forwarding on, and SRv6 processing on the uplink, where tunnels end;
     /// with proxy neighbours, proxy answers on the uplink, sent at once (by
-    /// default the kernel delays each by up to 0.8 s).
+    /// default the kernel delays each by up to 0.8 s); the tunnel source.
     public func prepareRouter() throws {
         try setSysctl("net/ipv6/conf/all/forwarding", "1")
         try setSysctl("net/ipv6/conf/all/seg6_enabled", "1")
@@ -47,6 +47,7 @@ extension LinuxDataPlane {
             try setSysctl("net/ipv6/conf/\(config.uplink)/proxy_ndp", "1")
             try setSysctl("net/ipv6/neigh/\(config.uplink)/proxy_delay", "0")
         }
+        if let source = config.tunnelSource { try TunnelSource().set(source) }
     }
 
     /// Writes /proc/sys/KEY. The daemon runs in the router's namespace, so

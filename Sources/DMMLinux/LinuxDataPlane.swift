@@ -18,6 +18,9 @@ public final class LinuxDataPlane {
         /// A proxy neighbour entry on the uplink for every decapsulation
         /// SID (see `ProxyNeighbour.swift`).
         public var proxyNeighbours = false
+        /// The outer source of every encapsulation in the namespace (see
+        /// `TunnelSource.swift`); nil leaves it to the kernel.
+        public var tunnelSource: IPv6Address?
         /// Reverse tunnels use one routing table per anchor from here up.
         public var reverseTableBase: UInt32 = 1000
         public var rulePriority: UInt32 = 1000

@@ -91,9 +91,31 @@ public final class NetlinkSocket {
             for reply in try receive() where reply.sequence == seq {
                 if reply.type == NLMSG_DONE { return replies }
                 if reply.type == NLMSG_ERROR {
-                    throw Failure(description: "dump failed: \(Self.errorText(-reply.errorCode))")
+                    throw Failure(description: "dump failed: \(Self.errorText(reply.errorCode))")
                 }
                 replies.append(reply)
+            }
+        }
+    }
+
+    /// Sends one request with NLM_F_ACK and returns the messages it answered
+    /// with before its acknowledgement (a generic netlink command's reply).
+    public func request(_ message: NetlinkMessage) throws -> [NetlinkReply] {
+        var m = message
+        m.flags |= UInt16(NLM_F_REQUEST | NLM_F_ACK)
+        let seq = nextSequence()
+        var w = NetlinkWriter()
+        m.encode(sequence: seq, into: &w)
+        try send(w.bytes)
+        var replies: [NetlinkReply] = []
+        while true {
+            for reply in try receive() where reply.sequence == seq {
+                guard reply.type == NLMSG_ERROR else {
+                    replies.append(reply)
+                    continue
+                }
+                guard reply.errorCode == 0 else { throw Failure(description: "request failed: \(Self.errorText(reply.errorCode))") }
+                return replies
             }
         }
     }

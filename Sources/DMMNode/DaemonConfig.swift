@@ -13,6 +13,9 @@ import DMMWire
 ///     proxy-neighbours: false             # answer neighbour solicitations for the tunnel endpoint SIDs
 ///                                         # on the uplink: for an uplink on a segment shared with the
 ///                                         # other MARs, where they resolve SIDs as on-link neighbours
+///     tunnel-source: 2001:db8:ffff::1     # outer source of every tunnel this router encapsulates (the
+///                                         # namespace's SRv6 tunnel source); by default 'address';
+///                                         # kernel: the kernel selects one for each packet
 ///     access-interfaces: [mn1, mn2]       # or names ending in '*' as prefixes: [mn*] (required)
 ///     node-identity: link-layer-address   # a node is named by its link-layer address: from its Router
 ///                                         # Solicitation, or asked for at link up (MARDaemon+Discovery.swift);
@@ -85,6 +88,15 @@ public struct MARConfig: Sendable {
         dataPlane = LinuxDataPlane.Config(uplink: try r.required("uplink") { try $0.string($1) })
         dataPlane.routeProtocol = try r.integer("route-protocol", in: UInt8(5)...UInt8(254)) ?? 177
         dataPlane.proxyNeighbours = try r.bool("proxy-neighbours") ?? false
+        switch try r.string("tunnel-source") {
+        case nil: dataPlane.tunnelSource = address
+        case "kernel": dataPlane.tunnelSource = nil
+        case let text?:
+            guard let source = IPv6Address(text), source != .unspecified, !source.isMulticast else {
+                throw ConfigReader.Invalid(description: "key 'tunnel-source': '\(text)' is not a unicast IPv6 address or 'kernel'")
+            }
+            dataPlane.tunnelSource = source
+        }
         accessInterfaces = try r.required("access-interfaces") { try $0.strings($1) }
         nodeIdentity = try r.choice("node-identity", NodeIdentity.self) ?? .linkLayerAddress
         metrics = try r.string("metrics")

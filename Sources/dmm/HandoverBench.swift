@@ -31,6 +31,10 @@ extension BenchCommand {
         @Option(help: "Keep the lab's output (captures, logs, result.json) in this directory; by default it is deleted.")
         var output: String?
 
+        func validate() throws {
+            guard moves >= 1 else { throw ValidationError("--moves \(moves) is out of range: at least 1") }
+        }
+
         func run() throws {
             guard getuid() == 0 else { throw ValidationError("dmm bench handover needs root (it builds a lab)") }
             let path = (0..<moves).map { $0 % 2 == 0 ? "mar2" : "mar1" }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DMMCore
 import DMMLab
 import DMMWire
 import Foundation
@@ -21,14 +22,56 @@ extension BenchCommand {
         @Option(help: "Rounds of one direct and one tunnelled run.")
         var rounds = 3
 
+        @Option(help: "Parallel TCP connections per iperf3 run (iperf3 -P).")
+        var streams = 1
+
+        @Option(help: """
+            CPUs for the receiving and the sending iperf3, as RECEIVER,SENDER (iperf3 -A), or 'none' to let the scheduler \
+            move them. The default, 1,0 on a machine with two CPUs or more, keeps a moving end from stalling the connection.
+            """)
+        var affinity = ProcessInfo.processInfo.activeProcessorCount > 1 ? "1,0" : "none"
+
+        @Option(help: "TCP congestion control for iperf3 (-C), such as cubic or bbr; by default, the system's.")
+        var congestion: String?
+
+        @Option(help: "The tunnel: ipv6-in-ipv6 (the default) or srv6 (with a Segment Routing Header).")
+        var tunnelMode = TunnelMode.ipv6InIPv6.rawValue
+
+        @Option(help: "Decapsulation at the visited MAR: end.dt6 (the default) or end.dx6.")
+        var decapsulation = Decapsulation.endDT6.rawValue
+
+        @Option(help: "The node's uplink from the visited MAR: direct (the default) or reverse-tunnel.")
+        var uplinkMode = UplinkMode.direct.rawValue
+
+        func validate() throws {
+            for (name, value, range) in [("--seconds", seconds, 1...3600), ("--rounds", rounds, 1...1000), ("--streams", streams, 1...128)]
+            where !range.contains(value) {
+                throw ValidationError("\(name) \(value) is out of range \(range.lowerBound) to \(range.upperBound)")
+            }
+            let cpus = affinity.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
+            guard affinity == "none"
+                || (cpus.count == 2 && cpus.allSatisfy { $0 != nil && (0..<ProcessInfo.processInfo.activeProcessorCount).contains($0!) })
+            else {
+                throw ValidationError("--affinity '\(affinity)' is not 'none' or RECEIVER,SENDER with CPUs 0 to \(ProcessInfo.processInfo.activeProcessorCount - 1)")
+            }
+        }
+
         func run() throws {
             guard getuid() == 0 else { throw ValidationError("dmm bench throughput needs root (it builds a lab)") }
             guard FileManager.default.isExecutableFile(atPath: "/usr/bin/iperf3") else { throw ValidationError("needs iperf3: apt-get install iperf3") }
             let executable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
             let output = FileManager.default.temporaryDirectory.appendingPathComponent("dmm-bench-throughput-\(getpid())").path
             defer { try? FileManager.default.removeItem(atPath: output) }
-            let lab = try Lab(scenario: try Scenario(yaml: "mars: 2\nidle-grace: 60\noutput: \(output)\nnode:\n  moves: [mar2]"),
-                              executable: executable)
+            let lab = try Lab(scenario: try Scenario(yaml: """
+                mars: 2
+                idle-grace: 60
+                tunnel-mode: \(tunnelMode)
+                decapsulation: \(decapsulation)
+                uplink-mode: \(uplinkMode)
+                output: \(output)
+                node:
+                  moves: [mar2]
+                """), executable: executable)
             defer { _ = lab.tearDown() }
             try lab.build()
             try lab.startDaemons()
@@ -42,8 +85,12 @@ extension BenchCommand {
             try lab.spawn("keepalive", in: "mn", [executable, "lab", "traffic", "stream", "--to", "\(Lab.cn)", "--port", "\(Lab.echoPort)",
                                                    "--interval", "0.1", "--duration", "3600"])
             try lab.sleep(0.5)
-            func tunnelled() throws -> Bool { try lab.ip("mar1", ["-6", "route", "show", "proto", "177"]).contains("segs 1 [ \(Lab.sid(2)) ]") }
-            print(String(format: "dmm bench throughput: iperf3 -R %d s, correspondent to node (the direction the anchor tunnels)", seconds))
+            // The anchor's route for the first prefix carries an encapsulation
+            // exactly while it tunnels (whatever the SID and the mode).
+            let home = IPv6Prefix(hnp1.masked(to: 64), length: 64)
+            func tunnelled() throws -> Bool { try lab.ip("mar1", ["-6", "route", "show", "\(home)", "proto", "177"]).contains("encap seg6 ") }
+            print("dmm bench throughput: iperf3 -R \(seconds) s, \(streams) connection(s), CPUs (receiver,sender) \(affinity), "
+                  + "correspondent to node (the direction the anchor tunnels)")
             var ratios: [Double] = []
             for round in 1...rounds {
                 let direct = try iperf(lab, source: hnp1)
@@ -62,7 +109,8 @@ extension BenchCommand {
         /// iperf3 from the node, bound to `source`, reversed (-R) so the bulk
         /// data flows toward the node, through the anchor: the tunnelled direction.
         func iperf(_ lab: Lab, source: IPv6Address) throws -> Double {
-            let json = try lab.run(["/usr/bin/iperf3", "-c", "\(Lab.cn)", "-B", "\(source)", "-R", "-t", "\(seconds)", "-J"], in: "mn")
+            let json = try lab.run(["/usr/bin/iperf3", "-c", "\(Lab.cn)", "-B", "\(source)", "-R", "-t", "\(seconds)", "-P", "\(streams)", "-J"] + (affinity == "none" ? [] : ["-A", affinity])
+                + (congestion.map { ["-C", $0] } ?? []), in: "mn")
             guard let root = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
                 let end = root["end"] as? [String: Any], let received = end["sum_received"] as? [String: Any],
                 let bps = received["bits_per_second"] as? Double

@@ -1,4 +1,4 @@
-// The kernel's netlink, rtnetlink and SRv6 definitions for Swift. Glibc's
+// The kernel's netlink, rtnetlink, generic netlink and SRv6 definitions for Swift. Glibc's
 // module exports none of them. <netinet/in.h> must come first: the linux
 // headers otherwise redefine struct in6_addr.
 #ifndef CNETLINK_H
@@ -7,12 +7,14 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <linux/netlink.h>
+#include <linux/genetlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/fib_rules.h>
 #include <linux/lwtunnel.h>
 #include <linux/seg6.h>
 #include <linux/seg6_iptunnel.h>
 #include <linux/seg6_local.h>
+#include <linux/seg6_genl.h>
 #include <linux/if_link.h>
 #include <linux/neighbour.h>
 #include <linux/netfilter/nfnetlink.h>
