@@ -9,10 +9,13 @@ extension BenchCommand {
         static let configuration = CommandConfiguration(
             abstract: "Bulk TCP (iperf3) through the tunnel against the direct path, on the same namespaces (root).",
             discussion: """
-                Each round, the node runs iperf3 to the correspondent from its anchoring MAR (the direct path); then it
-                moves with a flow on its first prefix and runs iperf3 again from that prefix, whose downlink now goes
-                through the anchor's tunnel; then it moves back. Rounds alternate the two paths because single runs on a
-                small machine vary by 10 to 20%. Needs iperf3 (apt-get install iperf3).
+                Each round, the node runs iperf3 to the correspondent from its anchoring MAR (the direct path); then it \
+                moves with a flow on its first prefix and runs iperf3 again from that prefix, whose downlink now goes \
+                through the anchor's tunnel; then it moves back. Rounds alternate the two paths because single runs on a \
+                small machine vary by 10 to 20%. Every namespace shares the machine's CPUs, and a packet crosses all the \
+                routers in the sending process's system call, so the figures also depend on the congestion control (BBR \
+                paces its sending; cubic does not) and on where the two ends run: the options choose both. Needs iperf3 \
+                (apt-get install iperf3).
                 """
         )
 
@@ -25,11 +28,8 @@ extension BenchCommand {
         @Option(help: "Parallel TCP connections per iperf3 run (iperf3 -P).")
         var streams = 1
 
-        @Option(help: """
-            CPUs for the receiving and the sending iperf3, as RECEIVER,SENDER (iperf3 -A), or 'none' to let the scheduler \
-            move them. The default, 1,0 on a machine with two CPUs or more, keeps a moving end from stalling the connection.
-            """)
-        var affinity = ProcessInfo.processInfo.activeProcessorCount > 1 ? "1,0" : "none"
+        @Option(help: "CPUs for the receiving and the sending iperf3, as RECEIVER,SENDER (iperf3 -A); by default the scheduler places them.")
+        var affinity = "none"
 
         @Option(help: "TCP congestion control for iperf3 (-C), such as cubic or bbr; by default, the system's.")
         var congestion: String?
@@ -47,6 +47,13 @@ extension BenchCommand {
             for (name, value, range) in [("--seconds", seconds, 1...3600), ("--rounds", rounds, 1...1000), ("--streams", streams, 1...128)]
             where !range.contains(value) {
                 throw ValidationError("\(name) \(value) is out of range \(range.lowerBound) to \(range.upperBound)")
+            }
+            if let congestion {
+                let available = (try? String(contentsOfFile: "/proc/sys/net/ipv4/tcp_available_congestion_control", encoding: .utf8))?
+                    .split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? []
+                guard available.contains(congestion) else {
+                    throw ValidationError("--congestion '\(congestion)' is not one of this kernel's: \(available.joined(separator: ", "))")
+                }
             }
             let cpus = affinity.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
             guard affinity == "none"

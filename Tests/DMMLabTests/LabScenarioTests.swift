@@ -59,6 +59,9 @@ struct EndDX6LabTests {
                                            output: output)
         defer { #expect(lab.tearDown().isEmpty) }
         try lab.startStream()
+        for i in 1...3 {
+            #expect(try lab.ip("mar\(i)", ["sr", "tunsrc", "show"]).contains("tunsrc addr \(Lab.mar(i))"), "tunnels leave from the MAR's address")
+        }
         // The binding's SID: the visited MAR's locator, the prefix as function.
         func sid(_ mar: Int) -> String { IPv6Address(high: IPv6Address(Lab.sid(mar))!.high, low: hnp1.address.high).description }
         _ = try lab.move(from: "mar1", to: "mar2")

@@ -38,6 +38,18 @@ struct ConfigTests {
         #expect(c.isAccess("mn7") && !c.isAccess("up0"))
         #expect(c.nodeIdentity == .linkLayerAddress, "the default")
         #expect(c.controlSocket == "/run/dmm/mar1.sock" && c.metrics == nil)
+        #expect(c.dataPlane.tunnelSource == c.router.address, "tunnels leave from the signalling address by default")
+    }
+
+    @Test func readsTheTunnelSource() throws {
+        let other = try MARConfig(yaml: Self.mar + "\ntunnel-source: 2001:db8:ffff::99")
+        #expect(other.dataPlane.tunnelSource == IPv6Address("2001:db8:ffff::99")!)
+        #expect(try MARConfig(yaml: Self.mar + "\ntunnel-source: kernel").dataPlane.tunnelSource == nil)
+        for bad in ["ff02::1", "::", "somewhere"] {
+            #expect(throws: ConfigReader.Invalid(description: "key 'tunnel-source': '\(bad)' is not a unicast IPv6 address or 'kernel'")) {
+                try MARConfig(yaml: Self.mar + "\ntunnel-source: \"\(bad)\"")
+            }
+        }
     }
 
     @Test(arguments: [
