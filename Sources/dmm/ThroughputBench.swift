@@ -28,8 +28,12 @@ extension BenchCommand {
         @Option(help: "Parallel TCP connections per iperf3 run (iperf3 -P).")
         var streams = 1
 
-        @Option(help: "CPUs for the receiving and the sending iperf3, as RECEIVER,SENDER (iperf3 -A); by default the scheduler places them.")
-        var affinity = "none"
+        @Option(help: """
+            CPUs for the receiving and the sending iperf3, as RECEIVER,SENDER (iperf3 -A), or 'none' to let the scheduler \
+            place them. By default two CPUs, as two hosts would have: then the sender's CPU, which also forwards every \
+            packet through the routers, sets the pace, and the ratio compares the two paths' work.
+            """)
+        var affinity = ProcessInfo.processInfo.activeProcessorCount > 1 ? "1,0" : "none"
 
         @Option(help: "TCP congestion control for iperf3 (-C), such as cubic or bbr; by default, the system's.")
         var congestion: String?
