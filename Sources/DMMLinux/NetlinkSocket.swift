@@ -80,42 +80,38 @@ public final class NetlinkSocket {
 
     /// Sends a dump request and returns every reply message until NLMSG_DONE.
     public func dump(_ request: NetlinkMessage) throws -> [NetlinkReply] {
-        var m = request
-        m.flags |= UInt16(NLM_F_REQUEST | NLM_F_DUMP)
-        let seq = nextSequence()
-        var w = NetlinkWriter()
-        m.encode(sequence: seq, into: &w)
-        try send(w.bytes)
-        var replies: [NetlinkReply] = []
-        while true {
-            for reply in try receive() where reply.sequence == seq {
-                if reply.type == NLMSG_DONE { return replies }
-                if reply.type == NLMSG_ERROR {
-                    throw Failure(description: "dump failed: \(Self.errorText(reply.errorCode))")
-                }
-                replies.append(reply)
-            }
-        }
+        try replies(to: try send(request, adding: NLM_F_REQUEST | NLM_F_DUMP))
     }
 
     /// Sends one request with NLM_F_ACK and returns the messages it answered
     /// with before its acknowledgement (a generic netlink command's reply).
     public func request(_ message: NetlinkMessage) throws -> [NetlinkReply] {
+        try replies(to: try send(message, adding: NLM_F_REQUEST | NLM_F_ACK))
+    }
+
+    /// Sends one message with `flags` added; returns its sequence number.
+    private func send(_ message: NetlinkMessage, adding flags: Int32) throws -> UInt32 {
         var m = message
-        m.flags |= UInt16(NLM_F_REQUEST | NLM_F_ACK)
+        m.flags |= UInt16(flags)
         let seq = nextSequence()
         var w = NetlinkWriter()
         m.encode(sequence: seq, into: &w)
         try send(w.bytes)
+        return seq
+    }
+
+    /// The messages answering `seq`, up to the one that ends them: NLMSG_DONE
+    /// after a dump, the acknowledgement after a request, or an error.
+    private func replies(to seq: UInt32) throws -> [NetlinkReply] {
         var replies: [NetlinkReply] = []
         while true {
             for reply in try receive() where reply.sequence == seq {
-                guard reply.type == NLMSG_ERROR else {
-                    replies.append(reply)
-                    continue
+                if reply.type == NLMSG_DONE { return replies }
+                if reply.type == NLMSG_ERROR {
+                    guard reply.errorCode == 0 else { throw Failure(description: "netlink request failed: \(Self.errorText(reply.errorCode))") }
+                    return replies
                 }
-                guard reply.errorCode == 0 else { throw Failure(description: "request failed: \(Self.errorText(reply.errorCode))") }
-                return replies
+                replies.append(reply)
             }
         }
     }
