@@ -184,15 +184,17 @@ public final class MARDaemon {
     /// to the expired entry, which can take a minute.
     func scanFlows(at now: Instant) throws {
         nextFlowScan = now + Self.flowScanInterval
-        let changed = flowCounter.reconcile(present: try flows.current()) { IPv6Prefix($0.masked(to: 64), length: 64) }
+        let changed = flowCounter.reconcile(present: try flows.current(), prefixOf: Self.prefix(ofFlowEnd:))
         for p in changed { engine.handle(.flows(p, count: flowCounter.count(p)), at: now) }
     }
 
     /// Flows count for the /64 of each end, whether or not the engine serves
     /// that prefix yet: a moved node's packets reach the new MAR before the
     /// location server has answered, and their flow must not go uncounted.
+    static func prefix(ofFlowEnd address: IPv6Address) -> IPv6Prefix? { IPv6Prefix(covering: address, length: 64) }
+
     func flowChanged(_ event: FlowMonitor.Event) {
-        let changed = flowCounter.apply(event) { IPv6Prefix($0.masked(to: 64), length: 64) }
+        let changed = flowCounter.apply(event, prefixOf: Self.prefix(ofFlowEnd:))
         for p in changed {
             log.trace("flows", ["prefix": p, "count": flowCounter.count(p)])
             engine.handle(.flows(p, count: flowCounter.count(p)), at: wallClock())

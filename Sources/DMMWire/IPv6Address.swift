@@ -130,6 +130,11 @@ public struct IPv6Prefix: Hashable, Sendable, CustomStringConvertible {
         self.length = length
     }
 
+    /// The prefix of `length` bits that contains `address`.
+    public init(covering address: IPv6Address, length: UInt8) {
+        self.init(address.masked(to: Int(length)), length: length)
+    }
+
     /// Parses `ADDRESS/LENGTH`.
     public init?(_ text: some StringProtocol) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)

@@ -20,7 +20,7 @@ struct HostileMessageTests {
         try lab.startDaemons()
         try lab.attach(to: "mar1")
         try lab.wait("the node's prefix", seconds: 10) { try lab.preferred() != nil }
-        let hnp = IPv6Prefix(try lab.preferred()!.masked(to: 64), length: 64)
+        let hnp = IPv6Prefix(covering: try lab.preferred()!, length: 64)
         let mar1 = Lab.mar(1), mar2 = Lab.mar(2), cn = Lab.cn
         let routesBefore = try lab.ip("mar1", ["-6", "route", "show", "table", "all", "proto", "177"])
 

@@ -16,7 +16,7 @@ extension Lab {
         try lab.startDaemons()
         try lab.attach(to: "mar1")
         try lab.wait("the node's prefix", seconds: 10) { try lab.preferred() != nil }
-        return (lab, IPv6Prefix(try lab.preferred()!.masked(to: 64), length: 64))
+        return (lab, IPv6Prefix(covering: try lab.preferred()!, length: 64))
     }
 
     /// An echo server at the correspondent and a stream to it from the node.

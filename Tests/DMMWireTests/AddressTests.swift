@@ -32,6 +32,8 @@ struct AddressTests {
         #expect(p.contains(IPv6Address("2001:db8:1:1:a:b:c:d")!))
         #expect(!p.contains(IPv6Address("2001:db8:1:2::1")!))
         #expect(IPv6Address("2001:db8:ffff:ffff::1")!.masked(to: 36).description == "2001:db8:f000::")
+        #expect(IPv6Prefix(covering: IPv6Address("2001:db8:1:1:a:b:c:d")!, length: 64) == p)
+        #expect(IPv6Prefix(covering: IPv6Address("2001:db8:ffff:ffff::1")!, length: 36).description == "2001:db8:f000::/36")
         #expect(IPv6Prefix("::/129") == nil)
         #expect(IPv6Address("fe80::1")!.isLinkLocal && !IPv6Address("2001:db8::1")!.isLinkLocal)
     }
