@@ -60,10 +60,9 @@ extension BenchCommand {
                 }
             }
             let cpus = affinity.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
-            guard affinity == "none"
-                || (cpus.count == 2 && cpus.allSatisfy { $0 != nil && (0..<ProcessInfo.processInfo.activeProcessorCount).contains($0!) })
-            else {
-                throw ValidationError("--affinity '\(affinity)' is not 'none' or RECEIVER,SENDER with CPUs 0 to \(ProcessInfo.processInfo.activeProcessorCount - 1)")
+            let present = 0..<ProcessInfo.processInfo.activeProcessorCount
+            guard affinity == "none" || (cpus.count == 2 && cpus.allSatisfy { $0.map(present.contains) == true }) else {
+                throw ValidationError("--affinity '\(affinity)' is not 'none' or RECEIVER,SENDER with CPUs 0 to \(present.upperBound - 1)")
             }
         }
 
@@ -120,8 +119,9 @@ extension BenchCommand {
         /// iperf3 from the node, bound to `source`, reversed (-R) so the bulk
         /// data flows toward the node, through the anchor: the tunnelled direction.
         func iperf(_ lab: Lab, source: IPv6Address) throws -> Double {
-            let json = try lab.run(["/usr/bin/iperf3", "-c", "\(Lab.cn)", "-B", "\(source)", "-R", "-t", "\(seconds)", "-P", "\(streams)", "-J"] + (affinity == "none" ? [] : ["-A", affinity])
-                + (congestion.map { ["-C", $0] } ?? []), in: "mn")
+            let options = ["-R", "-t", "\(seconds)", "-P", "\(streams)", "-J"] + (affinity == "none" ? [] : ["-A", affinity])
+                + (congestion.map { ["-C", $0] } ?? [])
+            let json = try lab.run(["/usr/bin/iperf3", "-c", "\(Lab.cn)", "-B", "\(source)"] + options, in: "mn")
             guard let root = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
                 let end = root["end"] as? [String: Any], let received = end["sum_received"] as? [String: Any],
                 let bps = received["bits_per_second"] as? Double
