@@ -29,6 +29,9 @@ extension BenchCommand {
                 return PrefixRecord(mobileNode: MobileNodeID("mn\(i)@bench"), prefix: prefix, anchor: anchor, serving: serving,
                                     active: serving != nil, expires: serving == visited ? now + 300 : nil)
             }
+            // Pages follow the cursor the MAR sends back, as at the server: the
+            // codec may cut a page short to fit a message.
+            let position = Dictionary(uniqueKeysWithValues: all.enumerated().map { ($1.prefix, $0) })
             let pageSize = LocationServer<InMemoryLocationStore>.pageSize
             var mar = AccessRouter(config: config)
             var rules = 0, pages = 0, restored: Int?
@@ -37,7 +40,6 @@ extension BenchCommand {
             // Each request is answered with the next page as the server would
             // encode it (its store's cost left out); the MAR decodes it with
             // the checksum verified, as from its socket.
-            var position = 0
             while restored == nil {
                 var requests: [LocationEnvelope<LocationRequest>] = []
                 mar.pollActions { action in
@@ -49,15 +51,16 @@ extension BenchCommand {
                     }
                 }
                 guard restored == nil else { break }
-                guard let request = requests.first, case .recover = request.body else {
+                guard let request = requests.first, case .recover(let after) = request.body,
+                    let first = after.map({ position[$0].map { $0 + 1 } }) ?? 0
+                else {
                     throw ValidationError("the MAR asked for something other than its records: \(requests)")
                 }
-                let page = Array(all[position..<min(position + pageSize, all.count)])
+                let page = Array(all[first..<min(first + pageSize, all.count)])
                 let reply = LocationEnvelope(id: request.id, LocationReply.page(page, next: page.count == pageSize ? page.last?.prefix : nil))
                 let bytes = try LocationCodec.encode(reply).encode(source: lms, destination: anchor)
                 let decoded = try LocationCodec.decodeReply(MobilityHeader.decode(bytes, checksum: .verify(source: lms, destination: anchor)))
                 mar.handle(.location(decoded), at: now)
-                position += page.count
                 pages += 1
             }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
