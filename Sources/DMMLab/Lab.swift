@@ -121,13 +121,18 @@ public final class Lab {
     }
 
     public func wait(_ what: String, seconds: Double, _ condition: () throws -> Bool) throws {
+        guard try holds(within: seconds, condition) else { throw Failure(description: "timed out after \(seconds) s waiting for \(what)") }
+    }
+
+    /// Whether `condition` comes true within `seconds`, checked every `interval`.
+    func holds(within seconds: Double, every interval: Double = 0.01, _ condition: () throws -> Bool) throws -> Bool {
         let end = Date().addingTimeInterval(seconds)
         while Date() < end {
             try checkInterrupt()
-            if try condition() { return }
-            Thread.sleep(forTimeInterval: 0.01)
+            if try condition() { return true }
+            Thread.sleep(forTimeInterval: interval)
         }
-        throw Failure(description: "timed out after \(seconds) s waiting for \(what)")
+        return false
     }
 
     public func sleep(_ seconds: Double) throws {
@@ -325,13 +330,8 @@ public final class Lab {
         // carrier comes; here it arrives with the node. So the lab lets the
         // MAR configure it first (as it does any link that appears), or its
         // netlink work would share the kernel's locks with the link-up.
-        let end = Date().addingTimeInterval(2)
-        while try !accessLinkConfigured(at: to) {
-            guard Date() < end else {
-                note("\(to) has not configured the node's link after 2 s; bringing it up anyway")
-                break
-            }
-            Thread.sleep(forTimeInterval: 0.002)
+        if try !holds(within: 2, every: 0.002, { try accessLinkConfigured(at: to) }) {
+            note("\(to) has not configured the node's link after 2 s; bringing it up anyway")
         }
         let netlink = try NetlinkSocket(namespace: ns(to))
         let t = Traffic.now()

@@ -144,10 +144,8 @@ public final class MARDaemon {
             // The node's uplink waits for its router's address, in the
             // link-up RA; its answer to the RA usually names it (or, with a
             // frame already queued, it is named first); the log line last.
-            if config.nodeIdentity == .linkLayerAddress {
-                if probes[name] == nil { watchFrames(name, interface: index) }
-                framesArrived(on: name)
-            }
+            if probes[name] == nil { watchFrames(name, interface: index) }
+            framesArrived(on: name)
             advertise(engine.routerAdvertisement, on: name, interface: index)
             if config.nodeIdentity == .interfaceName { attachNode(MobileNodeID(name), on: name, linkLayerAddress: []) }
             if probes[name] != nil {

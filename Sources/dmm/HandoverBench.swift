@@ -54,7 +54,11 @@ extension BenchCommand {
                 """)
             let executable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
             let result = LabRun.run(scenario, executable: executable)
-            if output == nil { try? FileManager.default.removeItem(atPath: scenario.output) } else { try result.write(to: URL(fileURLWithPath: scenario.output)) }
+            if output == nil {
+                try? FileManager.default.removeItem(atPath: scenario.output)
+            } else {
+                try result.write(to: URL(fileURLWithPath: scenario.output))
+            }
             print("dmm bench handover: \(result.moves.count) moves between two MARs, TCP message every \(interval * 1000) ms")
             for (name, path) in [("downlink", \LabRun.Move.downlinkMilliseconds), ("uplink", \.uplinkMilliseconds),
                                  ("first echo", \.firstEchoMilliseconds)] {

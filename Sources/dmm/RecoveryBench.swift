@@ -51,10 +51,13 @@ extension BenchCommand {
                     }
                 }
                 guard restored == nil else { break }
-                guard let request = requests.first, case .recover(let after) = request.body,
-                    let first = after.map({ position[$0].map { $0 + 1 } }) ?? 0
-                else {
+                guard let request = requests.first, case .recover(let after) = request.body else {
                     throw ValidationError("the MAR asked for something other than its records: \(requests)")
+                }
+                var first = 0
+                if let after {
+                    guard let i = position[after] else { throw ValidationError("the MAR's cursor \(after) is none of its records") }
+                    first = i + 1
                 }
                 let page = Array(all[first..<min(first + pageSize, all.count)])
                 let reply = LocationEnvelope(id: request.id, LocationReply.page(page, next: page.count == pageSize ? page.last?.prefix : nil))
