@@ -33,8 +33,10 @@ let package = Package(
         .target(name: "CNetlink"),
         // IPv6 raw-socket calls with ancillary data (RFC 3542).
         .target(name: "CSockets"),
+        // nftables' library (the MAR's connection-tracking table), as Debian ships it.
+        .systemLibrary(name: "CNftables", pkgConfig: "libnftables", providers: [.apt(["libnftables-dev"])]),
         // data plane: the Linux driver, through rtnetlink.
-        .target(name: "DMMLinux", dependencies: ["DMMCore", "CNetlink", "CSockets"]),
+        .target(name: "DMMLinux", dependencies: ["DMMCore", "CNetlink", "CSockets", "CNftables"]),
         // store: the location store in SQLite (the system library).
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "DMMStore", dependencies: ["DMMCore", "CSQLite"]),
@@ -53,7 +55,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "DMMWireTests", dependencies: ["DMMWire", "DMMLinux", "DMMTestSupport"]),
-        .testTarget(name: "DMMCoreTests", dependencies: ["DMMCore", "DMMDataPlane"]),
+        .testTarget(name: "DMMCoreTests", dependencies: ["DMMCore", "DMMDataPlane", "DMMTestSupport"]),
         // Network namespaces for the tests that need a kernel.
         .target(name: "DMMTestSupport", dependencies: ["DMMLinux"], path: "Tests/DMMTestSupport"),
         .testTarget(name: "DMMLinuxTests", dependencies: ["DMMLinux", "DMMTestSupport"]),

@@ -143,8 +143,13 @@ public struct AccessRouter: Sendable {
         linkOf[attachment.node] = nil
         timers.cancel(.advertisement(link))
         counters.detachments += 1
-        for prefix in attachment.visited where visiting[prefix]?.link == link { leaveVisit(prefix, at: now) }
-        for prefix in attachment.home where anchored[prefix]?.state == .home(link) { nodeLeft(prefix, link: link, at: now) }
+        // Sorted: the order of PBUs and rules must not depend on hashing.
+        for prefix in attachment.visited.sorted(by: { $0.address < $1.address }) where visiting[prefix]?.link == link {
+            leaveVisit(prefix, at: now)
+        }
+        for prefix in attachment.home.sorted(by: { $0.address < $1.address }) where anchored[prefix]?.state == .home(link) {
+            nodeLeft(prefix, link: link, at: now)
+        }
     }
 
     // MARK: Router Advertisements (seite section 4.2 step 4)

@@ -1,24 +1,38 @@
 /// Deadlines keyed by what they are for. Setting a key replaces its deadline;
 /// the heap keeps stale entries and skips them when they surface, so set and
-/// cancel are O(log n) and an extra wake-up finds nothing due.
+/// cancel are O(log n) and an extra wake-up finds nothing due. Keys due at
+/// the same instant expire in the order they were set, so the engines'
+/// actions never depend on hashing.
 public struct TimerTable<Key: Hashable & Sendable>: Sendable {
-    private var deadlines: [Key: Instant] = [:]
-    private var heap: [(at: Instant, key: Key)] = []
+    private struct Entry {
+        var at: Instant
+        /// When it was set, among all sets: breaks ties between equal deadlines.
+        var order: UInt64
+        var key: Key
+        static func < (a: Entry, b: Entry) -> Bool { (a.at, a.order) < (b.at, b.order) }
+    }
+    private var deadlines: [Key: (at: Instant, order: UInt64)] = [:]
+    private var heap: [Entry] = []
+    private var sets: UInt64 = 0
 
     public init() {}
 
     public var count: Int { deadlines.count }
 
+    /// Entries in the heap, stale ones included.
+    var heapSize: Int { heap.count }
+
     public mutating func set(_ key: Key, at: Instant) {
-        deadlines[key] = at
-        heap.append((at, key))
+        sets += 1
+        deadlines[key] = (at, sets)
+        heap.append(Entry(at: at, order: sets, key: key))
         siftUp(heap.count - 1)
         if heap.count > 2 * deadlines.count + 1024 { compact() }
     }
 
     /// Rebuilds the heap from the live deadlines when stale entries pile up.
     private mutating func compact() {
-        heap = deadlines.map { ($0.value, $0.key) }.sorted { $0.at < $1.at }
+        heap = deadlines.map { Entry(at: $0.value.at, order: $0.value.order, key: $0.key) }.sorted(by: <)
     }
 
     public mutating func cancel(_ key: Key) { deadlines[key] = nil }
@@ -42,7 +56,7 @@ public struct TimerTable<Key: Hashable & Sendable>: Sendable {
     }
 
     private mutating func dropStale() {
-        while let top = heap.first, deadlines[top.key] != top.at { popTop() }
+        while let top = heap.first, deadlines[top.key]?.order != top.order { popTop() }
     }
 
     private mutating func popTop() {
@@ -52,8 +66,8 @@ public struct TimerTable<Key: Hashable & Sendable>: Sendable {
         while true {
             let l = 2 * i + 1, r = l + 1
             var m = i
-            if l < heap.count && heap[l].at < heap[m].at { m = l }
-            if r < heap.count && heap[r].at < heap[m].at { m = r }
+            if l < heap.count && heap[l] < heap[m] { m = l }
+            if r < heap.count && heap[r] < heap[m] { m = r }
             if m == i { return }
             heap.swapAt(i, m)
             i = m
@@ -64,7 +78,7 @@ public struct TimerTable<Key: Hashable & Sendable>: Sendable {
         var i = index
         while i > 0 {
             let p = (i - 1) / 2
-            if heap[p].at <= heap[i].at { return }
+            if !(heap[i] < heap[p]) { return }
             heap.swapAt(p, i)
             i = p
         }

@@ -5,8 +5,8 @@ import Glibc
 
 /// A namespace testbed: a core router with, on links of their own, the MARs,
 /// the location server and a correspondent; a mobile node whose one link
-/// moves between the MARs. The lab builds it with iproute2 and nftables
-/// (the daemons use neither), starts the daemons, and always takes it all
+/// moves between the MARs. The lab builds it with iproute2 (the daemons use
+/// rtnetlink and libnftables instead), starts the daemons, and always takes it all
 /// down again: on success, on failure and on Ctrl-C.
 ///
 ///     cn (2001:db8:cc::1) --- core --- mar1 (2001:db8:ffff::1, block 2001:db8:1::/48, SID fc00:1::d6)
@@ -21,6 +21,9 @@ public final class Lab {
     public let output: URL
     let tag: String
     let dmm: String
+    /// iproute2's `ip` and tshark, as found on PATH.
+    let ipCommand: String
+    let tshark: String
     private(set) var namespaces: [String] = []
     private var processes: [String: Process] = [:]
     /// Names spawned before: a restart appends to the first run's log.
@@ -43,9 +46,18 @@ public final class Lab {
     public static func block(_ i: Int) -> String { "2001:db8:\(i)::/48" }
     public static func sid(_ i: Int) -> String { "fc00:\(i)::d6" }
 
+    /// What a lab needs from the machine; checked before anything is built.
+    public static let prerequisites: [Prerequisite] = [
+        .root, .segmentRouting, .program("ip", package: "iproute2"), .program("sysctl", package: "procps"),
+        .program("tshark", package: "tshark"),
+    ]
+
     public init(scenario: Scenario, executable: String) throws {
+        try Prerequisite.check(Self.prerequisites)
         self.scenario = scenario
         dmm = executable
+        ipCommand = try Command.require("ip")
+        tshark = try Command.require("tshark")
         let n = Self.instancesLock.withLock {
             Self.instances += 1
             return Self.instances
@@ -78,7 +90,7 @@ public final class Lab {
 
     @discardableResult
     public func run(_ arguments: [String], in namespace: String? = nil) throws -> String {
-        let r = try Command.run("/usr/sbin/ip", namespace.map { ["netns", "exec", ns($0)] + arguments } ?? arguments)
+        let r = try Command.run(ipCommand, namespace.map { ["netns", "exec", ns($0)] + arguments } ?? arguments)
         guard r.status == 0 else {
             throw Failure(description: "\((namespace.map { "[\($0)] " } ?? "") + arguments.joined(separator: " ")): \(r.err)")
         }
@@ -91,7 +103,7 @@ public final class Lab {
     /// Starts a long-running command in a namespace, its output in OUTPUT/NAME.log.
     public func spawn(_ name: String, in namespace: String, _ arguments: [String], stdout: URL? = nil) throws {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        p.executableURL = URL(fileURLWithPath: ipCommand)
         p.arguments = ["netns", "exec", ns(namespace)] + arguments
         let log = output.appendingPathComponent("\(name).log")
         if spawned.insert(name).inserted { _ = FileManager.default.createFile(atPath: log.path, contents: nil) }
@@ -178,10 +190,6 @@ public final class Lab {
             // Pings are flows too, and conntrack ends them only by timeout
             // (30 s by default): a shorter one keeps the lab quick.
             try run(["sysctl", "-qw", "net.netfilter.nf_conntrack_icmpv6_timeout=3"], in: "mar\(i)")
-            // Connection tracking runs only where a rule uses it. Tunnel
-            // packets (IPv6 in IPv6, next header 41) are not tracked: the
-            // flows that matter are inside, tracked where they enter.
-            try run(["nft", "add table inet dmm; add chain inet dmm track { type filter hook forward priority 0; }; add rule inet dmm track ct state new counter; add chain inet dmm raw { type filter hook prerouting priority raw; }; add rule inet dmm raw meta l4proto 41 notrack"], in: "mar\(i)")
         }
         if scenario.backbone { try buildBackbone() }
         // An unmodified host, with optimistic DAD (DESIGN.md).

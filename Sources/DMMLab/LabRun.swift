@@ -197,20 +197,16 @@ extension Lab {
         return (messages, rules)
     }
 
-    /// tshark, when it is installed, on each MAR (the signalling and the
-    /// Router Advertisements) and at the node and the correspondent.
+    /// tshark on each MAR (the signalling and the Router Advertisements)
+    /// and at the node and the correspondent.
     func startCaptures() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tshark") else {
-            note("tshark is not installed: no captures")
-            return
-        }
         for i in 1...scenario.mars {
-            try spawn("capture-mar\(i)", in: "mar\(i)", ["/usr/bin/tshark", "-q", "-i", "any", "-f", "ip6 proto 135 or icmp6",
+            try spawn("capture-mar\(i)", in: "mar\(i)", [tshark, "-q", "-i", "any", "-f", "ip6 proto 135 or icmp6",
                                                            "-w", output.appendingPathComponent("mar\(i).pcapng").path])
         }
         // The echo connections' headers where they arrive, for the moves' interruptions.
         for host in ["mn", "cn"] {
-            try spawn("capture-\(host)", in: host, ["/usr/bin/tshark", "-q", "-i", "any", "-s", "96", "-f", "tcp port \(Lab.echoPort)",
+            try spawn("capture-\(host)", in: host, [tshark, "-q", "-i", "any", "-s", "96", "-f", "tcp port \(Lab.echoPort)",
                                                       "-w", output.appendingPathComponent("\(host)-traffic.pcapng").path])
         }
         try sleep(1)  // tshark needs a moment before it captures

@@ -23,6 +23,18 @@ public enum Command {
         return Result(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
     }
 
+    /// The path of a program on PATH (the usual one when PATH is unset).
+    public static func locate(_ name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+        return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// The path of a program that must be there.
+    public static func require(_ name: String) throws -> String {
+        guard let p = locate(name) else { throw Failed(description: "\(name) is not installed (not found on PATH)") }
+        return p
+    }
+
     public struct Failed: Error, CustomStringConvertible {
         public var description: String
         public init(description: String) { self.description = description }

@@ -48,6 +48,7 @@ extension LinuxDataPlane {
             try setSysctl("net/ipv6/neigh/\(config.uplink)/proxy_delay", "0")
         }
         if let source = config.tunnelSource { try TunnelSource().set(source) }
+        try ConnectionTracking.install()
     }
 
     /// Writes /proc/sys/KEY. The daemon runs in the router's namespace, so

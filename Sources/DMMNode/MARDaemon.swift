@@ -85,6 +85,7 @@ public final class MARDaemon {
             },
             onError: { [unowned self] in log.error("loop", ["error": $0]) })
         let removed = try dataPlane.reconcile([])
+        try ConnectionTracking.remove()
         log.info("stop", ["removed": removed.removed])
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DMMLinux
 import DMMNode
 import Foundation
 
@@ -10,6 +11,7 @@ struct MARCommand: ParsableCommand {
     var config: String
 
     func run() throws {
+        require([.root, .segmentRouting])
         let daemon = try MARDaemon(config: try MARConfig(yaml: readConfig(config)))
         try daemon.run()
     }

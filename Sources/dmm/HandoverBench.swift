@@ -1,5 +1,6 @@
 import ArgumentParser
 import DMMLab
+import DMMLinux
 import DMMNode
 import Foundation
 
@@ -36,7 +37,7 @@ extension BenchCommand {
         }
 
         func run() throws {
-            guard getuid() == 0 else { throw ValidationError("dmm bench handover needs root (it builds a lab)") }
+            require(Lab.prerequisites)
             let path = (0..<moves).map { $0 % 2 == 0 ? "mar2" : "mar1" }
             let scenario = try Scenario(yaml: """
                 name: bench-handover

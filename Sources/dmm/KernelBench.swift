@@ -15,7 +15,7 @@ extension BenchCommand {
         var routes = 100_000
 
         func run() throws {
-            guard getuid() == 0 else { throw ValidationError("dmm bench kernel needs root (it makes a network namespace)") }
+            require([.root, .segmentRouting, .program("ip", package: "iproute2")])
             let ns = "dmm-bench-\(getpid())"
             try shell(["netns", "add", ns])
             defer { _ = try? shell(["netns", "del", ns]) }
@@ -39,6 +39,6 @@ extension BenchCommand {
             }
         }
 
-        func shell(_ arguments: [String]) throws { _ = try Command.output("/usr/sbin/ip", arguments) }
+        func shell(_ arguments: [String]) throws { _ = try Command.output(try Command.require("ip"), arguments) }
     }
 }

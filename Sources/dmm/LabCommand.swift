@@ -1,5 +1,6 @@
 import ArgumentParser
 import DMMLab
+import DMMLinux
 import DMMWire
 import Foundation
 
@@ -75,7 +76,7 @@ struct LabCommand: ParsableCommand {
 /// Runs a scenario, prints the timeline and summary, writes the results;
 /// exits non-zero if any check failed.
 func runScenario(_ yaml: String) throws {
-    guard getuid() == 0 else { fail("the lab needs root: it builds network namespaces") }
+    require(Lab.prerequisites)
     let scenario = try Scenario(yaml: yaml)
     let executable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
     let result = LabRun.run(scenario, executable: executable.hasPrefix("/") ? executable : FileManager.default.currentDirectoryPath + "/" + executable)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DMMCore
 import DMMLab
+import DMMLinux
 import DMMWire
 import Foundation
 
@@ -67,8 +68,7 @@ extension BenchCommand {
         }
 
         func run() throws {
-            guard getuid() == 0 else { throw ValidationError("dmm bench throughput needs root (it builds a lab)") }
-            guard FileManager.default.isExecutableFile(atPath: "/usr/bin/iperf3") else { throw ValidationError("needs iperf3: apt-get install iperf3") }
+            require(Lab.prerequisites + [.program("iperf3", package: "iperf3")])
             let executable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
             let output = FileManager.default.temporaryDirectory.appendingPathComponent("dmm-bench-throughput-\(getpid())").path
             defer { try? FileManager.default.removeItem(atPath: output) }
@@ -88,7 +88,7 @@ extension BenchCommand {
             try lab.attach(to: "mar1")
             try lab.wait("the node's first prefix", seconds: 10) { try lab.preferred() != nil }
             let hnp1 = try lab.preferred()!
-            try lab.spawn("iperf3-server", in: "cn", ["/usr/bin/iperf3", "-s", "-B", "\(Lab.cn)"])
+            try lab.spawn("iperf3-server", in: "cn", [try Command.require("iperf3"), "-s", "-B", "\(Lab.cn)"])
             // Keep a flow on the first prefix so that it moves with the node.
             try lab.spawn("echo-server", in: "cn", [executable, "lab", "traffic", "serve", "--address", "\(Lab.cn)", "--port", "\(Lab.echoPort)"])
             try lab.sleep(0.3)
@@ -121,7 +121,7 @@ extension BenchCommand {
         func iperf(_ lab: Lab, source: IPv6Address) throws -> Double {
             let options = ["-R", "-t", "\(seconds)", "-P", "\(streams)", "-J"] + (affinity == "none" ? [] : ["-A", affinity])
                 + (congestion.map { ["-C", $0] } ?? [])
-            let json = try lab.run(["/usr/bin/iperf3", "-c", "\(Lab.cn)", "-B", "\(source)"] + options, in: "mn")
+            let json = try lab.run([try Command.require("iperf3"), "-c", "\(Lab.cn)", "-B", "\(source)"] + options, in: "mn")
             guard let root = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
                 let end = root["end"] as? [String: Any], let received = end["sum_received"] as? [String: Any],
                 let bps = received["bits_per_second"] as? Double

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DMMLinux
 import DMMWire
 import Foundation
 
@@ -118,6 +119,11 @@ struct WireCommand: ParsableCommand {
 }
 
 /// Prints an error on standard error and exits with status 1.
+/// Exits naming every prerequisite the machine lacks, before anything is built.
+func require(_ prerequisites: [Prerequisite]) {
+    do { try Prerequisite.check(prerequisites) } catch { fail("\(error)") }
+}
+
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data(("error: " + message + "\n").utf8))
     exit(1)

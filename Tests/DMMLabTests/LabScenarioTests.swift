@@ -1,3 +1,4 @@
+import DMMLinux
 import DMMTestSupport
 import DMMWire
 import Foundation
@@ -116,5 +117,24 @@ struct NodeIdentityLabTests {
         try lab.wait("mar2 to log the link coming up", seconds: 5) { try linkUp() != nil }
         let up = try #require(try linkUp())
         #expect(t <= up, "the move is timed \(String(format: "%.3f", (t - up) * 1000)) ms after mar2 saw the link come up")
+    }
+}
+
+/// `dmm lab` names every missing prerequisite with the package that brings
+/// it, exits non-zero and builds nothing. Here the programs are hidden by an
+/// empty PATH; root and the kernel's SRv6 are what CI has.
+struct PrerequisiteTests {
+    @Test func theLabRefusesToStartWithoutItsPrograms() throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("dmm-prereq-\(getpid())").path
+        let file = output + ".yaml"
+        try "name: prereq\noutput: \(output)\nnode:\n  moves: [mar2]\n".write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let r = try Command.run("/usr/bin/env", ["PATH=/var/empty", LabDemoTests.dmm, "lab", "run", file])
+        #expect(r.status == 1)
+        #expect(r.err.contains("the program ip: Debian package iproute2"), "\(r.err)")
+        #expect(r.err.contains("the program tshark: Debian package tshark"), "\(r.err)")
+        #expect(r.err.contains("scripts/setup"))
+        #expect(r.err.contains("the program sysctl: Debian package procps"))
+        #expect(!FileManager.default.fileExists(atPath: output), "nothing was built")
     }
 }

@@ -1,0 +1,3 @@
+#include <stdbool.h>
+#include <stdint.h>
+#include <nftables/libnftables.h>
