@@ -36,7 +36,7 @@ let package = Package(
         // nftables' library (the MAR's connection-tracking table), as Debian ships it.
         .systemLibrary(name: "CNftables", pkgConfig: "libnftables", providers: [.apt(["libnftables-dev"])]),
         // data plane: the Linux driver, through rtnetlink.
-        .target(name: "DMMLinux", dependencies: ["DMMCore", "CNetlink", "CSockets", "CNftables"]),
+        .target(name: "DMMLinux", dependencies: ["DMMCore", "DMMDataPlane", "CNetlink", "CSockets", "CNftables"]),
         // store: the location store in SQLite (the system library).
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "DMMStore", dependencies: ["DMMCore", "CSQLite"]),
@@ -45,7 +45,7 @@ let package = Package(
         // lab: namespace testbeds, scenarios, traffic, reports.
         .target(name: "DMMLab", dependencies: ["DMMNode", "DMMLinux"], resources: [.copy("demo.yaml")]),
         .target(name: "DMMNode", dependencies: [
-            "DMMCore", "DMMLinux", "DMMStore", .product(name: "Yams", package: "Yams"),
+            "DMMCore", "DMMDataPlane", "DMMLinux", "DMMStore", .product(name: "Yams", package: "Yams"),
         ]),
         .executableTarget(
             name: "dmm",

@@ -16,7 +16,7 @@ public struct NetworkModel: Sendable {
         public var endpoint: IPv6Address
         /// The block of prefixes it anchors; the core routes it here.
         public var block: IPv6Prefix
-        public var rules: [ForwardingRule.Key: ForwardingRule] = [:]
+        public var rules = RuleTable()
     }
 
     public struct MobileNode: Sendable {
@@ -40,25 +40,24 @@ public struct NetworkModel: Sendable {
 
     public mutating func addNode(_ name: String) { nodes[name] = MobileNode(name: name) }
 
-    /// Applies an engine's rule action at a router: install replaces the rule
-    /// with the same key.
+    /// Applies an engine's rule action at a router, as its rule table decides.
     public mutating func install(_ rule: ForwardingRule, at router: String) {
-        routers[router]?.rules[rule.key] = rule
+        _ = routers[router]?.rules.install(rule)
     }
 
     public mutating func remove(_ rule: ForwardingRule, at router: String) {
-        if routers[router]?.rules[rule.key] == rule { routers[router]?.rules[rule.key] = nil }
+        _ = routers[router]?.rules.remove(rule)
     }
 
     /// Makes a router's rules exactly `rules`, as a reconciliation does.
-    public mutating func reconcile(_ router: String, to rules: [ForwardingRule.Key: ForwardingRule]) {
-        routers[router]?.rules = rules
+    public mutating func reconcile(_ router: String, to rules: some Sequence<ForwardingRule>) {
+        routers[router]?.rules.replaceAll(with: rules)
     }
 
     /// Every rule anywhere that mentions `prefix`, as "router: rule".
     public func rules(mentioning prefix: IPv6Prefix) -> [String] {
         routers.values.sorted { $0.name < $1.name }.flatMap { r in
-            r.rules.values.filter { $0.prefix == prefix }.map { "\(r.name): \($0)" }
+            r.rules.rules.filter { $0.prefix == prefix }.map { "\(r.name): \($0)" }
         }
     }
 
@@ -183,7 +182,7 @@ public struct NetworkModel: Sendable {
         }
         let d = packet.effectiveDestination
         if let link, packet.outer.isEmpty {
-            for rule in r.rules.values {
+            for rule in r.rules.rules {
                 if case .reverseTunnel(let p, let l, let endpoint, _) = rule, l == link, p.contains(packet.source) {
                     packet.outer.append((r.endpoint, endpoint))
                     tunnels.append("\(r.name) -> \(endpoint)")
@@ -192,7 +191,7 @@ public struct NetworkModel: Sendable {
             }
         }
         // The destination routes (deliver, encapsulate), longest prefix first.
-        let routes = r.rules.values.filter { if case .route(let p) = $0.key { p.contains(d) } else { false } }
+        let routes = r.rules.rules.filter { if case .route(let p) = $0.key { p.contains(d) } else { false } }
         if let best = routes.max(by: { $0.prefix!.length < $1.prefix!.length }) {
             switch best {
             case .deliver(_, let l):

@@ -1,5 +1,6 @@
 import CNetlink
 import DMMCore
+import DMMDataPlane
 import DMMWire
 import Glibc
 
@@ -31,10 +32,8 @@ public final class LinuxDataPlane {
         public init(uplink: String) { self.uplink = uplink }
     }
 
-    public enum Change: Hashable, Sendable {
-        case install(ForwardingRule)
-        case remove(ForwardingRule)
-    }
+    /// What the rule table decided; the driver makes it true.
+    public typealias Change = RuleTable.Change
 
     public struct Failure: Error, CustomStringConvertible, Hashable {
         public var change: Change

@@ -1,4 +1,5 @@
 import DMMCore
+import DMMDataPlane
 import DMMLinux
 import DMMWire
 import Foundation
@@ -31,9 +32,9 @@ public final class MARDaemon {
     /// When connection tracking is next read in full (see `scanFlows`).
     var nextFlowScan = Instant(nanoseconds: 0)
     static let flowScanInterval: Seconds = 1
-    /// Rules the engine asked for, one per key, as the data plane holds them:
-    /// an install replaces the rule with the same key.
-    var wanted: [ForwardingRule.Key: ForwardingRule] = [:]
+    /// Rules the engine asked for, one per key, and the kernel writes that
+    /// failed, retried with backoff while they still matter.
+    var rules = RuleTable()
     /// Bindings restored at start, until the kernel is reconciled with them.
     var recovered: Int?
     /// Access links whose node is still to be named (MARDaemon+Discovery.swift).
@@ -73,7 +74,7 @@ public final class MARDaemon {
         }
         reactor.run(
             timeout: { [unowned self] in
-                let next = [engine.nextDeadline(), nextProbe, nextFlowScan].compactMap { $0 }.min()!
+                let next = [engine.nextDeadline(), nextProbe, nextFlowScan, rules.nextRetry()].compactMap { $0 }.min()!
                 return Int32(clamping: (next.nanoseconds - wallClock().nanoseconds + 999_999) / 1_000_000)
             },
             tick: { [unowned self] in
@@ -82,6 +83,7 @@ public final class MARDaemon {
                 sendProbes(at: now)
                 engine.handleTimeout(at: now)
                 perform()
+                retryRules(at: now)
             },
             onError: { [unowned self] in log.error("loop", ["error": $0]) })
         let removed = try dataPlane.reconcile([])
@@ -212,14 +214,9 @@ public final class MARDaemon {
         for action in engine.pollActions() {
             switch action {
             case .install(let rule):
-                wanted[rule.key] = rule
-                pendingRules.append(.install(rule))
+                pendingRules.append(rules.install(rule))
             case .remove(let rule):
-                // Only what is in place: a rule already replaced under its
-                // key must not take its successor with it.
-                guard wanted[rule.key] == rule else { continue }
-                wanted[rule.key] = nil
-                pendingRules.append(.remove(rule))
+                if let change = rules.remove(rule) { pendingRules.append(change) }
             case .sendMobility(let message, let to):
                 applyPendingRules()
                 send(message, to: to)
@@ -245,7 +242,7 @@ public final class MARDaemon {
         if let anchored = recovered {
             recovered = nil
             do {
-                let r = try dataPlane.reconcile(Set(wanted.values))
+                let r = try dataPlane.reconcile(Set(rules.rules))
                 log.info("recovered", ["anchored": anchored, "stale_removed": r.removed, "added": r.added])
             } catch {
                 log.error("reconcile", ["error": error])
@@ -253,18 +250,35 @@ public final class MARDaemon {
         }
     }
 
+    /// Makes the pending changes true; what the kernel refuses is retried
+    /// (see `retryRules`), and so is a whole batch lost to a netlink error.
     func applyPendingRules() {
         guard !pendingRules.isEmpty else { return }
+        let now = wallClock()
         do {
-            for failure in try dataPlane.apply(pendingRules) {
+            let failures = try dataPlane.apply(pendingRules)
+            for failure in failures {
                 metrics.add("dmm_rule_failures_total")
                 log.error("rule", ["change": failure.change, "error": failure])
+                rules.failed(failure.change, at: now)
+            }
+            if rules.pendingRetries > 0 {
+                let failed = Set(failures.map(\.change))
+                for change in pendingRules where !failed.contains(change) { rules.succeeded(change) }
             }
         } catch {
             log.error("netlink", ["error": error])
+            metrics.add("dmm_rule_failures_total", [:], Double(pendingRules.count))
+            for change in pendingRules { rules.failed(change, at: now) }
         }
         metrics.add("dmm_rule_changes_total", [:], Double(pendingRules.count))
         pendingRules.removeAll(keepingCapacity: true)
+    }
+
+    /// Failed kernel writes whose backoff ran out, tried again.
+    func retryRules(at now: Instant) {
+        pendingRules += rules.dueRetries(at: now)
+        applyPendingRules()
     }
 
     func advertise(_ ra: RouterAdvertisement, on link: String, interface: Int32) {
@@ -302,6 +316,8 @@ public final class MARDaemon {
         metrics.describe("dmm_pbu_rejected_total", type: "counter", "PBUs answered with a rejection, by status")
         metrics.describe("dmm_bindings", type: "gauge", "prefixes tunnelled from this anchor")
         metrics.describe("dmm_tunnels", type: "gauge", "encapsulation routes installed")
+        metrics.describe("dmm_rule_failures_total", type: "counter", "kernel writes that failed (each is retried)")
+        metrics.describe("dmm_rule_retries_pending", type: "gauge", "failed kernel writes waiting to be retried")
         metrics.describe("dmm_handovers_total", type: "counter", "bindings made as a visited MAR")
         metrics.describe("dmm_handover_signalling_seconds", type: "histogram", "from a node's attachment to its PBA")
     }
@@ -309,7 +325,8 @@ public final class MARDaemon {
     func renderMetrics() -> String {
         let s = engine.snapshot()
         metrics.set("dmm_bindings", [:], Double(s.anchored.filter { $0.state.hasPrefix("tunnelled") }.count))
-        metrics.set("dmm_tunnels", [:], Double(wanted.values.filter { if case .encapsulate = $0 { true } else { false } }.count))
+        metrics.set("dmm_rule_retries_pending", [:], Double(rules.pendingRetries))
+        metrics.set("dmm_tunnels", [:], Double(rules.rules.filter { if case .encapsulate = $0 { true } else { false } }.count))
         for (status, n) in s.counters.rejected { metrics.set("dmm_pbu_rejected_total", ["status": status.name], Double(n)) }
         for (reason, n) in s.counters.ignored { metrics.set("dmm_engine_ignored_total", ["reason": reason], Double(n)) }
         return metrics.render()
@@ -330,7 +347,7 @@ public final class MARDaemon {
             "visiting": s.visiting.map {
                 ["prefix": "\($0.prefix)", "node": $0.node, "link": $0.link, "anchor": "\($0.anchor)", "state": $0.state]
             },
-            "rules": wanted.values.map { "\($0)" }.sorted(),
+            "rules": rules.rules.map { "\($0)" }.sorted(),
             "counters": [
                 "pbu_sent": c.pbuSent, "pbu_received": c.pbuReceived, "pba_sent": c.pbaSent, "pba_received": c.pbaReceived,
                 "retransmissions": c.retransmissions, "advertisements": c.advertisements,

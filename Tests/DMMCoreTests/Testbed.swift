@@ -24,10 +24,13 @@ struct Testbed {
     /// Every mobility message sent: (from, to, message).
     var sent: [(from: String, to: String, message: MobilityMessage)] = []
     var established: [(prefix: IPv6Prefix, signalling: Seconds)] = []
-    /// The rules each MAR's engine asked for since it started; the network
-    /// model (its kernel) is reconciled with them on `.recovered`, as the
-    /// daemon does.
-    var wanted: [String: [ForwardingRule.Key: ForwardingRule]] = [:]
+    /// Each MAR's rule table as its daemon keeps it, apart from the network
+    /// model's (its kernel): they differ after a restart until the network
+    /// is reconciled with it on `.recovered`, as the daemon does.
+    var wanted: [String: RuleTable] = [:]
+    /// Every action of every MAR in order, messages as their encoded bytes:
+    /// what must come out the same for the same events.
+    var actionLog: [String] = []
     /// Prefixes restored by each MAR's start-up recovery, once it is over.
     var recovered: [String: Int] = [:]
     var identities: [String: MobileNodeID] = [:]
@@ -85,7 +88,7 @@ struct Testbed {
     /// its links stay, so the nodes on them are reported attached again.
     mutating func restart(_ mar: String) {
         mars[mar] = AccessRouter(config: mars[mar]!.config)
-        wanted[mar] = [:]
+        wanted[mar] = RuleTable()
         recovered[mar] = nil
         inFlight.removeAll {
             switch $0.delivery {
@@ -187,6 +190,7 @@ struct Testbed {
     mutating func collect(_ name: String) {
         let mar = mars[name]!
         for action in mars[name]!.pollActions() {
+            actionLog.append(Self.logLine(name, action))
             switch action {
             case .sendMobility(let mh, let to):
                 let target = names[to] ?? "?"
@@ -206,13 +210,13 @@ struct Testbed {
                 }
             case .install(let rule):
                 network.install(rule, at: name)
-                wanted[name, default: [:]][rule.key] = rule
+                _ = wanted[name, default: RuleTable()].install(rule)
             case .remove(let rule):
                 network.remove(rule, at: name)
-                if wanted[name]?[rule.key] == rule { wanted[name]?[rule.key] = nil }
+                _ = wanted[name]?.remove(rule)
             case .recovered(let anchored):
                 recovered[name] = anchored
-                network.reconcile(name, to: wanted[name] ?? [:])
+                network.reconcile(name, to: wanted[name]?.rules.map { $0 } ?? [])
             case .location(let request):
                 if isolated.contains(name) { continue }
                 schedule(.request(request, from: name))
@@ -225,6 +229,16 @@ struct Testbed {
     }
 
     // MARK: Looking
+
+    static func logLine(_ mar: String, _ action: AccessRouterAction) -> String {
+        func hex(_ bytes: [UInt8]) -> String { bytes.map { String($0, radix: 16) }.joined(separator: ".") }
+        return switch action {
+        case .sendMobility(let mh, let to): "\(mar) -> \(to): \(hex(try! mh.encode(source: marAddress(1), destination: to)))"
+        case .sendRouterAdvertisement(let ra, let link):
+            "\(mar) RA on \(link): \(hex(try! ICMPv6Message.routerAdvertisement(ra).encode(source: .unspecified, destination: .unspecified)))"
+        default: "\(mar): \(action)"
+        }
+    }
 
     func prefixes(of node: String) -> [IPv6Prefix: Bool] { network.nodes[node]?.prefixes ?? [:] }
 
