@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "DMMCoreTests", dependencies: ["DMMCore", "DMMDataPlane", "DMMTestSupport"]),
         // Network namespaces for the tests that need a kernel.
         .target(name: "DMMTestSupport", dependencies: ["DMMLinux"], path: "Tests/DMMTestSupport"),
-        .testTarget(name: "DMMLinuxTests", dependencies: ["DMMLinux", "DMMTestSupport"]),
+        .testTarget(name: "DMMLinuxTests", dependencies: ["DMMLinux", "DMMDataPlane", "DMMTestSupport"]),
         .testTarget(name: "DMMStoreTests", dependencies: ["DMMStore"]),
         .testTarget(name: "DMMNodeTests", dependencies: ["DMMNode", "DMMTestSupport"]),
         .testTarget(name: "DMMLabTests", dependencies: ["DMMLab", "DMMTestSupport"]),

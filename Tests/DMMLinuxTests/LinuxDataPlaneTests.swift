@@ -1,4 +1,5 @@
 import DMMCore
+import DMMDataPlane
 import DMMWire
 import Foundation
 import DMMTestSupport
@@ -35,8 +36,8 @@ struct KernelRuleEncodingTests {
                 == KernelRule.DumpedRule(source: p, interface: "acc1", table: 1000, priority: 1000))
     }
 
-    @Test func malformedRepliesDoNotTrap() {
-        var g = SystemRandomNumberGenerator()
+    @Test(arguments: [1, 2] as [UInt64]) func malformedRepliesDoNotTrap(seed: UInt64) {
+        var g = SplitMix64(seed: seed)
         for _ in 0..<20_000 {
             let bytes = (0..<Int.random(in: 0...96, using: &g)).map { _ in UInt8.random(in: 0...255, using: &g) }
             _ = KernelRule.parseRoute(bytes, protocolNumber: bytes.count > 5 ? bytes[5] : 0)
@@ -73,6 +74,43 @@ struct LinuxDataPlaneTests {
         .reverseTunnel(from: v1, link: "acc1", endpoint: sid2, mode: .ipv6InIPv6),
         .reverseTunnel(from: v2, link: "acc1", endpoint: sid2, mode: .ipv6InIPv6),
     ]
+
+    /// A write the kernel refuses is handed back, remembered by the rule
+    /// table and made once it can be: here a route on an access link that
+    /// does not exist yet (ENODEV), retried after the link appears. A failed
+    /// write for a rule no longer wanted is dropped instead.
+    @Test func aRefusedWriteIsRetriedUntilItIsMade() throws {
+        let ns = try Self.router("retry")
+        let dp = try LinuxDataPlane(netlink: NetlinkSocket(namespace: ns.name), config: .init(uplink: "up0"))
+        var table = RuleTable()
+        let t0 = Instant(seconds: 1000)
+        let rule = ForwardingRule.deliver(Self.p5, link: "acc2")
+        let change = table.install(rule)
+        let failures = try dp.apply([change])
+        #expect(failures.map(\.change) == [change] && failures.first?.errno == ENODEV)
+        for f in failures { table.failed(f.change, at: t0) }
+
+        // Still missing at the first retry: refused again, backoff doubled.
+        let first = table.dueRetries(at: t0 + 0.1)
+        #expect(first == [change])
+        for f in try dp.apply(first) { table.failed(f.change, at: t0 + 0.1) }
+        #expect(table.nextRetry() == t0 + 0.3)
+
+        try ns.ip(["link", "add", "acc2", "type", "veth", "peer", "name", "mn2"])
+        try ns.ip(["link", "set", "acc2", "up"])
+        let second = table.dueRetries(at: t0 + 0.3)
+        #expect(try dp.apply(second).isEmpty)
+        for c in second { table.succeeded(c) }
+        #expect(table.pendingRetries == 0)
+        #expect(try ns.ip(["-6", "route", "show", "proto", "177"]).contains("2001:db8:1:5::/64 dev acc2"))
+
+        // A refused write whose rule is then given up is not retried.
+        let other = ForwardingRule.deliver(Self.p6, link: "acc3")
+        for f in try dp.apply([table.install(other)]) { table.failed(f.change, at: t0 + 1) }
+        #expect(table.pendingRetries == 1)
+        _ = table.remove(other)
+        #expect(table.pendingRetries == 0 && table.dueRetries(at: t0 + 100).isEmpty)
+    }
 
     @Test func installsReadsBackAndRemovesEveryKindOfRule() throws {
         let ns = try Self.router("dp")
