@@ -43,7 +43,7 @@ let package = Package(
         // node: the daemons, wiring engines to sockets, netlink, the store,
         // timers, configuration, logs and metrics.
         // lab: namespace testbeds, scenarios, traffic, reports.
-        .target(name: "DMMLab", dependencies: ["DMMNode", "DMMLinux"], resources: [.copy("demo.yaml")]),
+        .target(name: "DMMLab", dependencies: ["DMMNode", "DMMLinux"], resources: [.copy("demo.yaml"), .copy("star.yaml"), .copy("pair.yaml"), .copy("tree.yaml")]),
         .target(name: "DMMNode", dependencies: [
             "DMMCore", "DMMDataPlane", "DMMLinux", "DMMStore", .product(name: "Yams", package: "Yams"),
         ]),

@@ -1,21 +1,22 @@
+import DMMCore
 import DMMLinux
+import DMMNode
 import DMMWire
 import Foundation
 import Glibc
 
-/// A namespace testbed: a core router with, on links of their own, the MARs,
-/// the location server and a correspondent; a mobile node whose one link
-/// moves between the MARs. The lab builds it with iproute2 (the daemons use
-/// rtnetlink and libnftables instead), starts the daemons, and always takes it all
-/// down again: on success, on failure and on Ctrl-C.
+/// A namespace testbed built from the scenario's topology: a namespace per
+/// node, a veth pair per link (a node's Nth link is its interface ethN, with
+/// fe80::1 at the link's first end and fe80::2 at its second), each node's
+/// addresses on its loopback, and on every node a route to every other
+/// node's prefixes along a shortest path. The mobile node's one link moves
+/// between the access routers. The lab builds it with iproute2 (the daemons
+/// use rtnetlink and libnftables instead), starts the daemons, and always
+/// takes it all down again: on success, on failure and on Ctrl-C.
 ///
 ///     cn (2001:db8:cc::1) --- core --- mar1 (2001:db8:ffff::1, block 2001:db8:1::/48, SID fc00:1::d6)
-///                              |  \--- mar2 ...            mn: eth0 <-> mnX in the serving MAR
+///                              |  \--- mar2 ...            mn: eth0 <-> mn1 in the serving MAR
 ///                             lms (2001:db8:ffff::100)
-///
-/// With a backbone (the default) every two MARs also share a link of their
-/// own (`bbJ` in MAR I leads to MAR J), and each reaches the others' SIDs and
-/// addresses over it: a tunnel between two MARs does not pass the core.
 public final class Lab {
     public let scenario: Scenario
     public let output: URL
@@ -38,13 +39,20 @@ public final class Lab {
     nonisolated(unsafe) static var instances = 0
     static let instancesLock = NSLock()
 
-    public static let cn = IPv6Address("2001:db8:cc::1")!
-    public static let lms = IPv6Address("2001:db8:ffff::100")!
     /// The correspondent's echo server.
     public static let echoPort: UInt16 = 7000
-    public static func mar(_ i: Int) -> IPv6Address { IPv6Address("2001:db8:ffff::\(i)")! }
-    public static func block(_ i: Int) -> String { "2001:db8:\(i)::/48" }
-    public static func sid(_ i: Int) -> String { "fc00:\(i)::d6" }
+
+    public var topology: Topology { scenario.topology }
+    /// The lab's one correspondent, location server and mobile node, and its
+    /// access routers, by name.
+    public let correspondent: String, locationServer: String, mobileNode: String
+    public let accessRouters: [String]
+
+    /// A node's address; the names come from the topology.
+    public func address(of node: String) -> IPv6Address { topology.addressing(node)!.address }
+    public func block(of accessRouter: String) -> IPv6Prefix { topology.addressing(accessRouter)!.prefixBlock! }
+    public func tunnelEndpoint(of accessRouter: String) -> IPv6Address { topology.addressing(accessRouter)!.tunnelEndpoint! }
+    public var correspondentAddress: IPv6Address { address(of: correspondent) }
 
     /// What a lab needs from the machine; checked before anything is built.
     public static let prerequisites: [Prerequisite] = [
@@ -55,6 +63,10 @@ public final class Lab {
     public init(scenario: Scenario, executable: String) throws {
         try Prerequisite.check(Self.prerequisites)
         self.scenario = scenario
+        correspondent = scenario.topology.nodes(.correspondent)[0].name
+        locationServer = scenario.topology.nodes(.locationServer)[0].name
+        mobileNode = scenario.topology.nodes(.mobileNode)[0].name
+        accessRouters = scenario.topology.nodes(.accessRouter).map(\.name)
         dmm = executable
         ipCommand = try Command.require("ip")
         tshark = try Command.require("tshark")
@@ -162,55 +174,53 @@ public final class Lab {
     // MARK: Building and tearing down
 
     public func build() throws {
-        let hosts = (1...scenario.mars).map { "mar\($0)" } + ["lms", "cn", "mn", "core"]
-        for h in hosts {
-            try run(["netns", "add", ns(h)])
-            namespaces.append(h)
-            try run(["sysctl", "-qw", "net.ipv6.conf.default.accept_dad=0", "net.ipv6.conf.all.accept_dad=0"], in: h)
-            try ip(h, ["link", "set", "lo", "up"])
+        for n in topology.nodes {
+            try run(["netns", "add", ns(n.name)])
+            namespaces.append(n.name)
+            try run(["sysctl", "-qw", "net.ipv6.conf.default.accept_dad=0", "net.ipv6.conf.all.accept_dad=0"], in: n.name)
+            try ip(n.name, ["link", "set", "lo", "up"])
         }
-        try run(["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"], in: "core")
-        // Each host on a link of its own to the core; link-local next hops.
-        var loopbacks: [(String, String, [String])] = [("lms", "\(Self.lms)", []), ("cn", "\(Self.cn)", [])]
-        for i in 1...scenario.mars { loopbacks.append(("mar\(i)", "\(Self.mar(i))", [Self.block(i), "fc00:\(i)::/64"])) }
-        for (host, address, routed) in loopbacks {
-            let uplink = host.hasPrefix("mar") ? "up0" : "eth0"
-            try ip("core", ["link", "add", "c-\(host)", "type", "veth", "peer", "name", uplink, "netns", ns(host)])
-            try ip("core", ["link", "set", "c-\(host)", "up"])
-            try ip(host, ["link", "set", uplink, "up"])
-            try ip("core", ["-6", "addr", "add", "fe80::1/64", "dev", "c-\(host)", "nodad"])
-            try ip(host, ["-6", "addr", "add", "fe80::2/64", "dev", uplink, "nodad"])
-            try ip(host, ["-6", "addr", "add", "\(address)/128", "dev", "lo"])
-            try ip(host, ["-6", "route", "add", "default", "via", "fe80::1", "dev", uplink])
-            for prefix in [address + "/128"] + routed {
-                try ip("core", ["-6", "route", "add", prefix, "via", "fe80::2", "dev", "c-\(host)"])
+        for (i, link) in topology.links.enumerated() {
+            let (a, b) = link.ends
+            let (ia, ib) = (interface(of: a, link: i), interface(of: b, link: i))
+            try ip(a, ["link", "add", ia, "type", "veth", "peer", "name", ib, "netns", ns(b)])
+            for (node, name, address) in [(a, ia, "fe80::1"), (b, ib, "fe80::2")] {
+                if let mtu = link.mtu { try ip(node, ["link", "set", name, "mtu", "\(mtu)"]) }
+                try ip(node, ["link", "set", name, "up"])
+                try ip(node, ["-6", "addr", "add", "\(address)/64", "dev", name, "nodad"])
             }
         }
-        for i in 1...scenario.mars {
+        for n in topology.nodes where n.kind != .mobileNode {
+            try ip(n.name, ["-6", "addr", "add", "\(address(of: n.name))/128", "dev", "lo"])
+            if n.kind == .router { try run(["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"], in: n.name) }
+            for (prefix, interface, via) in routes(from: n.name) {
+                try ip(n.name, ["-6", "route", "add", "\(prefix)", "via", via, "dev", interface])
+            }
+        }
+        for mar in accessRouters {
             // Pings are flows too, and conntrack ends them only by timeout
             // (30 s by default): a shorter one keeps the lab quick.
-            try run(["sysctl", "-qw", "net.netfilter.nf_conntrack_icmpv6_timeout=3"], in: "mar\(i)")
+            try run(["sysctl", "-qw", "net.netfilter.nf_conntrack_icmpv6_timeout=3"], in: mar)
         }
-        if scenario.backbone { try buildBackbone() }
         // An unmodified host, with optimistic DAD (DESIGN.md).
-        try run(["sysctl", "-qw", "net.ipv6.conf.default.optimistic_dad=1", "net.ipv6.conf.default.use_optimistic=1"], in: "mn")
-        note("built \(namespaces.count) namespaces: core, \(scenario.mars) MARs, location server, correspondent, mobile node")
+        try run(["sysctl", "-qw", "net.ipv6.conf.default.optimistic_dad=1", "net.ipv6.conf.default.use_optimistic=1"], in: mobileNode)
+        note("built \(namespaces.count) namespaces from topology \(topology.name): \(topology.nodes.map(\.name).joined(separator: ", "))")
     }
 
-    /// A link between every two MARs, link-local next hops (fe80::I for MAR
-    /// I), and routes over it to the other's tunnel endpoints and address.
-    func buildBackbone() throws {
-        for i in 1...scenario.mars {
-            for j in (i + 1)..<(scenario.mars + 1) {
-                try ip("mar\(i)", ["link", "add", "bb\(j)", "type", "veth", "peer", "name", "bb\(i)", "netns", ns("mar\(j)")])
-                for (here, there) in [(i, j), (j, i)] {
-                    try ip("mar\(here)", ["link", "set", "bb\(there)", "up"])
-                    try ip("mar\(here)", ["-6", "addr", "add", "fe80::\(here)/64", "dev", "bb\(there)", "nodad"])
-                    for prefix in ["fc00:\(there)::/64", "\(Self.mar(there))/128"] {
-                        try ip("mar\(here)", ["-6", "route", "add", prefix, "via", "fe80::\(there)", "dev", "bb\(there)"])
-                    }
-                }
-            }
+    /// A node's name for its end of link `link`: ethN for its Nth link.
+    func interface(of node: String, link: Int) -> String {
+        "eth\(topology.links(of: node).firstIndex { $0.link == link }!)"
+    }
+
+    /// The routes a node needs: every other node's prefixes, through the
+    /// first hop of a shortest path, as (prefix, interface, next hop).
+    func routes(from node: String) -> [(IPv6Prefix, String, String)] {
+        topology.nodes.filter { $0.name != node && $0.kind != .mobileNode }.flatMap { d -> [(IPv6Prefix, String, String)] in
+            guard let hop = topology.path(from: node, to: d.name)?[1],
+                let link = topology.links(of: node).first(where: { $0.peer == hop })?.link
+            else { return [] }
+            let via = topology.links[link].ends.0 == hop ? "fe80::1" : "fe80::2"
+            return topology.addressing(d.name)!.routed.map { ($0, interface(of: node, link: link), via) }
         }
     }
 
@@ -220,7 +230,7 @@ public final class Lab {
         for name in processes.keys.sorted() { stop(name) }
         var left: [String] = []
         for h in namespaces.reversed() {
-            if h.hasPrefix("mar"), let routes = try? ip(h, ["-6", "route", "show", "table", "all", "proto", "177"]), !routes.isEmpty {
+            if accessRouters.contains(h), let routes = try? ip(h, ["-6", "route", "show", "table", "all", "proto", "177"]), !routes.isEmpty {
                 left.append("\(h): routes left by the daemon: \(routes)")
             }
             _ = try? run(["netns", "del", ns(h)])
@@ -235,56 +245,50 @@ public final class Lab {
     // MARK: Daemons
 
     public func startDaemons() throws {
-        try write("lms.yaml", """
-            address: \(Self.lms)
-            database: \(output.path)/lms.sqlite
-            mars: [\((1...scenario.mars).map { "\"\(Self.mar($0))\"" }.joined(separator: ", "))]
-            control-socket: \(output.path)/lms.sock
-            """)
-        try? FileManager.default.removeItem(atPath: output.path + "/lms.sqlite")
+        let lms = LMSConfig(name: locationServer, address: address(of: locationServer), database: "\(output.path)/\(locationServer).sqlite",
+                            mars: accessRouters.map { address(of: $0) }, controlSocket: "\(output.path)/\(locationServer).sock")
+        try write("\(locationServer).yaml", lms.yaml)
+        try? FileManager.default.removeItem(atPath: lms.database)
         try startLocationServer()
-        for i in 1...scenario.mars {
-            let peers = (1...scenario.mars).filter { $0 != i }.map { "  - address: \(Self.mar($0))\n    tunnel-endpoint: \(Self.sid($0))" }
-            try write("mar\(i).yaml", """
-                name: mar\(i)
-                address: \(Self.mar(i))
-                tunnel-endpoint: \(Self.sid(i))
-                prefix-block: \(Self.block(i))
-                location-server: \(Self.lms)
-                uplink: up0
-                access-interfaces: [mn*]
-                peers:
-                \(peers.joined(separator: "\n"))
-                uplink-mode: \(scenario.uplinkMode.rawValue)
-                tunnel-mode: \(scenario.tunnelMode.rawValue)
-                decapsulation: \(scenario.decapsulation.rawValue)
-                node-identity: \(scenario.nodeIdentity.rawValue)
-                idle-grace: \(scenario.idleGrace)
-                bindack-timeout: 0.2
-                control-socket: \(output.path)/mar\(i).sock
-                advertisement:
-                  retrans-timer: 10
-                  link-mtu: 1500
-                """)
-            try startMAR(i)
+        for mar in accessRouters {
+            try write("\(mar).yaml", accessRouterConfig(mar).yaml)
+            try startAccessRouter(mar)
         }
-        note("started the location server and \(scenario.mars) MARs")
+        note("started the location server and \(accessRouters.count) access routers")
+    }
+
+    /// An access router's configuration in this lab: its uplink is its
+    /// first link, its peers every other access router.
+    func accessRouterConfig(_ mar: String) -> MARConfig {
+        var router = AccessRouterConfig(address: address(of: mar), prefixBlock: block(of: mar),
+                                        peers: Set(accessRouters.map { address(of: $0) }), locationServer: address(of: locationServer))
+        router.tunnelEndpoint = tunnelEndpoint(of: mar)
+        for peer in accessRouters where peer != mar { router.peerEndpoints[address(of: peer)] = tunnelEndpoint(of: peer) }
+        router.uplink = scenario.uplinkMode
+        router.tunnel = scenario.tunnelMode
+        router.decapsulation = scenario.decapsulation
+        router.idleGrace = Seconds(scenario.idleGrace)
+        router.initialBindAckTimeout = 0.2
+        router.advertisement.retransTimer = 10
+        router.advertisement.linkMTU = 1500
+        var dataPlane = LinuxDataPlane.Config(uplink: interface(of: mar, link: topology.links(of: mar)[0].link))
+        dataPlane.tunnelSource = router.address
+        return MARConfig(name: mar, router: router, dataPlane: dataPlane, accessInterfaces: ["mn*"], nodeIdentity: scenario.nodeIdentity,
+                         controlSocket: "\(output.path)/\(mar).sock")
     }
 
     /// Starts (or restarts) the location server on its database.
-    public func startLocationServer() throws {
-        try? FileManager.default.removeItem(atPath: output.path + "/lms.sock")
-        try spawn("lms", in: "lms", [dmm, "lms", "--config", output.path + "/lms.yaml"])
-        try wait("the location server's control socket", seconds: 10) { FileManager.default.fileExists(atPath: output.path + "/lms.sock") }
-    }
+    public func startLocationServer() throws { try startDaemon(locationServer, command: "lms") }
 
-    /// Starts (or restarts) MAR `i` on its configuration; returns once its
-    /// control socket is up.
-    public func startMAR(_ i: Int) throws {
-        let socket = "\(output.path)/mar\(i).sock"
+    /// Starts (or restarts) an access router on its configuration; returns
+    /// once its control socket is up.
+    public func startAccessRouter(_ name: String) throws { try startDaemon(name, command: "mar") }
+
+    func startDaemon(_ name: String, command: String) throws {
+        let socket = "\(output.path)/\(name).sock"
         try? FileManager.default.removeItem(atPath: socket)
-        try spawn("mar\(i)", in: "mar\(i)", [dmm, "mar", "--config", output.path + "/mar\(i).yaml"])
-        try wait("mar\(i)'s control socket", seconds: 10) { FileManager.default.fileExists(atPath: socket) }
+        try spawn(name, in: name, [dmm, command, "--config", "\(output.path)/\(name).yaml"])
+        try wait("\(name)'s control socket", seconds: 10) { FileManager.default.fileExists(atPath: socket) }
     }
 
     /// Kills a spawned process with SIGKILL, as a crash would.
@@ -308,7 +312,7 @@ public final class Lab {
 
     /// The node's global addresses, and whether each is deprecated.
     public func addresses() throws -> [(IPv6Address, Bool)] {
-        try ip("mn", ["-6", "-o", "addr", "show", "dev", "eth0", "scope", "global"]).split(separator: "\n").compactMap { line in
+        try ip(mobileNode, ["-6", "-o", "addr", "show", "dev", "eth0", "scope", "global"]).split(separator: "\n").compactMap { line in
             let f = line.split(separator: " ")
             guard let i = f.firstIndex(of: "inet6"), let a = IPv6Address(f[i + 1].split(separator: "/")[0]) else { return nil }
             return (a, line.contains("deprecated"))
@@ -322,9 +326,9 @@ public final class Lab {
     }
 
     public func attach(to mar: String) throws {
-        try ip("mn", ["link", "add", "eth0", "type", "veth", "peer", "name", "mn1", "netns", ns(mar)])
+        try ip(mobileNode, ["link", "add", "eth0", "type", "veth", "peer", "name", "mn1", "netns", ns(mar)])
         try ip(mar, ["link", "set", "mn1", "up"])
-        try ip("mn", ["link", "set", "eth0", "up"])
+        try ip(mobileNode, ["link", "set", "eth0", "up"])
         note("node link up at \(mar)")
     }
 

@@ -60,20 +60,19 @@ public struct LabRun {
             try lab.startDaemons()
             try lab.startCaptures()
             try lab.attach(to: scenario.start)
-            let startIndex = Int(scenario.start.dropFirst(3))!
             try lab.wait("an address from \(scenario.start)'s block", seconds: 10) {
-                try lab.preferred().map { Lab.block(startIndex).hasPrefix(Self.blockHead($0)) } ?? false
+                try lab.preferred().map { lab.block(of: scenario.start).contains($0) } ?? false
             }
             lab.note("node has \(try lab.preferred()!) from \(scenario.start)")
             // The correspondent's echo server, the node's long stream and ping.
-            try lab.spawn("echo-server", in: "cn", [executable, "lab", "traffic", "serve", "--address", "\(Lab.cn)", "--port", "\(Lab.echoPort)"])
+            try lab.spawn("echo-server", in: lab.correspondent, [executable, "lab", "traffic", "serve", "--address", "\(lab.correspondentAddress)", "--port", "\(Lab.echoPort)"])
             try lab.sleep(0.3)
             let stop = out.appendingPathComponent("stop-traffic").path
             try? FileManager.default.removeItem(atPath: stop)
-            try lab.spawn("stream", in: "mn", [executable, "lab", "traffic", "stream", "--to", "\(Lab.cn)", "--port", "\(Lab.echoPort)",
+            try lab.spawn("stream", in: lab.mobileNode, [executable, "lab", "traffic", "stream", "--to", "\(lab.correspondentAddress)", "--port", "\(Lab.echoPort)",
                                                 "--interval", "\(scenario.streamInterval)", "--duration", "600", "--stop-file", stop],
                           stdout: out.appendingPathComponent("stream.json"))
-            try lab.spawn("ping", in: "mn", [executable, "lab", "traffic", "ping", "--to", "\(Lab.cn)",
+            try lab.spawn("ping", in: lab.mobileNode, [executable, "lab", "traffic", "ping", "--to", "\(lab.correspondentAddress)",
                                               "--interval", "\(scenario.pingInterval)", "--duration", "600", "--stop-file", stop],
                           stdout: out.appendingPathComponent("ping.json"))
             lab.note("started a TCP stream and a ping to the correspondent")
@@ -87,18 +86,17 @@ public struct LabRun {
                 // The lab's own checks start `ip` processes, which on a small
                 // machine would take the CPUs from the handover it measures.
                 try lab.sleep(Self.quietAfterMove)
-                let index = Int(next.dropFirst(3))!
                 try lab.wait("a preferred address from \(next)'s block", seconds: 10) {
-                    try lab.preferred().map { Lab.block(index).hasPrefix(Self.blockHead($0)) } ?? false
+                    try lab.preferred().map { lab.block(of: next).contains($0) } ?? false
                 }
                 lab.note("node prefers \(try lab.preferred()!) at \(next)")
                 // A new connection: the node's own source address selection.
                 let probe = out.appendingPathComponent("new-connection-\(moves.count + 1).json")
-                _ = try lab.run([executable, "lab", "traffic", "stream", "--to", "\(Lab.cn)", "--port", "\(Lab.echoPort)", "--interval", "0.05",
-                                 "--duration", "0.3"], in: "mn")
+                _ = try lab.run([executable, "lab", "traffic", "stream", "--to", "\(lab.correspondentAddress)", "--port", "\(Lab.echoPort)", "--interval", "0.05",
+                                 "--duration", "0.3"], in: lab.mobileNode)
                     .write(to: probe, atomically: true, encoding: .utf8)
                 let probeLog = try JSONDecoder().decode(Traffic.StreamLog.self, from: Data(contentsOf: probe))
-                let used = IPv6Address(probeLog.source).map { Lab.block(index).hasPrefix(Self.blockHead($0)) } ?? false
+                let used = IPv6Address(probeLog.source).map { lab.block(of: next).contains($0) } ?? false
                 lab.note("new connection from \(probeLog.source)\(used ? "" : " (NOT the newest prefix)")")
                 if !used { failures.append("move to \(next): the new connection used \(probeLog.source)") }
                 try lab.sleep(scenario.dwell)
@@ -130,16 +128,16 @@ public struct LabRun {
             }
             // No flow is left: after the idle grace, no tunnel anywhere.
             func tunnels() throws -> [String] {
-                try (1...scenario.mars).flatMap { i in
-                    try lab.ip("mar\(i)", ["-6", "route", "show", "proto", "177"]).split(separator: "\n")
-                        .filter { $0.contains("encap seg6 ") && !$0.contains("seg6local") }.map { "mar\(i): \($0)" }
+                try lab.accessRouters.flatMap { mar in
+                    try lab.ip(mar, ["-6", "route", "show", "proto", "177"]).split(separator: "\n")
+                        .filter { $0.contains("encap seg6 ") && !$0.contains("seg6local") }.map { "\(mar): \($0)" }
                 }
             }
             do {
                 try lab.wait("every tunnel to be removed after the flows ended", seconds: scenario.idleGrace + 15) { try tunnels().isEmpty }
             } catch {
                 failures.append("tunnels left after the flows ended: \(try tunnels().joined(separator: "; "))")
-                for i in 1...scenario.mars { lab.note("mar\(i) state: \((try? lab.run([executable, "ctl", "--socket", "\(out.path)/mar\(i).sock", "--json"], in: "mar\(i)")) ?? "")") }
+                for mar in lab.accessRouters { lab.note("\(mar) state: \((try? lab.run([executable, "ctl", "--socket", "\(out.path)/\(mar).sock", "--json"], in: mar)) ?? "")") }
             }
             lab.note("every tunnel is gone")
         } catch {
@@ -168,7 +166,7 @@ public struct LabRun {
     static func measureFromCaptures(_ moves: inout [Move], lab: Lab, node: FlowCapture.Endpoint) throws {
         let atNode = lab.output.appendingPathComponent("mn-traffic.pcapng"), atCN = lab.output.appendingPathComponent("cn-traffic.pcapng")
         guard FileManager.default.fileExists(atPath: atNode.path), FileManager.default.fileExists(atPath: atCN.path) else { return }
-        let cn = FlowCapture.Endpoint(address: Lab.cn, port: Lab.echoPort)
+        let cn = FlowCapture.Endpoint(address: lab.correspondentAddress, port: Lab.echoPort)
         let downlink = try FlowCapture.arrivals(in: atNode, from: cn, to: node)
         let uplink = try FlowCapture.arrivals(in: atCN, from: node, to: cn)
         for i in moves.indices {
@@ -177,20 +175,14 @@ public struct LabRun {
             moves[i].uplinkMilliseconds = uplink.first { $0 > t }.map { ($0 - t) * 1000 }
         }
     }
-
-    /// The /48 the address is in, as text that begins a block ("2001:db8:2:").
-    static func blockHead(_ a: IPv6Address) -> String {
-        let g = a.groups
-        return "\(String(g[0], radix: 16)):\(String(g[1], radix: 16)):\(String(g[2], radix: 16))::"
-    }
 }
 
 extension Lab {
     /// PBUs and PBAs sent and rule changes, over all MARs.
     func signalling() throws -> (messages: Int, rules: Int) {
         var messages = 0, rules = 0
-        for i in 1...scenario.mars {
-            let c = try state("mar\(i)")["counters"] as? [String: Int] ?? [:]
+        for mar in accessRouters {
+            let c = try state(mar)["counters"] as? [String: Int] ?? [:]
             messages += (c["pbu_sent"] ?? 0) + (c["pba_sent"] ?? 0)
             rules += c["rule_changes"] ?? 0
         }
@@ -200,19 +192,19 @@ extension Lab {
     /// tshark on each MAR (the signalling and the Router Advertisements)
     /// and at the node and the correspondent.
     func startCaptures() throws {
-        for i in 1...scenario.mars {
-            try spawn("capture-mar\(i)", in: "mar\(i)", [tshark, "-q", "-i", "any", "-f", "ip6 proto 135 or icmp6",
-                                                           "-w", output.appendingPathComponent("mar\(i).pcapng").path])
+        for mar in accessRouters {
+            try spawn("capture-\(mar)", in: mar, [tshark, "-q", "-i", "any", "-f", "ip6 proto 135 or icmp6",
+                                                   "-w", output.appendingPathComponent("\(mar).pcapng").path])
         }
         // The echo connections' headers where they arrive, for the moves' interruptions.
-        for host in ["mn", "cn"] {
+        for (host, file) in [(mobileNode, "mn"), (correspondent, "cn")] {
             try spawn("capture-\(host)", in: host, [tshark, "-q", "-i", "any", "-s", "96", "-f", "tcp port \(Lab.echoPort)",
-                                                      "-w", output.appendingPathComponent("\(host)-traffic.pcapng").path])
+                                                      "-w", output.appendingPathComponent("\(file)-traffic.pcapng").path])
         }
         try sleep(1)  // tshark needs a moment before it captures
     }
 
     func stopCaptures() {
-        for name in (1...scenario.mars).map({ "capture-mar\($0)" }) + ["capture-mn", "capture-cn"] { stop(name) }
+        for host in accessRouters + [mobileNode, correspondent] { stop("capture-\(host)") }
     }
 }

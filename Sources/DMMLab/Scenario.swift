@@ -2,12 +2,11 @@ import DMMCore
 import DMMNode
 import Foundation
 
-/// A lab scenario, from YAML: how many MARs, how the node moves, what traffic
-/// runs. `dmm lab demo` runs the one shipped as `demo.yaml`.
+/// A lab scenario, from YAML: which network, how the node moves, what
+/// traffic runs. `dmm lab demo` runs the one shipped as `demo.yaml`.
 ///
 ///     name: demo
-///     mars: 3                      # MAR1..MARn, a location server and a correspondent around a core router
-///     backbone: true               # a link between every two MARs, which tunnels and signalling take (false: all through the core)
+///     topology: star               # a shipped topology (star, pair, tree) or a topology file's path
 ///     uplink-mode: direct          # or reverse-tunnel
 ///     tunnel-mode: ipv6-in-ipv6    # or srv6
 ///     decapsulation: end.dt6       # or end.dx6 (a SID per binding)
@@ -15,16 +14,18 @@ import Foundation
 ///     idle-grace: 2                # seconds without flows before a moved prefix is released
 ///     output: lab-output           # where the results go
 ///     node:
-///       start: mar1
+///       start: mar1                # access routers of the topology
 ///       moves: [mar2, mar3, mar1]
-///       dwell: 3                   # seconds at each MAR
+///       dwell: 3                   # seconds at each access router
 ///     traffic:
 ///       stream-interval: 0.01      # a TCP message every 10 ms
 ///       ping-interval: 0.02
+///
+/// The lab runs the distributed scheme: the topology needs one location
+/// server, one correspondent (the traffic's far end) and one mobile node.
 public struct Scenario: Sendable {
     public var name: String
-    public var mars: Int
-    public var backbone: Bool
+    public var topology: Topology
     public var uplinkMode: UplinkMode
     public var tunnelMode: TunnelMode
     public var decapsulation: Decapsulation
@@ -37,25 +38,32 @@ public struct Scenario: Sendable {
     public var streamInterval: Double
     public var pingInterval: Double
 
-    public init(yaml: String) throws {
+    /// Reads a scenario; a topology path is taken relative to `directory`.
+    public init(yaml: String, directory: String? = nil) throws {
         var r = try ConfigReader(yaml: yaml)
         name = try r.string("name") ?? "scenario"
-        mars = try r.integer("mars", in: 2...9) ?? 3
-        backbone = try r.bool("backbone") ?? true
+        topology = try Self.topology(try r.string("topology") ?? "star", directory: directory)
+        for (kind, what) in [(Topology.Kind.locationServer, "location server"), (.correspondent, "correspondent"), (.mobileNode, "mobile node")]
+        where topology.nodes(kind).count != 1 {
+            throw ConfigReader.Invalid(description: "topology '\(topology.name)' has \(topology.nodes(kind).count) of kind \(kind.rawValue); the lab needs one \(what)")
+        }
         uplinkMode = try r.choice("uplink-mode", UplinkMode.self) ?? .direct
         tunnelMode = try r.choice("tunnel-mode", TunnelMode.self) ?? .ipv6InIPv6
         decapsulation = try r.choice("decapsulation", Decapsulation.self) ?? .endDT6
         nodeIdentity = try r.choice("node-identity", MARConfig.NodeIdentity.self) ?? .linkLayerAddress
         idleGrace = try r.number("idle-grace", in: 0...60) ?? 2
         output = try r.string("output") ?? "lab-output"
-        let marCount = mars
+        let accessRouters = topology.nodes(.accessRouter).map(\.name)
+        guard accessRouters.count >= 2 else {
+            throw ConfigReader.Invalid(description: "topology '\(topology.name)' has \(accessRouters.count) access router; a move needs two")
+        }
         let (start, moves, dwell) = try r.required("node") { r, key in
             try r.section(key) { n -> (String, [String], Double) in
-                let start = try n.string("start") ?? "mar1"
+                let start = try n.string("start") ?? accessRouters[0]
                 let moves = try n.required("moves") { try $0.strings($1) }
                 let dwell = try n.number("dwell", in: 0.5...600) ?? 3
-                for m in [start] + moves where !(1...marCount).map({ "mar\($0)" }).contains(m) {
-                    throw ConfigReader.Invalid(description: "key 'node': '\(m)' is not one of mar1 to mar\(marCount)")
+                for m in [start] + moves where !accessRouters.contains(m) {
+                    throw ConfigReader.Invalid(description: "key 'node': '\(m)' is not an access router of the topology (\(accessRouters.joined(separator: ", ")))")
                 }
                 return (start, moves, dwell)
             }
@@ -69,11 +77,32 @@ public struct Scenario: Sendable {
         try r.finish()
     }
 
-    /// The demo shipped with the project.
-    public static func demoText() throws -> String {
-        guard let url = Bundle.module.url(forResource: "demo", withExtension: "yaml") else {
-            throw ConfigReader.Invalid(description: "the demo scenario is missing from this build")
+    /// The topologies shipped with the project.
+    public static let shippedTopologies = ["star", "pair", "tree"]
+
+    /// A shipped topology by name, or a topology file.
+    static func topology(_ reference: String, directory: String?) throws -> Topology {
+        let text: String
+        if shippedTopologies.contains(reference) {
+            text = try resource(reference)
+        } else {
+            let path = reference.hasPrefix("/") || directory == nil ? reference : directory! + "/" + reference
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ConfigReader.Invalid(description: "key 'topology': '\(reference)' is neither a shipped topology (\(shippedTopologies.joined(separator: ", "))) nor a readable file")
+            }
+            text = String(decoding: data, as: UTF8.self)
+        }
+        return try Topology(yaml: text)
+    }
+
+    /// A YAML file shipped in the lab's bundle.
+    public static func resource(_ name: String) throws -> String {
+        guard let url = Bundle.module.url(forResource: name, withExtension: "yaml") else {
+            throw ConfigReader.Invalid(description: "\(name).yaml is missing from this build")
         }
         return try String(contentsOf: url, encoding: .utf8)
     }
+
+    /// The demo shipped with the project.
+    public static func demoText() throws -> String { try resource("demo") }
 }

@@ -175,3 +175,90 @@ public struct LMSConfig: Sendable {
         try r.finish()
     }
 }
+
+extension MARConfig {
+    public init(name: String, router: AccessRouterConfig, dataPlane: LinuxDataPlane.Config, accessInterfaces: [String],
+                nodeIdentity: NodeIdentity = .linkLayerAddress, metrics: String? = nil, controlSocket: String) {
+        self.name = name
+        self.router = router
+        self.dataPlane = dataPlane
+        self.accessInterfaces = accessInterfaces
+        self.nodeIdentity = nodeIdentity
+        self.metrics = metrics
+        self.controlSocket = controlSocket
+    }
+
+    /// The configuration as a file `MARConfig(yaml:)` reads back unchanged.
+    public var yaml: String {
+        let c = router
+        var w = ConfigWriter()
+        w.set("name", name)
+        w.set("address", c.address)
+        w.set("tunnel-endpoint", c.tunnelEndpoint)
+        w.set("prefix-block", c.prefixBlock)
+        w.set("location-server", c.locationServer)
+        w.set("uplink", dataPlane.uplink)
+        w.set("proxy-neighbours", dataPlane.proxyNeighbours)
+        w.set("tunnel-source", dataPlane.tunnelSource.map { "\($0)" } ?? "kernel")
+        w.set("access-interfaces", list: accessInterfaces)
+        w.set("node-identity", nodeIdentity.rawValue)
+        w.set("peers", sections: c.peers.subtracting([c.address]).sorted { $0 < $1 }.map { peer in
+            var p = ConfigWriter()
+            p.set("address", peer)
+            p.set("tunnel-endpoint", c.peerEndpoints[peer])
+            return p
+        })
+        w.set("uplink-mode", c.uplink.rawValue)
+        w.set("tunnel-mode", c.tunnel.rawValue)
+        w.set("decapsulation", c.decapsulation.rawValue)
+        switch c.freshness {
+        case .timestamps(let window):
+            w.set("freshness", FreshnessName.timestamps.rawValue)
+            w.set("timestamp-window", window)
+        case .sequenceNumbers: w.set("freshness", FreshnessName.sequenceNumbers.rawValue)
+        }
+        w.set("binding-lifetime", c.bindingLifetime)
+        w.set("idle-grace", c.idleGrace)
+        w.set("hold-down", c.holdDown)
+        w.set("bindack-timeout", c.initialBindAckTimeout)
+        w.set("route-protocol", dataPlane.routeProtocol)
+        w.set("metrics", metrics)
+        w.set("control-socket", controlSocket)
+        let a = c.advertisement
+        var ad = ConfigWriter()
+        ad.set("router-lifetime", a.routerLifetime)
+        ad.set("valid-lifetime", a.validLifetime)
+        ad.set("preferred-lifetime", a.preferredLifetime)
+        ad.set("interval", a.interval)
+        ad.set("retrans-timer", a.retransTimer)
+        ad.set("reachable-time", a.reachableTime)
+        ad.set("link-mtu", a.linkMTU)
+        ad.set("link-local-address", a.linkLocalAddress)
+        ad.set("link-layer-address", a.linkLayerAddress.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: ":"))
+        w.set("advertisement", section: ad)
+        return w.text
+    }
+}
+
+extension LMSConfig {
+    public init(name: String = "lms", address: IPv6Address, database: String, mars: [IPv6Address], metrics: String? = nil, controlSocket: String) {
+        self.name = name
+        self.address = address
+        self.database = database
+        self.mars = mars
+        self.metrics = metrics
+        self.controlSocket = controlSocket
+    }
+
+    /// The configuration as a file `LMSConfig(yaml:)` reads back unchanged.
+    public var yaml: String {
+        var w = ConfigWriter()
+        w.set("name", name)
+        w.set("address", address)
+        w.set("database", database)
+        w.set("mars", list: mars.map { "\($0)" })
+        w.set("metrics", metrics)
+        w.set("control-socket", controlSocket)
+        return w.text
+    }
+}

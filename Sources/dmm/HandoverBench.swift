@@ -41,7 +41,7 @@ extension BenchCommand {
             let path = (0..<moves).map { $0 % 2 == 0 ? "mar2" : "mar1" }
             let scenario = try Scenario(yaml: """
                 name: bench-handover
-                mars: 2
+                topology: pair
                 idle-grace: 1
                 node-identity: \(nodeIdentity)
                 output: \(output ?? "\(FileManager.default.temporaryDirectory.path)/dmm-bench-handover-\(getpid())")

@@ -7,7 +7,7 @@ import Foundation
 struct LabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lab", abstract: "Network-namespace testbeds (needs root).",
-        subcommands: [Demo.self, Run.self, Traffic.self])
+        subcommands: [Demo.self, Run.self, Topology.self, Traffic.self])
 
     struct Demo: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Run the demo scenario (--print shows it, to start your own).")
@@ -29,8 +29,21 @@ struct LabCommand: ParsableCommand {
         var scenario: String
         func run() throws {
             guard let data = FileManager.default.contents(atPath: scenario) else { fail("cannot read \(scenario)") }
-            try runScenario(String(decoding: data, as: UTF8.self))
+            try runScenario(String(decoding: data, as: UTF8.self), directory: URL(fileURLWithPath: scenario).deletingLastPathComponent().path)
         }
+    }
+
+    struct Topology: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a shipped topology (\(Scenario.shippedTopologies.joined(separator: ", "))), to start your own.")
+        @Argument(help: "The topology's name.")
+        var name: String
+        func validate() throws {
+            guard Scenario.shippedTopologies.contains(name) else {
+                throw ValidationError("'\(name)' is not one of \(Scenario.shippedTopologies.joined(separator: ", "))")
+            }
+        }
+        func run() throws { Swift.print(try Scenario.resource(name), terminator: "") }
     }
 
     struct Traffic: ParsableCommand {
@@ -75,9 +88,9 @@ struct LabCommand: ParsableCommand {
 
 /// Runs a scenario, prints the timeline and summary, writes the results;
 /// exits non-zero if any check failed.
-func runScenario(_ yaml: String) throws {
+func runScenario(_ yaml: String, directory: String? = nil) throws {
     require(Lab.prerequisites)
-    let scenario = try Scenario(yaml: yaml)
+    let scenario = try Scenario(yaml: yaml, directory: directory)
     let executable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
     let result = LabRun.run(scenario, executable: executable.hasPrefix("/") ? executable : FileManager.default.currentDirectoryPath + "/" + executable)
     print(result.summary)

@@ -73,7 +73,7 @@ extension BenchCommand {
             let output = FileManager.default.temporaryDirectory.appendingPathComponent("dmm-bench-throughput-\(getpid())").path
             defer { try? FileManager.default.removeItem(atPath: output) }
             let lab = try Lab(scenario: try Scenario(yaml: """
-                mars: 2
+                topology: pair
                 idle-grace: 60
                 tunnel-mode: \(tunnelMode)
                 decapsulation: \(decapsulation)
@@ -88,11 +88,11 @@ extension BenchCommand {
             try lab.attach(to: "mar1")
             try lab.wait("the node's first prefix", seconds: 10) { try lab.preferred() != nil }
             let hnp1 = try lab.preferred()!
-            try lab.spawn("iperf3-server", in: "cn", [try Command.require("iperf3"), "-s", "-B", "\(Lab.cn)"])
+            try lab.spawn("iperf3-server", in: lab.correspondent, [try Command.require("iperf3"), "-s", "-B", "\(lab.correspondentAddress)"])
             // Keep a flow on the first prefix so that it moves with the node.
-            try lab.spawn("echo-server", in: "cn", [executable, "lab", "traffic", "serve", "--address", "\(Lab.cn)", "--port", "\(Lab.echoPort)"])
+            try lab.spawn("echo-server", in: lab.correspondent, [executable, "lab", "traffic", "serve", "--address", "\(lab.correspondentAddress)", "--port", "\(Lab.echoPort)"])
             try lab.sleep(0.3)
-            try lab.spawn("keepalive", in: "mn", [executable, "lab", "traffic", "stream", "--to", "\(Lab.cn)", "--port", "\(Lab.echoPort)",
+            try lab.spawn("keepalive", in: lab.mobileNode, [executable, "lab", "traffic", "stream", "--to", "\(lab.correspondentAddress)", "--port", "\(Lab.echoPort)",
                                                    "--interval", "0.1", "--duration", "3600"])
             try lab.sleep(0.5)
             // The anchor's route for the first prefix carries an encapsulation
@@ -121,7 +121,7 @@ extension BenchCommand {
         func iperf(_ lab: Lab, source: IPv6Address) throws -> Double {
             let options = ["-R", "-t", "\(seconds)", "-P", "\(streams)", "-J"] + (affinity == "none" ? [] : ["-A", affinity])
                 + (congestion.map { ["-C", $0] } ?? [])
-            let json = try lab.run([try Command.require("iperf3"), "-c", "\(Lab.cn)", "-B", "\(source)"] + options, in: "mn")
+            let json = try lab.run([try Command.require("iperf3"), "-c", "\(lab.correspondentAddress)", "-B", "\(source)"] + options, in: lab.mobileNode)
             guard let root = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
                 let end = root["end"] as? [String: Any], let received = end["sum_received"] as? [String: Any],
                 let bps = received["bits_per_second"] as? Double

@@ -13,7 +13,7 @@ struct HostileMessageTests {
     @Test func aRunningMARRefusesAndCountsThem() throws {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("dmm-hostile-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: output) }
-        let scenario = try Scenario(yaml: "mars: 2\noutput: \(output)\nnode:\n  moves: [mar2]")
+        let scenario = try Scenario(yaml: "topology: pair\noutput: \(output)\nnode:\n  moves: [mar2]")
         let lab = try Lab(scenario: scenario, executable: LabDemoTests.dmm)
         defer { #expect(lab.tearDown().isEmpty) }
         try lab.build()
@@ -21,7 +21,7 @@ struct HostileMessageTests {
         try lab.attach(to: "mar1")
         try lab.wait("the node's prefix", seconds: 10) { try lab.preferred() != nil }
         let hnp = IPv6Prefix(covering: try lab.preferred()!, length: 64)
-        let mar1 = Lab.mar(1), mar2 = Lab.mar(2), cn = Lab.cn
+        let mar1 = lab.address(of: "mar1"), mar2 = lab.address(of: "mar2"), cn = lab.correspondentAddress
         let routesBefore = try lab.ip("mar1", ["-6", "route", "show", "table", "all", "proto", "177"])
 
         func pbu(_ node: String, _ prefix: IPv6Prefix) -> MobilityHeader {
@@ -66,9 +66,9 @@ struct HostileMessageTests {
     @Test func packetsForAnUnusedPrefixAreRefusedNotLooped() throws {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("dmm-unreachable-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: output) }
-        let (lab, _) = try Lab.withNode("mars: 2\nnode:\n  moves: [mar2]", output: output)
+        let (lab, _) = try Lab.withNode("topology: pair\nnode:\n  moves: [mar2]", output: output)
         defer { #expect(lab.tearDown().isEmpty) }
         let ping = try Command.run("/usr/sbin/ip", ["netns", "exec", lab.ns("cn"), "ping", "-c", "1", "-W", "2", "2001:db8:1:ff::1"])
-        #expect(ping.out.contains("From \(Lab.mar(1)) icmp_seq=1 Destination unreachable"), "\(ping.out)\(ping.err)")
+        #expect(ping.out.contains("From \(lab.address(of: "mar1")) icmp_seq=1 Destination unreachable"), "\(ping.out)\(ping.err)")
     }
 }

@@ -63,7 +63,7 @@ struct InterruptTests {
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: output) }
         let scenario = output + "/scenario.yaml", log = output + "/lab.log"
-        try "mars: 2\noutput: \(output)\nnode:\n  moves: [mar2]\n  dwell: 120\n".write(toFile: scenario, atomically: true, encoding: .utf8)
+        try "topology: pair\noutput: \(output)\nnode:\n  moves: [mar2]\n  dwell: 120\n".write(toFile: scenario, atomically: true, encoding: .utf8)
         let pid = try Self.spawnJob([LabDemoTests.dmm, "lab", "run", scenario], log: log)
         let tag = "dmm\(pid % 100_000)-"
         func namespaces() throws -> [String] { try TestNamespace.ip(["netns", "list"]).split(separator: "\n").filter { $0.hasPrefix(tag) }.map(String.init) }

@@ -1,3 +1,4 @@
+import DMMCore
 import DMMLinux
 import DMMTestSupport
 import DMMWire
@@ -10,14 +11,27 @@ import DMMNode
 struct ScenarioTests {
     @Test func theShippedDemoReads() throws {
         let s = try Scenario(yaml: try Scenario.demoText())
-        #expect(s.mars == 3 && s.start == "mar1" && s.moves == ["mar2", "mar3", "mar1"])
+        #expect(s.topology.name == "star" && s.start == "mar1" && s.moves == ["mar2", "mar3", "mar1"])
+        #expect(s.topology.nodes(.accessRouter).map(\.name) == ["mar1", "mar2", "mar3"])
+    }
+
+    @Test func everyShippedTopologyReads() throws {
+        for name in Scenario.shippedTopologies {
+            let t = try Topology(yaml: try Scenario.resource(name))
+            #expect(t.name == name && t.nodes(.mobileNode).count == 1 && t.nodes(.accessRouter).count >= 2)
+        }
     }
 
     @Test func badScenariosNameTheProblem() {
-        #expect(throws: DMMNode.ConfigReader.Invalid(description: "key 'node': 'mar4' is not one of mar1 to mar3")) {
-            try Scenario(yaml: "mars: 3\nnode:\n  moves: [mar2, mar4]")
+        #expect(throws: DMMNode.ConfigReader.Invalid(description: "key 'node': 'mar4' is not an access router of the topology (mar1, mar2, mar3)")) {
+            try Scenario(yaml: "node:\n  moves: [mar2, mar4]")
         }
-        #expect(throws: DMMNode.ConfigReader.Invalid(description: "key 'node' is required")) { try Scenario(yaml: "mars: 3") }
+        #expect(throws: DMMNode.ConfigReader.Invalid(description: "key 'node' is required")) { try Scenario(yaml: "topology: star") }
+        #expect(throws: DMMNode.ConfigReader.Invalid(description: "unknown key 'mars'")) { try Scenario(yaml: "mars: 3\nnode:\n  moves: [mar2]") }
+        #expect(throws: DMMNode.ConfigReader.Invalid(
+            description: "key 'topology': 'ring' is neither a shipped topology (star, pair, tree) nor a readable file")) {
+            try Scenario(yaml: "topology: ring\nnode:\n  moves: [mar2]")
+        }
     }
 }
 
@@ -56,15 +70,15 @@ struct EndDX6LabTests {
     @Test func eachBindingEndsAtItsOwnSID() throws {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("dmm-dx6-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: output) }
-        let (lab, hnp1) = try Lab.withNode("mars: 3\ndecapsulation: end.dx6\nnode-identity: interface-name\nnode:\n  moves: [mar2, mar3]",
+        let (lab, hnp1) = try Lab.withNode("decapsulation: end.dx6\nnode-identity: interface-name\nnode:\n  moves: [mar2, mar3]",
                                            output: output)
         defer { #expect(lab.tearDown().isEmpty) }
         try lab.startStream()
         for i in 1...3 {
-            #expect(try lab.ip("mar\(i)", ["sr", "tunsrc", "show"]).contains("tunsrc addr \(Lab.mar(i))"), "tunnels leave from the MAR's address")
+            #expect(try lab.ip("mar\(i)", ["sr", "tunsrc", "show"]).contains("tunsrc addr \(lab.address(of: "mar\(i)"))"), "tunnels leave from the MAR's address")
         }
         // The binding's SID: the visited MAR's locator, the prefix as function.
-        func sid(_ mar: Int) -> String { IPv6Address(high: IPv6Address(Lab.sid(mar))!.high, low: hnp1.address.high).description }
+        func sid(_ mar: Int) -> String { IPv6Address(high: lab.tunnelEndpoint(of: "mar\(mar)").high, low: hnp1.address.high).description }
         _ = try lab.move(from: "mar1", to: "mar2")
         try lab.wait("mar1's tunnel toward mar2's SID for the binding", seconds: 10) {
             try lab.ownedRoutes("mar1").contains { $0.contains("segs 1 [ \(sid(2)) ]") }
@@ -87,7 +101,7 @@ struct NodeIdentityLabTests {
     @Test func theNodeIsNamedByItsLinkLayerAddress() throws {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("dmm-identity-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: output) }
-        let (lab, _) = try Lab.withNode("mars: 2\nnode:\n  moves: [mar2]", output: output)
+        let (lab, _) = try Lab.withNode("topology: pair\nnode:\n  moves: [mar2]", output: output)
         defer { #expect(lab.tearDown().isEmpty) }
         let mac = String(try lab.ip("mn", ["link", "show", "eth0"]).components(separatedBy: "link/ether ")[1].prefix(17))
         func node(at mar: String) throws -> String? {
@@ -106,7 +120,7 @@ struct NodeIdentityLabTests {
     @Test func aMoveIsTimedFromTheLinkComingUp() throws {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("dmm-movetime-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: output) }
-        let (lab, _) = try Lab.withNode("mars: 2\nnode:\n  moves: [mar2]", output: output)
+        let (lab, _) = try Lab.withNode("topology: pair\nnode:\n  moves: [mar2]", output: output)
         defer { #expect(lab.tearDown().isEmpty) }
         let t = try lab.move(from: "mar1", to: "mar2")
         func linkUp() throws -> Double? {
@@ -136,5 +150,32 @@ struct PrerequisiteTests {
         #expect(r.err.contains("scripts/setup"))
         #expect(r.err.contains("the program sysctl: Debian package procps"))
         #expect(!FileManager.default.fileExists(atPath: output), "nothing was built")
+    }
+}
+
+/// The flat scheme on the tree topology: moves under one aggregation router
+/// and across to the other, whose tunnels cross the border router.
+@Suite(.serialized, .enabled(if: TestNamespace.available || ProcessInfo.processInfo.environment["CI"] != nil, TestNamespace.skipReason))
+struct TreeTopologyLabTests {
+    @Test func theFlatSchemeRunsOnTheTree() throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("dmm-tree-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let scenario = try Scenario(yaml: """
+            name: tree
+            topology: tree
+            idle-grace: 1
+            output: \(output)
+            node:
+              start: ar1
+              moves: [ar2, ar3, ar1]
+              dwell: 1.5
+            """)
+        #expect(scenario.topology.path(from: "ar2", to: "ar3") == ["ar2", "agg1", "border", "agg2", "ar3"])
+        let result = LabRun.run(scenario, executable: LabDemoTests.dmm)
+        try #require(result.passed, "\(result.summary)\n\(result.timeline.joined(separator: "\n"))")
+        #expect(result.moves.map(\.to) == ["ar2", "ar3", "ar1"] && result.moves.allSatisfy(\.newConnectionUsedNewestPrefix))
+        #expect(result.moves.allSatisfy { $0.signallingMessages > 0 && $0.downlinkMilliseconds != nil })
+        let stream = try #require(result.stream)
+        #expect(stream.error == "none" && stream.sent == stream.echoed && stream.sent > 100)
     }
 }

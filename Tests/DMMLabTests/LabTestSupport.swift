@@ -21,10 +21,10 @@ extension Lab {
 
     /// An echo server at the correspondent and a stream to it from the node.
     func startStream(interval: Double = 0.02) throws {
-        try spawn("echo-server", in: "cn", [dmm, "lab", "traffic", "serve", "--address", "\(Lab.cn)", "--port", "\(Lab.echoPort)"])
+        try spawn("echo-server", in: "cn", [dmm, "lab", "traffic", "serve", "--address", "\(correspondentAddress)", "--port", "\(Lab.echoPort)"])
         try sleep(0.3)
         try? FileManager.default.removeItem(atPath: output.path + "/stop-traffic")
-        try spawn("stream", in: "mn", [dmm, "lab", "traffic", "stream", "--to", "\(Lab.cn)", "--port", "\(Lab.echoPort)", "--interval", "\(interval)",
+        try spawn("stream", in: "mn", [dmm, "lab", "traffic", "stream", "--to", "\(correspondentAddress)", "--port", "\(Lab.echoPort)", "--interval", "\(interval)",
                                        "--duration", "600", "--stop-file", output.path + "/stop-traffic"],
                   stdout: output.appendingPathComponent("stream.json"))
         try sleep(0.5)

@@ -1,4 +1,5 @@
 import DMMCore
+import DMMLinux
 import DMMWire
 import Testing
 
@@ -84,6 +85,55 @@ struct ConfigTests {
         #expect(c.name == "lms" && c.mars.count == 2 && c.database == "/tmp/lms.sqlite")
         #expect(throws: ConfigReader.Invalid(description: "key 'mars[1]': 'x' is not an IPv6 address")) {
             try LMSConfig(yaml: "address: \"::1\"\ndatabase: d\nmars: [\"::2\", x]")
+        }
+    }
+}
+
+/// Daemon configurations written from typed values read back as the same
+/// values (the lab writes its daemons' files this way).
+struct ConfigWritingTests {
+    @Test func aMARConfigurationReadsBackUnchanged() throws {
+        var router = AccessRouterConfig(address: IPv6Address("2001:db8:ffff::1")!, prefixBlock: IPv6Prefix("2001:db8:1::/48")!,
+                                        peers: [IPv6Address("2001:db8:ffff::1")!, IPv6Address("2001:db8:ffff::2")!, IPv6Address("2001:db8:ffff::3")!],
+                                        locationServer: IPv6Address("2001:db8:ffff::100")!)
+        router.tunnelEndpoint = IPv6Address("fc00:1::d6")!
+        router.peerEndpoints[IPv6Address("2001:db8:ffff::2")!] = IPv6Address("fc00:2::d6")!
+        router.uplink = .reverseTunnel
+        router.decapsulation = .endDX6
+        router.freshness = .sequenceNumbers
+        router.idleGrace = 2.5
+        router.initialBindAckTimeout = 0.2
+        router.advertisement.retransTimer = 10
+        router.advertisement.linkLayerAddress = [2, 0, 0, 0, 0xd3, 0x0a]
+        var dataPlane = LinuxDataPlane.Config(uplink: "eth0")
+        dataPlane.tunnelSource = nil
+        let config = MARConfig(name: "mar1", router: router, dataPlane: dataPlane, accessInterfaces: ["mn*", "wlan0"],
+                               nodeIdentity: .interfaceName, metrics: "[::1]:9460", controlSocket: "/tmp/mar1.sock")
+        let back = try MARConfig(yaml: config.yaml)
+        #expect(back.yaml == config.yaml)
+        #expect(back.router.peers == router.peers && back.router.peerEndpoints == router.peerEndpoints)
+        #expect(back.router.freshness == .sequenceNumbers && back.router.idleGrace == 2.5 && back.router.decapsulation == .endDX6)
+        #expect(back.router.advertisement.linkLayerAddress == [2, 0, 0, 0, 0xd3, 0x0a] && back.router.advertisement.retransTimer == 10)
+        #expect(back.dataPlane.tunnelSource == nil && back.dataPlane.uplink == "eth0")
+        #expect(back.nodeIdentity == .interfaceName && back.metrics == "[::1]:9460" && back.isAccess("wlan0"))
+    }
+
+    @Test func anLMSConfigurationReadsBackUnchanged() throws {
+        let config = LMSConfig(address: IPv6Address("2001:db8:ffff::100")!, database: "/tmp/lms.sqlite",
+                               mars: [IPv6Address("2001:db8:ffff::1")!, IPv6Address("2001:db8:ffff::2")!], controlSocket: "/tmp/lms.sock")
+        let back = try LMSConfig(yaml: config.yaml)
+        #expect(back.yaml == config.yaml && back.mars == config.mars && back.database == config.database && back.metrics == nil)
+    }
+
+    @Test func topologyFilesNameTheirErrors() {
+        #expect(throws: ConfigReader.Invalid(description: "topology 't': link 1: no node 'x'")) {
+            try Topology(yaml: "name: t\nnodes:\n  - {name: r, kind: router}\nlinks:\n  - {between: [r, x]}")
+        }
+        #expect(throws: ConfigReader.Invalid(description: "key 'nodes[0].kind': 'switch' is not one of correspondent, router, access-router, location-server, mobile-node")) {
+            try Topology(yaml: "nodes:\n  - {name: r, kind: switch}")
+        }
+        #expect(throws: ConfigReader.Invalid(description: "key 'links[0].between': a link is between two nodes")) {
+            try Topology(yaml: "nodes:\n  - {name: r, kind: router}\nlinks:\n  - {between: [r]}")
         }
     }
 }
