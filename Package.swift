@@ -33,10 +33,12 @@ let package = Package(
         .target(name: "CNetlink"),
         // IPv6 raw-socket calls with ancillary data (RFC 3542).
         .target(name: "CSockets"),
+        // Child processes that die with the thread that started them.
+        .target(name: "CProcess"),
         // nftables' library (the MAR's connection-tracking table), as Debian ships it.
         .systemLibrary(name: "CNftables", pkgConfig: "libnftables", providers: [.apt(["libnftables-dev"])]),
         // data plane: the Linux driver, through rtnetlink.
-        .target(name: "DMMLinux", dependencies: ["DMMCore", "DMMDataPlane", "CNetlink", "CSockets", "CNftables"]),
+        .target(name: "DMMLinux", dependencies: ["DMMCore", "DMMDataPlane", "CNetlink", "CSockets", "CNftables", "CProcess"]),
         // store: the location store in SQLite (the system library).
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "DMMStore", dependencies: ["DMMCore", "CSQLite"]),

@@ -22,11 +22,11 @@ public final class Lab {
     public let output: URL
     let tag: String
     let dmm: String
-    /// iproute2's `ip` and tshark, as found on PATH.
+    /// iproute2's `ip` and Wireshark's capture program, as found on PATH.
     let ipCommand: String
-    let tshark: String
+    let dumpcap: String
     private(set) var namespaces: [String] = []
-    private var processes: [String: Process] = [:]
+    private var processes: [String: ChildProcess] = [:]
     /// Names spawned before: a restart appends to the first run's log.
     private var spawned: Set<String> = []
     public private(set) var timeline: [(time: Double, event: String)] = []
@@ -57,7 +57,7 @@ public final class Lab {
     /// What a lab needs from the machine; checked before anything is built.
     public static let prerequisites: [Prerequisite] = [
         .root, .segmentRouting, .program("ip", package: "iproute2"), .program("sysctl", package: "procps"),
-        .program("tshark", package: "tshark"),
+        .program("dumpcap", package: "tshark"),
     ]
 
     public init(scenario: Scenario, executable: String) throws {
@@ -69,22 +69,15 @@ public final class Lab {
         accessRouters = scenario.topology.nodes(.accessRouter).map(\.name)
         dmm = executable
         ipCommand = try Command.require("ip")
-        tshark = try Command.require("tshark")
+        dumpcap = try Command.require("dumpcap")
         let n = Self.instancesLock.withLock {
             Self.instances += 1
             return Self.instances
         }
-        tag = "\(getpid() % 100_000)\(n > 1 ? "x\(n)" : "")"
+        tag = "\(getpid())\(n > 1 ? "x\(n)" : "")"
         output = URL(fileURLWithPath: scenario.output)
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         labInterrupted = 0
-        // Children inherit this thread's signal mask; a test runner's worker
-        // thread blocks SIGTERM, which would make tshark unstoppable.
-        var set = sigset_t()
-        sigemptyset(&set)
-        sigaddset(&set, SIGTERM)
-        sigaddset(&set, SIGINT)
-        pthread_sigmask(SIG_UNBLOCK, &set, nil)
         signal(SIGINT) { _ in labInterrupted = 1 }
         signal(SIGTERM) { _ in labInterrupted = 1 }
     }
@@ -112,37 +105,26 @@ public final class Lab {
     @discardableResult
     public func ip(_ namespace: String, _ arguments: [String]) throws -> String { try run(["-n", ns(namespace)] + arguments) }
 
-    /// Starts a long-running command in a namespace, its output in OUTPUT/NAME.log.
+    /// Starts a long-running command in a namespace, its output in
+    /// OUTPUT/NAME.log (or standard output in `stdout`). It dies with the lab,
+    /// however the lab ends (`ChildProcess`).
     public func spawn(_ name: String, in namespace: String, _ arguments: [String], stdout: URL? = nil) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: ipCommand)
-        p.arguments = ["netns", "exec", ns(namespace)] + arguments
         let log = output.appendingPathComponent("\(name).log")
-        if spawned.insert(name).inserted { _ = FileManager.default.createFile(atPath: log.path, contents: nil) }
-        let logHandle = try FileHandle(forWritingTo: log)
-        logHandle.seekToEndOfFile()
-        p.standardError = logHandle
-        if let stdout {
-            _ = FileManager.default.createFile(atPath: stdout.path, contents: nil)
-            p.standardOutput = try FileHandle(forWritingTo: stdout)
-        } else {
-            p.standardOutput = p.standardError
-        }
-        try p.run()
-        processes[name] = p
+        // A restart appends to the first run's log.
+        let logFlags = O_WRONLY | O_CREAT | O_CLOEXEC | (spawned.insert(name).inserted ? O_TRUNC : O_APPEND)
+        let err = open(log.path, logFlags, 0o644)
+        guard err >= 0 else { throw Failure(description: "cannot write \(log.path): \(String(cString: strerror(errno)))") }
+        defer { close(err) }
+        let out = stdout.map { open($0.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) } ?? err
+        guard out >= 0 else { throw Failure(description: "cannot write \(stdout!.path): \(String(cString: strerror(errno)))") }
+        defer { if out != err { close(out) } }
+        processes[name] = try ChildProcess.spawn(ipCommand, ["netns", "exec", ns(namespace)] + arguments, output: out, error: err)
     }
 
     func isRunning(_ name: String) -> Bool { processes[name]?.isRunning ?? false }
 
     /// Stops a spawned process with SIGTERM and waits for it.
-    public func stop(_ name: String) {
-        guard let p = processes.removeValue(forKey: name), p.isRunning else { return }
-        p.terminate()
-        let end = Date().addingTimeInterval(5)
-        while p.isRunning && Date() < end { Thread.sleep(forTimeInterval: 0.02) }
-        if p.isRunning { kill(p.processIdentifier, SIGKILL) }
-        p.waitUntilExit()
-    }
+    public func stop(_ name: String) { processes.removeValue(forKey: name)?.stop() }
 
     public func wait(_ what: String, seconds: Double, _ condition: () throws -> Bool) throws {
         guard try holds(within: seconds, condition) else { throw Failure(description: "timed out after \(seconds) s waiting for \(what)") }
@@ -174,6 +156,7 @@ public final class Lab {
     // MARK: Building and tearing down
 
     public func build() throws {
+        for removed in try Self.removeLeftovers() { note(removed) }
         for n in topology.nodes {
             try run(["netns", "add", ns(n.name)])
             namespaces.append(n.name)
@@ -222,6 +205,31 @@ public final class Lab {
             let via = topology.links[link].ends.0 == hop ? "fe80::1" : "fe80::2"
             return topology.addressing(d.name)!.routed.map { ($0, interface(of: node, link: link), via) }
         }
+    }
+
+    /// Namespaces (and the processes in them) that a lab killed before it
+    /// could tear down left behind: those named dmmPID-... whose process PID
+    /// is gone or is no longer a dmm program. Returns what it removed.
+    public static func removeLeftovers() throws -> [String] {
+        let ip = try Command.require("ip")
+        var removed: [String] = []
+        for line in try Command.output(ip, ["netns", "list"]).split(separator: "\n") {
+            let name = String(line.split(separator: " ")[0])
+            guard name.hasPrefix("dmm"), let dash = name.firstIndex(of: "-"),
+                let owner = Int32(name[name.index(name.startIndex, offsetBy: 3)..<dash].prefix { $0.isNumber }), !isLab(owner)
+            else { continue }
+            let pids = try Command.output(ip, ["netns", "pids", name]).split(separator: "\n").compactMap { Int32($0) }
+            for pid in pids { kill(pid, SIGKILL) }
+            _ = try Command.output(ip, ["netns", "del", name])
+            removed.append("removed namespace \(name), left by a lab (pid \(owner)) that is gone\(pids.isEmpty ? "" : ", and killed its processes \(pids.map(String.init).joined(separator: ", "))")")
+        }
+        return removed
+    }
+
+    /// Whether `pid` is a live dmm program (the command or a test runner).
+    static func isLab(_ pid: Int32) -> Bool {
+        guard let cmdline = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8) else { return false }
+        return cmdline.split(separator: "\0").first?.contains("dmm") ?? false
     }
 
     /// Stops every process, deletes every namespace, and reports what it
@@ -294,8 +302,8 @@ public final class Lab {
     /// Kills a spawned process with SIGKILL, as a crash would.
     public func crash(_ name: String) {
         guard let p = processes.removeValue(forKey: name) else { return }
-        Glibc.kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
+        p.signal(SIGKILL)
+        p.wait()
     }
 
     func write(_ file: String, _ text: String) throws {

@@ -13,7 +13,7 @@ public struct LabRun {
         /// The L3 interruption, from the link up at the new MAR to the first
         /// packet of the old connection to reach the node (downlink) and the
         /// correspondent (uplink), as captured in their namespaces; nil
-        /// without tshark. The node sends every stream interval and the
+        /// without captures. The node sends every stream interval and the
         /// correspondent answers each packet, so a downlink figure includes
         /// up to one interval of waiting for a packet to come.
         public var downlinkMilliseconds: Double?
@@ -162,7 +162,7 @@ public struct LabRun {
     static let quietAfterMove = 0.05
 
     /// Each move's downlink and uplink interruption, from the captures at
-    /// the node and the correspondent, when tshark made them.
+    /// the node and the correspondent.
     static func measureFromCaptures(_ moves: inout [Move], lab: Lab, node: FlowCapture.Endpoint) throws {
         let atNode = lab.output.appendingPathComponent("mn-traffic.pcapng"), atCN = lab.output.appendingPathComponent("cn-traffic.pcapng")
         guard FileManager.default.fileExists(atPath: atNode.path), FileManager.default.fileExists(atPath: atCN.path) else { return }
@@ -189,19 +189,21 @@ extension Lab {
         return (messages, rules)
     }
 
-    /// tshark on each MAR (the signalling and the Router Advertisements)
-    /// and at the node and the correspondent.
+    /// Captures on each MAR (the signalling and the Router Advertisements)
+    /// and at the node and the correspondent, by Wireshark's dumpcap: run
+    /// directly, it dies with the lab (through tshark, it would outlive a
+    /// lab killed with SIGKILL).
     func startCaptures() throws {
         for mar in accessRouters {
-            try spawn("capture-\(mar)", in: mar, [tshark, "-q", "-i", "any", "-f", "ip6 proto 135 or icmp6",
+            try spawn("capture-\(mar)", in: mar, [dumpcap, "-q", "-i", "any", "-f", "ip6 proto 135 or icmp6",
                                                    "-w", output.appendingPathComponent("\(mar).pcapng").path])
         }
         // The echo connections' headers where they arrive, for the moves' interruptions.
         for (host, file) in [(mobileNode, "mn"), (correspondent, "cn")] {
-            try spawn("capture-\(host)", in: host, [tshark, "-q", "-i", "any", "-s", "96", "-f", "tcp port \(Lab.echoPort)",
+            try spawn("capture-\(host)", in: host, [dumpcap, "-q", "-i", "any", "-s", "96", "-f", "tcp port \(Lab.echoPort)",
                                                       "-w", output.appendingPathComponent("\(file)-traffic.pcapng").path])
         }
-        try sleep(1)  // tshark needs a moment before it captures
+        try sleep(1)  // dumpcap needs a moment before it captures
     }
 
     func stopCaptures() {

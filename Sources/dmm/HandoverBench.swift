@@ -11,7 +11,7 @@ extension BenchCommand {
             discussion: """
                 A move's L3 interruption is the time from the node's link coming up at the new MAR to the first \
                 packet of the long TCP connection to reach the node (downlink) and the correspondent (uplink), \
-                from captures in their namespaces (tshark). The node sends a message every interval and the \
+                from captures in their namespaces (dumpcap). The node sends a message every interval and the \
                 correspondent answers each packet, so a downlink figure includes up to one interval of waiting. The time to the first \
                 echo the application read, with TCP's recovery of what was lost meanwhile, is printed too.
                 """

@@ -58,46 +58,71 @@ struct InterruptTests {
         return stat[stat.index(after: close)...].split(separator: " ").first != "Z"
     }
 
-    @Test func ctrlCTearsTheLabDown() throws {
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("dmm-interrupt-\(getpid())").path
+    /// A lab run of its own in the middle of its scenario: the daemons and
+    /// the traffic up, the node dwelling at mar1. `body` gets the lab's pid,
+    /// its processes and its namespaces; whatever happens, nothing of the
+    /// run survives the test.
+    static func midRun(_ label: String, _ body: (pid_t, Set<pid_t>, () throws -> [String], () -> String) throws -> Void) throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("dmm-\(label)-\(getpid())").path
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: output) }
         let scenario = output + "/scenario.yaml", log = output + "/lab.log"
         try "topology: pair\noutput: \(output)\nnode:\n  moves: [mar2]\n  dwell: 120\n".write(toFile: scenario, atomically: true, encoding: .utf8)
-        let pid = try Self.spawnJob([LabDemoTests.dmm, "lab", "run", scenario], log: log)
-        let tag = "dmm\(pid % 100_000)-"
+        let pid = try spawnJob([LabDemoTests.dmm, "lab", "run", scenario], log: log)
+        let tag = "dmm\(pid)-"
         func namespaces() throws -> [String] { try TestNamespace.ip(["netns", "list"]).split(separator: "\n").filter { $0.hasPrefix(tag) }.map(String.init) }
         func text() -> String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
-        var exitStatus: Int32 = -1, lab: Set<pid_t> = []
+        var lab: Set<pid_t> = []
         defer {
-            // Whatever happened, nothing of this test's lab survives it.
-            if exitStatus == -1 {
-                lab.formUnion(Self.descendants(of: pid))
-                killpg(pid, SIGKILL)
-                waitpid(pid, nil, 0)
-            }
-            for p in lab where Self.isAlive(p) { kill(p, SIGKILL) }
-            for ns in (try? namespaces()) ?? [] { _ = try? TestNamespace.ip(["netns", "del", ns]) }
+            lab.formUnion(descendants(of: pid))
+            killpg(pid, SIGKILL)
+            waitpid(pid, nil, 0)
+            for p in lab where isAlive(p) { kill(p, SIGKILL) }
+            for ns in (try? namespaces()) ?? [] { _ = try? TestNamespace.ip(["netns", "del", String(ns.split(separator: " ")[0])]) }
         }
-
-        // Mid-run: the daemons and the traffic are up, the node dwells at mar1.
         let end = Date().addingTimeInterval(30)
         while !text().contains("started a TCP stream") && Date() < end { Thread.sleep(forTimeInterval: 0.05) }
         try #require(text().contains("started a TCP stream"), "\(text())")
         #expect(try namespaces().count == 6)
-        lab = Self.descendants(of: pid)
+        lab = descendants(of: pid)
         #expect(lab.count >= 8, "the daemons, the traffic and the captures: \(lab.count)")
-        killpg(pid, SIGINT)
+        try body(pid, lab, namespaces, text)
+    }
 
-        var status: Int32 = 0
-        let deadline = Date().addingTimeInterval(30)
-        while waitpid(pid, &status, WNOHANG) == 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        try #require(Date() < deadline, "the lab did not stop within 30 s of Ctrl-C: \(text())")
-        exitStatus = status
-        #expect(status != 0, "an interrupted run is not a pass")
-        #expect(text().contains("interrupted"), "\(text())")
-        #expect(try namespaces().isEmpty)
-        let left = lab.filter(Self.isAlive)
-        #expect(left.isEmpty, "processes left: \(left.map { (try? String(contentsOfFile: "/proc/\($0)/cmdline", encoding: .utf8)) ?? "\($0)" })")
+    static func commandLines(_ pids: some Sequence<pid_t>) -> [String] {
+        pids.map { (try? String(contentsOfFile: "/proc/\($0)/cmdline", encoding: .utf8))?.replacingOccurrences(of: "\0", with: " ") ?? "\($0)" }
+    }
+
+    @Test func ctrlCTearsTheLabDown() throws {
+        try Self.midRun("interrupt") { pid, lab, namespaces, text in
+            killpg(pid, SIGINT)
+            var status: Int32 = 0
+            let deadline = Date().addingTimeInterval(30)
+            while waitpid(pid, &status, WNOHANG) == 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+            try #require(Date() < deadline, "the lab did not stop within 30 s of Ctrl-C: \(text())")
+            #expect(status != 0, "an interrupted run is not a pass")
+            #expect(text().contains("interrupted"), "\(text())")
+            #expect(try namespaces().isEmpty)
+            let left = lab.filter(Self.isAlive)
+            #expect(left.isEmpty, "processes left: \(Self.commandLines(left))")
+        }
+    }
+
+    /// SIGKILL gives the lab no chance to tear down: every process it
+    /// started dies with it, and the next run removes the namespaces left.
+    @Test func aLabKilledWithSIGKILLLeavesNoProcessAndTheNextRunClearsUp() throws {
+        try Self.midRun("sigkill") { pid, lab, namespaces, _ in
+            kill(pid, SIGKILL)
+            waitpid(pid, nil, 0)
+            let deadline = Date().addingTimeInterval(5)
+            while !lab.filter(Self.isAlive).isEmpty && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+            let left = lab.filter(Self.isAlive)
+            #expect(left.isEmpty, "processes left: \(Self.commandLines(left))")
+            let stranded = try namespaces()
+            #expect(stranded.count == 6, "its namespaces stay until the next run")
+            let removed = try Lab.removeLeftovers()
+            #expect(removed.filter { $0.contains("left by a lab (pid \(pid))") }.count == 6, "\(removed)")
+            #expect(try namespaces().isEmpty)
+        }
     }
 }

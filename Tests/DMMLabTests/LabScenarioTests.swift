@@ -146,7 +146,7 @@ struct PrerequisiteTests {
         let r = try Command.run("/usr/bin/env", ["PATH=/var/empty", LabDemoTests.dmm, "lab", "run", file])
         #expect(r.status == 1)
         #expect(r.err.contains("the program ip: Debian package iproute2"), "\(r.err)")
-        #expect(r.err.contains("the program tshark: Debian package tshark"), "\(r.err)")
+        #expect(r.err.contains("the program dumpcap: Debian package tshark"), "\(r.err)")
         #expect(r.err.contains("scripts/setup"))
         #expect(r.err.contains("the program sysctl: Debian package procps"))
         #expect(!FileManager.default.fileExists(atPath: output), "nothing was built")
