@@ -1,3 +1,4 @@
+import DMMCore
 import DMMWire
 import Foundation
 
@@ -32,6 +33,41 @@ public struct LabRun {
         /// is in the new MAR's block.
         public var newConnectionSource: String
         public var newConnectionUsedNewestPrefix: Bool
+        /// Arrivals of the old connection's packets around the move, in ms
+        /// from the link coming up (from `Move.window`), at the node and at
+        /// the correspondent: the report draws the gap at a readable scale.
+        public var downlinkArrivals: [Double] = []
+        public var uplinkArrivals: [Double] = []
+        static let window = -20.0...40.0
+    }
+
+    /// The network as the report draws it.
+    public struct Network: Codable, Sendable {
+        public var nodes: [[String]]  // name, kind
+        public var links: [[String]]
+
+        init(_ t: Topology) {
+            nodes = t.nodes.map { [$0.name, $0.kind.rawValue] }
+            links = t.links.map { [$0.ends.0, $0.ends.1] }
+        }
+    }
+
+    /// A phase of the scenario: the node at one access router, and for each
+    /// prefix in use where it is anchored, where it is served, and the way
+    /// its downlink packets go from the correspondent.
+    public struct Phase: Codable, Sendable {
+        public var label: String
+        public var node: String?
+        public var prefixes: [PrefixPath]
+    }
+
+    public struct PrefixPath: Codable, Sendable, Equatable {
+        public var prefix: String
+        public var anchor: String
+        public var servedAt: String
+        /// Nodes from the correspondent to the mobile node; through a tunnel
+        /// from `anchor` to `servedAt` when they differ.
+        public var path: [String]
     }
 
     public struct Result: Codable, Sendable {
@@ -42,12 +78,16 @@ public struct LabRun {
         public var stream: Traffic.StreamLog?
         public var ping: Traffic.PingLog?
         public var timeline: [String]
+        public var network: Network?
+        public var phases: [Phase] = []
+        public var signalling: [SignallingMessage] = []
     }
 
     public static func run(_ scenario: Scenario, executable: String) -> Result {
         var failures: [String] = []
         var moves: [Move] = []
         var stream: Traffic.StreamLog?, ping: Traffic.PingLog?
+        var phases: [Phase] = [], signalling: [SignallingMessage] = []
         let lab: Lab
         do {
             lab = try Lab(scenario: scenario, executable: executable)
@@ -77,6 +117,7 @@ public struct LabRun {
                           stdout: out.appendingPathComponent("ping.json"))
             lab.note("started a TCP stream and a ping to the correspondent")
             try lab.sleep(scenario.dwell)
+            phases.append(try lab.phase("at \(scenario.start)", node: scenario.start))
             var at = scenario.start
             var moveTimes: [Double] = []
             for next in scenario.moves {
@@ -100,6 +141,7 @@ public struct LabRun {
                 lab.note("new connection from \(probeLog.source)\(used ? "" : " (NOT the newest prefix)")")
                 if !used { failures.append("move to \(next): the new connection used \(probeLog.source)") }
                 try lab.sleep(scenario.dwell)
+                phases.append(try lab.phase("at \(next), from \(at)", node: next))
                 let after = try lab.signalling()
                 moves.append(Move(from: at, to: next, at: t, pingsLost: 0,
                                   signallingMessages: after.messages - before.messages, ruleChanges: after.rules - before.rules,
@@ -140,10 +182,16 @@ public struct LabRun {
                 for mar in lab.accessRouters { lab.note("\(mar) state: \((try? lab.run([executable, "ctl", "--socket", "\(out.path)/\(mar).sock", "--json"], in: mar)) ?? "")") }
             }
             lab.note("every tunnel is gone")
+            phases.append(try lab.phase("the flows ended", node: at))
         } catch {
             failures.append("\(error)")
         }
         lab.stopCaptures()
+        do {
+            signalling = try lab.signallingMessages()
+        } catch {
+            failures.append("the signalling captures: \(error)")
+        }
         if let s = stream, let node = IPv6Address(s.source) {
             do {
                 try measureFromCaptures(&moves, lab: lab, node: .init(address: node, port: s.port))
@@ -155,7 +203,8 @@ public struct LabRun {
         failures += left
         lab.note(left.isEmpty ? "torn down: no namespace, route or process left" : "left behind: \(left)")
         return Result(scenario: scenario.name, passed: failures.isEmpty, failures: failures, moves: moves, stream: stream, ping: ping,
-                      timeline: lab.timeline.map { String(format: "%.3f %@", $0.time - lab.started, $0.event) })
+                      timeline: lab.timeline.map { String(format: "%.3f %@", $0.time - lab.started, $0.event) },
+                      network: Network(scenario.topology), phases: phases, signalling: signalling)
     }
 
     /// How long the lab leaves the machine to the daemons after a move.
@@ -173,11 +222,49 @@ public struct LabRun {
             let t = moves[i].at
             moves[i].downlinkMilliseconds = downlink.first { $0 > t }.map { ($0 - t) * 1000 }
             moves[i].uplinkMilliseconds = uplink.first { $0 > t }.map { ($0 - t) * 1000 }
+            moves[i].downlinkArrivals = downlink.map { ($0 - t) * 1000 }.filter(Move.window.contains)
+            moves[i].uplinkArrivals = uplink.map { ($0 - t) * 1000 }.filter(Move.window.contains)
         }
     }
 }
 
 extension Lab {
+    /// Where each prefix in use is anchored and served now, from the access
+    /// routers' own state, and the way its downlink packets go.
+    func phase(_ label: String, node: String) throws -> LabRun.Phase {
+        var prefixes: [LabRun.PrefixPath] = []
+        let byAddress = Dictionary(uniqueKeysWithValues: accessRouters.map { ("\(address(of: $0))", $0) })
+        for anchor in accessRouters {
+            for entry in try state(anchor)["anchored"] as? [[String: Any]] ?? [] {
+                guard let prefix = entry["prefix"] as? String, let state = entry["state"] as? String else { continue }
+                let served: String
+                if state.hasPrefix("home on ") {
+                    served = anchor
+                } else if state.hasPrefix("tunnelled to "), let mar = byAddress[String(state.dropFirst("tunnelled to ".count))] {
+                    served = mar
+                } else {
+                    continue  // held down or waiting: no packets go there
+                }
+                let toAnchor = topology.path(from: correspondent, to: anchor) ?? [correspondent, anchor]
+                let tunnel = served == anchor ? [] : (topology.path(from: anchor, to: served) ?? [anchor, served]).dropFirst()
+                prefixes.append(.init(prefix: prefix, anchor: anchor, servedAt: served, path: toAnchor + tunnel + [mobileNode]))
+            }
+        }
+        return .init(label: label, node: node, prefixes: prefixes.sorted { $0.prefix < $1.prefix })
+    }
+
+    /// The mobility messages in the access routers' captures.
+    func signallingMessages() throws -> [SignallingMessage] {
+        var names: [IPv6Address: String] = [address(of: locationServer): locationServer]
+        var captures: [String: URL] = [:]
+        for mar in accessRouters {
+            names[address(of: mar)] = mar
+            let file = output.appendingPathComponent("\(mar).pcapng")
+            if FileManager.default.fileExists(atPath: file.path) { captures[mar] = file }
+        }
+        return try SignallingCapture.messages(captures: captures, names: names)
+    }
+
     /// PBUs and PBAs sent and rule changes, over all MARs.
     func signalling() throws -> (messages: Int, rules: Int) {
         var messages = 0, rules = 0

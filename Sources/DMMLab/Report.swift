@@ -1,7 +1,8 @@
 import Foundation
 
 /// A lab run's results: a table for the terminal, result.json, and
-/// report.html with an SVG timeline of the long connection's echoes.
+/// report.html with the pictures of `ReportDiagrams.swift` and an SVG
+/// timeline of the long connection's echoes.
 extension LabRun.Result {
     public var summary: String {
         var lines = ["", "Scenario \(scenario): \(passed ? "PASSED" : "FAILED")", ""]
@@ -56,19 +57,26 @@ extension LabRun.Result {
     }
 
     var html: String {
-        func escape(_ s: String) -> String {
-            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
-        }
         let rows = moves.map { m in
             "<tr><td>\(m.from) &rarr; \(m.to)</td>" + m.interruptions.map { "<td>\($0)</td>" }.joined()
                 + "<td>\(m.pingsLost)</td><td>\(m.signallingMessages)</td><td>\(m.ruleChanges)</td><td>\(escape(m.newConnectionSource))</td></tr>"
         }
+        let phaseFigures = phases.map { "<figure>\(networkSVG($0))<figcaption>\(escape($0.label))</figcaption></figure>" }
+        let interruptions = moves.map { "<figure>\(interruptionSVG($0))<figcaption>\(escape($0.from)) &rarr; \(escape($0.to))</figcaption></figure>" }
         return """
             <!doctype html><html><head><meta charset="utf-8"><title>dmm lab: \(escape(scenario))</title>
-            <style>body{font-family:sans-serif;margin:2em}td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left}</style></head><body>
+            <style>body{font-family:sans-serif;margin:2em}td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left}
+            .phases{display:flex;flex-wrap:wrap;gap:1em}figure{margin:0 0 1em 0}figcaption{font-size:13px;color:#444}</style></head><body>
             <h1>\(escape(scenario)): \(passed ? "passed" : "FAILED")</h1>
             <h2>Moves</h2><table><tr><th>move</th>\(Self.interruptionColumns.map { "<th>\($0)</th>" }.joined())<th>pings lost</th><th>signalling messages</th><th>rule changes</th><th>new connection from</th></tr>
             \(rows.joined(separator: "\n"))</table>
+            <h2>The network, phase by phase</h2>
+            <p>Each prefix in use, the way its packets go from the correspondent to the node; dashed: through a tunnel from its anchor.</p>
+            <div class="phases">\(phaseFigures.joined(separator: "\n"))</div>
+            <h2>Interruption of each move</h2>
+            <p>The long connection's packets around each move, at the node and at the correspondent; red: from the link coming up to the first packet.</p>
+            \(interruptions.joined(separator: "\n"))
+            <h2>Signalling</h2>\(ladderSVG)
             <h2>The long TCP connection</h2>\(svg)
             <h2>Timeline</h2><pre>\(escape(timeline.joined(separator: "\n")))</pre>
             \(failures.isEmpty ? "" : "<h2>Failures</h2><pre>" + escape(failures.joined(separator: "\n")) + "</pre>")
