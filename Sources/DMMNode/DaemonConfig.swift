@@ -50,7 +50,11 @@ public struct MARConfig: Sendable {
     public var router: AccessRouterConfig
     public var dataPlane: LinuxDataPlane.Config
     public var accessInterfaces: [String]
-    public var nodeIdentity: NodeIdentity
+    public typealias NodeIdentity = DMMCore.NodeIdentity
+    public var nodeIdentity: NodeIdentity {
+        get { router.nodeIdentity }
+        set { router.nodeIdentity = newValue }
+    }
     public var metrics: String?
     public var controlSocket: String
 
@@ -98,23 +102,13 @@ public struct MARConfig: Sendable {
             dataPlane.tunnelSource = source
         }
         accessInterfaces = try r.required("access-interfaces") { try $0.strings($1) }
-        nodeIdentity = try r.choice("node-identity", NodeIdentity.self) ?? .linkLayerAddress
+        router.nodeIdentity = try r.choice("node-identity", NodeIdentity.self) ?? .linkLayerAddress
         metrics = try r.string("metrics")
         controlSocket = try r.string("control-socket") ?? "/run/dmm/\(name).sock"
         try r.finish()
     }
 
     enum FreshnessName: String, CaseIterable { case timestamps, sequenceNumbers = "sequence-numbers" }
-
-    /// How a MAR names the node on an access link (the MN-Identifier of RFC
-    /// 5213 section 2.2): by the link itself, on point-to-point links that
-    /// follow their node, so attachment starts at link up without waiting
-    /// for a Router Solicitation; or by the link-layer address in the
-    /// node's first Router Solicitation.
-    public enum NodeIdentity: String, CaseIterable, Sendable {
-        case interfaceName = "interface-name"
-        case linkLayerAddress = "link-layer-address"
-    }
 
     static func advertisement(_ r: inout ConfigReader) throws -> AdvertisementConfig {
         var a = AdvertisementConfig()
@@ -183,7 +177,7 @@ extension MARConfig {
         self.router = router
         self.dataPlane = dataPlane
         self.accessInterfaces = accessInterfaces
-        self.nodeIdentity = nodeIdentity
+        self.router.nodeIdentity = nodeIdentity
         self.metrics = metrics
         self.controlSocket = controlSocket
     }

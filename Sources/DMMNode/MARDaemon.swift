@@ -37,8 +37,8 @@ public final class MARDaemon {
     var rules = RuleTable()
     /// Bindings restored at start, until the kernel is reconciled with them.
     var recovered: Int?
-    /// Access links whose node is still to be named (MARDaemon+Discovery.swift).
-    var probes: [String: Probe] = [:]
+    /// Access links watched for their node's first frame (MARDaemon+Frames.swift).
+    var frameSources: [String: FrameSource] = [:]
 
     public init(config: MARConfig) throws {
         self.config = config
@@ -74,13 +74,12 @@ public final class MARDaemon {
         }
         reactor.run(
             timeout: { [unowned self] in
-                let next = [engine.nextDeadline(), nextProbe, nextFlowScan, rules.nextRetry()].compactMap { $0 }.min()!
+                let next = [engine.nextDeadline(), nextFlowScan, rules.nextRetry()].compactMap { $0 }.min()!
                 return Int32(clamping: (next.nanoseconds - wallClock().nanoseconds + 999_999) / 1_000_000)
             },
             tick: { [unowned self] in
                 let now = wallClock()
                 if now >= nextFlowScan { try scanFlows(at: now) }
-                sendProbes(at: now)
                 engine.handleTimeout(at: now)
                 perform()
                 retryRules(at: now)
@@ -122,40 +121,27 @@ public final class MARDaemon {
         guard let link = dataPlane.name(ofInterface: d.interface), config.isAccess(link),
             case .routerSolicitation(let rs)? = try? ICMPv6Message.decode(d.bytes, checksum: .skip)
         else { return }
-        let linkID = LinkID(link)
-        // RFC 4861 section 6.1.1: a solicitation not from the link is dropped.
-        guard d.hopLimit == 255 else { return refuse("hop limit not 255") }
-        if engine.isAttached(linkID) {
-            engine.handle(.routerSolicitation(link: linkID), at: wallClock())
-        } else if config.nodeIdentity == .linkLayerAddress {
-            // The node is named by its link-layer address unless it sent none.
-            let mac = rs.options.lazy.compactMap { if case .sourceLinkLayerAddress(let a) = $0 { a } else { nil } }.first
-            attachNode(MobileNodeID(linkLayerAddress: mac ?? Array(d.source.bytes.suffix(8))), on: link, linkLayerAddress: mac ?? [])
-        }
+        let mac = rs.options.lazy.compactMap { if case .sourceLinkLayerAddress(let a) = $0 { a } else { nil } }.first
+        engine.handle(.routerSolicitation(link: LinkID(link), hopLimit: UInt8(clamping: d.hopLimit), sourceLinkLayerAddress: mac, source: d.source),
+                      at: wallClock())
         perform()
     }
 
     func linkChanged(_ event: LinkMonitor.Event) {
         switch event {
-        case .needsSetup(let name, let index) where config.isAccess(name):
+        case .needsSetup(let name, _) where config.isAccess(name):
             prepared.remove(name)
             prepareAccessLink(name)
-            watchFrames(name, interface: index)
+            engine.handle(.linkAppeared(LinkID(name)), at: wallClock())
+            perform()
         case .up(let name, let index) where config.isAccess(name):
             accessUp[name] = index
             if !prepared.contains(name) { prepareAccessLink(name) }
-            // The node's uplink waits for its router's address, in the
-            // link-up RA; its answer to the RA usually names it (or, with a
-            // frame already queued, it is named first); the log line last.
-            if probes[name] == nil { watchFrames(name, interface: index) }
-            framesArrived(on: name)
-            advertise(engine.routerAdvertisement, on: name, interface: index)
-            if config.nodeIdentity == .interfaceName { attachNode(MobileNodeID(name), on: name, linkLayerAddress: []) }
-            if probes[name] != nil {
-                framesArrived(on: name)
-                startProbing(name, interface: index)
-            }
+            // The link-up RA first (the node's uplink waits for its router's
+            // address); the node's answer to it usually names it at once.
+            engine.handle(.linkUp(LinkID(name)), at: wallClock())
             perform()
+            framesArrived(on: name)
             log.info("link-up", ["link": name])
         case .down(let name) where config.isAccess(name):
             accessUp[name] = nil
@@ -163,7 +149,8 @@ public final class MARDaemon {
             engine.handle(.detached(LinkID(name)), at: wallClock())
             perform()
         case .removed(let name) where config.isAccess(name):
-            endProbe(name)
+            engine.handle(.linkRemoved(LinkID(name)), at: wallClock())
+            perform()
             prepared.remove(name)
         default:
             break
@@ -226,6 +213,12 @@ public final class MARDaemon {
             case .sendRouterAdvertisement(let ra, let link):
                 applyPendingRules()
                 if let index = accessUp[link.name] { advertise(ra, on: link.name, interface: index) }
+            case .sendEchoRequest(let link, let sequence): sendEchoRequest(on: link.name, sequence: sequence)
+            case .watchFrames(let link): watchFrames(link.name)
+            case .stopWatchingFrames(let link): stopWatchingFrames(link.name)
+            case .nodeAttached(let node, let link):
+                log.info("attach", ["link": link, "node": node])
+                metrics.add("dmm_attachments_total")
             case .released(let prefix, let role):
                 metrics.add("dmm_releases_total", ["role": role])
                 log.info("release", ["prefix": prefix, "role": role])

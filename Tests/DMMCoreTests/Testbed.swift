@@ -222,7 +222,7 @@ struct Testbed {
                 schedule(.request(request, from: name))
             case .bindingEstablished(let prefix, _, let signalling):
                 established.append((prefix, signalling))
-            case .released:
+            case .released, .nodeAttached, .sendEchoRequest, .watchFrames, .stopWatchingFrames:
                 break
             }
         }

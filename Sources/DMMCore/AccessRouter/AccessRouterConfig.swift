@@ -54,6 +54,8 @@ public struct AccessRouterConfig: Sendable {
 
     public var advertisement = AdvertisementConfig()
     public var accessTechnology: AccessTechnologyType = .ieee8023
+    /// How a node on an access link is named (see `AccessLinkRole`).
+    public var nodeIdentity: NodeIdentity = .linkLayerAddress
 
     public init(address: IPv6Address, prefixBlock: IPv6Prefix, peers: Set<IPv6Address>, locationServer: IPv6Address) {
         self.address = address
@@ -135,4 +137,13 @@ public struct AdvertisementConfig: Sendable, Hashable {
     public var linkMTU: UInt32 = 1500
 
     public init() {}
+}
+
+/// How a MAR names the node on an access link (the MN-Identifier of RFC 5213
+/// section 2.2): by the link itself, on point-to-point links that follow
+/// their node, so attachment starts at link up; or by its link-layer
+/// address, from its first frame or Router Solicitation.
+public enum NodeIdentity: String, CaseIterable, Sendable {
+    case interfaceName = "interface-name"
+    case linkLayerAddress = "link-layer-address"
 }

@@ -29,9 +29,9 @@ extension AccessRouter {
     mutating func startRecovery(at now: Instant) {
         // Request ids continue from the clock, so that a reply meant for a
         // killed predecessor matches no request of this process.
-        nextLocationID = UInt32(truncatingIfNeeded: now.nanoseconds / 1000)
+        context.location.nextID = UInt32(truncatingIfNeeded: now.nanoseconds / 1000)
         recovery = Recovery()
-        let id = sendLocation(.recover(after: nil), at: now)
+        let id = context.ask(.recover(after: nil), at: now)
         recovery?.outstanding.insert(id)
     }
 
@@ -41,48 +41,27 @@ extension AccessRouter {
         guard case .bindingUpdate = message.message, let held = recovery?.deferred.count else { return false }
         if held < Recovery.deferredLimit {
             recovery?.deferred.append((message, sender))
-            counters.heldBack += 1
+            context.counters.heldBack += 1
         } else {
-            counters.ignored["PBU during recovery, backlog full", default: 0] += 1
+            context.counters.ignored["PBU during recovery, backlog full", default: 0] += 1
         }
         return true
     }
 
     mutating func restore(page records: [PrefixRecord], next: IPv6Prefix?, at now: Instant) {
-        for record in records { restore(record, at: now) }
+        for record in records {
+            if anchor.restore(record, at: now, &context) {
+                recovery?.restored += 1
+            } else {
+                context.counters.ignored["recovered record not this anchor's", default: 0] += 1
+            }
+        }
         if let next {
-            let id = sendLocation(.recover(after: next), at: now)
+            let id = context.ask(.recover(after: next), at: now)
             recovery?.outstanding.insert(id)
         } else {
             endPaging(at: now)
         }
-    }
-
-    /// One prefix back in the anchor role, in the state its record gives.
-    mutating func restore(_ record: PrefixRecord, at now: Instant) {
-        let prefix = record.prefix
-        guard record.anchor == config.address, anchored[prefix] == nil, pool.reserve(prefix) else {
-            counters.ignored["recovered record not this anchor's", default: 0] += 1
-            return
-        }
-        var entry = AnchoredPrefix(node: record.mobileNode, state: .holdDown)
-        switch record.serving {
-        case nil:
-            // Released before the restart: the hold-down runs again in full.
-            timers.set(.holdDown(prefix), at: now + config.holdDown)
-        case config.address?:
-            // The node was here: it is found on its link, or its next MAR's
-            // PBU comes, or the grace runs out.
-            entry.state = .left
-            Self.setExpiry(prefix, &entry, now + config.detachedGrace, timers: &timers)
-        case let visited?:
-            // The sequence number is unknown: the next PBU from `visited` sets it.
-            entry.state = .away(Binding(visited: visited, sequence: nil))
-            Self.setExpiry(prefix, &entry, record.expires ?? now + config.detachedGrace, timers: &timers)
-            actions.append(.install(config.tunnel(prefix, to: visited)))
-        }
-        anchored[prefix] = entry
-        recovery?.restored += 1
     }
 
     /// The anchor role is back (or cannot be): locate the nodes that
@@ -92,9 +71,9 @@ extension AccessRouter {
         recovery?.paging = false
         let deferred = recovery?.deferred ?? []
         recovery?.deferred = []
-        for (link, attachment) in attachments.sorted(by: { $0.key < $1.key }) where attachment.state == .awaitingRecovery {
-            let id = sendLocation(.query(attachment.node), at: now)
-            attachments[link]?.state = .locating(id)
+        for (link, attachment) in accessLinks.attachments.sorted(by: { $0.key < $1.key }) where attachment.state == .awaitingRecovery {
+            let id = context.ask(.query(attachment.node), at: now)
+            accessLinks[link]?.state = .locating(id)
             recovery?.outstanding.insert(id)
         }
         for (message, sender) in deferred { receive(message, from: sender, at: now) }
@@ -104,6 +83,6 @@ extension AccessRouter {
     mutating func settleRecovery(answered id: UInt32) {
         guard recovery?.outstanding.remove(id) != nil, let r = recovery, !r.paging, r.outstanding.isEmpty else { return }
         recovery = nil
-        actions.append(.recovered(anchored: r.restored))
+        context.actions.append(.recovered(anchored: r.restored))
     }
 }

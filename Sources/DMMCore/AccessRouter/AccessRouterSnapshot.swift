@@ -21,10 +21,10 @@ public struct AccessRouterSnapshot: Sendable, Hashable {
 extension AccessRouter {
     public func snapshot() -> AccessRouterSnapshot {
         AccessRouterSnapshot(
-            attachments: attachments.sorted { $0.key < $1.key }.map { link, a in
+            attachments: accessLinks.attachments.sorted { $0.key < $1.key }.map { link, a in
                 .init(link: link.name, node: a.node.description, served: a.isServed)
             },
-            anchored: anchored.entries.map { prefix, e in
+            anchored: anchor.table.entries.map { prefix, e in
                 let state = switch e.state {
                 case .home(let link): "home on \(link)"
                 case .away(let b): "tunnelled to \(b.visited)"
@@ -33,23 +33,12 @@ extension AccessRouter {
                 }
                 return .init(prefix: prefix, node: e.node.description, state: state)
             },
-            visiting: visiting.sorted { $0.key.address < $1.key.address }.map { prefix, v in
-                .init(prefix: prefix, node: v.node.description, link: v.link.name, anchor: v.anchor, state: "\(v.state)")
+            visiting: serving.visits.sorted { $0.key.address < $1.key.address }.map { prefix, v in
+                .init(prefix: prefix, node: v.node.description, link: v.link.name, anchor: v.anchor, state: v.state.name)
             },
             counters: counters)
     }
 
-    /// Whether the prefix is delivered here: anchored at home, or served for
-    /// another anchor. Flows are counted for these.
-    public func serves(_ prefix: IPv6Prefix) -> Bool {
-        if visiting[prefix] != nil { return true }
-        if case .home = anchored[prefix]?.state { return true }
-        return false
-    }
-
     /// Whether start-up recovery is still under way.
     public var isRecovering: Bool { recovery != nil }
-
-    /// Whether a node is being served on the link.
-    public func isAttached(_ link: LinkID) -> Bool { attachments[link] != nil }
 }

@@ -1,0 +1,339 @@
+import DMMWire
+
+/// The Mobility-capable Access Router (seite section 4; RFC 8818 section
+/// 3.1.1 with CPA and DPA co-located, LMc and FM-CP inside): a pure engine.
+/// Hand it events with the time; take the actions it asks for; wake it at
+/// `nextDeadline()`. It composes roles, each with its own state, writing
+/// their actions, timers and counters into one `RoleContext`:
+///
+///  - access links (`AccessLinkRole`): attachments, naming nodes, Router
+///    Solicitations and Advertisements;
+///  - anchor (`AnchorRole`, H-MAR, the LMA role) for the prefixes it anchors;
+///  - serving (`ServingRole`, V-MAR, the MAG role) for a node's prefixes
+///    anchored elsewhere;
+///  - location client (`LocationClient` in the context) toward the location
+///    server;
+///  - mobile node bindings (`HostBindingRole`): Binding Updates without the
+///    proxy flag, for host-based mobility later;
+///  - recovery at start (`Recovery`) of what a killed predecessor anchored.
+///
+/// It makes no decision of its own beyond routing each event to its role
+/// and carrying the results from one role to the next.
+///
+/// Life of a node at a MAR:
+///
+///     attached --query LMs--> locating --records--> served --link down--> gone
+///                                         | assign a prefix if none here is home
+///                                         | PBU to the anchor of each prefix in use
+///                                         | RA: home prefixes preferred, others deprecated
+public struct AccessRouter: Sendable {
+    public let config: AccessRouterConfig
+    var context: RoleContext
+    var accessLinks = AccessLinkRole()
+    var anchor: AnchorRole
+    var serving = ServingRole()
+    var hostBindings = HostBindingRole()
+    var recovery: Recovery?
+
+    public init(config: AccessRouterConfig) {
+        self.config = config
+        context = RoleContext(config: config)
+        anchor = AnchorRole(config: config)
+    }
+
+    public var counters: Counters { context.counters }
+    public var pool: PrefixPool { anchor.pool }
+    var anchored: AnchorTable<AnchorRole.AnchoredPrefix> { anchor.table }
+    var visiting: [IPv6Prefix: ServingRole.Visit] { serving.visits }
+
+    // MARK: The engine API
+
+    /// Installs what the MAR needs before any node comes, its tunnel
+    /// endpoint and the floor under its block, and recovers the bindings it
+    /// anchored before a restart; it says `.recovered` when done.
+    public mutating func start(at now: Instant) {
+        context.actions.append(.install(.decapsulate(endpoint: config.tunnelEndpoint)))
+        context.actions.append(.install(.unreachable(anchor.pool.block)))
+        if config.decapsulation == .endDX6 {
+            // Its locator too: a binding's SID that is gone refuses packets.
+            context.actions.append(.install(.unreachable(IPv6Prefix(IPv6Address(high: config.tunnelEndpoint.high, low: 0), length: 64))))
+        }
+        startRecovery(at: now)
+    }
+
+    public mutating func handle(_ event: AccessRouterEvent, at now: Instant) {
+        switch event {
+        case .linkAppeared(let link): accessLinks.linkAppeared(link, &context)
+        case .linkUp(let link):
+            if let node = accessLinks.linkUp(link, routerAdvertisement: routerAdvertisement, at: now, &context) {
+                attach(node, link: link, linkLayer: [], at: now)
+            }
+        case .linkRemoved(let link): accessLinks.linkRemoved(link, &context)
+        case .frame(let link, let source):
+            if let node = accessLinks.frame(on: link, from: source) { attach(node, link: link, linkLayer: source, at: now) }
+        case .attached(let node, let link, let linkLayer): attach(node, link: link, linkLayer: linkLayer, at: now)
+        case .detached(let link): detach(link, at: now)
+        case .routerSolicitation(let link, let hopLimit, let sourceLinkLayer, let source):
+            switch accessLinks.routerSolicitation(on: link, hopLimit: hopLimit, sourceLinkLayer: sourceLinkLayer, source: source, &context) {
+            case .advertise: advertise(on: link, at: now)
+            case .attach(let node, let linkLayer): attach(node, link: link, linkLayer: linkLayer, at: now)
+            case .nothing: break
+            }
+        case .flows(let prefix, let count): flowsChanged(prefix, count: count, at: now)
+        case .mobility(let message, let sender): receive(message, from: sender, at: now)
+        case .location(let reply): receive(reply, at: now)
+        }
+    }
+
+    /// Runs every timer due at `now`; an early or extra call does nothing.
+    public mutating func handleTimeout(at now: Instant) {
+        for timer in context.timers.expire(at: now) {
+            switch timer {
+            case .bindAck(let p): withdraw(p, on: serving.bindAckTimedOut(p, at: now, &context), at: now)
+            case .refresh(let p): serving.refresh(p, at: now, &context)
+            case .idle(let p): withdraw(p, on: serving.idleGraceEnded(p, at: now, &context), at: now)
+            case .bindingExpiry(let p): anchor.bindingExpired(p, at: now, &context)
+            case .holdDown(let p): anchor.holdDownEnded(p, at: now, &context)
+            case .location(let id): locationTimedOut(id, at: now)
+            case .advertisement(let link): if accessLinks[link]?.isServed == true { advertise(on: link, at: now) }
+            case .probe(let link): accessLinks.probeDue(link, at: now, &context)
+            }
+        }
+    }
+
+    public mutating func nextDeadline() -> Instant? { context.timers.next() }
+
+    /// The actions produced since the last call, in order.
+    public mutating func pollActions() -> [AccessRouterAction] {
+        defer { context.actions = [] }
+        return context.actions
+    }
+
+    /// Hands each action produced since the last call to `perform`, in order,
+    /// reusing the engine's buffer: the allocation-free form for hot loops.
+    public mutating func pollActions(_ perform: (AccessRouterAction) throws -> Void) rethrows {
+        defer { context.actions.removeAll(keepingCapacity: true) }
+        for action in context.actions { try perform(action) }
+    }
+
+    // MARK: Attachment
+
+    mutating func attach(_ node: MobileNodeID, link: LinkID, linkLayer: [UInt8], at now: Instant) {
+        if accessLinks[link] != nil, accessLinks[link]?.node != node { detach(link, at: now) }
+        // While recovery reads its pages, a query's answer could not be acted on yet.
+        let awaiting = recovery?.paging == true
+        guard accessLinks.attach(node, link: link, linkLayer: linkLayer, state: .awaitingRecovery, at: now, &context) else { return }
+        if !awaiting { accessLinks[link]?.state = .locating(context.ask(.query(node), at: now)) }
+        context.actions.append(.nodeAttached(node, link: link))
+    }
+
+    /// The node's records are in: make each prefix reachable on the link it
+    /// asked for, or not. A prefix the node uses on another of its links here
+    /// stays there.
+    mutating func located(query id: UInt32, records: [PrefixRecord], at now: Instant) {
+        guard let (link, a) = accessLinks.attachments.first(where: { $0.value.state == .locating(id) }) else { return }
+        accessLinks[link]?.state = .served
+        let node = a.node
+        var home = false
+        for record in records where record.mobileNode == node {
+            let prefix = record.prefix
+            if accessLinks.otherLink(of: node, than: link, where: { anchor.isHome(prefix, on: $0) || serving.serves(prefix, on: $0) }) {
+                continue
+            }
+            if record.anchor == config.address {
+                if anchor.returnHome(prefix, link: link, at: now, &context) {
+                    accessLinks[link]?.home.insert(prefix)
+                    home = true
+                } else {
+                    accessLinks[link]?.withdrawn.insert(prefix)
+                }
+            } else if record.active || context.flows(prefix) > 0 {
+                serving.visit(record, link: link, linkLayer: a.linkLayer, attachedAt: a.since, at: now, &context)
+                accessLinks[link]?.visited.insert(prefix)
+            } else {
+                // Mobility only when needed (RFC 8818 section 4.1): no flow
+                // uses it, so it is not carried here; the node stops using it.
+                accessLinks[link]?.withdrawn.insert(prefix)
+            }
+        }
+        if !home, let prefix = anchor.assign(to: node, link: link, at: now, &context) { accessLinks[link]?.home.insert(prefix) }
+        advertise(on: link, at: now)
+    }
+
+    mutating func detach(_ link: LinkID, at now: Instant) {
+        guard let attachment = accessLinks.detach(link, &context) else { return }
+        // Sorted: the order of PBUs and rules must not depend on hashing.
+        for prefix in attachment.visited.sorted(by: { $0.address < $1.address }) where serving.serves(prefix, on: link) {
+            serving.leave(prefix, at: now, &context)
+        }
+        for prefix in attachment.home.sorted(by: { $0.address < $1.address }) where anchor.isHome(prefix, on: link) {
+            anchor.nodeLeft(prefix, link: link, at: now, &context)
+        }
+    }
+
+    /// Tells the node on `link` to stop using a prefix the serving role gave
+    /// up, if it is still there.
+    mutating func withdraw(_ prefix: IPv6Prefix, on link: LinkID?, at now: Instant) {
+        guard let link, accessLinks[link] != nil else { return }
+        accessLinks[link]?.withdrawn.insert(prefix)
+        advertise(on: link, at: now)
+    }
+
+    mutating func advertise(on link: LinkID, at now: Instant) {
+        guard let a = accessLinks[link] else { return }
+        let home = a.home.filter { anchor.isHome($0, on: link) }.sorted { $0.address < $1.address }
+        let visited = a.visited.filter { serving.serves($0, on: link) }.sorted { $0.address < $1.address }
+        accessLinks.advertise(on: link, home: home, visited: visited, routerAdvertisement: routerAdvertisement, at: now, &context)
+    }
+
+    /// The Router Advertisement without prefixes: the router's lifetime, its
+    /// link-layer address (RFC 4861 section 4.2, which lets the node use
+    /// optimistic DAD), and the MTU that leaves room for a tunnel (RFC 4861
+    /// section 6.3.4), so its first packets need no Neighbor Solicitation.
+    public var routerAdvertisement: RouterAdvertisement {
+        let a = config.advertisement
+        return RouterAdvertisement(
+            curHopLimit: 64, routerLifetime: a.routerLifetime, reachableTime: a.reachableTime, retransTimer: a.retransTimer,
+            options: [.sourceLinkLayerAddress(a.linkLayerAddress), .mtu(advertisedMTU)])
+    }
+
+    var advertisedMTU: UInt32 {
+        UInt32(max(1280, Int(config.advertisement.linkMTU) - config.tunnel.overhead))
+    }
+
+    mutating func receive(_ message: MobilityHeader, from sender: IPv6Address, at now: Instant) {
+        if recovery?.paging == true, deferDuringRecovery(message, from: sender) { return }
+        switch message.message {
+        case .bindingUpdate(let bu) where bu.flags.contains(.proxyRegistration): anchor.receive(bu, from: sender, at: now, &context)
+        case .bindingUpdate(let bu): hostBindings.receive(bu, from: sender, &context)
+        case .bindingAcknowledgement(let pba): withdraw(pba.homeNetworkPrefix, on: serving.receive(pba, from: sender, at: now, &context), at: now)
+        default: context.counters.ignored["unexpected \(message.message.name)", default: 0] += 1
+        }
+    }
+
+    // MARK: Flows (RFC 8818 section 4: mobility only when needed)
+
+    mutating func flowsChanged(_ prefix: IPv6Prefix, count: Int, at now: Instant) {
+        let before = context.flows(prefix)
+        context.flowCounts[prefix] = count > 0 ? count : nil
+        guard (before > 0) != (count > 0) else { return }
+        if !serving.flowsChanged(prefix, count: count, at: now, &context) {
+            anchor.flowsChanged(prefix, count: count, at: now, &context)
+        }
+    }
+
+    // MARK: Location client (LMc)
+
+    mutating func receive(_ reply: LocationEnvelope<LocationReply>, at now: Instant) {
+        guard let request = context.location.answered(reply.id) else {
+            context.counters.ignored["location reply with no request", default: 0] += 1
+            return
+        }
+        context.timers.cancel(.location(reply.id))
+        switch reply.body {
+        case .records(let node, let records):
+            if case .query(let asked) = request, asked == node { located(query: reply.id, records: records, at: now) }
+        case .page(let records, let next):
+            if case .recover = request { restore(page: records, next: next, at: now) }
+        case .done: break
+        case .refused(let reason):
+            context.counters.ignored["location server refused: \(reason)", default: 0] += 1
+            if case .recover = request { endPaging(at: now) }
+        }
+        settleRecovery(answered: reply.id)
+    }
+
+    mutating func locationTimedOut(_ id: UInt32, at now: Instant) {
+        switch context.location.timedOut(id, maximum: config.maxBindAckTimeout) {
+        case nil: return
+        case .again(let request, let timeout)?:
+            context.actions.append(.location(LocationEnvelope(id: id, request)))
+            context.timers.set(.location(id), at: now + timeout)
+        case .givenUp(let request)?:
+            context.counters.ignored["location request given up", default: 0] += 1
+            switch request {
+            case .query: located(query: id, records: [], at: now)  // no location server: a prefix of its own
+            case .recover: endPaging(at: now)
+            default: break
+            }
+            settleRecovery(answered: id)
+        }
+    }
+}
+
+extension BindingAcknowledgement {
+    /// The first Home Network Prefix option, which names a PBA's binding.
+    var homeNetworkPrefix: IPv6Prefix {
+        options.lazy.compactMap { if case .homeNetworkPrefix(let p) = $0 { p } else { nil } }.first ?? IPv6Prefix(.unspecified, length: 0)
+    }
+}
+
+public enum AccessRouterEvent: Sendable {
+    /// An access link appeared, or was set up again: its node will be named.
+    case linkAppeared(LinkID)
+    /// The access link has carrier and the kernel has configured it.
+    case linkUp(LinkID)
+    /// The access link is gone.
+    case linkRemoved(LinkID)
+    /// A frame on an access link being watched, from this link-layer address.
+    case frame(link: LinkID, source: [UInt8])
+    /// A node came up on an access link, named by other means.
+    case attached(MobileNodeID, link: LinkID, linkLayerAddress: [UInt8])
+    /// The access link went down.
+    case detached(LinkID)
+    /// A Router Solicitation arrived with this hop limit, source link-layer
+    /// address option (if any) and source address.
+    case routerSolicitation(link: LinkID, hopLimit: UInt8, sourceLinkLayerAddress: [UInt8]?, source: IPv6Address)
+    /// The data plane counts `count` flows using `prefix` now.
+    case flows(IPv6Prefix, count: Int)
+    case mobility(MobilityHeader, from: IPv6Address)
+    case location(LocationEnvelope<LocationReply>)
+}
+
+public enum AccessRouterAction: Hashable, Sendable {
+    case sendMobility(MobilityHeader, to: IPv6Address)
+    case sendRouterAdvertisement(RouterAdvertisement, link: LinkID)
+    /// An ICMPv6 Echo Request to all nodes on the link, to hear from its node.
+    case sendEchoRequest(link: LinkID, sequence: UInt16)
+    /// Start, or stop, reporting the frames that arrive on the link (`.frame`).
+    case watchFrames(LinkID)
+    case stopWatchingFrames(LinkID)
+    case install(ForwardingRule)
+    case remove(ForwardingRule)
+    /// To the configured location server.
+    case location(LocationEnvelope<LocationRequest>)
+    /// A node is attached on the link (for logs and metrics).
+    case nodeAttached(MobileNodeID, link: LinkID)
+    /// A visited MAR's binding with an anchor is in place: `signalling` is
+    /// the time from the node's attachment to the PBA.
+    case bindingEstablished(IPv6Prefix, anchor: IPv6Address, signalling: Seconds)
+    /// The MAR stopped serving a prefix (role "visited") or released one it
+    /// anchors (role "anchor"): for logs and metrics.
+    case released(IPv6Prefix, role: String)
+    /// Start-up recovery is over, with `anchored` prefixes restored: the
+    /// rules asked for since start are all the MAR wants, and any other rule
+    /// of its own in the data plane is stale.
+    case recovered(anchored: Int)
+}
+
+extension AccessRouter {
+    enum Timer: Hashable, Sendable {
+        case bindAck(IPv6Prefix), refresh(IPv6Prefix), bindingExpiry(IPv6Prefix), holdDown(IPv6Prefix), idle(IPv6Prefix)
+        case location(UInt32), advertisement(LinkID), probe(LinkID)
+    }
+
+    /// RFC 6275 section 9.5.1's comparison of sequence numbers.
+    static func isNewer(_ a: UInt16, than b: UInt16) -> Bool { AnchorRole.isNewer(a, than: b) }
+
+    public struct Counters: Sendable, Hashable {
+        public var attachments = 0, detachments = 0, advertisements = 0
+        public var pbuSent = 0, pbuReceived = 0, pbaSent = 0, pbaReceived = 0, retransmissions = 0
+        /// Binding Updates this MAR answered with a rejection, by status.
+        public var rejected: [BindingAckStatus: Int] = [:]
+        /// Messages or replies dropped, by reason.
+        public var ignored: [String: Int] = [:]
+        public var bindingsEstablished = 0, releases = 0
+        /// PBUs held back while recovery read the records (answered after).
+        public var heldBack = 0
+    }
+}
