@@ -20,6 +20,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
     ],
     targets: [
         // wire: value types and codecs for every message on the wire.
@@ -48,6 +51,8 @@ let package = Package(
         .target(name: "DMMLab", dependencies: ["DMMNode", "DMMLinux"], resources: [.copy("demo.yaml"), .copy("star.yaml"), .copy("pair.yaml"), .copy("tree.yaml")]),
         .target(name: "DMMNode", dependencies: [
             "DMMCore", "DMMDataPlane", "DMMLinux", "DMMStore", .product(name: "Yams", package: "Yams"),
+            .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(
             name: "dmm",

@@ -194,9 +194,9 @@ public enum LocationCodec {
         guard case .vendorSpecific(let v) = o, v.vendorID == vendorID, v.subtype == Subtype.record.rawValue else { return nil }
         var r = ByteReader(v.data)
         do throws(WireError) {
-            guard v.data.count == 58 else { throw WireError("record option of \(v.data.count) bytes, expected 58", at: 0) }
+            guard v.data.count == 58 else { throw WireError(.badLength, "record option of \(v.data.count) bytes, expected 58", at: 0) }
             let length = try r.u8("prefix length")
-            guard length <= 128 else { throw WireError("prefix length \(length)", at: 0) }
+            guard length <= 128 else { throw WireError(.badValue, "prefix length \(length)", at: 0) }
             let prefix = IPv6Prefix(try r.address("prefix"), length: length)
             let anchor = try r.address("anchor")
             let flags = try r.u8("flags")

@@ -13,7 +13,17 @@ public struct LocationServer<Store: LocationStore> {
     public struct Counters: Sendable, Hashable {
         public var queries = 0, registrations = 0, updates = 0, releases = 0, lapsed = 0, recoveries = 0
         /// Refusals by reason.
-        public var refused: [String: Int] = [:]
+        public var refused: [Refusal: Int] = [:]
+    }
+
+    /// Why a request was refused: a closed set, for counting; the reply
+    /// carries the details as text.
+    public enum Refusal: String, CaseIterable, Sendable {
+        case unknownMAR = "unknown MAR"
+        case notTheAnchor = "not the prefix's anchor"
+        case heldByAnother = "prefix held by another node or anchor"
+        case noSuchPrefix = "no such prefix"
+        case storeError = "store error"
     }
 
     /// Records per `recover` page; the codec may send fewer when long node
@@ -45,13 +55,13 @@ public struct LocationServer<Store: LocationStore> {
     }
 
     mutating func answer(_ request: LocationRequest, from sender: IPv6Address, at now: Instant) -> LocationReply {
-        guard knownMARs.contains(sender) else { return refuse("unknown MAR") }
+        guard knownMARs.contains(sender) else { return refuse(.unknownMAR, "unknown MAR") }
         do {
             return try answer(request, from: sender, now: now)
         } catch {
             // The store refused (disk full, I/O error): nothing was changed,
             // and the MAR retries.
-            return refuse("store error: \(error)")
+            return refuse(.storeError, "store error: \(error)")
         }
     }
 
@@ -62,15 +72,15 @@ public struct LocationServer<Store: LocationStore> {
             let records = try store.records(of: node).map { try lapse($0, at: now) }
             return .records(node, records)
         case .register(let record):
-            guard record.anchor == sender else { return refuse("registration by a MAR that is not the anchor") }
+            guard record.anchor == sender else { return refuse(.notTheAnchor, "registration by a MAR that is not the anchor") }
             if let old = try store.record(for: record.prefix), old.mobileNode != record.mobileNode || old.anchor != record.anchor {
-                return refuse("prefix held by another node or anchor")
+                return refuse(.heldByAnother, "prefix held by another node or anchor")
             }
             counters.registrations += 1
             try store.put(record)
             return .done
         case .update(let prefix, let serving, let active, let expires):
-            guard var record = try store.record(for: prefix) else { return refuse("no such prefix") }
+            guard var record = try store.record(for: prefix) else { return refuse(.noSuchPrefix, "no such prefix") }
             counters.updates += 1
             record.serving = serving
             record.active = active
@@ -79,7 +89,7 @@ public struct LocationServer<Store: LocationStore> {
             return .done
         case .release(let prefix):
             guard let record = try store.record(for: prefix) else { return .done }  // already gone: idempotent
-            guard record.anchor == sender else { return refuse("release by a MAR that is not the anchor") }
+            guard record.anchor == sender else { return refuse(.notTheAnchor, "release by a MAR that is not the anchor") }
             counters.releases += 1
             try store.remove(prefix)
             return .done
@@ -90,8 +100,8 @@ public struct LocationServer<Store: LocationStore> {
         }
     }
 
-    mutating func refuse(_ reason: String) -> LocationReply {
-        counters.refused[reason, default: 0] += 1
-        return .refused(reason)
+    mutating func refuse(_ refusal: Refusal, _ details: String) -> LocationReply {
+        counters.refused[refusal, default: 0] += 1
+        return .refused(details)
     }
 }

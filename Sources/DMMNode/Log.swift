@@ -1,29 +1,45 @@
 import Foundation
+import Logging
 
-/// Structured logs: one line per event on standard error, logfmt
-/// (`time=... level=info daemon=mar1 event=attach link=mn1 ...`), so that
-/// both people and tools can read them.
-public struct Log: Sendable {
+/// swift-log's output for the daemons: one line per event on standard error,
+/// logfmt (`time=... level=info daemon=mar1 event=attach link=mn1 ...`), so
+/// that both people and tools can read them. The message is the event's
+/// name; the metadata, in key order, are its fields.
+public struct LogfmtLogHandler: LogHandler {
     public let daemon: String
-    public var debug = false
+    public var logLevel: Logger.Level = .info
+    public var metadata: Logger.Metadata = [:]
+    public var metadataProvider: Logger.MetadataProvider?
+    /// Where the lines go: standard error, or a test's buffer.
+    let output: @Sendable (String) -> Void
 
-    public init(daemon: String) { self.daemon = daemon }
+    public init(daemon: String, output: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }) {
+        self.daemon = daemon
+        self.output = output
+    }
 
-    public func info(_ event: String, _ fields: KeyValuePairs<String, Any> = [:]) { write("info", event, fields) }
-    public func warning(_ event: String, _ fields: KeyValuePairs<String, Any> = [:]) { write("warning", event, fields) }
-    public func error(_ event: String, _ fields: KeyValuePairs<String, Any> = [:]) { write("error", event, fields) }
-    public func trace(_ event: String, _ fields: KeyValuePairs<String, Any> = [:]) { if debug { write("debug", event, fields) } }
+    /// A logger for a daemon, at `.debug` when `debug` is set.
+    public static func logger(daemon: String, debug: Bool = false) -> Logger {
+        var logger = Logger(label: daemon) { _ in LogfmtLogHandler(daemon: daemon) }
+        logger.logLevel = debug ? .debug : .info
+        return logger
+    }
 
-    func write(_ level: String, _ event: String, _ fields: KeyValuePairs<String, Any>) {
-        var line = "time=\(Self.timestamp()) level=\(level) daemon=\(daemon) event=\(event)"
-        for (k, v) in fields { line += " \(k)=\(Self.quoted("\(v)"))" }
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var line = "time=\(String(format: "%.6f", wallClock().seconds)) level=\(event.level) daemon=\(daemon) event=\(event.message)"
+        if let provided = metadataProvider?.get() { for (k, v) in provided.sorted(by: { $0.key < $1.key }) { line += " \(k)=\(Self.quoted("\(v)"))" } }
+        let fields = metadata.merging(event.metadata ?? [:]) { $1 }
+        for (k, v) in fields.sorted(by: { $0.key < $1.key }) { line += " \(k)=\(Self.quoted("\(v)"))" }
+        output(line + "\n")
     }
 
     static func quoted(_ s: String) -> String {
         s.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" }) || s.isEmpty
             ? "\"" + s.replacingOccurrences(of: "\"", with: "\\\"") + "\"" : s
     }
-
-    static func timestamp() -> String { String(format: "%.6f", wallClock().seconds) }
 }

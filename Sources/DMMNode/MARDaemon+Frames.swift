@@ -18,7 +18,7 @@ extension MARDaemon {
             frameSources[link] = source
             reactor.watch(source.fd) { [unowned self] in framesArrived(on: link) }
         } catch {
-            log.error("node-naming", ["link": link, "error": error, "waiting_for": "a Router Solicitation"])
+            log.error("node-naming", metadata: ["link": "\(link)", "error": "\(error)", "waiting_for": "a Router Solicitation"])
         }
     }
 
@@ -41,7 +41,7 @@ extension MARDaemon {
             try icmp.send(try request.encode(source: .unspecified, destination: .unspecified), to: IPv6Address("ff02::1")!,
                           from: config.router.advertisement.linkLocalAddress, interface: interface, hopLimit: 255)
         } catch {
-            log.warning("probe", ["link": link, "error": error])
+            log.warning("probe", metadata: ["link": "\(link)", "error": "\(error)"])
         }
     }
 }

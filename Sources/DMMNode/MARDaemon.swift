@@ -3,6 +3,7 @@ import DMMDataPlane
 import DMMLinux
 import DMMWire
 import Foundation
+import Logging
 
 /// `dmm mar`: the access router engine wired to its sockets, the Linux data
 /// plane, link and flow monitors, timers, logs, metrics and control socket.
@@ -13,8 +14,14 @@ import Foundation
 public final class MARDaemon {
     let config: MARConfig
     var engine: AccessRouter
-    let log: Log
-    let metrics = Metrics()
+    let log: Logger
+    let metrics = DaemonMetrics(durations: ["dmm_handover_signalling_seconds": [
+        .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(20),
+        .milliseconds(50), .milliseconds(100), .milliseconds(500), .seconds(1), .seconds(5),
+    ]])
+    /// Kernel rule changes made, for `dmm ctl`.
+    var ruleChanges = 0
+    var rejections = CounterFollower<BindingAckStatus>(), ignored = CounterFollower<AccessRouter.Ignored>()
     let dataPlane: LinuxDataPlane
     let mobility: RawSocket
     let icmp: RawSocket
@@ -42,7 +49,7 @@ public final class MARDaemon {
 
     public init(config: MARConfig) throws {
         self.config = config
-        log = Log(daemon: config.name)
+        log = LogfmtLogHandler.logger(daemon: config.name)
         engine = AccessRouter(config: config.router)
         dataPlane = try LinuxDataPlane(netlink: NetlinkSocket(), config: config.dataPlane)
         try dataPlane.prepareRouter()
@@ -51,7 +58,6 @@ public final class MARDaemon {
         links = try LinkMonitor()
         flows = try FlowMonitor()
         reactor = try Reactor()
-        describeMetrics()
     }
 
     public func run() throws {
@@ -59,7 +65,7 @@ public final class MARDaemon {
         let prometheus = try config.metrics.map { try Listener(tcp: $0) }
         // What a killed predecessor left in the kernel keeps forwarding until
         // the engine has recovered; then it is reconciled (see `perform`).
-        log.info("start", ["address": config.router.address])
+        log.info("start", metadata: ["address": "\(config.router.address)"])
         engine.start(at: wallClock())
         perform()
         for event in try links.current() { linkChanged(event) }
@@ -84,10 +90,10 @@ public final class MARDaemon {
                 perform()
                 retryRules(at: now)
             },
-            onError: { [unowned self] in log.error("loop", ["error": $0]) })
+            onError: { [unowned self] in log.error("loop", metadata: ["error": "\($0)"]) })
         let removed = try dataPlane.reconcile([])
         try ConnectionTracking.remove()
-        log.info("stop", ["removed": removed.removed])
+        log.info("stop", metadata: ["removed": "\(removed.removed)"])
     }
 
     // MARK: Inputs
@@ -98,17 +104,17 @@ public final class MARDaemon {
         do {
             message = try MobilityHeader.decode(d.bytes, checksum: .verify(source: d.source, destination: d.destination))
         } catch {
-            refuse(Self.reason(error.reason))
-            log.trace("malformed", ["from": d.source, "error": error])
+            refuse(error.kind.rawValue)
+            log.debug("malformed", metadata: ["from": "\(d.source)", "error": "\(error)"])
             return
         }
-        metrics.add("dmm_messages_received_total", ["type": message.message.name])
+        metrics.count("dmm_messages_received_total", [("type", message.message.name)])
         if d.source == config.router.locationServer {
             do {
                 engine.handle(.location(try LocationCodec.decodeReply(message)), at: wallClock())
             } catch {
                 refuse("location reply")
-                log.warning("malformed-location-reply", ["error": error])
+                log.warning("malformed-location-reply", metadata: ["error": "\(error)"])
             }
         } else {
             engine.handle(.mobility(message, from: d.source), at: wallClock())
@@ -142,10 +148,10 @@ public final class MARDaemon {
             engine.handle(.linkUp(LinkID(name)), at: wallClock())
             perform()
             framesArrived(on: name)
-            log.info("link-up", ["link": name])
+            log.info("link-up", metadata: ["link": "\(name)"])
         case .down(let name) where config.isAccess(name):
             accessUp[name] = nil
-            log.info("detach", ["link": name])
+            log.info("detach", metadata: ["link": "\(name)"])
             engine.handle(.detached(LinkID(name)), at: wallClock())
             perform()
         case .removed(let name) where config.isAccess(name):
@@ -163,7 +169,7 @@ public final class MARDaemon {
                                             linkLocal: config.router.advertisement.linkLocalAddress)
             prepared.insert(name)
         } catch {
-            log.error("access-link", ["link": name, "error": error])
+            log.error("access-link", metadata: ["link": "\(name)", "error": "\(error)"])
         }
     }
 
@@ -184,7 +190,7 @@ public final class MARDaemon {
     func flowChanged(_ event: FlowMonitor.Event) {
         let changed = flowCounter.apply(event, prefixOf: Self.prefix(ofFlowEnd:))
         for p in changed {
-            log.trace("flows", ["prefix": p, "count": flowCounter.count(p)])
+            log.debug("flows", metadata: ["prefix": "\(p)", "count": "\(flowCounter.count(p))"])
             engine.handle(.flows(p, count: flowCounter.count(p)), at: wallClock())
         }
         if !changed.isEmpty { perform() }
@@ -217,16 +223,15 @@ public final class MARDaemon {
             case .watchFrames(let link): watchFrames(link.name)
             case .stopWatchingFrames(let link): stopWatchingFrames(link.name)
             case .nodeAttached(let node, let link):
-                log.info("attach", ["link": link, "node": node])
-                metrics.add("dmm_attachments_total")
+                log.info("attach", metadata: ["link": "\(link)", "node": "\(node)"])
+                metrics.count("dmm_attachments_total")
             case .released(let prefix, let role):
-                metrics.add("dmm_releases_total", ["role": role])
-                log.info("release", ["prefix": prefix, "role": role])
+                metrics.count("dmm_releases_total", [("role", role)])
+                log.info("release", metadata: ["prefix": "\(prefix)", "role": "\(role)"])
             case .bindingEstablished(let prefix, let anchor, let signalling):
-                metrics.add("dmm_handovers_total")
-                metrics.observe("dmm_handover_signalling_seconds", signalling.seconds,
-                                buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1, 5])
-                log.info("binding", ["prefix": prefix, "anchor": anchor, "signalling_ms": signalling.seconds * 1000])
+                metrics.count("dmm_handovers_total")
+                metrics.time("dmm_handover_signalling_seconds", seconds: signalling.seconds)
+                log.info("binding", metadata: ["prefix": "\(prefix)", "anchor": "\(anchor)", "signalling_ms": "\(signalling.seconds * 1000)"])
             case .recovered(let anchored):
                 recovered = anchored
             }
@@ -236,9 +241,9 @@ public final class MARDaemon {
             recovered = nil
             do {
                 let r = try dataPlane.reconcile(Set(rules.rules))
-                log.info("recovered", ["anchored": anchored, "stale_removed": r.removed, "added": r.added])
+                log.info("recovered", metadata: ["anchored": "\(anchored)", "stale_removed": "\(r.removed)", "added": "\(r.added)"])
             } catch {
-                log.error("reconcile", ["error": error])
+                log.error("reconcile", metadata: ["error": "\(error)"])
             }
         }
     }
@@ -251,8 +256,8 @@ public final class MARDaemon {
         do {
             let failures = try dataPlane.apply(pendingRules)
             for failure in failures {
-                metrics.add("dmm_rule_failures_total")
-                log.error("rule", ["change": failure.change, "error": failure])
+                metrics.count("dmm_rule_failures_total")
+                log.error("rule", metadata: ["change": "\(failure.change)", "error": "\(failure)"])
                 rules.failed(failure.change, at: now)
             }
             if rules.pendingRetries > 0 {
@@ -260,11 +265,12 @@ public final class MARDaemon {
                 for change in pendingRules where !failed.contains(change) { rules.succeeded(change) }
             }
         } catch {
-            log.error("netlink", ["error": error])
-            metrics.add("dmm_rule_failures_total", [:], Double(pendingRules.count))
+            log.error("netlink", metadata: ["error": "\(error)"])
+            metrics.count("dmm_rule_failures_total", by: pendingRules.count)
             for change in pendingRules { rules.failed(change, at: now) }
         }
-        metrics.add("dmm_rule_changes_total", [:], Double(pendingRules.count))
+        metrics.count("dmm_rule_changes_total", by: pendingRules.count)
+        ruleChanges += pendingRules.count
         pendingRules.removeAll(keepingCapacity: true)
     }
 
@@ -279,56 +285,45 @@ public final class MARDaemon {
             let bytes = try ICMPv6Message.routerAdvertisement(ra).encode(source: .unspecified, destination: .unspecified)
             try icmp.send(bytes, to: IPv6Address("ff02::1")!, from: config.router.advertisement.linkLocalAddress,
                           interface: interface, hopLimit: 255)
-            metrics.add("dmm_messages_sent_total", ["type": "Router Advertisement"])
+            metrics.count("dmm_messages_sent_total", [("type", "Router Advertisement")])
         } catch {
-            log.warning("send-ra", ["link": link, "error": error])
+            log.warning("send-ra", metadata: ["link": "\(link)", "error": "\(error)"])
         }
     }
 
+    /// A message refused before the engine saw it; `reason` is a
+    /// `WireError.Kind` or "location reply" (a closed set).
     func refuse(_ reason: String) {
         malformed[reason, default: 0] += 1
-        metrics.add("dmm_messages_malformed_total", ["reason": reason])
+        metrics.count("dmm_messages_malformed_total", [("reason", reason)])
     }
 
     func send(_ message: MobilityHeader, to destination: IPv6Address) {
         do {
             try mobility.send(try message.encode(source: config.router.address, destination: destination), to: destination,
                               from: config.router.address)
-            metrics.add("dmm_messages_sent_total", ["type": message.message.name])
+            metrics.count("dmm_messages_sent_total", [("type", message.message.name)])
         } catch {
-            log.warning("send", ["to": destination, "error": error])
+            log.warning("send", metadata: ["to": "\(destination)", "error": "\(error)"])
         }
     }
 
     // MARK: Observability
 
-    func describeMetrics() {
-        metrics.describe("dmm_messages_received_total", type: "counter", "Mobility Header messages received, by type")
-        metrics.describe("dmm_messages_sent_total", type: "counter", "messages sent, by type")
-        metrics.describe("dmm_messages_malformed_total", type: "counter", "messages refused before the engine saw them, by reason")
-        metrics.describe("dmm_pbu_rejected_total", type: "counter", "PBUs answered with a rejection, by status")
-        metrics.describe("dmm_bindings", type: "gauge", "prefixes tunnelled from this anchor")
-        metrics.describe("dmm_tunnels", type: "gauge", "encapsulation routes installed")
-        metrics.describe("dmm_rule_failures_total", type: "counter", "kernel writes that failed (each is retried)")
-        metrics.describe("dmm_rule_retries_pending", type: "gauge", "failed kernel writes waiting to be retried")
-        metrics.describe("dmm_handovers_total", type: "counter", "bindings made as a visited MAR")
-        metrics.describe("dmm_handover_signalling_seconds", type: "histogram", "from a node's attachment to its PBA")
-    }
-
+    /// The exposition, with the gauges read now and the engine's own counts
+    /// brought up to date. The metrics (docs/running.md): messages received,
+    /// sent and malformed; PBU rejections by status; engine inputs ignored
+    /// by reason; bindings, tunnels, rule changes, failures and retries
+    /// pending; attachments, handovers, releases; the handover signalling
+    /// time as a histogram.
     func renderMetrics() -> String {
         let s = engine.snapshot()
-        metrics.set("dmm_bindings", [:], Double(s.anchored.filter { $0.state.hasPrefix("tunnelled") }.count))
-        metrics.set("dmm_rule_retries_pending", [:], Double(rules.pendingRetries))
-        metrics.set("dmm_tunnels", [:], Double(rules.rules.filter { if case .encapsulate = $0 { true } else { false } }.count))
-        for (status, n) in s.counters.rejected { metrics.set("dmm_pbu_rejected_total", ["status": status.name], Double(n)) }
-        for (reason, n) in s.counters.ignored { metrics.set("dmm_engine_ignored_total", ["reason": reason], Double(n)) }
+        metrics.gauge("dmm_bindings", s.anchored.filter { $0.state.hasPrefix("tunnelled") }.count)
+        metrics.gauge("dmm_rule_retries_pending", rules.pendingRetries)
+        metrics.gauge("dmm_tunnels", rules.rules.filter { if case .encapsulate = $0 { true } else { false } }.count)
+        rejections.follow(s.counters.rejected, into: metrics, "dmm_pbu_rejected_total", label: "status") { $0.name }
+        ignored.follow(s.counters.ignored, into: metrics, "dmm_engine_ignored_total", label: "reason") { $0.rawValue }
         return metrics.render()
-    }
-
-    static func reason(_ text: String) -> String {
-        if text.hasPrefix("bad checksum") { return "bad checksum" }
-        if text.hasPrefix("truncated") { return "truncated" }
-        return String(text.prefix { $0 != ":" && !$0.isNumber }).trimmingCharacters(in: .whitespaces)
     }
 
     func stateJSON() -> String {
@@ -345,7 +340,7 @@ public final class MARDaemon {
                 "pbu_sent": c.pbuSent, "pbu_received": c.pbuReceived, "pba_sent": c.pbaSent, "pba_received": c.pbaReceived,
                 "retransmissions": c.retransmissions, "advertisements": c.advertisements,
                 "bindings_established": c.bindingsEstablished, "releases": c.releases, "held_back": c.heldBack,
-                "rule_changes": Int(metrics.value("dmm_rule_changes_total")),
+                "rule_changes": ruleChanges,
             ],
             "rejected": Dictionary(uniqueKeysWithValues: c.rejected.map { ($0.key.name, $0.value) }),
             "malformed": malformed,

@@ -1,58 +1,52 @@
 import Foundation
+import Metrics
+import Prometheus
 
-/// Counters, gauges and histograms in the Prometheus text format (version
-/// 0.0.4), served by `MetricsServer`.
-public final class Metrics {
-    struct Key: Hashable, Comparable {
-        var name: String
-        var labels: [String]  // "k=\"v\"", sorted
-        static func < (a: Key, b: Key) -> Bool { (a.name, a.labels.joined()) < (b.name, b.labels.joined()) }
+/// A daemon's metrics, recorded through swift-metrics and exposed in the
+/// Prometheus text format by swift-prometheus's registry. Every label takes
+/// its values from a closed set (a message type, a status, a reason enum),
+/// so that a hostile peer cannot grow the exposition.
+public final class DaemonMetrics: @unchecked Sendable {
+    let registry = PrometheusCollectorRegistry()
+    let factory: PrometheusMetricsFactory
+
+    /// `durations` gives the histogram buckets of each timer by name.
+    public init(durations: [String: [Duration]] = [:]) {
+        var f = PrometheusMetricsFactory(registry: registry)
+        f.durationHistogramBuckets = durations
+        factory = f
     }
 
-    private var help: [String: (String, String)] = [:]
-    private var values: [Key: Double] = [:]
-    private var histograms: [Key: (buckets: [Double], counts: [Int], sum: Double, count: Int)] = [:]
-
-    public init() {}
-
-    func key(_ name: String, _ labels: [String: String]) -> Key {
-        Key(name: name, labels: labels.sorted { $0.key < $1.key }.map { "\($0.key)=\"\($0.value.replacingOccurrences(of: "\"", with: "'"))\"" })
+    public func count(_ name: String, _ dimensions: [(String, String)] = [], by amount: Int = 1) {
+        Counter(label: name, dimensions: dimensions, factory: factory).increment(by: amount)
     }
 
-    public func describe(_ name: String, type: String, _ text: String) { help[name] = (type, text) }
-
-    public func add(_ name: String, _ labels: [String: String] = [:], _ v: Double = 1) { values[key(name, labels), default: 0] += v }
-    public func set(_ name: String, _ labels: [String: String] = [:], _ v: Double) { values[key(name, labels)] = v }
-
-    public func observe(_ name: String, _ v: Double, buckets: [Double]) {
-        let k = key(name, [:])
-        var h = histograms[k] ?? (buckets, Array(repeating: 0, count: buckets.count), 0, 0)
-        for (i, b) in h.buckets.enumerated() where v <= b { h.counts[i] += 1 }
-        h.sum += v
-        h.count += 1
-        histograms[k] = h
+    public func gauge(_ name: String, _ value: Int, _ dimensions: [(String, String)] = []) {
+        Gauge(label: name, dimensions: dimensions, factory: factory).record(value)
     }
 
-    public func value(_ name: String, _ labels: [String: String] = [:]) -> Double { values[key(name, labels)] ?? 0 }
+    public func time(_ name: String, seconds: Double) {
+        Metrics.Timer(label: name, factory: factory).recordNanoseconds(Int64(seconds * 1e9))
+    }
 
+    /// The exposition (text format 0.0.4).
     public func render() -> String {
-        var out = ""
-        var described: Set<String> = []
-        func header(_ name: String) {
-            guard described.insert(name).inserted, let (type, text) = help[name] else { return }
-            out += "# HELP \(name) \(text)\n# TYPE \(name) \(type)\n"
-        }
-        for (k, v) in values.sorted(by: { $0.key < $1.key }) {
-            header(k.name)
-            out += k.name + (k.labels.isEmpty ? "" : "{" + k.labels.joined(separator: ",") + "}") + " \(Self.number(v))\n"
-        }
-        for (k, h) in histograms.sorted(by: { $0.key < $1.key }) {
-            header(k.name)
-            for (b, c) in zip(h.buckets, h.counts) { out += "\(k.name)_bucket{le=\"\(Self.number(b))\"} \(c)\n" }
-            out += "\(k.name)_bucket{le=\"+Inf\"} \(h.count)\n\(k.name)_sum \(Self.number(h.sum))\n\(k.name)_count \(h.count)\n"
-        }
-        return out
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return String(decoding: buffer, as: UTF8.self)
     }
+}
 
-    static func number(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(v) }
+/// Adds what a counter that only grows has gained since the last call: for
+/// counts kept by an engine (rejections, ignored inputs) and exposed as
+/// counters at each scrape.
+struct CounterFollower<Key: Hashable> {
+    private var last: [Key: Int] = [:]
+
+    mutating func follow(_ current: [Key: Int], into metrics: DaemonMetrics, _ name: String, label: String, _ value: (Key) -> String) {
+        for (key, n) in current where n > last[key, default: 0] {
+            metrics.count(name, [(label, value(key))], by: n - last[key, default: 0])
+            last[key] = n
+        }
+    }
 }

@@ -19,7 +19,7 @@ public struct ByteReader: Sendable {
     @inline(__always)
     func need(_ count: Int, _ what: @autoclosure () -> String) throws(WireError) {
         if count > end - offset {
-            throw WireError("truncated \(what()): need \(count) bytes, \(end - offset) left", at: offset)
+            throw WireError(.truncated, "truncated \(what()): need \(count) bytes, \(end - offset) left", at: offset)
         }
     }
 

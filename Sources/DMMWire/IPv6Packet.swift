@@ -38,11 +38,11 @@ public struct IPv6Packet: Hashable, Sendable {
         case .other(_, let bytes): upper = bytes
         }
         for ext in extensionHeaders where ext.data.first.map({ Int($0) * 8 + 7 }) != ext.data.count {
-            throw WireError("extension header \(ext.type) data must be 8n+7 bytes with n in its first byte", at: Self.headerLength)
+            throw WireError(.badLength, "extension header \(ext.type) data must be 8n+7 bytes with n in its first byte", at: Self.headerLength)
         }
         let extensionLength = extensionHeaders.reduce(0) { $0 + 1 + $1.data.count }
         let payloadLength = extensionLength + upper.count
-        guard payloadLength <= 0xFFFF else { throw WireError("payload of \(payloadLength) bytes needs a jumbogram", at: 4) }
+        guard payloadLength <= 0xFFFF else { throw WireError(.tooLong, "payload of \(payloadLength) bytes needs a jumbogram", at: 4) }
         var w = ByteWriter(capacity: Self.headerLength + payloadLength)
         w.u32(6 << 28 | UInt32(trafficClass) << 20 | flowLabel & 0xFFFFF)
         w.u16(UInt16(payloadLength))
@@ -62,15 +62,15 @@ public struct IPv6Packet: Hashable, Sendable {
     public static func decode(_ bytes: [UInt8], verifyChecksum: Bool = true) throws(WireError) -> IPv6Packet {
         var r = ByteReader(bytes)
         let first = try r.u32("version, traffic class and flow label")
-        if first >> 28 != 6 { throw WireError("IP version \(first >> 28), expected 6", at: 0) }
+        if first >> 28 != 6 { throw WireError(.badValue, "IP version \(first >> 28), expected 6", at: 0) }
         let payloadLength = Int(try r.u16("payload length"))
         var next = try r.u8("next header")
         let hopLimit = try r.u8("hop limit")
         let source = try r.address("source address")
         let destination = try r.address("destination address")
         let end = headerLength + payloadLength
-        if end > bytes.count { throw WireError("payload length \(payloadLength) exceeds the \(bytes.count - headerLength) bytes present", at: 4) }
-        if end < bytes.count { throw WireError("\(bytes.count - end) bytes after the payload length", at: end) }
+        if end > bytes.count { throw WireError(.truncated, "payload length \(payloadLength) exceeds the \(bytes.count - headerLength) bytes present", at: 4) }
+        if end < bytes.count { throw WireError(.badLength, "\(bytes.count - end) bytes after the payload length", at: end) }
         var extensions: [IPv6ExtensionHeader] = []
         var payloadReader = ByteReader(bytes, from: r.offset, to: end)
         while IPv6ExtensionHeader.skippable.contains(next) {

@@ -46,7 +46,7 @@ public struct MobilityHeader: Hashable, Sendable {
         }
         try MobilityOptionCodec.encode(message.options, into: &w)
         guard w.count <= Self.maximumLength else {
-            throw WireError("Mobility Header of \(w.count) bytes exceeds \(Self.maximumLength)", at: 1)
+            throw WireError(.tooLong, "Mobility Header of \(w.count) bytes exceeds \(Self.maximumLength)", at: 1)
         }
         w.bytes[1] = UInt8(w.count / 8 - 1)
         if let source, let destination {
@@ -69,16 +69,16 @@ public struct MobilityHeader: Hashable, Sendable {
         let stored = try r.u16("checksum")
         let length = (Int(headerLen) + 1) * 8
         if length > end - start {
-            throw WireError("header length says \(length) bytes, only \(end - start) present", at: start + 1)
+            throw WireError(.truncated, "header length says \(length) bytes, only \(end - start) present", at: start + 1)
         }
         if length < end - start {
-            throw WireError("\(end - start - length) bytes after the \(length)-byte Mobility Header", at: start + length)
+            throw WireError(.badLength, "\(end - start - length) bytes after the \(length)-byte Mobility Header", at: start + length)
         }
         if case .verify(let src, let dst) = checksum {
             let computed = Checksum.compute(bytes, range: start..<start + length, checksumOffset: checksumOffset,
                                             source: src, destination: dst, nextHeader: protocolNumber)
             if computed != stored && !(computed == 0xFFFF && stored == 0) {
-                throw WireError("bad checksum 0x\(String(stored, radix: 16)), expected 0x\(String(computed, radix: 16))",
+                throw WireError(.badChecksum, "bad checksum 0x\(String(stored, radix: 16)), expected 0x\(String(computed, radix: 16))",
                                 at: start + checksumOffset)
             }
         }
@@ -86,7 +86,7 @@ public struct MobilityHeader: Hashable, Sendable {
         func decode<M: MobilityMessageBody>(_: M.Type) throws(WireError) -> M {
             // RFC 6275 section 9.2: a Header Len too small for the type is an error.
             if body.remaining < M.fixedLength {
-                throw WireError("header length \(length) too short for \(M.name) (needs \(6 + M.fixedLength) bytes)",
+                throw WireError(.badLength, "header length \(length) too short for \(M.name) (needs \(6 + M.fixedLength) bytes)",
                                 at: start + 1)
             }
             return try M.decodeBody(&body)

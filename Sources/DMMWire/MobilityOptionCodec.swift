@@ -11,7 +11,7 @@ enum MobilityOptionCodec {
             let (x, y) = option.alignment
             pad(&w, count: (y - w.count % x + x) % x)
             if option.dataLength > 255 {
-                throw WireError("option type \(option.type) has \(option.dataLength) data bytes, at most 255 fit", at: w.count)
+                throw WireError(.tooLong, "option type \(option.type) has \(option.dataLength) data bytes, at most 255 fit", at: w.count)
             }
             w.u8(option.type)
             w.u8(UInt8(truncatingIfNeeded: option.dataLength))
@@ -77,10 +77,10 @@ enum MobilityOptionCodec {
             var body = ByteReader(r.bytes, from: r.offset, to: r.offset + length)
             try r.skip(length, "option data")
             func expect(_ n: Int, _ name: String) throws(WireError) {
-                if length != n { throw WireError("\(name) option length \(length), expected \(n)", at: start + 1) }
+                if length != n { throw WireError(.badLength, "\(name) option length \(length), expected \(n)", at: start + 1) }
             }
             func atLeast(_ n: Int, _ name: String) throws(WireError) {
-                if length < n { throw WireError("\(name) option length \(length), expected at least \(n)", at: start + 1) }
+                if length < n { throw WireError(.badLength, "\(name) option length \(length), expected at least \(n)", at: start + 1) }
             }
             switch MobilityOption.Kind(rawValue: type) {
             case .pad1: continue
@@ -90,7 +90,7 @@ enum MobilityOptionCodec {
                 try expect(18, name)
                 try body.skip(1, "reserved")
                 let len = try body.u8("prefix length")
-                if len > 128 { throw WireError("\(name) prefix length \(len) exceeds 128", at: start + 3) }
+                if len > 128 { throw WireError(.badValue, "\(name) prefix length \(len) exceeds 128", at: start + 3) }
                 let prefix = IPv6Prefix(try body.address("prefix"), length: len)
                 options.append(type == MobilityOption.Kind.homeNetworkPrefix.rawValue ? .homeNetworkPrefix(prefix) : .mobileNetworkPrefix(prefix))
             case .vendorSpecific:

@@ -60,7 +60,7 @@ public enum NDOption: Hashable, Sendable {
         }
         w.zeros((8 - (w.count - start) % 8) % 8)
         let units = (w.count - start) / 8
-        guard units <= 255 else { throw WireError("option type \(type) needs \(units) units of 8 bytes, at most 255 fit", at: start) }
+        guard units <= 255 else { throw WireError(.tooLong, "option type \(type) needs \(units) units of 8 bytes, at most 255 fit", at: start) }
         w.bytes[start + 1] = UInt8(units)
     }
 
@@ -71,13 +71,13 @@ public enum NDOption: Hashable, Sendable {
             let start = r.offset
             let type = try r.u8("option type")
             let units = Int(try r.u8("option length"))
-            if units == 0 { throw WireError("option type \(type) has length 0", at: start + 1) }
+            if units == 0 { throw WireError(.badLength, "option type \(type) has length 0", at: start + 1) }
             let dataLength = units * 8 - 2
             try r.need(dataLength, "option type \(type) data")
             var body = ByteReader(r.bytes, from: r.offset, to: r.offset + dataLength)
             try r.skip(dataLength, "option data")
             func expect(_ n: Int, _ name: String) throws(WireError) {
-                if units != n { throw WireError("\(name) option length \(units), expected \(n)", at: start + 1) }
+                if units != n { throw WireError(.badLength, "\(name) option length \(units), expected \(n)", at: start + 1) }
             }
             switch Kind(rawValue: type) {
             case .sourceLinkLayerAddress:
@@ -87,7 +87,7 @@ public enum NDOption: Hashable, Sendable {
             case .prefixInformation:
                 try expect(4, "Prefix Information")
                 let length = try body.u8("prefix length")
-                if length > 128 { throw WireError("prefix length \(length) exceeds 128", at: start + 2) }
+                if length > 128 { throw WireError(.badValue, "prefix length \(length) exceeds 128", at: start + 2) }
                 let flags = try body.u8("flags")
                 let valid = try body.u32("valid lifetime")
                 let preferred = try body.u32("preferred lifetime")
@@ -104,7 +104,7 @@ public enum NDOption: Hashable, Sendable {
                 let length = try body.u8("prefix length")
                 // RFC 4191 section 2.3: Length 1 holds /0, 2 up to /64, 3 any.
                 if length > 128 || units > 3 || (length > 0 && units < 2) || (length > 64 && units < 3) {
-                    throw WireError("Route Information option length \(units) cannot hold prefix length \(length)", at: start + 1)
+                    throw WireError(.badLength, "Route Information option length \(units) cannot hold prefix length \(length)", at: start + 1)
                 }
                 let flags = try body.u8("flags")
                 let lifetime = try body.u32("route lifetime")

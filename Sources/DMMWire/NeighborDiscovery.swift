@@ -90,14 +90,14 @@ public enum ICMPv6Message: Hashable, Sendable {
             let computed = Checksum.compute(bytes, range: start..<end, checksumOffset: checksumOffset,
                                             source: src, destination: dst, nextHeader: protocolNumber)
             if computed != stored && !(computed == 0xFFFF && stored == 0) {
-                throw WireError("bad checksum 0x\(String(stored, radix: 16)), expected 0x\(String(computed, radix: 16))",
+                throw WireError(.badChecksum, "bad checksum 0x\(String(stored, radix: 16)), expected 0x\(String(computed, radix: 16))",
                                 at: start + checksumOffset)
             }
         }
         guard let kind = Kind(rawValue: type) else {
             return .other(type: type, code: code, body: try r.take(r.remaining, "message body"))
         }
-        if code != 0 { throw WireError("code \(code) in a Neighbor Discovery message, must be 0", at: start + 1) }
+        if code != 0 { throw WireError(.badValue, "code \(code) in a Neighbor Discovery message, must be 0", at: start + 1) }
         switch kind {
         case .routerSolicitation:
             try r.skip(4, "reserved")

@@ -50,7 +50,7 @@ public struct PcapRecord: Sendable {
 public enum PcapReader {
     /// Reads every record; a damaged file is an error naming the offset.
     public static func read(_ bytes: [UInt8]) throws(WireError) -> [PcapRecord] {
-        guard bytes.count >= 4 else { throw WireError("file too short for a capture header", at: 0) }
+        guard bytes.count >= 4 else { throw WireError(.truncated, "file too short for a capture header", at: 0) }
         let magicBE = UInt32(bytes[0]) << 24 | UInt32(bytes[1]) << 16 | UInt32(bytes[2]) << 8 | UInt32(bytes[3])
         if magicBE == 0x0A0D_0D0A { return try readPcapNG(bytes) }
         return try readClassic(bytes)
@@ -65,7 +65,7 @@ public enum PcapReader {
         case 0xA1B2_3C4D: nanos = true
         case 0xD4C3_B2A1: r.littleEndian = false; nanos = false
         case 0x4D3C_B2A1: r.littleEndian = false; nanos = true
-        default: throw WireError("not a pcap or pcapng file (magic 0x\(String(magic, radix: 16)))", at: 0)
+        default: throw WireError(.unknownFormat, "not a pcap or pcapng file (magic 0x\(String(magic, radix: 16)))", at: 0)
         }
         try r.skip(4 + 4 + 4 + 4, "file header")
         let linkType = try r.u32("link type") & 0xFFFF
@@ -93,14 +93,14 @@ public enum PcapReader {
             let blockType = try r.u32("block type")
             if blockType == 0x0A0D_0D0A {
                 // Section Header: the byte-order magic decides the endianness.
-                guard start + 12 <= bytes.count else { throw WireError("truncated section header", at: start) }
+                guard start + 12 <= bytes.count else { throw WireError(.truncated, "truncated section header", at: start) }
                 r.littleEndian = bytes[start + 8] == 0x4D
                 linkTypes = []
                 resolutions = []
             }
             let length = Int(try r.u32("block length"))
             guard length >= 12, length % 4 == 0, start + length <= bytes.count else {
-                throw WireError("bad pcapng block length \(length)", at: start + 4)
+                throw WireError(.badLength, "bad pcapng block length \(length)", at: start + 4)
             }
             var body = EndianReader(bytes: Array(bytes[start + 8..<start + length - 4]), littleEndian: r.littleEndian)
             switch blockType {
@@ -116,14 +116,14 @@ public enum PcapReader {
                 try body.skip(4, "original length")
                 let frame = try body.take(captured, "packet data")
                 guard interface < linkTypes.count else {
-                    throw WireError("packet on undeclared interface \(interface)", at: start + 8)
+                    throw WireError(.badValue, "packet on undeclared interface \(interface)", at: start + 8)
                 }
                 records.append(record(records.count + 1, Double(high << 32 | low) / resolutions[interface], frame,
                                       linkType: linkTypes[interface]))
             case 3:  // Simple Packet: first interface, no timestamp
                 let original = Int(try body.u32("original length"))
                 let frame = try body.take(min(original, body.bytes.count - 4), "packet data")
-                guard !linkTypes.isEmpty else { throw WireError("packet before any interface", at: start) }
+                guard !linkTypes.isEmpty else { throw WireError(.badValue, "packet before any interface", at: start) }
                 records.append(record(records.count + 1, 0, frame, linkType: linkTypes[0]))
             default:
                 break
@@ -197,7 +197,7 @@ struct EndianReader {
 
     mutating func take(_ n: Int, _ what: String) throws(WireError) -> [UInt8] {
         guard n >= 0, n <= bytes.count - offset else {
-            throw WireError("truncated \(what): need \(n) bytes, \(bytes.count - offset) left", at: offset)
+            throw WireError(.truncated, "truncated \(what): need \(n) bytes, \(bytes.count - offset) left", at: offset)
         }
         defer { offset += n }
         return Array(bytes[offset..<offset + n])

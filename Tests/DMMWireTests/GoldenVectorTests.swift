@@ -126,7 +126,7 @@ struct GoldenVectorTests {
     @Test func aFlippedBitFailsTheChecksumAtItsOffset() {
         var bytes = Self.pbuBytes
         bytes[40] ^= 0x01
-        #expect(throws: WireError("bad checksum 0xff5e, expected 0xfe5e", at: 4)) {
+        #expect(throws: WireError(.badChecksum, "bad checksum 0xff5e, expected 0xfe5e", at: 4)) {
             try MobilityHeader.decode(bytes, checksum: .verify(source: Self.mag, destination: Self.lma))
         }
         #expect((try? MobilityHeader.decode(bytes, checksum: .skip)) != nil)

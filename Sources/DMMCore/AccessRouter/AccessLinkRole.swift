@@ -128,7 +128,7 @@ struct AccessLinkRole: Sendable {
     mutating func probeDue(_ link: LinkID, at now: Instant, _ c: inout RoleContext) {
         guard case .probing(let sent) = discovery[link], attachments[link] == nil else { return }
         guard sent < Self.probeCount else {
-            c.counters.ignored["node on a link never answered", default: 0] += 1
+            c.counters.ignored[.nodeNeverAnswered, default: 0] += 1
             endDiscovery(link, &c)
             return
         }
@@ -153,7 +153,7 @@ struct AccessLinkRole: Sendable {
                             _ c: inout RoleContext) -> Solicited {
         // RFC 4861 section 6.1.1: a solicitation not from the link is dropped.
         guard hopLimit == 255 else {
-            c.counters.ignored["Router Solicitation with hop limit not 255", default: 0] += 1
+            c.counters.ignored[.routerSolicitationHopLimit, default: 0] += 1
             return .nothing
         }
         if let a = attachments[link] { return a.isServed ? .advertise : .nothing }

@@ -207,7 +207,7 @@ public struct AccessRouter: Sendable {
         case .bindingUpdate(let bu) where bu.flags.contains(.proxyRegistration): anchor.receive(bu, from: sender, at: now, &context)
         case .bindingUpdate(let bu): hostBindings.receive(bu, from: sender, &context)
         case .bindingAcknowledgement(let pba): withdraw(pba.homeNetworkPrefix, on: serving.receive(pba, from: sender, at: now, &context), at: now)
-        default: context.counters.ignored["unexpected \(message.message.name)", default: 0] += 1
+        default: context.counters.ignored[.unexpectedMessage, default: 0] += 1
         }
     }
 
@@ -226,7 +226,7 @@ public struct AccessRouter: Sendable {
 
     mutating func receive(_ reply: LocationEnvelope<LocationReply>, at now: Instant) {
         guard let request = context.location.answered(reply.id) else {
-            context.counters.ignored["location reply with no request", default: 0] += 1
+            context.counters.ignored[.locationReplyWithNoRequest, default: 0] += 1
             return
         }
         context.timers.cancel(.location(reply.id))
@@ -237,7 +237,7 @@ public struct AccessRouter: Sendable {
             if case .recover = request { restore(page: records, next: next, at: now) }
         case .done: break
         case .refused(let reason):
-            context.counters.ignored["location server refused: \(reason)", default: 0] += 1
+            context.counters.ignored[.locationServerRefused, default: 0] += 1
             if case .recover = request { endPaging(at: now) }
         }
         settleRecovery(answered: reply.id)
@@ -250,7 +250,7 @@ public struct AccessRouter: Sendable {
             context.actions.append(.location(LocationEnvelope(id: id, request)))
             context.timers.set(.location(id), at: now + timeout)
         case .givenUp(let request)?:
-            context.counters.ignored["location request given up", default: 0] += 1
+            context.counters.ignored[.locationRequestUnanswered, default: 0] += 1
             switch request {
             case .query: located(query: id, records: [], at: now)  // no location server: a prefix of its own
             case .recover: endPaging(at: now)
@@ -322,6 +322,23 @@ extension AccessRouter {
         case location(UInt32), advertisement(LinkID), probe(LinkID)
     }
 
+    /// Why an input changed nothing: a closed set, so that it can label a
+    /// metric. The details go to the counters' callers' logs, not here.
+    public enum Ignored: String, CaseIterable, Sendable {
+        case unexpectedMessage = "unexpected message"
+        case pbaMatchingNoPendingPBU = "PBA matching no pending PBU"
+        case bindingRefused = "binding refused by the anchor"
+        case pbuUnanswered = "PBU unanswered, given up"
+        case locationReplyWithNoRequest = "location reply with no request"
+        case locationServerRefused = "location server refused"
+        case locationRequestUnanswered = "location request unanswered, given up"
+        case recoveredRecordNotThisAnchors = "recovered record not this anchor's"
+        case pbuDuringRecoveryBacklogFull = "PBU during recovery, backlog full"
+        case prefixPoolExhausted = "prefix pool exhausted"
+        case nodeNeverAnswered = "node on a link never answered"
+        case routerSolicitationHopLimit = "Router Solicitation with hop limit not 255"
+    }
+
     /// RFC 6275 section 9.5.1's comparison of sequence numbers.
     static func isNewer(_ a: UInt16, than b: UInt16) -> Bool { AnchorRole.isNewer(a, than: b) }
 
@@ -330,8 +347,8 @@ extension AccessRouter {
         public var pbuSent = 0, pbuReceived = 0, pbaSent = 0, pbaReceived = 0, retransmissions = 0
         /// Binding Updates this MAR answered with a rejection, by status.
         public var rejected: [BindingAckStatus: Int] = [:]
-        /// Messages or replies dropped, by reason.
-        public var ignored: [String: Int] = [:]
+        /// Messages, replies and events that changed nothing, by reason.
+        public var ignored: [Ignored: Int] = [:]
         public var bindingsEstablished = 0, releases = 0
         /// PBUs held back while recovery read the records (answered after).
         public var heldBack = 0

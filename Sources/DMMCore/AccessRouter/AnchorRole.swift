@@ -69,7 +69,7 @@ struct AnchorRole: Sendable {
     /// A new prefix for a node that has none at home here (seite Figure 5 step 1).
     mutating func assign(to node: MobileNodeID, link: LinkID, at now: Instant, _ c: inout RoleContext) -> IPv6Prefix? {
         guard let prefix = pool.allocate() else {
-            c.counters.ignored["prefix pool exhausted", default: 0] += 1
+            c.counters.ignored[.prefixPoolExhausted, default: 0] += 1
             return nil
         }
         table[prefix] = AnchoredPrefix(node: node, state: .home(link))

@@ -43,7 +43,7 @@ extension AccessRouter {
             recovery?.deferred.append((message, sender))
             context.counters.heldBack += 1
         } else {
-            context.counters.ignored["PBU during recovery, backlog full", default: 0] += 1
+            context.counters.ignored[.pbuDuringRecoveryBacklogFull, default: 0] += 1
         }
         return true
     }
@@ -53,7 +53,7 @@ extension AccessRouter {
             if anchor.restore(record, at: now, &context) {
                 recovery?.restored += 1
             } else {
-                context.counters.ignored["recovered record not this anchor's", default: 0] += 1
+                context.counters.ignored[.recoveredRecordNotThisAnchors, default: 0] += 1
             }
         }
         if let next {

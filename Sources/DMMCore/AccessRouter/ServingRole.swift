@@ -138,7 +138,7 @@ struct ServingRole: Sendable {
         guard let prefix, var visit = visits[prefix], visit.anchor == sender, let pending = visit.state.pending,
             pending.sequence == pba.sequence
         else {
-            c.counters.ignored["PBA matching no pending PBU", default: 0] += 1
+            c.counters.ignored[.pbaMatchingNoPendingPBU, default: 0] += 1
             return nil
         }
         c.timers.cancel(.bindAck(prefix))
@@ -146,7 +146,7 @@ struct ServingRole: Sendable {
         case (.deregistering, _):
             visits[prefix] = nil
         case (_, false):
-            c.counters.ignored["binding refused: \(pba.status.name)", default: 0] += 1
+            c.counters.ignored[.bindingRefused, default: 0] += 1
             return release(prefix, deregister: false, at: now, &c)
         case (let state, true):
             if case .registering = state {
@@ -176,7 +176,7 @@ struct ServingRole: Sendable {
         guard var visit = visits[prefix], var pending = visit.state.pending else { return nil }
         pending.timeout = pending.timeout * 2
         guard pending.timeout <= c.config.maxBindAckTimeout else {
-            c.counters.ignored["PBU unanswered, given up", default: 0] += 1
+            c.counters.ignored[.pbuUnanswered, default: 0] += 1
             if case .deregistering = visit.state {
                 visits[prefix] = nil
                 return nil
