@@ -1,4 +1,5 @@
 import Foundation
+import CoreMetrics
 import Metrics
 import Prometheus
 
@@ -9,6 +10,15 @@ import Prometheus
 public final class DaemonMetrics: @unchecked Sendable {
     let registry = PrometheusCollectorRegistry()
     let factory: PrometheusMetricsFactory
+    /// Counters and gauges made once per name and labels: making one asks
+    /// the registry, which checks and hashes the name and labels.
+    private var counters: [String: CoreMetrics.Counter] = [:]
+    private var gauges: [String: CoreMetrics.Gauge] = [:]
+    private var timers: [String: Metrics.Timer] = [:]
+
+    static func key(_ name: String, _ dimensions: [(String, String)]) -> String {
+        dimensions.reduce(name) { $0 + "|" + $1.0 + "=" + $1.1 }
+    }
 
     /// `durations` gives the histogram buckets of each timer by name.
     public init(durations: [String: [Duration]] = [:]) {
@@ -18,15 +28,23 @@ public final class DaemonMetrics: @unchecked Sendable {
     }
 
     public func count(_ name: String, _ dimensions: [(String, String)] = [], by amount: Int = 1) {
-        Counter(label: name, dimensions: dimensions, factory: factory).increment(by: amount)
+        let key = Self.key(name, dimensions)
+        let counter = counters[key] ?? CoreMetrics.Counter(label: name, dimensions: dimensions, factory: factory)
+        counters[key] = counter
+        counter.increment(by: amount)
     }
 
     public func gauge(_ name: String, _ value: Int, _ dimensions: [(String, String)] = []) {
-        Gauge(label: name, dimensions: dimensions, factory: factory).record(value)
+        let key = Self.key(name, dimensions)
+        let gauge = gauges[key] ?? CoreMetrics.Gauge(label: name, dimensions: dimensions, factory: factory)
+        gauges[key] = gauge
+        gauge.record(value)
     }
 
     public func time(_ name: String, seconds: Double) {
-        Metrics.Timer(label: name, factory: factory).recordNanoseconds(Int64(seconds * 1e9))
+        let timer = timers[name] ?? Metrics.Timer(label: name, factory: factory)
+        timers[name] = timer
+        timer.recordNanoseconds(Int64(seconds * 1e9))
     }
 
     /// The exposition (text format 0.0.4).
