@@ -195,7 +195,7 @@ struct AnchorRole: Sendable {
     mutating func receive(_ pbu: BindingUpdate, from sender: IPv6Address, at now: Instant, _ c: inout RoleContext) {
         c.counters.pbuReceived += 1
         let check = validate(pbu, from: sender, at: now, c.config)
-        guard case .accept(let prefixes, let timestamp, let handoff) = check else {
+        guard case .accept(let prefixes, let firstEntry, let timestamp, let handoff) = check else {
             if case .reject(let status, let lastAccepted) = check {
                 c.acknowledge(pbu, with: status, lifetime: 0, to: sender, sequence: lastAccepted)
             }
@@ -204,26 +204,35 @@ struct AnchorRole: Sendable {
         if pbu.lifetime == 0 {
             // Deregistration (RFC 5213 section 5.3.5): only the MAR holding
             // the binding ends it; another's is acknowledged and ignored.
-            for prefix in prefixes { deregister(prefix, from: sender, handoff: handoff, at: now, &c) }
+            deregister(prefixes.first, from: sender, handoff: handoff, at: now, &c)
+            for p in prefixes.more { deregister(p, from: sender, handoff: handoff, at: now, &c) }
             c.acknowledge(pbu, with: .accepted, lifetime: 0, to: sender)
             return
         }
         let granted = min(Seconds(Double(pbu.lifetime) * 4), c.config.maxBindingLifetime)
-        for prefix in prefixes {
-            var entry = table[prefix]!
-            let previous = entry.state
-            entry.state = .away(Binding(visited: sender, sequence: pbu.sequence))
-            if let timestamp { entry.lastTimestamp = timestamp }
-            Self.setExpiry(prefix, &entry, now + granted, &c)
-            table[prefix] = entry
-            // One route per prefix: the tunnel replaces native delivery or the
-            // previous far end in one step; a refresh finds it already right.
-            if case .away(let b) = previous, b.visited == sender {
-            } else {
-                c.actions.append(.install(c.config.tunnel(prefix, to: sender)))
-            }
+        bind(prefixes.first, firstEntry, to: sender, sequence: pbu.sequence, timestamp: timestamp, until: now + granted, &c)
+        for p in prefixes.more {
+            if let entry = table[p] { bind(p, entry, to: sender, sequence: pbu.sequence, timestamp: timestamp, until: now + granted, &c) }
         }
         c.acknowledge(pbu, with: .accepted, lifetime: UInt16(min(granted.seconds / 4, Double(UInt16.max))), to: sender)
+    }
+
+    /// One prefix of an accepted PBU, with its entry as validated: tunnelled
+    /// to `sender` until `expiry`.
+    mutating func bind(_ prefix: IPv6Prefix, _ validated: AnchoredPrefix, to sender: IPv6Address, sequence: UInt16, timestamp: Timestamp?,
+                       until expiry: Instant, _ c: inout RoleContext) {
+        var entry = validated
+        let previous = entry.state
+        entry.state = .away(Binding(visited: sender, sequence: sequence))
+        if let timestamp { entry.lastTimestamp = timestamp }
+        Self.setExpiry(prefix, &entry, expiry, &c)
+        table[prefix] = entry
+        // One route per prefix: the tunnel replaces native delivery or the
+        // previous far end in one step; a refresh finds it already right.
+        if case .away(let b) = previous, b.visited == sender {
+        } else {
+            c.actions.append(.install(c.config.tunnel(prefix, to: sender)))
+        }
     }
 
     mutating func deregister(_ prefix: IPv6Prefix, from sender: IPv6Address, handoff: HandoffIndicator?, at now: Instant,
@@ -242,10 +251,29 @@ struct AnchorRole: Sendable {
         }
     }
 
+    /// The prefixes of one PBU: nearly always one, so the first is held
+    /// apart and the array, usually empty, costs no allocation.
+    struct Prefixes {
+        var first: IPv6Prefix
+        var more: [IPv6Prefix] = []
+
+        var hasDuplicates: Bool {
+            guard !more.isEmpty else { return false }
+            let all = [first] + more
+            return all.indices.contains { i in all[(i + 1)...].contains(all[i]) }
+        }
+    }
+
     enum Check {
-        case accept([IPv6Prefix], Timestamp?, HandoffIndicator?)
+        /// With the first prefix's entry, so that it is read once.
+        case accept(Prefixes, AnchoredPrefix, Timestamp?, HandoffIndicator?)
         /// With the last accepted sequence number for status 135.
         case reject(BindingAckStatus, lastAccepted: UInt16? = nil)
+    }
+
+    struct Refusal: Error {
+        var status: BindingAckStatus
+        var lastAccepted: UInt16? = nil
     }
 
     /// RFC 5213 sections 5.3.1 and 5.5: the sender is a known MAR, the PBU has
@@ -254,11 +282,11 @@ struct AnchorRole: Sendable {
     func validate(_ pbu: BindingUpdate, from sender: IPv6Address, at now: Instant, _ config: AccessRouterConfig) -> Check {
         guard config.peers.contains(sender) else { return .reject(.magNotAuthorizedForProxyRegistration) }
         guard pbu.flags.contains(.proxyRegistration) else { return .reject(.proxyRegistrationNotEnabled) }
-        var node: MobileNodeID?, prefixes: [IPv6Prefix] = [], hi: HandoffIndicator?, att = false, timestamp: Timestamp?
+        var node: MobileNodeID?, first: IPv6Prefix?, more: [IPv6Prefix] = [], hi: HandoffIndicator?, att = false, timestamp: Timestamp?
         for option in pbu.options {
             switch option {
             case .mobileNodeIdentifier(let m): node = MobileNodeID(identifier: m.identifier)
-            case .homeNetworkPrefix(let p): prefixes.append(p)
+            case .homeNetworkPrefix(let p): if first == nil { first = p } else { more.append(p) }
             case .handoffIndicator(let h): hi = h
             case .accessTechnologyType: att = true
             case .timestamp(let t): timestamp = t
@@ -266,28 +294,45 @@ struct AnchorRole: Sendable {
             }
         }
         guard let node else { return .reject(.missingMNIdentifierOption) }
-        guard !prefixes.isEmpty else { return .reject(.missingHomeNetworkPrefixOption) }
-        guard Set(prefixes).count == prefixes.count else { return .reject(.bcePBUPrefixSetDoNotMatch) }
+        guard let first else { return .reject(.missingHomeNetworkPrefixOption) }
+        let prefixes = Prefixes(first: first, more: more)
+        guard !prefixes.hasDuplicates else { return .reject(.bcePBUPrefixSetDoNotMatch) }
         guard hi != nil || pbu.lifetime == 0 else { return .reject(.missingHandoffIndicatorOption) }
         guard att || pbu.lifetime == 0 else { return .reject(.missingAccessTechTypeOption) }
-        for prefix in prefixes {
-            guard pool.contains(prefix) || table[prefix] != nil else { return .reject(.notLMAForThisMobileNode) }
-            guard let entry = table[prefix], entry.node == node, entry.state != .holdDown else {
-                return .reject(.notAuthorizedForHomeNetworkPrefix)
-            }
-            switch config.freshness {
-            case .timestamps(let window):
-                guard let timestamp else { return .reject(.timestampMismatch) }
-                guard abs(timestamp.unixSeconds - now.seconds) <= window.seconds else { return .reject(.timestampMismatch) }
-                if let last = entry.lastTimestamp, timestamp <= last { return .reject(.timestampLowerThanPreviousAccepted) }
-            case .sequenceNumbers:
-                // RFC 6275 section 9.5.1: status 135 carries the last accepted number.
-                if case .away(let b) = entry.state, b.visited == sender, let last = b.sequence, !Self.isNewer(pbu.sequence, than: last) {
-                    return .reject(.sequenceNumberOutOfWindow, lastAccepted: last)
-                }
+        let firstEntry: AnchoredPrefix
+        switch check(first, of: node, pbu, from: sender, timestamp: timestamp, at: now, config) {
+        case .success(let entry): firstEntry = entry
+        case .failure(let r): return .reject(r.status, lastAccepted: r.lastAccepted)
+        }
+        for p in more {
+            if case .failure(let r) = check(p, of: node, pbu, from: sender, timestamp: timestamp, at: now, config) {
+                return .reject(r.status, lastAccepted: r.lastAccepted)
             }
         }
-        return .accept(prefixes, timestamp, hi)
+        return .accept(prefixes, firstEntry, timestamp, hi)
+    }
+
+    /// One prefix of a PBU: the node's, not held down, and the PBU fresh
+    /// for it; its entry when it passes.
+    func check(_ prefix: IPv6Prefix, of node: MobileNodeID, _ pbu: BindingUpdate, from sender: IPv6Address, timestamp: Timestamp?,
+               at now: Instant, _ config: AccessRouterConfig) -> Result<AnchoredPrefix, Refusal> {
+        guard let entry = table[prefix] else {
+            return .failure(Refusal(status: pool.contains(prefix) ? .notAuthorizedForHomeNetworkPrefix : .notLMAForThisMobileNode))
+        }
+        guard entry.node == node, entry.state != .holdDown else { return .failure(Refusal(status: .notAuthorizedForHomeNetworkPrefix)) }
+        switch config.freshness {
+        case .timestamps(let window):
+            guard let timestamp, abs(timestamp.unixSeconds - now.seconds) <= window.seconds else {
+                return .failure(Refusal(status: .timestampMismatch))
+            }
+            if let last = entry.lastTimestamp, timestamp <= last { return .failure(Refusal(status: .timestampLowerThanPreviousAccepted)) }
+        case .sequenceNumbers:
+            // RFC 6275 section 9.5.1: status 135 carries the last accepted number.
+            if case .away(let b) = entry.state, b.visited == sender, let last = b.sequence, !Self.isNewer(pbu.sequence, than: last) {
+                return .failure(Refusal(status: .sequenceNumberOutOfWindow, lastAccepted: last))
+            }
+        }
+        return .success(entry)
     }
 
     /// RFC 6275 section 9.5.1: sequence numbers compare modulo 2^16, newer
