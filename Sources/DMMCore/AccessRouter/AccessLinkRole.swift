@@ -48,6 +48,8 @@ struct AccessLinkRole: Sendable {
     /// The links each node is on, in the order it attached.
     private(set) var links: [MobileNodeID: [LinkID]] = [:]
     private(set) var discovery: [LinkID: Discovery] = [:]
+    /// The link each outstanding location query is for.
+    private var queries: [UInt32: LinkID] = [:]
 
     subscript(link: LinkID) -> Attachment? {
         get { attachments[link] }
@@ -71,6 +73,20 @@ struct AccessLinkRole: Sendable {
         return true
     }
 
+    /// The node on `link` waits for the answer to location query `id`.
+    mutating func locating(_ link: LinkID, query id: UInt32) {
+        attachments[link]?.state = .locating(id)
+        queries[id] = link
+    }
+
+    /// The link whose node query `id` located, now served; nil if the node
+    /// left meanwhile.
+    mutating func located(query id: UInt32) -> LinkID? {
+        guard let link = queries.removeValue(forKey: id), attachments[link]?.state == .locating(id) else { return nil }
+        attachments[link]?.state = .served
+        return link
+    }
+
     /// The link went down: its attachment, which the other roles wind up.
     mutating func detach(_ link: LinkID, _ c: inout RoleContext) -> Attachment? {
         if discovery[link] != nil {
@@ -79,6 +95,7 @@ struct AccessLinkRole: Sendable {
             c.timers.cancel(.probe(link))
         }
         guard let attachment = attachments.removeValue(forKey: link) else { return nil }
+        if case .locating(let id) = attachment.state { queries[id] = nil }
         links[attachment.node]?.removeAll { $0 == link }
         if links[attachment.node]?.isEmpty == true { links[attachment.node] = nil }
         c.timers.cancel(.advertisement(link))

@@ -123,7 +123,7 @@ public struct AccessRouter: Sendable {
         // While recovery reads its pages, a query's answer could not be acted on yet.
         let awaiting = recovery?.paging == true
         guard accessLinks.attach(node, link: link, linkLayer: linkLayer, state: .awaitingRecovery, at: now, &context) else { return }
-        if !awaiting { accessLinks[link]?.state = .locating(context.ask(.query(node), at: now)) }
+        if !awaiting { accessLinks.locating(link, query: context.ask(.query(node), at: now)) }
         context.actions.append(.nodeAttached(node, link: link))
     }
 
@@ -131,8 +131,7 @@ public struct AccessRouter: Sendable {
     /// asked for, or not. A prefix the node uses on another of its links here
     /// stays there.
     mutating func located(query id: UInt32, records: [PrefixRecord], at now: Instant) {
-        guard let (link, a) = accessLinks.attachments.first(where: { $0.value.state == .locating(id) }) else { return }
-        accessLinks[link]?.state = .served
+        guard let link = accessLinks.located(query: id), let a = accessLinks[link] else { return }
         let node = a.node
         var home = false
         for record in records where record.mobileNode == node {

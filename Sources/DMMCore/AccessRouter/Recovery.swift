@@ -73,7 +73,7 @@ extension AccessRouter {
         recovery?.deferred = []
         for (link, attachment) in accessLinks.attachments.sorted(by: { $0.key < $1.key }) where attachment.state == .awaitingRecovery {
             let id = context.ask(.query(attachment.node), at: now)
-            accessLinks[link]?.state = .locating(id)
+            accessLinks.locating(link, query: id)
             recovery?.outstanding.insert(id)
         }
         for (message, sender) in deferred { receive(message, from: sender, at: now) }
