@@ -195,7 +195,7 @@ struct AnchorRole: Sendable {
     mutating func receive(_ pbu: BindingUpdate, from sender: IPv6Address, at now: Instant, _ c: inout RoleContext) {
         c.counters.pbuReceived += 1
         let check = validate(pbu, from: sender, at: now, c.config)
-        guard case .accept(let prefixes, let firstEntry, let timestamp, let handoff) = check else {
+        guard case .accept(let prefixes, let timestamp, let handoff) = check else {
             if case .reject(let status, let lastAccepted) = check {
                 c.acknowledge(pbu, with: status, lifetime: 0, to: sender, sequence: lastAccepted)
             }
@@ -210,29 +210,26 @@ struct AnchorRole: Sendable {
             return
         }
         let granted = min(Seconds(Double(pbu.lifetime) * 4), c.config.maxBindingLifetime)
-        bind(prefixes.first, firstEntry, to: sender, sequence: pbu.sequence, timestamp: timestamp, until: now + granted, &c)
-        for p in prefixes.more {
-            if let entry = table[p] { bind(p, entry, to: sender, sequence: pbu.sequence, timestamp: timestamp, until: now + granted, &c) }
-        }
+        bind(prefixes.first, to: sender, sequence: pbu.sequence, timestamp: timestamp, until: now + granted, &c)
+        for p in prefixes.more { bind(p, to: sender, sequence: pbu.sequence, timestamp: timestamp, until: now + granted, &c) }
         c.acknowledge(pbu, with: .accepted, lifetime: UInt16(min(granted.seconds / 4, Double(UInt16.max))), to: sender)
     }
 
-    /// One prefix of an accepted PBU, with its entry as validated: tunnelled
-    /// to `sender` until `expiry`.
-    mutating func bind(_ prefix: IPv6Prefix, _ validated: AnchoredPrefix, to sender: IPv6Address, sequence: UInt16, timestamp: Timestamp?,
-                       until expiry: Instant, _ c: inout RoleContext) {
-        var entry = validated
-        let previous = entry.state
-        entry.state = .away(Binding(visited: sender, sequence: sequence))
-        if let timestamp { entry.lastTimestamp = timestamp }
-        Self.setExpiry(prefix, &entry, expiry, &c)
-        table[prefix] = entry
-        // One route per prefix: the tunnel replaces native delivery or the
-        // previous far end in one step; a refresh finds it already right.
-        if case .away(let b) = previous, b.visited == sender {
-        } else {
-            c.actions.append(.install(c.config.tunnel(prefix, to: sender)))
+    /// One prefix of an accepted PBU: tunnelled to `sender` until `expiry`.
+    /// The entry is changed in place: this is the path of every PBU.
+    mutating func bind(_ prefix: IPv6Prefix, to sender: IPv6Address, sequence: UInt16, timestamp: Timestamp?, until expiry: Instant,
+                       _ c: inout RoleContext) {
+        let moved = table.update(prefix) { entry -> Bool in
+            // A refresh from the same far end finds its tunnel already right.
+            let refresh = if case .away(let b) = entry.state, b.visited == sender { true } else { false }
+            entry.state = .away(Binding(visited: sender, sequence: sequence))
+            if let timestamp { entry.lastTimestamp = timestamp }
+            Self.setExpiry(prefix, &entry, expiry, &c)
+            return !refresh
         }
+        // One route per prefix: the tunnel replaces native delivery or the
+        // previous far end in one step.
+        if moved == true { c.actions.append(.install(c.config.tunnel(prefix, to: sender))) }
     }
 
     mutating func deregister(_ prefix: IPv6Prefix, from sender: IPv6Address, handoff: HandoffIndicator?, at now: Instant,
@@ -265,16 +262,11 @@ struct AnchorRole: Sendable {
     }
 
     enum Check {
-        /// With the first prefix's entry, so that it is read once.
-        case accept(Prefixes, AnchoredPrefix, Timestamp?, HandoffIndicator?)
+        case accept(Prefixes, Timestamp?, HandoffIndicator?)
         /// With the last accepted sequence number for status 135.
         case reject(BindingAckStatus, lastAccepted: UInt16? = nil)
     }
 
-    struct Refusal: Error {
-        var status: BindingAckStatus
-        var lastAccepted: UInt16? = nil
-    }
 
     /// RFC 5213 sections 5.3.1 and 5.5: the sender is a known MAR, the PBU has
     /// the options a PBU must have, the node owns every prefix, and the PBU
@@ -299,40 +291,36 @@ struct AnchorRole: Sendable {
         guard !prefixes.hasDuplicates else { return .reject(.bcePBUPrefixSetDoNotMatch) }
         guard hi != nil || pbu.lifetime == 0 else { return .reject(.missingHandoffIndicatorOption) }
         guard att || pbu.lifetime == 0 else { return .reject(.missingAccessTechTypeOption) }
-        let firstEntry: AnchoredPrefix
-        switch check(first, of: node, pbu, from: sender, timestamp: timestamp, at: now, config) {
-        case .success(let entry): firstEntry = entry
-        case .failure(let r): return .reject(r.status, lastAccepted: r.lastAccepted)
-        }
+        if let refusal = check(first, of: node, pbu, from: sender, timestamp: timestamp, at: now, config) { return refusal }
         for p in more {
-            if case .failure(let r) = check(p, of: node, pbu, from: sender, timestamp: timestamp, at: now, config) {
-                return .reject(r.status, lastAccepted: r.lastAccepted)
-            }
+            if let refusal = check(p, of: node, pbu, from: sender, timestamp: timestamp, at: now, config) { return refusal }
         }
-        return .accept(prefixes, firstEntry, timestamp, hi)
+        return .accept(prefixes, timestamp, hi)
     }
 
     /// One prefix of a PBU: the node's, not held down, and the PBU fresh
-    /// for it; its entry when it passes.
+    /// for it. Nil when it passes; the entry is read in place.
     func check(_ prefix: IPv6Prefix, of node: MobileNodeID, _ pbu: BindingUpdate, from sender: IPv6Address, timestamp: Timestamp?,
-               at now: Instant, _ config: AccessRouterConfig) -> Result<AnchoredPrefix, Refusal> {
-        guard let entry = table[prefix] else {
-            return .failure(Refusal(status: pool.contains(prefix) ? .notAuthorizedForHomeNetworkPrefix : .notLMAForThisMobileNode))
-        }
-        guard entry.node == node, entry.state != .holdDown else { return .failure(Refusal(status: .notAuthorizedForHomeNetworkPrefix)) }
-        switch config.freshness {
-        case .timestamps(let window):
-            guard let timestamp, abs(timestamp.unixSeconds - now.seconds) <= window.seconds else {
-                return .failure(Refusal(status: .timestampMismatch))
+               at now: Instant, _ config: AccessRouterConfig) -> Check? {
+        let freshness = config.freshness  // captured alone: capturing the configuration copies it
+        let verdict = table.read(prefix) { entry -> Check? in
+            guard entry.node == node, entry.state != .holdDown else { return .reject(.notAuthorizedForHomeNetworkPrefix) }
+            switch freshness {
+            case .timestamps(let window):
+                guard let timestamp, abs(timestamp.unixSeconds - now.seconds) <= window.seconds else { return .reject(.timestampMismatch) }
+                if let last = entry.lastTimestamp, timestamp <= last { return .reject(.timestampLowerThanPreviousAccepted) }
+            case .sequenceNumbers:
+                // RFC 6275 section 9.5.1: status 135 carries the last accepted number.
+                if case .away(let b) = entry.state, b.visited == sender, let last = b.sequence, !Self.isNewer(pbu.sequence, than: last) {
+                    return .reject(.sequenceNumberOutOfWindow, lastAccepted: last)
+                }
             }
-            if let last = entry.lastTimestamp, timestamp <= last { return .failure(Refusal(status: .timestampLowerThanPreviousAccepted)) }
-        case .sequenceNumbers:
-            // RFC 6275 section 9.5.1: status 135 carries the last accepted number.
-            if case .away(let b) = entry.state, b.visited == sender, let last = b.sequence, !Self.isNewer(pbu.sequence, than: last) {
-                return .failure(Refusal(status: .sequenceNumberOutOfWindow, lastAccepted: last))
-            }
+            return nil
         }
-        return .success(entry)
+        guard let verdict else {
+            return .reject(pool.contains(prefix) ? .notAuthorizedForHomeNetworkPrefix : .notLMAForThisMobileNode)
+        }
+        return verdict
     }
 
     /// RFC 6275 section 9.5.1: sequence numbers compare modulo 2^16, newer

@@ -34,6 +34,23 @@ struct AnchorTable<Entry: Sendable & Equatable>: Sendable, Equatable {
         }
     }
 
+    /// Reads the prefix's entry in place (no copy of it); nil if none.
+    func read<R>(_ prefix: IPv6Prefix, _ body: (borrowing Entry) throws -> R) rethrows -> R? {
+        guard let i = pool.index(of: prefix).map(Int.init) else { return try foreign[prefix].map(body) }
+        guard i < slots.count, slots[i] != nil else { return nil }
+        return try body(slots[i]!)
+    }
+
+    /// Changes the prefix's entry in place; nil (and no call) if none.
+    mutating func update<R>(_ prefix: IPv6Prefix, _ body: (inout Entry) throws -> R) rethrows -> R? {
+        guard let i = pool.index(of: prefix).map(Int.init) else {
+            guard foreign[prefix] != nil else { return nil }
+            return try body(&foreign[prefix]!)
+        }
+        guard i < slots.count, slots[i] != nil else { return nil }
+        return try body(&slots[i]!)
+    }
+
     /// Every entry with its prefix: the block's in block order, then the
     /// others in address order.
     var entries: [(IPv6Prefix, Entry)] {
