@@ -136,10 +136,13 @@ public final class MARDaemon {
     func linkChanged(_ event: LinkMonitor.Event) {
         switch event {
         case .needsSetup(let name, _) where config.isAccess(name):
+            // The frames are watched before the link is configured: whoever
+            // waits for the configuration (the lab, before bringing the
+            // link up) then finds the router ready for the node.
             prepared.remove(name)
-            prepareAccessLink(name)
             engine.handle(.linkAppeared(LinkID(name)), at: wallClock())
             perform()
+            prepareAccessLink(name)
         case .up(let name, let index) where config.isAccess(name):
             accessUp[name] = index
             if !prepared.contains(name) { prepareAccessLink(name) }
