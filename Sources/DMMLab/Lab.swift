@@ -167,10 +167,10 @@ public final class Lab {
             let (a, b) = link.ends
             let (ia, ib) = (interface(of: a, link: i), interface(of: b, link: i))
             try ip(a, ["link", "add", ia, "type", "veth", "peer", "name", ib, "netns", ns(b)])
-            for (node, name, address) in [(a, ia, "fe80::1"), (b, ib, "fe80::2")] {
+            for (node, name) in [(a, ia), (b, ib)] {
                 if let mtu = link.mtu { try ip(node, ["link", "set", name, "mtu", "\(mtu)"]) }
                 try ip(node, ["link", "set", name, "up"])
-                try ip(node, ["-6", "addr", "add", "\(address)/64", "dev", name, "nodad"])
+                try ip(node, ["-6", "addr", "add", "\(linkLocal(of: node, link: i))/64", "dev", name, "nodad"])
             }
         }
         for n in topology.nodes where n.kind != .mobileNode {
@@ -190,6 +190,10 @@ public final class Lab {
         note("built \(namespaces.count) namespaces from topology \(topology.name): \(topology.nodes.map(\.name).joined(separator: ", "))")
     }
 
+    /// A node's address on link `link`: fe80::1 at the link's first end,
+    /// fe80::2 at its second.
+    func linkLocal(of node: String, link: Int) -> String { topology.links[link].ends.0 == node ? "fe80::1" : "fe80::2" }
+
     /// A node's name for its end of link `link`: ethN for its Nth link.
     func interface(of node: String, link: Int) -> String {
         "eth\(topology.links(of: node).firstIndex { $0.link == link }!)"
@@ -202,8 +206,7 @@ public final class Lab {
             guard let hop = topology.path(from: node, to: d.name)?[1],
                 let link = topology.links(of: node).first(where: { $0.peer == hop })?.link
             else { return [] }
-            let via = topology.links[link].ends.0 == hop ? "fe80::1" : "fe80::2"
-            return topology.addressing(d.name)!.routed.map { ($0, interface(of: node, link: link), via) }
+            return topology.addressing(d.name)!.routed.map { ($0, interface(of: node, link: link), linkLocal(of: hop, link: link)) }
         }
     }
 
@@ -278,7 +281,6 @@ public final class Lab {
         router.idleGrace = Seconds(scenario.idleGrace)
         router.initialBindAckTimeout = 0.2
         router.advertisement.retransTimer = 10
-        router.advertisement.linkMTU = 1500
         var dataPlane = LinuxDataPlane.Config(uplink: interface(of: mar, link: topology.links(of: mar)[0].link))
         dataPlane.tunnelSource = router.address
         return MARConfig(name: mar, router: router, dataPlane: dataPlane, accessInterfaces: ["mn*"], nodeIdentity: scenario.nodeIdentity,

@@ -117,11 +117,12 @@ public struct LabRun {
                           stdout: out.appendingPathComponent("ping.json"))
             lab.note("started a TCP stream and a ping to the correspondent")
             try lab.sleep(scenario.dwell)
-            phases.append(try lab.phase("at \(scenario.start)", node: scenario.start))
+            var seen = try lab.observe("at \(scenario.start)", node: scenario.start)
+            phases.append(seen.phase)
             var at = scenario.start
             var moveTimes: [Double] = []
             for next in scenario.moves {
-                let before = try lab.signalling()
+                let before = seen.signalling
                 let t = try lab.move(from: at, to: next)
                 moveTimes.append(t)
                 // The lab's own checks start `ip` processes, which on a small
@@ -141,8 +142,9 @@ public struct LabRun {
                 lab.note("new connection from \(probeLog.source)\(used ? "" : " (NOT the newest prefix)")")
                 if !used { failures.append("move to \(next): the new connection used \(probeLog.source)") }
                 try lab.sleep(scenario.dwell)
-                phases.append(try lab.phase("at \(next), from \(at)", node: next))
-                let after = try lab.signalling()
+                seen = try lab.observe("at \(next), from \(at)", node: next)
+                phases.append(seen.phase)
+                let after = seen.signalling
                 moves.append(Move(from: at, to: next, at: t, pingsLost: 0,
                                   signallingMessages: after.messages - before.messages, ruleChanges: after.rules - before.rules,
                                   newConnectionSource: probeLog.source, newConnectionUsedNewestPrefix: used))
@@ -182,7 +184,7 @@ public struct LabRun {
                 for mar in lab.accessRouters { lab.note("\(mar) state: \((try? lab.run([executable, "ctl", "--socket", "\(out.path)/\(mar).sock", "--json"], in: mar)) ?? "")") }
             }
             lab.note("every tunnel is gone")
-            phases.append(try lab.phase("the flows ended", node: at))
+            phases.append(try lab.observe("the flows ended", node: at).phase)
         } catch {
             failures.append("\(error)")
         }
@@ -229,13 +231,21 @@ public struct LabRun {
 }
 
 extension Lab {
-    /// Where each prefix in use is anchored and served now, from the access
-    /// routers' own state, and the way its downlink packets go.
-    func phase(_ label: String, node: String) throws -> LabRun.Phase {
+    /// The access routers' state, read once: where each prefix in use is
+    /// anchored and served now and the way its downlink packets go (the
+    /// phase), and the PBUs, PBAs and rule changes so far, over all of them.
+    func observe(_ label: String, node: String) throws -> (phase: LabRun.Phase, signalling: (messages: Int, rules: Int)) {
+        let states = try accessRouters.map { (mar: $0, state: try state($0)) }
+        var messages = 0, rules = 0
+        for (_, s) in states {
+            let c = s["counters"] as? [String: Int] ?? [:]
+            messages += (c["pbu_sent"] ?? 0) + (c["pba_sent"] ?? 0)
+            rules += c["rule_changes"] ?? 0
+        }
         var prefixes: [LabRun.PrefixPath] = []
         let byAddress = Dictionary(uniqueKeysWithValues: accessRouters.map { ("\(address(of: $0))", $0) })
-        for anchor in accessRouters {
-            for entry in try state(anchor)["anchored"] as? [[String: Any]] ?? [] {
+        for (anchor, s) in states {
+            for entry in s["anchored"] as? [[String: Any]] ?? [] {
                 guard let prefix = entry["prefix"] as? String, let state = entry["state"] as? String else { continue }
                 let served: String
                 if state.hasPrefix("home on ") {
@@ -250,7 +260,7 @@ extension Lab {
                 prefixes.append(.init(prefix: prefix, anchor: anchor, servedAt: served, path: toAnchor + tunnel + [mobileNode]))
             }
         }
-        return .init(label: label, node: node, prefixes: prefixes.sorted { $0.prefix < $1.prefix })
+        return (.init(label: label, node: node, prefixes: prefixes.sorted { $0.prefix < $1.prefix }), (messages, rules))
     }
 
     /// The mobility messages in the access routers' captures.
@@ -263,17 +273,6 @@ extension Lab {
             if FileManager.default.fileExists(atPath: file.path) { captures[mar] = file }
         }
         return try SignallingCapture.messages(captures: captures, names: names)
-    }
-
-    /// PBUs and PBAs sent and rule changes, over all MARs.
-    func signalling() throws -> (messages: Int, rules: Int) {
-        var messages = 0, rules = 0
-        for mar in accessRouters {
-            let c = try state(mar)["counters"] as? [String: Int] ?? [:]
-            messages += (c["pbu_sent"] ?? 0) + (c["pba_sent"] ?? 0)
-            rules += c["rule_changes"] ?? 0
-        }
-        return (messages, rules)
     }
 
     /// Captures on each MAR (the signalling and the Router Advertisements)

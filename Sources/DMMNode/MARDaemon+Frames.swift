@@ -13,8 +13,9 @@ extension MARDaemon {
     /// comes up and whenever it holds a frame.
     func watchFrames(_ link: String) {
         stopWatchingFrames(link)
+        guard let index = accessIndexes[link] else { return }
         do {
-            let source = try FrameSource(interface: try dataPlane.index(of: link))
+            let source = try FrameSource(interface: index)
             frameSources[link] = source
             reactor.watch(source.fd) { [unowned self] in framesArrived(on: link) }
         } catch {
@@ -34,7 +35,7 @@ extension MARDaemon {
     }
 
     func sendEchoRequest(on link: String, sequence: UInt16) {
-        guard let interface = accessUp[link] else { return }
+        guard accessUp.contains(link), let interface = accessIndexes[link] else { return }
         let id = Self.probeIdentifier
         let request = ICMPv6Message.other(type: 128, code: 0, body: [UInt8(id >> 8), UInt8(id & 0xFF), UInt8(sequence >> 8), UInt8(sequence & 0xFF)])
         do {

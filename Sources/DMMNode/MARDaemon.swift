@@ -29,8 +29,10 @@ public final class MARDaemon {
     let flows: FlowMonitor
     let reactor: Reactor
     var flowCounter = FlowCounter()
+    /// Every access link's interface index, as its link events give it.
+    var accessIndexes: [String: Int32] = [:]
     /// Access links with carrier, by name.
-    var accessUp: [String: Int32] = [:]
+    var accessUp: Set<String> = []
     /// Access links configured since they appeared or last went administratively down.
     var prepared: Set<String> = []
     var pendingRules: [LinuxDataPlane.Change] = []
@@ -135,7 +137,8 @@ public final class MARDaemon {
 
     func linkChanged(_ event: LinkMonitor.Event) {
         switch event {
-        case .needsSetup(let name, _) where config.isAccess(name):
+        case .needsSetup(let name, let index) where config.isAccess(name):
+            accessIndexes[name] = index
             // The frames are watched before the link is configured: whoever
             // waits for the configuration (the lab, before bringing the
             // link up) then finds the router ready for the node.
@@ -144,7 +147,8 @@ public final class MARDaemon {
             perform()
             prepareAccessLink(name)
         case .up(let name, let index) where config.isAccess(name):
-            accessUp[name] = index
+            accessUp.insert(name)
+            accessIndexes[name] = index
             if !prepared.contains(name) { prepareAccessLink(name) }
             // The link-up RA first (the node's uplink waits for its router's
             // address); the node's answer to it usually names it at once.
@@ -153,11 +157,12 @@ public final class MARDaemon {
             framesArrived(on: name)
             log.info("link-up", metadata: ["link": "\(name)"])
         case .down(let name) where config.isAccess(name):
-            accessUp[name] = nil
+            accessUp.remove(name)
             log.info("detach", metadata: ["link": "\(name)"])
             engine.handle(.detached(LinkID(name)), at: wallClock())
             perform()
         case .removed(let name) where config.isAccess(name):
+            accessIndexes[name] = nil
             engine.handle(.linkRemoved(LinkID(name)), at: wallClock())
             perform()
             prepared.remove(name)
@@ -221,7 +226,7 @@ public final class MARDaemon {
                 send(LocationCodec.encode(request), to: config.router.locationServer)
             case .sendRouterAdvertisement(let ra, let link):
                 applyPendingRules()
-                if let index = accessUp[link.name] { advertise(ra, on: link.name, interface: index) }
+                if accessUp.contains(link.name), let index = accessIndexes[link.name] { advertise(ra, on: link.name, interface: index) }
             case .sendEchoRequest(let link, let sequence): sendEchoRequest(on: link.name, sequence: sequence)
             case .watchFrames(let link): watchFrames(link.name)
             case .stopWatchingFrames(let link): stopWatchingFrames(link.name)

@@ -115,11 +115,11 @@ struct BindingUpdateCheckTests {
     }
 
     @Test func sequenceNumbersCompareModulo65536() {
-        #expect(AccessRouter.isNewer(1, than: 0))
-        #expect(AccessRouter.isNewer(0, than: 0xffff))
-        #expect(!AccessRouter.isNewer(5, than: 5))
-        #expect(!AccessRouter.isNewer(0x8005, than: 5))
-        #expect(AccessRouter.isNewer(0x8004, than: 5))
+        #expect(AnchorRole.isNewer(1, than: 0))
+        #expect(AnchorRole.isNewer(0, than: 0xffff))
+        #expect(!AnchorRole.isNewer(5, than: 5))
+        #expect(!AnchorRole.isNewer(0x8005, than: 5))
+        #expect(AnchorRole.isNewer(0x8004, than: 5))
     }
 
     /// Messages an anchor does not expect are counted and change nothing.

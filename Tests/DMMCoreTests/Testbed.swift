@@ -216,7 +216,7 @@ struct Testbed {
                 _ = wanted[name]?.remove(rule)
             case .recovered(let anchored):
                 recovered[name] = anchored
-                network.reconcile(name, to: wanted[name]?.rules.map { $0 } ?? [])
+                network.reconcile(name, to: wanted[name, default: RuleTable()].rules)
             case .location(let request):
                 if isolated.contains(name) { continue }
                 schedule(.request(request, from: name))

@@ -51,9 +51,10 @@ struct ObservabilityTests {
         #expect(LogfmtLogHandler.quoted("a Router Solicitation") == #""a Router Solicitation""#)
         #expect(LogfmtLogHandler.quoted(#"say "x""#) == #""say \"x\"""#)
         #expect(LogfmtLogHandler.quoted("") == #""""#)
-        var debug = LogfmtLogHandler.logger(daemon: "mar1", debug: true), quiet = LogfmtLogHandler.logger(daemon: "mar1")
+        let debug = LogfmtLogHandler.logger(daemon: "mar1", debug: true), quiet = LogfmtLogHandler.logger(daemon: "mar1")
         #expect(debug.logLevel == .debug && quiet.logLevel == .info)
-        debug[metadataKey: "x"] = "1"
-        #expect(quiet[metadataKey: "x"] == nil, "metadata is a value per logger")
+        var copy = quiet
+        copy[metadataKey: "x"] = "1"
+        #expect(copy[metadataKey: "x"] == "1" && quiet[metadataKey: "x"] == nil, "metadata is a value: a copy's does not reach the original")
     }
 }

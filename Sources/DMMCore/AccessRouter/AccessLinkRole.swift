@@ -61,13 +61,13 @@ struct AccessLinkRole: Sendable {
         (links[node] ?? []).contains { $0 != link && attachments[$0] != nil && isHere($0) }
     }
 
-    /// Records the attachment; returns false if the node is already the one
-    /// on the link (told twice: its Router Solicitation and its first frame).
-    mutating func attach(_ node: MobileNodeID, link: LinkID, linkLayer: [UInt8], state: Attachment.State, at now: Instant,
-                         _ c: inout RoleContext) -> Bool {
+    /// Records the attachment, waiting for recovery until `locating` is
+    /// called; returns false if the node is already the one on the link
+    /// (told twice: its Router Solicitation and its first frame).
+    mutating func attach(_ node: MobileNodeID, link: LinkID, linkLayer: [UInt8], at now: Instant, _ c: inout RoleContext) -> Bool {
         if attachments[link]?.node == node { return false }
         endDiscovery(link, &c)
-        attachments[link] = Attachment(node: node, linkLayer: linkLayer, state: state, since: now)
+        attachments[link] = Attachment(node: node, linkLayer: linkLayer, state: .awaitingRecovery, since: now)
         links[node, default: []].append(link)
         c.counters.attachments += 1
         return true

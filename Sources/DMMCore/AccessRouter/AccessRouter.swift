@@ -89,9 +89,9 @@ public struct AccessRouter: Sendable {
     public mutating func handleTimeout(at now: Instant) {
         for timer in context.timers.expire(at: now) {
             switch timer {
-            case .bindAck(let p): withdraw(p, on: serving.bindAckTimedOut(p, at: now, &context), at: now)
+            case .bindAck(let p): withdraw(serving.bindAckTimedOut(p, at: now, &context), at: now)
             case .refresh(let p): serving.refresh(p, at: now, &context)
-            case .idle(let p): withdraw(p, on: serving.idleGraceEnded(p, at: now, &context), at: now)
+            case .idle(let p): withdraw(serving.idleGraceEnded(p, at: now, &context), at: now)
             case .bindingExpiry(let p): anchor.bindingExpired(p, at: now, &context)
             case .holdDown(let p): anchor.holdDownEnded(p, at: now, &context)
             case .location(let id): locationTimedOut(id, at: now)
@@ -122,7 +122,7 @@ public struct AccessRouter: Sendable {
         if accessLinks[link] != nil, accessLinks[link]?.node != node { detach(link, at: now) }
         // While recovery reads its pages, a query's answer could not be acted on yet.
         let awaiting = recovery?.paging == true
-        guard accessLinks.attach(node, link: link, linkLayer: linkLayer, state: .awaitingRecovery, at: now, &context) else { return }
+        guard accessLinks.attach(node, link: link, linkLayer: linkLayer, at: now, &context) else { return }
         if !awaiting { accessLinks.locating(link, query: context.ask(.query(node), at: now)) }
         context.actions.append(.nodeAttached(node, link: link))
     }
@@ -170,12 +170,12 @@ public struct AccessRouter: Sendable {
         }
     }
 
-    /// Tells the node on `link` to stop using a prefix the serving role gave
-    /// up, if it is still there.
-    mutating func withdraw(_ prefix: IPv6Prefix, on link: LinkID?, at now: Instant) {
-        guard let link, accessLinks[link] != nil else { return }
-        accessLinks[link]?.withdrawn.insert(prefix)
-        advertise(on: link, at: now)
+    /// Tells the node to stop using a prefix the serving role gave up, if it
+    /// is still on the link.
+    mutating func withdraw(_ w: ServingRole.Withdrawal?, at now: Instant) {
+        guard let w, accessLinks[w.link] != nil else { return }
+        accessLinks[w.link]?.withdrawn.insert(w.prefix)
+        advertise(on: w.link, at: now)
     }
 
     mutating func advertise(on link: LinkID, at now: Instant) {
@@ -205,7 +205,7 @@ public struct AccessRouter: Sendable {
         switch message.message {
         case .bindingUpdate(let bu) where bu.flags.contains(.proxyRegistration): anchor.receive(bu, from: sender, at: now, &context)
         case .bindingUpdate(let bu): hostBindings.receive(bu, from: sender, &context)
-        case .bindingAcknowledgement(let pba): withdraw(pba.homeNetworkPrefix, on: serving.receive(pba, from: sender, at: now, &context), at: now)
+        case .bindingAcknowledgement(let pba): withdraw(serving.receive(pba, from: sender, at: now, &context), at: now)
         default: context.counters.ignored[.unexpectedMessage, default: 0] += 1
         }
     }
@@ -235,7 +235,7 @@ public struct AccessRouter: Sendable {
         case .page(let records, let next):
             if case .recover = request { restore(page: records, next: next, at: now) }
         case .done: break
-        case .refused(let reason):
+        case .refused:
             context.counters.ignored[.locationServerRefused, default: 0] += 1
             if case .recover = request { endPaging(at: now) }
         }
@@ -257,13 +257,6 @@ public struct AccessRouter: Sendable {
             }
             settleRecovery(answered: id)
         }
-    }
-}
-
-extension BindingAcknowledgement {
-    /// The first Home Network Prefix option, which names a PBA's binding.
-    var homeNetworkPrefix: IPv6Prefix {
-        options.lazy.compactMap { if case .homeNetworkPrefix(let p) = $0 { p } else { nil } }.first ?? IPv6Prefix(.unspecified, length: 0)
     }
 }
 
@@ -337,9 +330,6 @@ extension AccessRouter {
         case nodeNeverAnswered = "node on a link never answered"
         case routerSolicitationHopLimit = "Router Solicitation with hop limit not 255"
     }
-
-    /// RFC 6275 section 9.5.1's comparison of sequence numbers.
-    static func isNewer(_ a: UInt16, than b: UInt16) -> Bool { AnchorRole.isNewer(a, than: b) }
 
     public struct Counters: Sendable, Hashable {
         public var attachments = 0, detachments = 0, advertisements = 0

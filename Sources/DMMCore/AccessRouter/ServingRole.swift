@@ -26,10 +26,23 @@ struct ServingRole: Sendable {
             /// Ending it: a PBU with lifetime 0 in flight.
             case deregistering(Pending)
 
+            /// The PBU in flight; setting it keeps the case (a registered
+            /// binding has none and stays as it is).
             var pending: Pending? {
-                switch self {
-                case .registering(let p), .refreshing(let p), .deregistering(let p): p
-                case .registered: nil
+                get {
+                    switch self {
+                    case .registering(let p), .refreshing(let p), .deregistering(let p): p
+                    case .registered: nil
+                    }
+                }
+                set {
+                    guard let p = newValue else { return }
+                    switch self {
+                    case .registering: self = .registering(p)
+                    case .refreshing: self = .refreshing(p)
+                    case .deregistering: self = .deregistering(p)
+                    case .registered: break
+                    }
                 }
             }
 
@@ -50,6 +63,12 @@ struct ServingRole: Sendable {
             var handoff: HandoffIndicator
             var timeout: Seconds
         }
+    }
+
+    /// A prefix given up: the node on `link` is to be told to stop using it.
+    struct Withdrawal: Sendable {
+        var prefix: IPv6Prefix
+        var link: LinkID
     }
 
     private(set) var visits: [IPv6Prefix: Visit] = [:]
@@ -89,8 +108,8 @@ struct ServingRole: Sendable {
         return true
     }
 
-    /// Returns the link to withdraw the prefix on, if it was released.
-    mutating func idleGraceEnded(_ prefix: IPv6Prefix, at now: Instant, _ c: inout RoleContext) -> LinkID? {
+    /// Returns the withdrawal, if the prefix was released.
+    mutating func idleGraceEnded(_ prefix: IPv6Prefix, at now: Instant, _ c: inout RoleContext) -> Withdrawal? {
         guard let visit = visits[prefix], c.flows(prefix) == 0 else { return nil }
         if case .deregistering = visit.state { return nil }
         return release(prefix, at: now, &c)
@@ -102,13 +121,9 @@ struct ServingRole: Sendable {
         guard var visit = visits[prefix], var pending = visit.state.pending else { return }
         sequence &+= 1
         pending.sequence = sequence
-        let deregistering: Bool
-        switch visit.state {
-        case .registering: visit.state = .registering(pending); deregistering = false
-        case .refreshing: visit.state = .refreshing(pending); deregistering = false
-        case .deregistering, .registered: visit.state = .deregistering(pending); deregistering = true
-        }
+        visit.state.pending = pending
         visits[prefix] = visit
+        let deregistering = if case .deregistering = visit.state { true } else { false }
         var options: [MobilityOption] = [
             visit.node.option, .homeNetworkPrefix(prefix), .handoffIndicator(pending.handoff),
             .accessTechnologyType(c.config.accessTechnology),
@@ -123,9 +138,8 @@ struct ServingRole: Sendable {
         c.timers.set(.bindAck(prefix), at: now + pending.timeout)
     }
 
-    /// Returns the link to withdraw the prefix on, if the PBA ended the visit
-    /// with a rejection.
-    mutating func receive(_ pba: BindingAcknowledgement, from sender: IPv6Address, at now: Instant, _ c: inout RoleContext) -> LinkID? {
+    /// Returns the withdrawal, if the PBA ended the visit with a rejection.
+    mutating func receive(_ pba: BindingAcknowledgement, from sender: IPv6Address, at now: Instant, _ c: inout RoleContext) -> Withdrawal? {
         c.counters.pbaReceived += 1
         let prefix = pba.options.lazy.compactMap { if case .homeNetworkPrefix(let p) = $0 { p } else { nil } }.first
         if pba.status == .sequenceNumberOutOfWindow, let prefix, let visit = visits[prefix], visit.anchor == sender {
@@ -170,9 +184,9 @@ struct ServingRole: Sendable {
     }
 
     /// No PBA in time: send again with the timeout doubled (RFC 6275 section
-    /// 11.8), up to the maximum; then give the prefix up. Returns the link
-    /// to withdraw the prefix on, if it was given up.
-    mutating func bindAckTimedOut(_ prefix: IPv6Prefix, at now: Instant, _ c: inout RoleContext) -> LinkID? {
+    /// 11.8), up to the maximum; then give the prefix up. Returns the
+    /// withdrawal, if it was given up.
+    mutating func bindAckTimedOut(_ prefix: IPv6Prefix, at now: Instant, _ c: inout RoleContext) -> Withdrawal? {
         guard var visit = visits[prefix], var pending = visit.state.pending else { return nil }
         pending.timeout = pending.timeout * 2
         guard pending.timeout <= c.config.maxBindAckTimeout else {
@@ -183,11 +197,7 @@ struct ServingRole: Sendable {
             }
             return release(prefix, deregister: false, at: now, &c)
         }
-        visit.state = switch visit.state {
-        case .registering: .registering(pending)
-        case .refreshing: .refreshing(pending)
-        case .deregistering, .registered: .deregistering(pending)
-        }
+        visit.state.pending = pending
         visits[prefix] = visit
         c.counters.retransmissions += 1
         sendBindingUpdate(prefix, at: now, &c)
@@ -210,9 +220,9 @@ struct ServingRole: Sendable {
     }
 
     /// The last flow on a prefix away from home ended (FM-path-ind:10): tell
-    /// the anchor, remove the far end; returns the link on which to tell the
-    /// node to stop using the prefix.
-    mutating func release(_ prefix: IPv6Prefix, deregister: Bool = true, at now: Instant, _ c: inout RoleContext) -> LinkID? {
+    /// the anchor, remove the far end; returns the withdrawal, for the node
+    /// on the link to stop using the prefix.
+    mutating func release(_ prefix: IPv6Prefix, deregister: Bool = true, at now: Instant, _ c: inout RoleContext) -> Withdrawal? {
         guard var visit = visits[prefix] else { return nil }
         removeFarEnd(prefix, visit: visit, &c)
         c.timers.cancel(.refresh(prefix))
@@ -228,7 +238,7 @@ struct ServingRole: Sendable {
         }
         c.counters.releases += 1
         c.actions.append(.released(prefix, role: "visited"))
-        return visit.link
+        return Withdrawal(prefix: prefix, link: visit.link)
     }
 
     func removeFarEnd(_ prefix: IPv6Prefix, visit: Visit, _ c: inout RoleContext) {
