@@ -18,6 +18,7 @@ extension IPv6Packet {
         switch payload {
         case .mobility(let mh): upper = mh.fields
         case .icmpv6(let m): upper = m.fields
+        case .udp(let d): upper = d.fields
         case .other(let p, let bytes):
             upper = Field("Payload", key: "payload", children: [.int("Protocol", "protocol", p), .hex("Data", "data", bytes)])
         }

@@ -1,6 +1,7 @@
 /// An IPv6 packet (RFC 8200 section 3) as far as this system looks into it:
 /// the fixed header, the extension headers it passes over, and the upper-layer
-/// message: a Mobility Header, an ICMPv6 message, or other bytes.
+/// message: a Mobility Header, an ICMPv6 message, a UDP datagram (PFCP), or
+/// other bytes.
 ///
 ///    |Version| Traffic Class |           Flow Label                  |  offset 0
 ///    |         Payload Length        |  Next Header  |   Hop Limit   |  offset 4
@@ -35,6 +36,7 @@ public struct IPv6Packet: Hashable, Sendable {
         switch payload {
         case .mobility(let mh): upper = try mh.encode(source: source, destination: destination)
         case .icmpv6(let m): upper = try m.encode(source: source, destination: destination)
+        case .udp(let d): upper = try d.encode(source: source, destination: destination)
         case .other(_, let bytes): upper = bytes
         }
         for ext in extensionHeaders where ext.data.first.map({ Int($0) * 8 + 7 }) != ext.data.count {
@@ -87,6 +89,8 @@ public struct IPv6Packet: Hashable, Sendable {
             payload = .mobility(try MobilityHeader.decode(bytes, from: payloadReader.offset, to: end, checksum: policy))
         case ICMPv6Message.protocolNumber:
             payload = .icmpv6(try ICMPv6Message.decode(bytes, from: payloadReader.offset, to: end, checksum: policy))
+        case UDPDatagram.protocolNumber:
+            payload = .udp(try UDPDatagram.decode(bytes, from: payloadReader.offset, to: end, checksum: policy))
         default:
             payload = .other(protocol: next, bytes: try payloadReader.take(payloadReader.remaining, "payload"))
         }
@@ -112,12 +116,14 @@ public struct IPv6ExtensionHeader: Hashable, Sendable {
 public enum IPv6Payload: Hashable, Sendable {
     case mobility(MobilityHeader)
     case icmpv6(ICMPv6Message)
+    case udp(UDPDatagram)
     case other(protocol: UInt8, bytes: [UInt8])
 
     public var protocolNumber: UInt8 {
         switch self {
         case .mobility: MobilityHeader.protocolNumber
         case .icmpv6: ICMPv6Message.protocolNumber
+        case .udp: UDPDatagram.protocolNumber
         case .other(let p, _): p
         }
     }

@@ -14,11 +14,16 @@ public struct WireError: Error, Hashable, Sendable, CustomStringConvertible {
         case tooLong = "too long"
         /// Not this format at all.
         case unknownFormat = "unknown format"
+        /// A mandatory element is absent.
+        case missing
     }
 
     public var kind: Kind
     public var reason: String
     public var offset: Int
+    /// The type of the PFCP information element at fault, when there is one:
+    /// PFCP answers such faults with it as the Offending IE.
+    public var element: UInt16?
 
     public init(_ kind: Kind, _ reason: String, at offset: Int) {
         self.kind = kind

@@ -21,7 +21,7 @@ struct BenchCommand: ParsableCommand {
 
     struct Wire: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Encode and decode a PBU and a PBA with their usual options on one core."
+            abstract: "Encode and decode a PBU, a PBA and a PFCP Session Modification Request on one core."
         )
 
         @Option(help: "Seconds to run each measurement.")
@@ -56,6 +56,29 @@ struct BenchCommand: ParsableCommand {
                 }
                 print("\(name) (\(bytes.count) bytes): encode \(format(encodes)) msg/s, decode \(format(decodes)) msg/s")
             }
+            let modification = Self.move
+            let bytes = try modification.encode()
+            let encodes = measure(seconds) { i in
+                var m = modification
+                m.header.sequence = UInt32(truncatingIfNeeded: i) & 0xFF_FFFF
+                return (try? m.encode().count) ?? 0
+            }
+            let decodes = measure(seconds) { _ in (try? PFCPMessage.decode(bytes).updateFAR.count) ?? 0 }
+            print("PFCP Session Modification Request (\(bytes.count) bytes): encode \(format(encodes)) msg/s, decode \(format(decodes)) msg/s")
+        }
+
+        /// What an anchor receives when its node moves: the downlink FAR now
+        /// tunnels to the new far end, and a PDR takes the uplink out of the
+        /// reverse tunnel.
+        static var move: PFCPMessage {
+            var m = PFCPMessage(.sessionModificationRequest, sequence: 1, seid: 0x10_0000_0001)
+            let prefix = IPv6Prefix("2001:db8:1:5::/64")!
+            m.updateFAR = [PFCPFAR(id: 1, applyAction: .forward, forwarding: PFCPForwardingParameters(
+                destinationInterface: .core, outerHeaderCreation: .ipv6(toward: IPv6Address("fc00:2::d6")!)))]
+            m.createPDR = [PFCPPDR(id: 2, precedence: 100, pdi: PFCPPDI(sourceInterface: .core, ueIPAddresses: [
+                PFCPUEIPAddress(prefix: prefix, isDestination: false)]), outerHeaderRemoval: .ipv6, farID: 2)]
+            m.createFAR = [PFCPFAR(id: 2, applyAction: .forward, forwarding: PFCPForwardingParameters(destinationInterface: .core))]
+            return m
         }
 
         /// Runs `body` in batches until `seconds` pass; returns calls per second.

@@ -12,17 +12,18 @@ struct WireCommand: ParsableCommand {
 
     struct Decode: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print Mobility Header and Neighbor Discovery messages field by field.",
+            abstract: "Print Mobility Header, Neighbor Discovery and PFCP messages field by field.",
             discussion: """
                 HEX is one message in hexadecimal (spaces and colons allowed): a whole IPv6
-                packet, or a bare Mobility Header or ICMPv6 message. Checksums are verified
+                packet, or a bare Mobility Header, ICMPv6 or PFCP message (PFCP also inside
+                IPv6 and UDP, on port 8805). Checksums are verified
                 when the IPv6 addresses are known: from the packet, or from --source and
                 --destination. Exits non-zero on any malformed input.
                 """
         )
 
         enum Layer: String, ExpressibleByArgument, CaseIterable {
-            case auto, ipv6, mh, icmpv6
+            case auto, ipv6, mh, icmpv6, pfcp
         }
 
         @Argument(help: "The message in hexadecimal.")
@@ -31,7 +32,7 @@ struct WireCommand: ParsableCommand {
         @Option(help: "Decode every packet of a pcap or pcapng capture file.")
         var pcap: String?
 
-        @Option(help: "What HEX holds: auto, ipv6, mh or icmpv6.")
+        @Option(help: "What HEX holds: auto, ipv6, mh, icmpv6 or pfcp.")
         var layer: Layer = .auto
 
         @Option(help: "Source address, to verify the checksum of a bare message.")
@@ -80,14 +81,17 @@ struct WireCommand: ParsableCommand {
             case .ipv6, .auto: return try IPv6Packet.decode(bytes, verifyChecksum: !noChecksum).fields
             case .mh: return try MobilityHeader.decode(bytes, checksum: policy).fields
             case .icmpv6: return try ICMPv6Message.decode(bytes, checksum: policy).fields
+            case .pfcp: return try PFCPMessage.decode(bytes).fields
             }
         }
 
         /// An IPv6 packet if the header fits the length exactly; a Mobility
-        /// Header if its Header Len does; otherwise ICMPv6.
+        /// Header if its Header Len does; PFCP if version 1 and its Message
+        /// Length do; otherwise ICMPv6.
         static func guessLayer(_ b: [UInt8]) -> Layer {
             if b.count >= 40, b[0] >> 4 == 6, 40 + (Int(b[4]) << 8 | Int(b[5])) == b.count { return .ipv6 }
             if b.count >= 8, (Int(b[1]) + 1) * 8 == b.count, b[0] == 59 { return .mh }
+            if b.count >= 8, b[0] >> 5 == 1, 4 + (Int(b[2]) << 8 | Int(b[3])) == b.count { return .pfcp }
             return b.first.map { $0 >= 128 } == true ? .icmpv6 : .mh
         }
 

@@ -97,10 +97,15 @@ struct Generate {
             return IPv6ExtensionHeader(type: pick([0, 43, 60]), data: [UInt8(units)] + exactly(units * 8 + 6))
         }
         let payload: IPv6Payload
-        switch int(0...2) {
+        switch int(0...3) {
         case 0: payload = .mobility(mobilityHeader())
         case 1: payload = .icmpv6(icmpv6())
-        default: payload = .other(protocol: unknownType(excluding: [0, 43, 60, 58, 135]), bytes: bytes(0...64))
+        case 2:
+            let drawn = u16()
+            let port = drawn == 8805 ? 8806 : drawn  // 8805 on either side is read as PFCP
+            payload = .udp(bool() ? UDPDatagram(sourcePort: 8805, destinationPort: 8805, payload: .pfcp(pick(PFCPSamples.all)))
+                                  : UDPDatagram(sourcePort: port, destinationPort: port, payload: .data(bytes(0...64))))
+        default: payload = .other(protocol: unknownType(excluding: [0, 43, 60, 58, 135, UDPDatagram.protocolNumber]), bytes: bytes(0...64))
         }
         return IPv6Packet(source: address(), destination: address(), hopLimit: u8(), trafficClass: u8(),
                           flowLabel: u32() & 0xFFFFF, extensionHeaders: extensions, payload: payload)

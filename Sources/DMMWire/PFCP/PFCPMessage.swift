@@ -1,0 +1,224 @@
+/// The PFCP message header (TS 29.244 section 7.2.2), sent over UDP port 8805:
+///
+///    octet 1      Version (3 bits, 1) | spare | FO | MP | S
+///    octet 2      Message Type
+///    octets 3-4   Message Length: the octets after octet 4
+///    octets 5-12  SEID, when S is set (session messages)
+///    then 3       Sequence Number
+///    then 1       Message Priority in the high 4 bits when MP is set
+public struct PFCPHeader: Hashable, Sendable {
+    public static let udpPort: UInt16 = 8805
+    public static let version: UInt8 = 1
+
+    public var version: UInt8
+    public var type: PFCPMessageType
+    public var seid: UInt64?
+    /// 24 bits.
+    public var sequence: UInt32
+    public var priority: UInt8?
+
+    /// Reads the header alone, of any version, so that a receiver can answer
+    /// a message whose body it refuses (or a version it does not speak); with
+    /// it, the octets of the whole message that Message Length gives.
+    public static func decode(_ bytes: [UInt8]) throws(WireError) -> (PFCPHeader, length: Int) {
+        var r = ByteReader(bytes)
+        let flags = try r.u8("PFCP flags")
+        let type = PFCPMessageType(rawValue: try r.u8("message type"))
+        let length = Int(try r.u16("message length")) + 4
+        let seid = flags & 0x01 != 0 ? try r.u64("SEID") : nil
+        let sequence = try r.u32("sequence number and priority")
+        let header = PFCPHeader(version: flags >> 5, type: type, seid: seid, sequence: sequence >> 8,
+                                priority: flags & 0x02 != 0 ? UInt8(truncatingIfNeeded: sequence) >> 4 : nil)
+        if length > bytes.count {
+            throw WireError(.truncated, "message length says \(length) bytes, only \(bytes.count) present", at: 2)
+        }
+        if length < header.encodedLength {
+            throw WireError(.badLength, "message length \(length - 4) is shorter than the header", at: 2)
+        }
+        return (header, length)
+    }
+
+    /// Octets of the header before the first IE.
+    var encodedLength: Int { seid == nil ? 8 : 16 }
+}
+
+/// A PFCP message: its header and the IEs this system reads, each in its own
+/// field; IEs it does not read, or that the message type does not carry, are
+/// kept in `unknown` in order and written back unchanged.
+public struct PFCPMessage: Hashable, Sendable {
+    public var header: PFCPHeader
+
+    public var nodeID: PFCPNodeID?
+    public var cause: PFCPCause?
+    public var offendingIE: PFCPIEType?
+    /// Seconds since 1900 (NTP era 0) when the sender last started.
+    public var recoveryTimeStamp: UInt32?
+    public var fSEID: PFCPFSEID?
+    public var nodeReportType: PFCPNodeReportType?
+    public var removePDR: [PFCPRuleReference] = []
+    public var removeFAR: [PFCPRuleReference] = []
+    public var removeBAR: PFCPRuleReference?
+    public var createPDR: [PFCPPDR] = []
+    public var createFAR: [PFCPFAR] = []
+    public var createBAR: PFCPBAR?
+    public var updatePDR: [PFCPPDR] = []
+    public var updateFAR: [PFCPFAR] = []
+    public var updateBAR: PFCPBAR?
+    public var createdPDR: [PFCPRuleReference] = []
+    public var reportType: PFCPReportType?
+    public var downlinkDataReport: PFCPDownlinkDataReport?
+    public var loadControl: PFCPLoadControl?
+    public var poolInformation: [PFCPPoolInformation] = []
+    public var unknown: [PFCPRawIE] = []
+
+    /// A message with no IEs yet; `seid` is required of session messages.
+    public init(_ type: PFCPMessageType, sequence: UInt32, seid: UInt64? = nil) {
+        header = PFCPHeader(version: PFCPHeader.version, type: type, seid: type.isSessionMessage ? seid ?? 0 : nil,
+                            sequence: sequence & 0xFF_FFFF, priority: nil)
+    }
+
+    public var type: PFCPMessageType { header.type }
+    public var sequence: UInt32 { header.sequence }
+    public var seid: UInt64? { header.seid }
+
+    // MARK: Which IEs each message carries (sections 7.4 and 7.5)
+
+    /// The IEs this system reads in each message type; the first ones, up to
+    /// the count in `mandatory`, must be present.
+    static func elements(of type: PFCPMessageType) -> (mandatory: Int, all: [PFCPIEType]) {
+        switch type {
+        case .heartbeatRequest, .heartbeatResponse: (1, [.recoveryTimeStamp])
+        case .associationSetupRequest: (2, [.nodeID, .recoveryTimeStamp, .ueIPAddressPoolInformation])
+        case .associationSetupResponse: (3, [.nodeID, .cause, .recoveryTimeStamp, .ueIPAddressPoolInformation])
+        case .associationUpdateRequest: (1, [.nodeID, .ueIPAddressPoolInformation])
+        case .associationUpdateResponse, .associationReleaseResponse: (2, [.nodeID, .cause, .offendingIE])
+        case .associationReleaseRequest: (1, [.nodeID])
+        // Load Control Information in a Node Report is this system's way of
+        // reporting load without a session (RFC 8818 FM-cpdp:2); the standard
+        // carries it only in session messages.
+        case .nodeReportRequest: (2, [.nodeID, .nodeReportType, .loadControlInformation])
+        case .nodeReportResponse: (2, [.nodeID, .cause, .offendingIE])
+        case .sessionEstablishmentRequest: (4, [.nodeID, .fSEID, .createPDR, .createFAR, .createBAR])
+        case .sessionEstablishmentResponse:
+            (2, [.nodeID, .cause, .offendingIE, .fSEID, .createdPDR, .loadControlInformation])
+        case .sessionModificationRequest:
+            (0, [.fSEID, .removePDR, .removeFAR, .removeBAR, .createPDR, .createFAR, .createBAR, .updatePDR, .updateFAR, .updateBAR])
+        case .sessionModificationResponse, .sessionDeletionResponse:
+            (1, [.cause, .offendingIE, .createdPDR, .loadControlInformation])
+        case .sessionReportRequest: (1, [.reportType, .downlinkDataReport, .loadControlInformation])
+        case .sessionReportResponse: (1, [.cause, .offendingIE])
+        default: (0, [])
+        }
+    }
+
+    // MARK: Encoding
+
+    public func encode() throws(WireError) -> [UInt8] {
+        var w = ByteWriter(capacity: 128)
+        w.u8(Self.flags(header))
+        w.u8(header.type.rawValue)
+        w.u16(0)  // Message Length, set below
+        if let seid = header.seid { w.u64(seid) }
+        w.u32(header.sequence << 8 | UInt32((header.priority ?? 0) << 4))
+        if let nodeID { w.ie(.nodeID) { nodeID.encode(into: &$0) } }
+        if let cause { w.ie(.cause) { $0.u8(cause.rawValue) } }
+        if let offendingIE { w.ie(.offendingIE) { $0.u16(offendingIE.rawValue) } }
+        if let recoveryTimeStamp { w.ie(.recoveryTimeStamp) { $0.u32(recoveryTimeStamp) } }
+        if let fSEID { w.ie(.fSEID) { fSEID.encode(into: &$0) } }
+        if let nodeReportType { w.ie(.nodeReportType) { $0.u8(nodeReportType.rawValue) } }
+        for ref in removePDR { w.ie(.removePDR) { ref.encode(into: &$0, group: .removePDR) } }
+        for ref in removeFAR { w.ie(.removeFAR) { ref.encode(into: &$0, group: .removeFAR) } }
+        if let removeBAR { w.ie(.removeBAR) { removeBAR.encode(into: &$0, group: .removeBAR) } }
+        for rule in createPDR { w.ie(.createPDR) { rule.encode(into: &$0) } }
+        for rule in createFAR { w.ie(.createFAR) { rule.encode(into: &$0, create: true) } }
+        if let createBAR { w.ie(.createBAR) { createBAR.encode(into: &$0) } }
+        for rule in updatePDR { w.ie(.updatePDR) { rule.encode(into: &$0) } }
+        for rule in updateFAR { w.ie(.updateFAR) { rule.encode(into: &$0, create: false) } }
+        if let updateBAR { w.ie(.updateBAR) { updateBAR.encode(into: &$0) } }
+        for ref in createdPDR { w.ie(.createdPDR) { ref.encode(into: &$0, group: .createdPDR) } }
+        if let reportType { w.ie(.reportType) { $0.u8(reportType.rawValue) } }
+        if let downlinkDataReport { w.ie(.downlinkDataReport) { downlinkDataReport.encode(into: &$0) } }
+        if let loadControl { w.ie(.loadControlInformation) { loadControl.encode(into: &$0) } }
+        for pool in poolInformation { w.ie(.ueIPAddressPoolInformation) { pool.encode(into: &$0) } }
+        w.ies(unknown)
+        guard w.count - 4 <= 0xFFFF else {
+            throw WireError(.tooLong, "PFCP message of \(w.count) bytes exceeds the 16-bit length", at: 2)
+        }
+        w.set16(UInt16(w.count - 4), at: 2)
+        return w.bytes
+    }
+
+    static func flags(_ h: PFCPHeader) -> UInt8 {
+        h.version << 5 | (h.priority == nil ? 0 : 0x02) | (h.seid == nil ? 0 : 0x01)
+    }
+
+    // MARK: Decoding
+
+    /// Decodes exactly one message filling `bytes`. A fault in a known IE
+    /// names it in `WireError.element`; a missing mandatory IE is `.missing`.
+    public static func decode(_ bytes: [UInt8]) throws(WireError) -> PFCPMessage {
+        let (header, length) = try PFCPHeader.decode(bytes)
+        if header.version != PFCPHeader.version {
+            throw WireError(.badValue, "PFCP version \(header.version), expected 1", at: 0)
+        }
+        if length < bytes.count {
+            throw WireError(.badLength, "\(bytes.count - length) bytes after the \(length)-byte message", at: length)
+        }
+        if header.type.isSessionMessage != (header.seid != nil) {
+            throw WireError(.badValue, "\(header.type.name) with the S flag \(header.seid == nil ? "clear" : "set")", at: 0)
+        }
+        var m = PFCPMessage(header.type, sequence: header.sequence, seid: header.seid)
+        m.header = header
+        let (mandatory, carried) = elements(of: header.type)
+        var it = PFCPElements(bytes, from: header.encodedLength, to: length)
+        while let e = try it.next() {
+            guard carried.contains(e.type) else {
+                m.unknown.append(e.raw)
+                continue
+            }
+            switch e.type {
+            case .nodeID: m.nodeID = try e.decode(PFCPNodeID.decode)
+            case .cause: m.cause = try e.decode { r throws(WireError) in PFCPCause(rawValue: try r.u8("cause")) }
+            case .offendingIE: m.offendingIE = try e.decode { r throws(WireError) in PFCPIEType(rawValue: try r.u16("offending IE")) }
+            case .recoveryTimeStamp: m.recoveryTimeStamp = try e.decode { r throws(WireError) in try r.u32("recovery time stamp") }
+            case .fSEID: m.fSEID = try e.decode(PFCPFSEID.decode)
+            case .nodeReportType:
+                m.nodeReportType = try e.decode { r throws(WireError) in PFCPNodeReportType(rawValue: try r.u8("node report type")) }
+            case .removePDR: m.removePDR.append(try PFCPRuleReference.decode(bytes, e))
+            case .removeFAR: m.removeFAR.append(try PFCPRuleReference.decode(bytes, e))
+            case .removeBAR: m.removeBAR = try PFCPRuleReference.decode(bytes, e)
+            case .createPDR: m.createPDR.append(try PFCPPDR.decode(bytes, e, create: true))
+            case .createFAR: m.createFAR.append(try PFCPFAR.decode(bytes, e, create: true))
+            case .createBAR: m.createBAR = try PFCPBAR.decode(bytes, e)
+            case .updatePDR: m.updatePDR.append(try PFCPPDR.decode(bytes, e, create: false))
+            case .updateFAR: m.updateFAR.append(try PFCPFAR.decode(bytes, e, create: false))
+            case .updateBAR: m.updateBAR = try PFCPBAR.decode(bytes, e)
+            case .createdPDR: m.createdPDR.append(try PFCPRuleReference.decode(bytes, e))
+            case .reportType: m.reportType = try e.decode { r throws(WireError) in PFCPReportType(rawValue: try r.u8("report type")) }
+            case .downlinkDataReport: m.downlinkDataReport = try PFCPDownlinkDataReport.decode(bytes, e)
+            case .loadControlInformation: m.loadControl = try PFCPLoadControl.decode(bytes, e)
+            case .ueIPAddressPoolInformation: m.poolInformation.append(try PFCPPoolInformation.decode(bytes, e))
+            default: m.unknown.append(e.raw)
+            }
+        }
+        for type in carried.prefix(mandatory) where !m.carries(type) {
+            throw missing(type, in: header.type.name, at: 0)
+        }
+        return m
+    }
+
+    /// Whether the message holds an IE of this type among those it reads.
+    func carries(_ type: PFCPIEType) -> Bool {
+        switch type {
+        case .nodeID: nodeID != nil
+        case .cause: cause != nil
+        case .recoveryTimeStamp: recoveryTimeStamp != nil
+        case .fSEID: fSEID != nil
+        case .nodeReportType: nodeReportType != nil
+        case .createPDR: !createPDR.isEmpty
+        case .createFAR: !createFAR.isEmpty
+        case .reportType: reportType != nil
+        default: true
+        }
+    }
+}

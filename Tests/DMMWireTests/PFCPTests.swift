@@ -1,0 +1,183 @@
+import DMMTestSupport
+import Testing
+
+@testable import DMMWire
+
+/// PFCP (TS 29.244): fixed byte arrays for the framing, every message kind
+/// round-tripped, unknown IEs kept, and faults reported with the IE at fault.
+struct PFCPTests {
+    /// A Heartbeat Request, octet by octet (sections 7.2.2 and 8.2.65).
+    @Test func heartbeatRequestBytes() throws {
+        var m = PFCPMessage(.heartbeatRequest, sequence: 0x0A0B0C)
+        m.recoveryTimeStamp = PFCPSamples.recovery
+        let bytes: [UInt8] = [
+            0x20, 0x01, 0x00, 0x0C,  // version 1, no S; type 1; length 12
+            0x0A, 0x0B, 0x0C, 0x00,  // sequence, spare
+            0x00, 0x60, 0x00, 0x04, 0xEE, 0xB9, 0xDE, 0x00,  // Recovery Time Stamp 2026-12-02
+        ]
+        #expect(try m.encode() == bytes)
+        #expect(try PFCPMessage.decode(bytes) == m)
+        #expect(m.fields.text().contains("Recovery Time Stamp: 4005158400 (Dec  2, 2026 00:00:00.000000000 UTC)"))
+    }
+
+    /// A session message carries the SEID after the length; a Remove PDR
+    /// nests its PDR ID.
+    @Test func sessionHeaderAndGroupedIEBytes() throws {
+        var m = PFCPMessage(.sessionModificationRequest, sequence: 1, seid: 0x0102_0304_0506_0708)
+        m.removePDR = [PFCPRuleReference(id: 0x0203)]
+        let bytes: [UInt8] = [
+            0x21, 0x34, 0x00, 0x16,  // S set; type 52; length 22
+            0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,  // SEID
+            0x00, 0x00, 0x01, 0x00,  // sequence, spare
+            0x00, 0x0F, 0x00, 0x06,  // Remove PDR, length 6
+            0x00, 0x38, 0x00, 0x02, 0x02, 0x03,  // PDR ID 0x0203
+        ]
+        #expect(try m.encode() == bytes)
+        #expect(try PFCPMessage.decode(bytes) == m)
+    }
+
+    /// Outer Header Creation in its IPv6 form and UE IP Address with a prefix
+    /// length (sections 8.2.56 and 8.2.62).
+    @Test func tunnelAndPrefixIEBytes() throws {
+        var w = ByteWriter()
+        PFCPOuterHeaderCreation.ipv6(toward: IPv6Address("fc00:1::d6")!).encode(into: &w)
+        #expect(w.bytes == [0x20, 0x00, 0xfc, 0, 0, 1] + Array(repeating: 0, count: 11) + [0xd6])
+        w = ByteWriter()
+        PFCPUEIPAddress(prefix: IPv6Prefix("2001:db8:1:5::/64")!, isDestination: true).encode(into: &w)
+        #expect(w.bytes == [0x45, 0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 5] + Array(repeating: 0, count: 8) + [64])
+    }
+
+    @Test(arguments: PFCPSamples.all)
+    func everyMessageKindRoundTrips(message: PFCPMessage) throws {
+        let bytes = try message.encode()
+        let decoded = try PFCPMessage.decode(bytes)
+        #expect(decoded == message, "\(message.type.name)")
+        #expect(try decoded.encode() == bytes)
+        #expect(decoded.unknown.isEmpty)
+    }
+
+    @Test func everyMessageKindIsSampled() {
+        let sampled = Set(PFCPSamples.all.map(\.type.rawValue))
+        #expect(sampled == Set(PFCPMessageType.known.map(\.rawValue)).subtracting([PFCPMessageType.versionNotSupportedResponse.rawValue]))
+    }
+
+    /// IEs the decoder does not read, at the top and nested, enterprise-specific
+    /// ones of other enterprises included, come back as the same octets.
+    @Test func unknownIEsAreKeptAndWrittenBackUnchanged() throws {
+        var m = PFCPSamples.all.first { $0.type == .sessionEstablishmentRequest }!
+        let features = PFCPRawIE(type: PFCPIEType(rawValue: 43), value: [0x10, 0x00])
+        let vendor = PFCPRawIE(type: PFCPIEType(rawValue: 0x8123), enterpriseID: 9, value: [1, 2, 3])
+        m.unknown = [features, vendor]
+        m.createPDR[0].unknown = [PFCPRawIE(type: PFCPIEType(rawValue: 81), value: [0, 0, 0, 1])]  // URR ID
+        m.createPDR[0].pdi!.unknown = [PFCPRawIE(type: PFCPIEType(rawValue: 21), value: [0x05, 1, 2, 3, 4, 10, 0, 0, 1])]  // F-TEID
+        let bytes = try m.encode()
+        let decoded = try PFCPMessage.decode(bytes)
+        #expect(decoded == m)
+        #expect(try decoded.encode() == bytes)
+        #expect(decoded.fields.json.contains("\"enterprise_id\":9"))
+    }
+
+    /// A grouped IE in a message that does not carry it is not read as a rule.
+    @Test func aGroupedIEOutOfPlaceIsNotRead() throws {
+        var m = PFCPSamples.all[0]
+        var w = ByteWriter()
+        w.ie(.createPDR) { PFCPSamples.downlinkPDR.encode(into: &$0) }
+        m.unknown = [PFCPRawIE(type: .createPDR, value: Array(w.bytes.dropFirst(4)))]
+        let decoded = try PFCPMessage.decode(try m.encode())
+        #expect(decoded.createPDR.isEmpty)
+        #expect(decoded.unknown.map(\.type) == [.createPDR])
+    }
+
+    @Test func aMissingMandatoryIEIsNamed() throws {
+        var setup = PFCPSamples.all.first { $0.type == .associationSetupRequest }!
+        setup.nodeID = nil
+        let e1 = #expect(throws: WireError.self) { try PFCPMessage.decode(try setup.encode()) }
+        #expect(e1?.kind == .missing && e1?.element == PFCPIEType.nodeID.rawValue)
+
+        var establish = PFCPSamples.all.first { $0.type == .sessionEstablishmentRequest }!
+        establish.createPDR[1].pdi = nil
+        let e2 = #expect(throws: WireError.self) { try PFCPMessage.decode(try establish.encode()) }
+        #expect(e2?.kind == .missing && e2?.element == PFCPIEType.pdi.rawValue)
+
+        // An update may leave out what a create must carry.
+        var modify = PFCPMessage(.sessionModificationRequest, sequence: 1, seid: 5)
+        modify.updatePDR = [PFCPPDR(id: 1, precedence: nil, pdi: nil, farID: nil)]
+        #expect(try PFCPMessage.decode(try modify.encode()) == modify)
+    }
+
+    @Test func faultsNameTheIEAndTheOffset() throws {
+        // A PDR ID of one octet inside a Remove PDR.
+        let short: [UInt8] = [0x21, 0x34, 0x00, 0x15] + Array(repeating: 0, count: 8) + [0, 0, 1, 0,
+                              0x00, 0x0F, 0x00, 0x05, 0x00, 0x38, 0x00, 0x01, 0x02]
+        let e1 = #expect(throws: WireError.self) { try PFCPMessage.decode(short) }
+        #expect(e1?.kind == .truncated && e1?.element == PFCPIEType.pdrID.rawValue && e1?.offset == 24)
+        // An IE whose length runs past the message.
+        let long: [UInt8] = [0x20, 0x01, 0x00, 0x08, 0, 0, 1, 0, 0x00, 0x60, 0x00, 0x09]
+        let e2 = #expect(throws: WireError.self) { try PFCPMessage.decode(long) }
+        #expect(e2?.kind == .badLength && e2?.element == PFCPIEType.recoveryTimeStamp.rawValue && e2?.offset == 10)
+        // Version 2, an S flag on a node message, a length past the bytes.
+        #expect(throws: WireError.self) { try PFCPMessage.decode([0x40, 0x01, 0x00, 0x04, 0, 0, 1, 0]) }
+        #expect(throws: WireError.self) { try PFCPMessage.decode([0x21, 0x01, 0x00, 0x0C] + Array(repeating: 0, count: 12)) }
+        #expect(throws: WireError.self) { try PFCPMessage.decode([0x20, 0x01, 0x00, 0x10, 0, 0, 1, 0]) }
+        // A load metric over 100, an FQDN label with a dot.
+        var report = PFCPSamples.all.first { $0.type == .nodeReportRequest }!
+        report.loadControl = PFCPLoadControl(sequence: 1, metric: 101)
+        let e3 = #expect(throws: WireError.self) { try PFCPMessage.decode(try report.encode()) }
+        #expect(e3?.kind == .badValue && e3?.element == PFCPIEType.metric.rawValue)
+        let dotted: [UInt8] = [0x20, 0x09, 0x00, 0x0C, 0, 0, 1, 0, 0x00, 0x3C, 0x00, 0x04, 0x02, 0x02, 0x61, 0x2E]
+        let e4 = #expect(throws: WireError.self) { try PFCPMessage.decode(dotted) }
+        #expect(e4?.kind == .badValue && e4?.element == PFCPIEType.nodeID.rawValue)
+    }
+
+    @Test func theHeaderAloneIsReadForAnAnswer() throws {
+        let bytes: [UInt8] = [0x41, 0x32, 0x00, 0x0C, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 5, 0x70]
+        let (header, length) = try PFCPHeader.decode(bytes)
+        #expect(header.version == 2 && header.type == .sessionEstablishmentRequest && header.seid == 9 && header.sequence == 5)
+        #expect(length == 16 && header.priority == nil)
+    }
+
+    @Test func anOversizedMessageIsRefusedByTheEncoder() {
+        var m = PFCPMessage(.sessionModificationRequest, sequence: 1, seid: 1)
+        m.unknown = Array(repeating: PFCPRawIE(type: PFCPIEType(rawValue: 200), value: Array(repeating: 0, count: 1000)), count: 70)
+        #expect(throws: WireError.self) { try m.encode() }
+    }
+
+    /// Sample messages with octets changed, cut short or lengthened, and
+    /// random octets: each is refused with an offset inside the buffer, or
+    /// decodes to a value that encodes and decodes to itself.
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func hostileBytesNeverTrap(seed: UInt64) throws {
+        var g = Generate(seed: seed)
+        let samples = try PFCPSamples.all.map { try $0.encode() }
+        var refused = 0, accepted = 0
+        for round in 0..<20_000 {
+            var bytes = round % 5 == 0 ? g.bytes(0...120) : g.pick(samples)
+            if round % 5 != 0 {
+                for _ in 0..<g.int(1...4) where !bytes.isEmpty { bytes[g.int(0...bytes.count - 1)] = g.u8() }
+                if g.int(0...3) == 0 { bytes = Array(bytes.prefix(g.int(0...bytes.count))) }
+                if g.int(0...7) == 0 { bytes += g.bytes(1...16) }
+            }
+            do {
+                let m = try PFCPMessage.decode(bytes)
+                #expect(try PFCPMessage.decode(try m.encode()) == m)
+                accepted += 1
+            } catch {
+                refused += 1
+                #expect(error.offset >= 0 && error.offset <= bytes.count, "\(error) for \(bytes.count) bytes")
+            }
+        }
+        #expect(refused > 0 && accepted > 0)
+    }
+
+    /// PFCP inside UDP inside IPv6, as a capture holds it.
+    @Test func pfcpInIPv6AndUDP() throws {
+        let message = PFCPSamples.all[2]
+        let packet = IPv6Packet(source: PFCPSamples.agent, destination: PFCPSamples.controller,
+                                payload: .udp(UDPDatagram(sourcePort: 8805, destinationPort: 8805, payload: .pfcp(message))))
+        var bytes = try packet.encode()
+        #expect(try IPv6Packet.decode(bytes) == packet)
+        bytes[bytes.count - 1] ^= 1
+        let e = #expect(throws: WireError.self) { try IPv6Packet.decode(bytes) }
+        #expect(e?.kind == .badChecksum)
+    }
+}
