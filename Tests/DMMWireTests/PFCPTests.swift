@@ -134,6 +134,13 @@ struct PFCPTests {
         let (header, length) = try PFCPHeader.decode(bytes)
         #expect(header.version == 2 && header.type == .sessionEstablishmentRequest && header.seid == 9 && header.sequence == 5)
         #expect(length == 16 && header.priority == nil)
+        // A Message Length past the datagram: the fields still read, for an
+        // answer with Invalid Length; the header does not decode.
+        var long = bytes
+        long[3] = 0x20
+        #expect(try PFCPHeader.read(long).length == 36)
+        let e = #expect(throws: WireError.self) { try PFCPHeader.decode(long) }
+        #expect(e?.kind == .truncated && e?.offset == 2)
     }
 
     @Test func anOversizedMessageIsRefusedByTheEncoder() {

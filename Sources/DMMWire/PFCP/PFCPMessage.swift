@@ -17,10 +17,11 @@ public struct PFCPHeader: Hashable, Sendable {
     public var sequence: UInt32
     public var priority: UInt8?
 
-    /// Reads the header alone, of any version, so that a receiver can answer
-    /// a message whose body it refuses (or a version it does not speak); with
-    /// it, the octets of the whole message that Message Length gives.
-    public static func decode(_ bytes: [UInt8]) throws(WireError) -> (PFCPHeader, length: Int) {
+    /// Reads the header's fields alone, of any version and whatever its
+    /// Message Length says, so that a receiver can answer a message whose
+    /// body or length it refuses (or a version it does not speak); with
+    /// them, the octets of the whole message that Message Length gives.
+    public static func read(_ bytes: [UInt8]) throws(WireError) -> (PFCPHeader, length: Int) {
         var r = ByteReader(bytes)
         let flags = try r.u8("PFCP flags")
         let type = PFCPMessageType(rawValue: try r.u8("message type"))
@@ -29,6 +30,12 @@ public struct PFCPHeader: Hashable, Sendable {
         let sequence = try r.u32("sequence number and priority")
         let header = PFCPHeader(version: flags >> 5, type: type, seid: seid, sequence: sequence >> 8,
                                 priority: flags & 0x02 != 0 ? UInt8(truncatingIfNeeded: sequence) >> 4 : nil)
+        return (header, length)
+    }
+
+    /// The header, with its Message Length checked against `bytes`.
+    public static func decode(_ bytes: [UInt8]) throws(WireError) -> (PFCPHeader, length: Int) {
+        let (header, length) = try read(bytes)
         if length > bytes.count {
             throw WireError(.truncated, "message length says \(length) bytes, only \(bytes.count) present", at: 2)
         }

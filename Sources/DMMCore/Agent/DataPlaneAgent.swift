@@ -1,0 +1,421 @@
+import DMMWire
+
+/// The data-plane agent (RFC 8818's FM-DP at a DPA, section 3.1.1 with the
+/// control plane centralized): a pure engine speaking PFCP with one
+/// controller. It registers with the controller, saying which prefixes it
+/// anchors (FM-find:2); turns the PDRs and FARs of each session into
+/// forwarding rules (FM-cpdp:1); answers every request with a Cause and
+/// refuses what it cannot do without changing anything; and reports that it
+/// is alive and its load (FM-cpdp:2).
+///
+///     start --Association Setup--> associating --accepted--> associated
+///                                        ^                       | controller's Recovery Time Stamp changed,
+///                                        +-----------------------+ or heartbeats unanswered
+public struct DataPlaneAgent: Sendable {
+    public struct Config: Sendable, Hashable {
+        /// Its address: its Node ID and the address of its F-SEIDs.
+        public var address: IPv6Address
+        public var controller: IPv6Address
+        /// The prefix blocks it anchors, registered under `poolIdentity`.
+        public var pools: [IPv6Prefix]
+        public var poolIdentity: String
+        public var tunnelMode: TunnelMode
+        public var timing: PFCPTiming
+        /// How long after association it waits for the controller to push
+        /// its sessions again before rules no session asks for are stale.
+        public var resynchronization: Seconds
+
+        public init(address: IPv6Address, controller: IPv6Address, pools: [IPv6Prefix], poolIdentity: String,
+                    tunnelMode: TunnelMode = .ipv6InIPv6, timing: PFCPTiming = PFCPTiming(), resynchronization: Seconds = 2) {
+            self.address = address
+            self.controller = controller
+            self.pools = pools
+            self.poolIdentity = poolIdentity
+            self.tunnelMode = tunnelMode
+            self.timing = timing
+            self.resynchronization = resynchronization
+        }
+    }
+
+    enum State: Sendable, Hashable {
+        case idle
+        /// Association Setup Request sent, no answer yet.
+        case associating
+        /// The controller accepted; its Recovery Time Stamp.
+        case associated(controllerRecovery: UInt32)
+    }
+
+    enum Timer: Hashable, Sendable {
+        case retransmit(UInt32), heartbeat, forget(PFCPAnswers.Key), resynchronized
+    }
+
+    public let config: Config
+    /// When this agent started, in NTP seconds: its Recovery Time Stamp.
+    public let recoveryTimeStamp: UInt32
+    var state = State.idle
+    var sessions: [UInt64: AgentSession] = [:]
+    /// The agent's SEID of each session, by the controller's SEID.
+    var byController: [UInt64: UInt64] = [:]
+    var nextSEID: UInt64
+    var requests: PFCPRequests
+    var answers = PFCPAnswers()
+    var timers = TimerTable<Timer>()
+    var actions: [AgentAction] = []
+    var load: UInt8?
+    var loadSequence: UInt32 = 0
+    public private(set) var counters = Counters()
+
+    public init(config: Config, startedAt now: Instant) {
+        self.config = config
+        recoveryTimeStamp = ntpSeconds(now)
+        requests = PFCPRequests(first: recoveryTimeStamp << 8)
+        nextSEID = UInt64(recoveryTimeStamp) << 32
+    }
+
+    var policy: AgentPolicy { AgentPolicy(tunnelMode: config.tunnelMode, pools: config.pools) }
+
+    // MARK: The engine API
+
+    /// Associates with the controller.
+    public mutating func start(at now: Instant) { associate(at: now) }
+
+    public mutating func handle(_ event: AgentEvent, at now: Instant) {
+        switch event {
+        case .pfcp(let bytes, let sender): receive(bytes, from: sender, at: now)
+        case .load(let metric): report(load: metric, at: now)
+        }
+    }
+
+    public mutating func handleTimeout(at now: Instant) {
+        for timer in timers.expire(at: now) {
+            switch timer {
+            case .retransmit(let sequence): retransmit(sequence, at: now)
+            case .heartbeat: heartbeat(at: now)
+            case .forget(let key): answers.forget(key)
+            case .resynchronized: actions.append(.resynchronized)
+            }
+        }
+    }
+
+    public mutating func nextDeadline() -> Instant? { timers.next() }
+
+    public mutating func pollActions() -> [AgentAction] {
+        defer { actions = [] }
+        return actions
+    }
+
+    /// Every rule the sessions ask for, in session order.
+    public var rules: [ForwardingRule] { sessions.keys.sorted().flatMap { sessions[$0]!.rules } }
+    public var isAssociated: Bool { if case .associated = state { true } else { false } }
+    public var sessionCount: Int { sessions.count }
+
+    // MARK: Association and heartbeats
+
+    mutating func associate(at now: Instant) {
+        state = .associating
+        var m = PFCPMessage(.associationSetupRequest, sequence: 0)
+        m.nodeID = .ipv6(config.address)
+        m.recoveryTimeStamp = recoveryTimeStamp
+        m.poolInformation = [PFCPPoolInformation(identity: config.poolIdentity, prefixes: config.pools)]
+        send(m, purpose: .association, at: now)
+    }
+
+    mutating func heartbeat(at now: Instant) {
+        var m = PFCPMessage(.heartbeatRequest, sequence: 0)
+        m.recoveryTimeStamp = recoveryTimeStamp
+        send(m, purpose: .heartbeat, at: now)
+        timers.set(.heartbeat, at: now + config.timing.heartbeatInterval)
+    }
+
+    mutating func report(load metric: UInt8, at now: Instant) {
+        let metric = min(metric, 100)
+        guard load != metric else { return }
+        load = metric
+        sendLoad(at: now)
+    }
+
+    /// A Node Report with the load (Load Control Information; see
+    /// `PFCPMessage.elements(of:)` for why in a Node Report).
+    mutating func sendLoad(at now: Instant) {
+        guard isAssociated, let load else { return }
+        loadSequence &+= 1
+        var m = PFCPMessage(.nodeReportRequest, sequence: 0)
+        m.nodeID = .ipv6(config.address)
+        m.nodeReportType = .vendorSpecific
+        m.loadControl = PFCPLoadControl(sequence: loadSequence, metric: load)
+        send(m, purpose: .nodeReport, at: now)
+    }
+
+    var loadControl: PFCPLoadControl? { load.map { PFCPLoadControl(sequence: loadSequence, metric: $0) } }
+
+    /// The controller's Recovery Time Stamp, from any message carrying one:
+    /// a new one means it restarted, and the association is set up again.
+    mutating func heard(controllerRecovery stamp: UInt32?, at now: Instant) {
+        guard let stamp, case .associated(let known) = state, known != stamp else { return }
+        counters.controllerRestarts += 1
+        associate(at: now)
+    }
+
+    mutating func send(_ message: PFCPMessage, purpose: PFCPRequests.Purpose, at now: Instant) {
+        var m = message
+        let sequence = requests.register(&m, to: config.controller, for: purpose)
+        actions.append(.send(m, to: config.controller))
+        timers.set(.retransmit(sequence), at: now + config.timing.t1)
+    }
+
+    mutating func retransmit(_ sequence: UInt32, at now: Instant) {
+        switch requests.timedOut(sequence, n1: config.timing.n1) {
+        case nil: break
+        case .again(let p)?:
+            counters.retransmissions += 1
+            actions.append(.send(p.message, to: p.peer))
+            timers.set(.retransmit(sequence), at: now + config.timing.t1)
+        case .givenUp(let p)?:
+            // The controller is unreachable: keep the rules (packets still
+            // flow) and keep asking to associate.
+            counters.unanswered += 1
+            if p.purpose == .association || p.purpose == .heartbeat {
+                if isAssociated { actions.append(.controllerLost) }
+                timers.cancel(.heartbeat)
+                associate(at: now)
+            }
+        }
+    }
+
+    // MARK: Receiving
+
+    mutating func receive(_ bytes: [UInt8], from sender: IPv6Address, at now: Instant) {
+        let message: PFCPMessage
+        do {
+            message = try PFCPMessage.decode(bytes)
+        } catch {
+            refuse(bytes, error, from: sender, at: now)
+            return
+        }
+        guard sender == config.controller else {
+            counters.dropped[.notTheController, default: 0] += 1
+            return
+        }
+        if message.type.isRequest {
+            if let answer = answers[sender, message.sequence] {
+                counters.duplicates += 1
+                actions.append(.send(answer, to: sender))
+                return
+            }
+            answer(request(message, at: now), to: sender, at: now)
+        } else {
+            response(message, from: sender, at: now)
+        }
+    }
+
+    /// A message that does not decode: counted, and answered if it is a
+    /// request from the controller whose header reads.
+    mutating func refuse(_ bytes: [UInt8], _ error: WireError, from sender: IPv6Address, at now: Instant) {
+        counters.malformed[error.kind, default: 0] += 1
+        guard sender == config.controller,
+              let r = PFCPMessage.answer(toUndecodable: bytes, error, node: config.address, recoveryTimeStamp: recoveryTimeStamp,
+                                         seid: { self.sessions[$0]?.controller.seid })
+        else { return }
+        answer(r, to: sender, at: now)
+    }
+
+    mutating func answer(_ m: PFCPMessage, to peer: IPv6Address, at now: Instant) {
+        if let cause = m.cause, !cause.isAcceptance { counters.refused[cause.rawValue, default: 0] += 1 }
+        actions.append(.send(m, to: peer))
+        timers.set(.forget(answers.remember(m, to: peer)), at: now + config.timing.answerLifetime)
+    }
+
+    mutating func request(_ m: PFCPMessage, at now: Instant) -> PFCPMessage {
+        switch m.type {
+        case .heartbeatRequest:
+            heard(controllerRecovery: m.recoveryTimeStamp, at: now)
+            var r = PFCPMessage(.heartbeatResponse, sequence: m.sequence)
+            r.recoveryTimeStamp = recoveryTimeStamp
+            return r
+        case .associationReleaseRequest:
+            var r = nodeResponse(to: m, .requestAccepted)
+            if isAssociated {
+                releaseAll()
+                state = .idle
+                timers.cancel(.heartbeat)
+            } else {
+                r.cause = .noEstablishedAssociation
+            }
+            return r
+        case .sessionEstablishmentRequest: return establish(m, at: now)
+        case .sessionModificationRequest: return modify(m)
+        case .sessionDeletionRequest: return delete(m)
+        default:
+            counters.dropped[.unexpectedMessage, default: 0] += 1
+            var r = PFCPMessage(m.type.response, sequence: m.sequence, seid: m.seid)
+            r.cause = .serviceNotSupported
+            return r
+        }
+    }
+
+    func nodeResponse(to m: PFCPMessage, _ cause: PFCPCause) -> PFCPMessage {
+        var r = PFCPMessage(m.type.response, sequence: m.sequence)
+        r.nodeID = .ipv6(config.address)
+        r.cause = cause
+        return r
+    }
+
+    mutating func response(_ m: PFCPMessage, from sender: IPv6Address, at now: Instant) {
+        guard let request = requests.answered(by: m, from: sender) else {
+            counters.dropped[.responseToNoRequest, default: 0] += 1
+            return
+        }
+        timers.cancel(.retransmit(m.sequence))
+        switch request.purpose {
+        case .association:
+            guard m.cause == .requestAccepted, let stamp = m.recoveryTimeStamp else {
+                counters.refusedByController += 1
+                timers.set(.heartbeat, at: now + config.timing.heartbeatInterval)  // try again later
+                state = .idle
+                return
+            }
+            state = .associated(controllerRecovery: stamp)
+            actions.append(.associated(controller: sender))
+            timers.set(.heartbeat, at: now + config.timing.heartbeatInterval)
+            timers.set(.resynchronized, at: now + config.resynchronization)
+            sendLoad(at: now)
+        case .heartbeat:
+            if case .idle = state { associate(at: now) } else { heard(controllerRecovery: m.recoveryTimeStamp, at: now) }
+        case .nodeReport, .session: break
+        }
+    }
+
+    // MARK: Sessions (FM-cpdp:1)
+
+    mutating func establish(_ m: PFCPMessage, at now: Instant) -> PFCPMessage {
+        var r = PFCPMessage(.sessionEstablishmentResponse, sequence: m.sequence, seid: m.fSEID?.seid ?? 0)
+        r.nodeID = .ipv6(config.address)
+        guard isAssociated else {
+            r.cause = .noEstablishedAssociation
+            return r
+        }
+        let controller = m.fSEID!
+        // The controller pushing a session it set up before (it restarted,
+        // or this agent re-associated): the session is replaced, and rules
+        // that stay the same are left as they are in the kernel.
+        let existing = byController[controller.seid]
+        var session = AgentSession(controller: controller)
+        if let refusal = session.apply(m, policy: policy) { return refused(r, refusal) }
+        let seid = existing ?? nextSessionID()
+        let before = sessions[seid]?.rules ?? []
+        sessions[seid] = session
+        byController[controller.seid] = seid
+        change(from: before, to: session.rules)
+        r.cause = .requestAccepted
+        r.fSEID = PFCPFSEID(seid: seid, ipv6: config.address)
+        r.createdPDR = session.pdrs.keys.sorted().map { PFCPRuleReference(id: UInt32($0)) }
+        r.loadControl = loadControl
+        return r
+    }
+
+    mutating func nextSessionID() -> UInt64 {
+        nextSEID &+= 1
+        return nextSEID
+    }
+
+    mutating func modify(_ m: PFCPMessage) -> PFCPMessage {
+        guard let seid = m.seid, var session = sessions[seid] else {
+            return sessionContextNotFound(m)
+        }
+        var r = PFCPMessage(.sessionModificationResponse, sequence: m.sequence, seid: session.controller.seid)
+        guard isAssociated else {
+            r.cause = .noEstablishedAssociation
+            return r
+        }
+        let before = session.rules
+        if let refusal = session.apply(m, policy: policy) { return refused(r, refusal) }
+        sessions[seid] = session
+        change(from: before, to: session.rules)
+        r.cause = .requestAccepted
+        r.loadControl = loadControl
+        return r
+    }
+
+    mutating func delete(_ m: PFCPMessage) -> PFCPMessage {
+        guard let seid = m.seid, let session = sessions.removeValue(forKey: seid) else {
+            return sessionContextNotFound(m)
+        }
+        byController[session.controller.seid] = nil
+        change(from: session.rules, to: [])
+        var r = PFCPMessage(.sessionDeletionResponse, sequence: m.sequence, seid: session.controller.seid)
+        r.cause = .requestAccepted
+        r.loadControl = loadControl
+        return r
+    }
+
+    func sessionContextNotFound(_ m: PFCPMessage) -> PFCPMessage {
+        // The header's SEID is unknown, so the answer carries 0 (section 7.2.2.4.2).
+        var r = PFCPMessage(m.type.response, sequence: m.sequence, seid: 0)
+        r.cause = .sessionContextNotFound
+        return r
+    }
+
+    mutating func refused(_ response: PFCPMessage, _ refusal: PFCPRuleMapping.Refusal) -> PFCPMessage {
+        var r = response
+        r.cause = refusal.cause
+        r.offendingIE = refusal.offendingIE
+        r.fSEID = nil
+        actions.append(.refused(refusal.reason))
+        return r
+    }
+
+    /// The rule actions that take the data plane from `before` to `after`:
+    /// removals first, and a rule that stays the same is not touched.
+    mutating func change(from before: [ForwardingRule], to after: [ForwardingRule]) {
+        let kept = Set(after)
+        let keys = Set(after.map(\.key))
+        for rule in before where !kept.contains(rule) && !keys.contains(rule.key) { actions.append(.remove(rule)) }
+        let had = Set(before)
+        for rule in after where !had.contains(rule) { actions.append(.install(rule)) }
+    }
+
+    mutating func releaseAll() {
+        for seid in sessions.keys.sorted() { change(from: sessions[seid]!.rules, to: []) }
+        sessions = [:]
+        byController = [:]
+    }
+}
+
+public enum AgentEvent: Sendable {
+    /// A UDP datagram on port 8805.
+    case pfcp([UInt8], from: IPv6Address)
+    /// The load of this agent now, 0 to 100.
+    case load(UInt8)
+}
+
+public enum AgentAction: Hashable, Sendable {
+    case send(PFCPMessage, to: IPv6Address)
+    case install(ForwardingRule)
+    case remove(ForwardingRule)
+    /// The controller accepted the association.
+    case associated(controller: IPv6Address)
+    /// The controller stopped answering; rules stay as they are.
+    case controllerLost
+    /// The controller had time to push every session again after the
+    /// association: a rule of this agent that no session asks for is stale.
+    case resynchronized
+    /// A request refused, why (for the log).
+    case refused(String)
+}
+
+extension DataPlaneAgent {
+    public enum Dropped: String, CaseIterable, Sendable {
+        case notTheController = "not from the controller"
+        case responseToNoRequest = "response to no request"
+        case unexpectedMessage = "unexpected message"
+    }
+
+    public struct Counters: Sendable, Hashable {
+        public var malformed: [WireError.Kind: Int] = [:]
+        public var dropped: [Dropped: Int] = [:]
+        /// Requests answered with a Cause other than acceptance, by Cause value.
+        public var refused: [UInt8: Int] = [:]
+        public var retransmissions = 0, unanswered = 0, duplicates = 0
+        public var controllerRestarts = 0, refusedByController = 0
+    }
+}

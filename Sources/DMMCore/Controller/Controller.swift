@@ -1,0 +1,513 @@
+import DMMWire
+
+/// The central controller's forwarding management (RFC 8818 section 3.1.1,
+/// Figure 1 with FM-CP centralized; the LMs beside it is `LocationServer`):
+/// a pure engine speaking PFCP with the data-plane agents. It keeps an
+/// association per agent with the prefixes the agent anchors (FM-find:2),
+/// finds the anchor of a prefix (FM-find:3 and 4), follows each agent's
+/// liveness and load (FM-cpdp:2), and makes the rules it wants at each agent
+/// true through PFCP sessions, one per prefix and agent (FM-cpdp:1).
+///
+/// Association of an agent:
+///
+///     Setup Request --> up --heartbeats unanswered--> down --any answer--> up
+///                       ^ a new Recovery Time Stamp: the agent restarted, and
+///                         every session it had is pushed again
+public struct Controller: Sendable {
+    public struct Config: Sendable, Hashable {
+        public var address: IPv6Address
+        public var timing: PFCPTiming
+        /// No new node is anchored at an agent whose load is over this (0 to 100).
+        public var loadLimit: UInt8
+        /// The tunnels the agents are asked to build; each agent's own
+        /// configuration must agree (PFCP's Outer Header Creation says IPv6,
+        /// not which encapsulation).
+        public var tunnelMode: TunnelMode
+        /// Where tunnels to an agent end, where that is not its address
+        /// (an SRv6 SID).
+        public var endpoints: [IPv6Address: IPv6Address]
+
+        public init(address: IPv6Address, timing: PFCPTiming = PFCPTiming(), loadLimit: UInt8 = 80,
+                    tunnelMode: TunnelMode = .ipv6InIPv6, endpoints: [IPv6Address: IPv6Address] = [:]) {
+            self.address = address
+            self.timing = timing
+            self.loadLimit = loadLimit
+            self.tunnelMode = tunnelMode
+            self.endpoints = endpoints
+        }
+    }
+
+    public enum Status: String, Sendable, Hashable, CaseIterable { case up, down }
+
+    public struct Association: Sendable, Hashable {
+        public var agent: IPv6Address
+        public var pools: [PFCPPoolInformation]
+        public var recoveryTimeStamp: UInt32
+        public var status: Status
+        /// The last load the agent reported, 0 to 100.
+        public var load: UInt8?
+        var loadSequence: UInt32?
+
+        public func anchors(_ prefix: IPv6Prefix) -> Bool {
+            pools.contains { $0.prefixes.contains { $0.length <= prefix.length && $0.contains(prefix.address) } }
+        }
+    }
+
+    /// A prefix's session at one agent: the rules the controller wants there
+    /// and the rules the agent acknowledged.
+    public struct Session: Sendable, Hashable {
+        public var agent: IPv6Address
+        public var prefix: IPv6Prefix
+        /// The controller's SEID.
+        public var seid: UInt64
+        /// The agent's SEID, once it accepted the session.
+        public var agentSEID: UInt64?
+        public var wanted: [ForwardingRule]
+        public var acknowledged: [ForwardingRule]
+        /// The request in flight for it, and the rules it asks for.
+        var inFlight: InFlight?
+
+        struct InFlight: Hashable, Sendable {
+            var sequence: UInt32
+            var rules: [ForwardingRule]
+        }
+
+        /// Back to nothing at the agent: it is to be set up anew.
+        mutating func reset() {
+            inFlight = nil
+            agentSEID = nil
+            acknowledged = []
+        }
+    }
+
+    struct SessionKey: Hashable, Sendable {
+        var agent: IPv6Address
+        var prefix: IPv6Prefix
+    }
+
+    enum Timer: Hashable, Sendable {
+        case retransmit(UInt32), heartbeat(IPv6Address), forget(PFCPAnswers.Key)
+    }
+
+    public let config: Config
+    public let recoveryTimeStamp: UInt32
+    public private(set) var associations: [IPv6Address: Association] = [:]
+    public private(set) var sessions: [UInt64: Session] = [:]
+    var sessionOf: [SessionKey: UInt64] = [:]
+    var nextSEID: UInt64
+    var requests: PFCPRequests
+    var answers = PFCPAnswers()
+    var timers = TimerTable<Timer>()
+    var actions: [ControllerAction] = []
+    public private(set) var counters = Counters()
+
+    public init(config: Config, startedAt now: Instant) {
+        self.config = config
+        recoveryTimeStamp = ntpSeconds(now)
+        requests = PFCPRequests(first: recoveryTimeStamp << 8)
+        nextSEID = UInt64(recoveryTimeStamp) << 32
+    }
+
+    /// What a controller restarted from its store needs: the associations
+    /// and sessions, with the rules each agent acknowledged.
+    public struct Snapshot: Sendable, Hashable {
+        public var associations: [Association]
+        public var sessions: [Session]
+
+        public init(associations: [Association], sessions: [Session]) {
+            self.associations = associations
+            self.sessions = sessions
+        }
+    }
+
+    public var snapshot: Snapshot {
+        Snapshot(associations: associations.keys.sorted().map { associations[$0]! },
+                 sessions: sessions.keys.sorted().map {
+                     var s = sessions[$0]!
+                     s.inFlight = nil
+                     return s
+                 })
+    }
+
+    /// A controller restarted with what it had. Its new Recovery Time Stamp,
+    /// sent in the first heartbeats (`start(at:)`), tells each agent to
+    /// associate again; the sessions are then pushed as establishments with
+    /// their old SEIDs, which the agents match, so rules that are still right
+    /// are not touched.
+    public init(config: Config, startedAt now: Instant, restoring snapshot: Snapshot) {
+        self.init(config: config, startedAt: now)
+        for a in snapshot.associations { associations[a.agent] = a }
+        for s in snapshot.sessions {
+            sessions[s.seid] = s
+            sessionOf[SessionKey(agent: s.agent, prefix: s.prefix)] = s.seid
+            nextSEID = max(nextSEID, s.seid)
+        }
+    }
+
+    /// Heartbeats to every agent it knows, now.
+    public mutating func start(at now: Instant) {
+        for agent in associations.keys.sorted() { timers.set(.heartbeat(agent), at: now) }
+    }
+
+    // MARK: The engine API
+
+    public mutating func handle(_ event: ControllerEvent, at now: Instant) {
+        switch event {
+        case .pfcp(let bytes, let sender): receive(bytes, from: sender, at: now)
+        }
+    }
+
+    public mutating func handleTimeout(at now: Instant) {
+        for timer in timers.expire(at: now) {
+            switch timer {
+            case .retransmit(let sequence): retransmit(sequence, at: now)
+            case .heartbeat(let agent): heartbeat(agent, at: now)
+            case .forget(let key): answers.forget(key)
+            }
+        }
+    }
+
+    public mutating func nextDeadline() -> Instant? { timers.next() }
+
+    public mutating func pollActions() -> [ControllerAction] {
+        defer { actions = [] }
+        return actions
+    }
+
+    // MARK: Discovery (FM-find:3 and 4) and choice of anchor
+
+    /// The agent that anchors `prefix`, from the pools agents registered.
+    public func anchor(of prefix: IPv6Prefix) -> IPv6Address? {
+        associations.keys.sorted().first { associations[$0]!.anchors(prefix) }
+    }
+
+    /// Whether a new node may be anchored at `agent`: it is up and its load
+    /// is within the limit.
+    public func canAnchor(at agent: IPv6Address) -> Bool {
+        guard let a = associations[agent], a.status == .up else { return false }
+        return (a.load ?? 0) <= config.loadLimit
+    }
+
+    /// Where to anchor a new node attached at `agent`: there if it can, else
+    /// the least loaded agent that can (lowest address on a tie).
+    public func chooseAnchor(preferring agent: IPv6Address) -> IPv6Address? {
+        if canAnchor(at: agent) { return agent }
+        return associations.keys.sorted().filter(canAnchor).min { (associations[$0]!.load ?? 0) < (associations[$1]!.load ?? 0) }
+    }
+
+    // MARK: Sessions (FM-cpdp:1)
+
+    /// Makes `rules` the rules for `prefix` at `agent`: a session is set up,
+    /// changed, or deleted (no rules) as needed. One request per session is
+    /// in flight at a time; the newest wish is sent when it is answered.
+    public mutating func program(_ rules: [ForwardingRule], at agent: IPv6Address, for prefix: IPv6Prefix, at now: Instant) {
+        let key = SessionKey(agent: agent, prefix: prefix)
+        let seid: UInt64
+        if let known = sessionOf[key] {
+            seid = known
+        } else {
+            guard !rules.isEmpty else { return }
+            nextSEID &+= 1
+            seid = nextSEID
+            sessionOf[key] = seid
+            sessions[seid] = Session(agent: agent, prefix: prefix, seid: seid, wanted: [], acknowledged: [])
+        }
+        sessions[seid]!.wanted = rules.sorted { PFCPRuleMapping.slot(of: $0.key) < PFCPRuleMapping.slot(of: $1.key) }
+        push(seid, at: now)
+    }
+
+    /// The rules `agent` acknowledged, every session's, in session order.
+    public func rules(at agent: IPv6Address) -> [ForwardingRule] {
+        sessions.keys.sorted().compactMap { sessions[$0] }.filter { $0.agent == agent }.flatMap(\.acknowledged)
+    }
+
+    /// Sends what a session needs to go from what the agent acknowledged to
+    /// what is wanted, if nothing is in flight for it.
+    mutating func push(_ seid: UInt64, at now: Instant) {
+        guard let s = sessions[seid], s.inFlight == nil else { return }
+        guard s.wanted != s.acknowledged || (s.agentSEID == nil && !s.wanted.isEmpty) else {
+            if s.wanted.isEmpty { forget(seid) } else { actions.append(.programmed(agent: s.agent, prefix: s.prefix)) }
+            return
+        }
+        let anchoredHere = associations[s.agent]?.anchors(s.prefix) ?? false
+        var m: PFCPMessage
+        if let agentSEID = s.agentSEID {
+            if s.wanted.isEmpty {
+                m = PFCPMessage(.sessionDeletionRequest, sequence: 0, seid: agentSEID)
+            } else {
+                m = PFCPMessage(.sessionModificationRequest, sequence: 0, seid: agentSEID)
+                Self.describe(from: s.acknowledged, to: s.wanted, anchoredHere: anchoredHere, in: &m)
+            }
+        } else {
+            m = PFCPMessage(.sessionEstablishmentRequest, sequence: 0, seid: 0)
+            m.nodeID = .ipv6(config.address)
+            m.fSEID = PFCPFSEID(seid: seid, ipv6: config.address)
+            Self.describe(from: [], to: s.wanted, anchoredHere: anchoredHere, in: &m)
+        }
+        let sequence = send(m, to: s.agent, purpose: .session(seid), at: now)
+        sessions[seid]!.inFlight = Session.InFlight(sequence: sequence, rules: s.wanted)
+    }
+
+    /// The rule IEs that change a session from `before` to `after`, by slot:
+    /// a rule whose PDR stays the same changes by its FAR alone.
+    static func describe(from before: [ForwardingRule], to after: [ForwardingRule], anchoredHere: Bool, in m: inout PFCPMessage) {
+        func encoded(_ rules: [ForwardingRule]) -> [UInt16: (PFCPPDR, PFCPFAR)] {
+            Dictionary(rules.compactMap { r in PFCPRuleMapping.encode(r, anchoredHere: anchoredHere).map { ($0.0.id, $0) } }) { a, _ in a }
+        }
+        let old = encoded(before), new = encoded(after)
+        for id in old.keys.sorted() where new[id] == nil {
+            m.removePDR.append(PFCPRuleReference(id: UInt32(id)))
+            m.removeFAR.append(PFCPRuleReference(id: UInt32(id)))
+        }
+        for id in new.keys.sorted() {
+            let (pdr, far) = new[id]!
+            guard let (oldPDR, oldFAR) = old[id] else {
+                m.createPDR.append(pdr)
+                m.createFAR.append(far)
+                continue
+            }
+            if pdr != oldPDR { m.updatePDR.append(pdr) }
+            if far != oldFAR {
+                var update = far
+                if update.forwarding == nil, oldFAR.forwarding != nil {
+                    // An Update FAR cannot clear Forwarding Parameters: write the rule anew.
+                    m.removeFAR.append(PFCPRuleReference(id: far.id))
+                    m.createFAR.append(far)
+                    continue
+                }
+                update.forwarding = far.forwarding
+                m.updateFAR.append(update)
+            }
+        }
+    }
+
+    mutating func forget(_ seid: UInt64) {
+        guard let s = sessions.removeValue(forKey: seid) else { return }
+        sessionOf[SessionKey(agent: s.agent, prefix: s.prefix)] = nil
+        actions.append(.programmed(agent: s.agent, prefix: s.prefix))
+    }
+
+    mutating func sessionAnswered(_ seid: UInt64, _ m: PFCPMessage, at now: Instant) {
+        guard var s = sessions[seid], let flight = s.inFlight else { return }
+        s.inFlight = nil
+        if m.cause?.isAcceptance == true {
+            s.acknowledged = flight.rules
+            if m.type == .sessionEstablishmentResponse { s.agentSEID = m.fSEID?.seid }
+            if m.type == .sessionDeletionResponse { s.agentSEID = nil }
+        } else {
+            counters.sessionsRefused += 1
+            actions.append(.sessionRefused(agent: s.agent, prefix: s.prefix, cause: m.cause ?? .requestRejected))
+            if m.cause == .sessionContextNotFound { s.reset() }
+            // The agent keeps what it had; the controller wants it no more
+            // than the agent accepted, until asked again.
+            s.wanted = s.acknowledged
+        }
+        if let load = m.loadControl { heard(load: load, from: s.agent) }
+        sessions[seid] = s
+        push(seid, at: now)
+    }
+
+    // MARK: Associations, heartbeats and load (FM-find:2, FM-cpdp:2)
+
+    mutating func associate(_ m: PFCPMessage, from sender: IPv6Address, at now: Instant) -> PFCPMessage {
+        var r = PFCPMessage(.associationSetupResponse, sequence: m.sequence)
+        r.nodeID = .ipv6(config.address)
+        r.recoveryTimeStamp = recoveryTimeStamp
+        guard case .ipv6(let id) = m.nodeID, id == sender else {
+            r.cause = .mandatoryIEIncorrect
+            r.offendingIE = .nodeID
+            return r
+        }
+        let stamp = m.recoveryTimeStamp!
+        let restarted = associations[sender].map { $0.recoveryTimeStamp != stamp } ?? false
+        associations[sender] = Association(agent: sender, pools: m.poolInformation, recoveryTimeStamp: stamp, status: .up,
+                                           load: associations[sender]?.load, loadSequence: associations[sender]?.loadSequence)
+        if restarted {
+            counters.agentRestarts += 1
+            associations[sender]!.load = nil
+            associations[sender]!.loadSequence = nil
+        }
+        actions.append(.associationChanged(agent: sender, status: .up))
+        r.cause = .requestAccepted
+        r.poolInformation = m.poolInformation
+        timers.set(.heartbeat(sender), at: now + config.timing.heartbeatInterval)
+        // A new association, after a restart of either side: every session
+        // is to be pushed again (after this answer), as an establishment the
+        // agent matches by SEID.
+        for s in requests.drop(peer: sender) { timers.cancel(.retransmit(s)) }
+        for seid in sessions.keys.sorted() where sessions[seid]!.agent == sender { sessions[seid]!.reset() }
+        return r
+    }
+
+    mutating func heartbeat(_ agent: IPv6Address, at now: Instant) {
+        guard associations[agent] != nil else { return }
+        var m = PFCPMessage(.heartbeatRequest, sequence: 0)
+        m.recoveryTimeStamp = recoveryTimeStamp
+        send(m, to: agent, purpose: .heartbeat, at: now)
+        timers.set(.heartbeat(agent), at: now + config.timing.heartbeatInterval)
+    }
+
+    /// Any message from an agent marked down brings it up again. (One that
+    /// restarted associates again, and its sessions are pushed then.)
+    mutating func heard(from agent: IPv6Address) {
+        guard associations[agent]?.status == .down else { return }
+        associations[agent]!.status = .up
+        actions.append(.associationChanged(agent: agent, status: .up))
+    }
+
+    mutating func heard(load: PFCPLoadControl, from agent: IPv6Address) {
+        guard var a = associations[agent] else { return }
+        // Sequence numbers order the reports; an older one is stale (TS 29.244 section 6.2.5.3).
+        if let last = a.loadSequence, Int32(bitPattern: load.sequence &- last) <= 0 { return }
+        a.load = load.metric
+        a.loadSequence = load.sequence
+        associations[agent] = a
+    }
+
+    @discardableResult
+    mutating func send(_ message: PFCPMessage, to peer: IPv6Address, purpose: PFCPRequests.Purpose, at now: Instant) -> UInt32 {
+        var m = message
+        let sequence = requests.register(&m, to: peer, for: purpose)
+        actions.append(.send(m, to: peer))
+        timers.set(.retransmit(sequence), at: now + config.timing.t1)
+        return sequence
+    }
+
+    mutating func retransmit(_ sequence: UInt32, at now: Instant) {
+        switch requests.timedOut(sequence, n1: config.timing.n1) {
+        case nil: break
+        case .again(let p)?:
+            counters.retransmissions += 1
+            actions.append(.send(p.message, to: p.peer))
+            timers.set(.retransmit(sequence), at: now + config.timing.t1)
+        case .givenUp(let p)?:
+            counters.unanswered += 1
+            if associations[p.peer]?.status == .up {
+                associations[p.peer]!.status = .down
+                actions.append(.associationChanged(agent: p.peer, status: .down))
+            }
+            if case .session(let seid) = p.purpose { sessions[seid]?.inFlight = nil }
+        }
+    }
+
+    // MARK: Receiving
+
+    mutating func receive(_ bytes: [UInt8], from sender: IPv6Address, at now: Instant) {
+        let message: PFCPMessage
+        do {
+            message = try PFCPMessage.decode(bytes)
+        } catch {
+            counters.malformed[error.kind, default: 0] += 1
+            guard let r = PFCPMessage.answer(toUndecodable: bytes, error, node: config.address, recoveryTimeStamp: recoveryTimeStamp,
+                                             seid: { self.sessions[$0]?.agentSEID })
+            else { return }
+            answer(r, to: sender, at: now)
+            return
+        }
+        if message.type.isRequest {
+            if let previous = answers[sender, message.sequence] {
+                counters.duplicates += 1
+                actions.append(.send(previous, to: sender))
+                return
+            }
+            let r = request(message, from: sender, at: now)
+            answer(r, to: sender, at: now)
+            if r.type == .associationSetupResponse, r.cause == .requestAccepted {
+                for seid in sessions.keys.sorted() where sessions[seid]!.agent == sender { push(seid, at: now) }
+            }
+        } else {
+            response(message, from: sender, at: now)
+        }
+    }
+
+    mutating func answer(_ m: PFCPMessage, to peer: IPv6Address, at now: Instant) {
+        if let cause = m.cause, !cause.isAcceptance { counters.refused[cause.rawValue, default: 0] += 1 }
+        actions.append(.send(m, to: peer))
+        timers.set(.forget(answers.remember(m, to: peer)), at: now + config.timing.answerLifetime)
+    }
+
+    mutating func request(_ m: PFCPMessage, from sender: IPv6Address, at now: Instant) -> PFCPMessage {
+        switch m.type {
+        case .associationSetupRequest: return associate(m, from: sender, at: now)
+        case .heartbeatRequest:
+            heard(from: sender)
+            var r = PFCPMessage(.heartbeatResponse, sequence: m.sequence)
+            r.recoveryTimeStamp = recoveryTimeStamp
+            return r
+        default:
+            var r = PFCPMessage(m.type.response, sequence: m.sequence, seid: m.type.isSessionMessage ? 0 : nil)
+            if !m.type.isSessionMessage { r.nodeID = .ipv6(config.address) }
+            guard associations[sender] != nil else {
+                counters.dropped[.noAssociation, default: 0] += 1
+                r.cause = .noEstablishedAssociation
+                return r
+            }
+            heard(from: sender)
+            switch m.type {
+            case .nodeReportRequest:
+                if let load = m.loadControl { heard(load: load, from: sender) }
+                r.cause = .requestAccepted
+            case .associationUpdateRequest:
+                if !m.poolInformation.isEmpty { associations[sender]!.pools = m.poolInformation }
+                r.cause = .requestAccepted
+            case .associationReleaseRequest:
+                release(sender)
+                r.cause = .requestAccepted
+            case .sessionReportRequest:
+                r.cause = .requestAccepted
+            default:
+                counters.dropped[.unexpectedMessage, default: 0] += 1
+                r.cause = .serviceNotSupported
+            }
+            return r
+        }
+    }
+
+    mutating func release(_ agent: IPv6Address) {
+        associations[agent] = nil
+        timers.cancel(.heartbeat(agent))
+        for s in requests.drop(peer: agent) { timers.cancel(.retransmit(s)) }
+        for seid in sessions.keys.sorted() where sessions[seid]!.agent == agent { sessions[seid]!.reset() }
+        actions.append(.associationChanged(agent: agent, status: .down))
+    }
+
+    mutating func response(_ m: PFCPMessage, from sender: IPv6Address, at now: Instant) {
+        guard let request = requests.answered(by: m, from: sender) else {
+            counters.dropped[.responseToNoRequest, default: 0] += 1
+            return
+        }
+        timers.cancel(.retransmit(m.sequence))
+        heard(from: sender)
+        if case .session(let seid) = request.purpose { sessionAnswered(seid, m, at: now) }
+    }
+}
+
+public enum ControllerEvent: Sendable {
+    /// A UDP datagram on port 8805.
+    case pfcp([UInt8], from: IPv6Address)
+}
+
+public enum ControllerAction: Hashable, Sendable {
+    case send(PFCPMessage, to: IPv6Address)
+    case associationChanged(agent: IPv6Address, status: Controller.Status)
+    /// The agent holds every rule the controller wants for the prefix there.
+    case programmed(agent: IPv6Address, prefix: IPv6Prefix)
+    /// The agent refused a session request; the session holds what it had.
+    case sessionRefused(agent: IPv6Address, prefix: IPv6Prefix, cause: PFCPCause)
+}
+
+extension Controller {
+    public enum Dropped: String, CaseIterable, Sendable {
+        case noAssociation = "no association"
+        case responseToNoRequest = "response to no request"
+        case unexpectedMessage = "unexpected message"
+    }
+
+    public struct Counters: Sendable, Hashable {
+        public var malformed: [WireError.Kind: Int] = [:]
+        public var dropped: [Dropped: Int] = [:]
+        public var refused: [UInt8: Int] = [:]
+        public var retransmissions = 0, unanswered = 0, duplicates = 0
+        public var agentRestarts = 0, sessionsRefused = 0
+    }
+}

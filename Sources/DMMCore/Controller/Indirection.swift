@@ -1,0 +1,60 @@
+import DMMWire
+
+/// Indirection as the controller's forwarding method (RFC 8818 section 3.1.1
+/// with FM-CP centralized, FM-path-ind): a prefix stays anchored where it was
+/// assigned, and while its node is elsewhere a tunnel from the anchor follows
+/// it, the outcome of the seite scheme with every entry pushed over PFCP.
+///
+///  | where the node is           | anchor's rules            | serving agent's rules                     |
+///  |-----------------------------|---------------------------|-------------------------------------------|
+///  | on a link of the anchor     | deliver on the link       | -                                         |
+///  | on a link of another agent  | encapsulate toward it     | deliver on the link, reverse tunnel back  |
+///  | nowhere, or no flow uses it | -                         | -                                         |
+public struct Placement: Sendable, Hashable {
+    public var prefix: IPv6Prefix
+    public var anchor: IPv6Address
+    /// The agent and access link the node is on, while flows use the prefix.
+    public var serving: Attachment?
+
+    public struct Attachment: Sendable, Hashable {
+        public var agent: IPv6Address
+        public var link: LinkID
+        public init(agent: IPv6Address, link: LinkID) {
+            self.agent = agent
+            self.link = link
+        }
+    }
+
+    public init(prefix: IPv6Prefix, anchor: IPv6Address, serving: Attachment?) {
+        self.prefix = prefix
+        self.anchor = anchor
+        self.serving = serving
+    }
+
+    /// The rules at each agent involved, by the table above.
+    public func rules(endpoint: (IPv6Address) -> IPv6Address, mode: TunnelMode) -> [IPv6Address: [ForwardingRule]] {
+        guard let serving else { return [:] }
+        guard serving.agent != anchor else { return [anchor: [.deliver(prefix, link: serving.link)]] }
+        return [
+            anchor: [.encapsulate(prefix, endpoint: endpoint(serving.agent), mode: mode)],
+            serving.agent: [.deliver(prefix, link: serving.link),
+                            .reverseTunnel(from: prefix, link: serving.link, endpoint: endpoint(anchor), mode: mode)],
+        ]
+    }
+}
+
+extension Controller {
+    /// Where tunnels to `agent` end: as configured, else its address.
+    public func endpoint(of agent: IPv6Address) -> IPv6Address { config.endpoints[agent] ?? agent }
+
+    /// Makes the agents' rules for a prefix those of `placement`: the agents
+    /// it involves get their rules, an agent it no longer involves loses its
+    /// session for the prefix. Each agent's session changes in one request.
+    public mutating func place(_ placement: Placement, at now: Instant) {
+        let wanted = placement.rules(endpoint: endpoint(of:), mode: config.tunnelMode)
+        let involved = sessionOf.keys.filter { $0.prefix == placement.prefix }.map(\.agent)
+        for agent in Set(involved).union(wanted.keys).sorted() {
+            program(wanted[agent] ?? [], at: agent, for: placement.prefix, at: now)
+        }
+    }
+}

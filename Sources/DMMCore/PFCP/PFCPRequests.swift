@@ -1,0 +1,153 @@
+import DMMWire
+
+/// The requests a PFCP node sent and awaits answers to (TS 29.244 section
+/// 6.4): each is sent again after T1, at most N1 times, then given up. The
+/// sequence number names a request; a response must come from the peer the
+/// request went to and be of the request's response type.
+struct PFCPRequests: Sendable {
+    struct Pending: Sendable {
+        var message: PFCPMessage
+        var peer: IPv6Address
+        var retransmissions = 0
+        /// What the request is for, to the engine that sent it.
+        var purpose: Purpose
+    }
+
+    /// Why a request was sent, so that its answer or its loss can be acted on.
+    enum Purpose: Hashable, Sendable {
+        case association, heartbeat, nodeReport
+        /// A session request for the session with this CP SEID.
+        case session(UInt64)
+    }
+
+    private(set) var pending: [UInt32: Pending] = [:]
+    private var last: UInt32
+
+    /// Sequence numbers start from `first`, which the engine derives from its
+    /// recovery time stamp, so that a restarted node does not reuse numbers
+    /// its predecessor's peers may still hold answers for.
+    init(first: UInt32) { last = first & 0xFF_FFFF }
+
+    /// Numbers `message` and records it; the caller sends it.
+    mutating func register(_ message: inout PFCPMessage, to peer: IPv6Address, for purpose: Purpose) -> UInt32 {
+        last = (last + 1) & 0xFF_FFFF
+        message.header.sequence = last
+        pending[last] = Pending(message: message, peer: peer, purpose: purpose)
+        return last
+    }
+
+    /// The request `response` answers, no longer pending; nil if none.
+    mutating func answered(by response: PFCPMessage, from peer: IPv6Address) -> Pending? {
+        guard let p = pending[response.sequence], p.peer == peer, p.message.type.response == response.type else { return nil }
+        pending[response.sequence] = nil
+        return p
+    }
+
+    enum Retry {
+        case again(Pending)
+        case givenUp(Pending)
+    }
+
+    /// T1 ran out for a request: send it again, or give it up after `n1`
+    /// retransmissions. Nil if it is no longer pending.
+    mutating func timedOut(_ sequence: UInt32, n1: Int) -> Retry? {
+        guard var p = pending[sequence] else { return nil }
+        guard p.retransmissions < n1 else {
+            pending[sequence] = nil
+            return .givenUp(p)
+        }
+        p.retransmissions += 1
+        pending[sequence] = p
+        return .again(p)
+    }
+
+    /// Forgets every request to `peer` (its association is gone).
+    mutating func drop(peer: IPv6Address) -> [UInt32] {
+        let gone = pending.filter { $0.value.peer == peer }.keys.sorted()
+        for s in gone { pending[s] = nil }
+        return gone
+    }
+}
+
+/// The answers a PFCP node gave recently, so that a request sent again (its
+/// answer was lost) gets the same answer and is not carried out twice (TS
+/// 29.244 section 6.4).
+struct PFCPAnswers: Sendable {
+    struct Key: Hashable, Sendable {
+        var peer: IPv6Address
+        var sequence: UInt32
+    }
+
+    private var answers: [Key: PFCPMessage] = [:]
+
+    subscript(peer: IPv6Address, sequence: UInt32) -> PFCPMessage? { answers[Key(peer: peer, sequence: sequence)] }
+
+    mutating func remember(_ answer: PFCPMessage, to peer: IPv6Address) -> Key {
+        let key = Key(peer: peer, sequence: answer.sequence)
+        answers[key] = answer
+        return key
+    }
+
+    mutating func forget(_ key: Key) { answers[key] = nil }
+}
+
+/// PFCP's timing (TS 29.244 section 6.4 leaves the values to the operator).
+public struct PFCPTiming: Hashable, Sendable {
+    /// T1: how long a request waits for its answer before it is sent again.
+    public var t1: Seconds
+    /// N1: how many times a request is sent again before it is given up.
+    public var n1: Int
+    /// Between heartbeats to each peer; a peer that misses a heartbeat (N1
+    /// retransmissions unanswered) is marked down.
+    public var heartbeatInterval: Seconds
+
+    public init(t1: Seconds = 0.5, n1: Int = 3, heartbeatInterval: Seconds = 5) {
+        self.t1 = t1
+        self.n1 = n1
+        self.heartbeatInterval = heartbeatInterval
+    }
+
+    /// How long an answer is kept for a request that may come again.
+    var answerLifetime: Seconds { Seconds(t1.seconds * Double(n1 + 1)) }
+}
+
+/// NTP seconds (era 0) of an instant: PFCP's Recovery Time Stamp.
+public func ntpSeconds(_ t: Instant) -> UInt32 {
+    UInt32(truncatingIfNeeded: t.nanoseconds / 1_000_000_000 + 2_208_988_800)
+}
+
+extension PFCPMessage {
+    /// The answer owed to a request that does not decode (TS 29.244 section
+    /// 7.6): nil unless its header reads as a request; Version Not Supported
+    /// for another version; a heartbeat's answer; otherwise the response
+    /// with the Cause the fault calls for and the IE at fault. `seid` gives
+    /// the sender's SEID of the session the header names, if known.
+    static func answer(toUndecodable bytes: [UInt8], _ error: WireError, node: IPv6Address, recoveryTimeStamp: UInt32,
+                       seid: (UInt64) -> UInt64?) -> PFCPMessage? {
+        guard let (header, _) = try? PFCPHeader.read(bytes), header.type.isRequest else { return nil }
+        guard header.version == PFCPHeader.version else {
+            return PFCPMessage(.versionNotSupportedResponse, sequence: header.sequence)
+        }
+        var r = PFCPMessage(header.type.response, sequence: header.sequence, seid: header.seid.map { seid($0) ?? 0 })
+        if header.type == .heartbeatRequest {
+            r.recoveryTimeStamp = recoveryTimeStamp
+            return r
+        }
+        r.cause = PFCPCause.refusing(error)
+        r.offendingIE = error.element.map(PFCPIEType.init(rawValue:))
+        if !header.type.isSessionMessage { r.nodeID = .ipv6(node) }
+        return r
+    }
+}
+
+extension PFCPCause {
+    /// The Cause that answers a request refused for `error`: a missing IE,
+    /// a wrong length, or a wrong value.
+    static func refusing(_ error: WireError) -> PFCPCause {
+        switch error.kind {
+        case .missing: .mandatoryIEMissing
+        case .truncated, .badLength: .invalidLength
+        default: .mandatoryIEIncorrect
+        }
+    }
+}

@@ -1,0 +1,109 @@
+import DMMWire
+
+/// How forwarding rules travel in PFCP (RFC 8818 FM-cpdp:1): each rule of a
+/// session is one PDR (which packets) with one FAR (what to do with them).
+/// The controller writes rules this way; the agent reads them back. The PDR
+/// and FAR of a rule share an identifier, its slot in the session.
+///
+///  | rule                          | PDR                                   | FAR                                  |
+///  |-------------------------------|---------------------------------------|--------------------------------------|
+///  | deliver P on link L           | Core, to P                            | FORW to Access, Network Instance L   |
+///  | encapsulate P toward E        | Core, to P                            | FORW to Core, Outer Header IPv6 E    |
+///  | unreachable P                 | Core, to P                            | DROP                                 |
+///  | reverse tunnel from P on L    | Access, Network Instance L, from P    | FORW to Core, Outer Header IPv6 E    |
+///
+/// Delivering a prefix that another agent anchors means its packets come
+/// out of a tunnel: the PDR says so with Outer Header Removal. The agent's
+/// tunnel endpoint takes the outer header off every tunnel, so the IE
+/// changes no rule; it tells the agent that it is not asked to anchor the
+/// prefix (see `AgentPolicy`). The tunnel mode is the agent's own configuration.
+public enum PFCPRuleMapping {
+    /// The slot of a rule in its session: one route and one source rule per prefix.
+    public static func slot(of key: ForwardingRule.Key) -> UInt16 {
+        switch key {
+        case .route: 1
+        case .source: 2
+        case .decapsulation: 3
+        }
+    }
+
+    /// Precedence: rules about a node's own source first, then routes.
+    static func precedence(of key: ForwardingRule.Key) -> UInt32 {
+        switch key {
+        case .source: 100
+        case .route: 200
+        case .decapsulation: 300
+        }
+    }
+
+    /// The PDR and FAR of a rule at an agent that anchors the rule's prefix
+    /// or not, or nil for a rule that is not a session's (the agent's own
+    /// tunnel endpoints).
+    public static func encode(_ rule: ForwardingRule, anchoredHere: Bool) -> (PFCPPDR, PFCPFAR)? {
+        let id = slot(of: rule.key)
+        func pdr(_ source: PFCPInterface, _ link: LinkID?, _ prefix: IPv6Prefix) -> PFCPPDR {
+            PFCPPDR(id: id, precedence: precedence(of: rule.key),
+                    pdi: PFCPPDI(sourceInterface: source, networkInstance: link?.name,
+                                 ueIPAddresses: [PFCPUEIPAddress(prefix: prefix, isDestination: source == .core)]),
+                    farID: UInt32(id))
+        }
+        func forward(_ destination: PFCPInterface, link: LinkID? = nil, tunnel: IPv6Address? = nil) -> PFCPFAR {
+            PFCPFAR(id: UInt32(id), applyAction: .forward, forwarding: PFCPForwardingParameters(
+                destinationInterface: destination, networkInstance: link?.name, outerHeaderCreation: tunnel.map(PFCPOuterHeaderCreation.ipv6)))
+        }
+        switch rule {
+        case .deliver(let p, let link):
+            var delivery = pdr(.core, nil, p)
+            if !anchoredHere { delivery.outerHeaderRemoval = .ipv6 }
+            return (delivery, forward(.access, link: link))
+        case .encapsulate(let p, let endpoint, _): return (pdr(.core, nil, p), forward(.core, tunnel: endpoint))
+        case .unreachable(let p): return (pdr(.core, nil, p), PFCPFAR(id: UInt32(id), applyAction: .drop))
+        case .reverseTunnel(let p, let link, let endpoint, _): return (pdr(.access, link, p), forward(.core, tunnel: endpoint))
+        case .decapsulate, .crossConnect: return nil
+        }
+    }
+
+    /// Why a PDR and its FAR make no rule this system can carry out: the
+    /// Cause to answer with and the IE at fault.
+    public struct Refusal: Error, Hashable, Sendable {
+        public var cause: PFCPCause
+        public var offendingIE: PFCPIEType
+        public var reason: String
+    }
+
+    /// The rule a PDR and its FAR ask for.
+    public static func decode(_ pdr: PFCPPDR, _ far: PFCPFAR, tunnelMode: TunnelMode) -> Result<ForwardingRule, Refusal> {
+        func refuse(_ ie: PFCPIEType, _ reason: String) -> Result<ForwardingRule, Refusal> {
+            .failure(Refusal(cause: .ruleCreationModificationFailure, offendingIE: ie, reason: "PDR \(pdr.id): \(reason)"))
+        }
+        guard let pdi = pdr.pdi else { return refuse(.pdi, "no PDI") }
+        guard pdi.ueIPAddresses.count == 1, let prefix = pdi.ueIPAddresses[0].prefix, pdi.ueIPAddresses[0].ipv4 == nil else {
+            return refuse(.ueIPAddress, "needs exactly one IPv6 UE IP Address")
+        }
+        guard pdi.sdfFilters.isEmpty else { return refuse(.sdfFilter, "SDF filters are not carried out yet") }
+        guard let action = far.applyAction else { return refuse(.applyAction, "FAR \(far.id) has no Apply Action") }
+        let forwarding = far.forwarding
+        let tunnel = forwarding?.outerHeaderCreation
+        if let tunnel, tunnel.description != PFCPOuterHeaderCreation.plainIPv6 || tunnel.ipv6 == nil {
+            return refuse(.outerHeaderCreation, "only an IPv6 outer header is carried out")
+        }
+        let link = (pdi.sourceInterface == .access ? pdi.networkInstance : forwarding?.networkInstance).map { LinkID($0) }
+        switch (pdi.sourceInterface, action) {
+        case (.core, .drop):
+            return .success(.unreachable(prefix))
+        case (.core, .forward):
+            if let endpoint = tunnel?.ipv6 { return .success(.encapsulate(prefix, endpoint: endpoint, mode: tunnelMode)) }
+            guard forwarding?.destinationInterface == .access, let link else {
+                return refuse(.forwardingParameters, "forwarding from Core needs an outer header or an access link")
+            }
+            return .success(.deliver(prefix, link: link))
+        case (.access, .forward):
+            guard let link, let endpoint = tunnel?.ipv6 else {
+                return refuse(.forwardingParameters, "forwarding from Access needs its link and an outer header")
+            }
+            return .success(.reverseTunnel(from: prefix, link: link, endpoint: endpoint, mode: tunnelMode))
+        default:
+            return refuse(.applyAction, "Apply Action \(action.rawValue) from \(pdi.sourceInterface.name) is not carried out")
+        }
+    }
+}

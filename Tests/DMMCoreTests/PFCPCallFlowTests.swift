@@ -1,0 +1,324 @@
+import DMMWire
+import Testing
+
+@testable import DMMCore
+
+/// The central controller and its agents over PFCP, on a logical clock
+/// (RFC 8818 section 3.1.1 with LM and FM-CP centralized): registration and
+/// discovery, indirection pushed as sessions, restarts of either side,
+/// liveness and load, and hostile messages at both ends.
+@Suite struct PFCPCallFlowTests {
+    typealias T = PFCPTestbed
+    static let prefix = IPv6Prefix("2001:db8:1:5::/64")!
+    static func link(_ agent: String) -> LinkID { LinkID("\(agent)-n1") }
+
+    /// Up and associated, with the node of `prefix` at ar1 and moved to ar2.
+    static func movedToAR2() -> PFCPTestbed {
+        var tb = T()
+        tb.run(for: 0.5)
+        tb.place(prefix, anchor: "ar1", serving: "ar2")
+        tb.run(for: 0.5)
+        return tb
+    }
+
+    @Test func agentsRegisterTheirPoolsAndAnchorsAreFoundByPrefix() {
+        var tb = T()
+        tb.run(for: 0.5)
+        for i in 1...3 {
+            let a = tb.controller.associations[T.address(i)]
+            #expect(a?.status == .up)
+            #expect(a?.pools == [PFCPPoolInformation(identity: "ar\(i)", prefixes: [T.block(i)])])
+            #expect(tb.agents["ar\(i)"]!.isAssociated)
+        }
+        // FM-find:2: the answer echoes what the agent registered.
+        let setups = tb.messages(.associationSetupResponse)
+        #expect(setups.count == 3 && setups.allSatisfy { $0.cause == .requestAccepted && $0.poolInformation.count == 1 })
+        // FM-find:3 and 4.
+        #expect(tb.controller.anchor(of: IPv6Prefix("2001:db8:2:7::/64")!) == T.address(2))
+        #expect(tb.controller.anchor(of: IPv6Prefix("2001:db8:3::/48")!) == T.address(3))
+        #expect(tb.controller.anchor(of: IPv6Prefix("2001:db8:4:1::/64")!) == nil)
+        #expect(tb.controller.anchor(of: IPv6Prefix("2001:db8::/32")!) == nil)
+    }
+
+    @Test func aMoveWithIndirectionIsPushedAsSessions() throws {
+        var tb = T()
+        tb.run(for: 0.5)
+        let p = Self.prefix
+        // The node at its anchor: one session, at the anchor, nothing elsewhere.
+        tb.place(p, anchor: "ar1", serving: "ar1")
+        tb.run(for: 0.5)
+        #expect(tb.rules(at: "ar1") == [.deliver(p, link: Self.link("ar1"))])
+        #expect(tb.rules(at: "ar2").isEmpty && tb.rules(at: "ar3").isEmpty)
+        #expect(tb.controller.sessions.count == 1)
+
+        // To ar2: the anchor's delivery becomes a tunnel by its FAR alone; ar2 gets a session.
+        var mark = tb.sent.count
+        tb.place(p, anchor: "ar1", serving: "ar2")
+        tb.run(for: 0.5)
+        #expect(tb.rules(at: "ar1") == [.encapsulate(p, endpoint: T.address(2), mode: .ipv6InIPv6)])
+        #expect(tb.rules(at: "ar2") == [.deliver(p, link: Self.link("ar2")),
+                                        .reverseTunnel(from: p, link: Self.link("ar2"), endpoint: T.address(1), mode: .ipv6InIPv6)])
+        let modification = try #require(tb.messages(.sessionModificationRequest, from: mark).first)
+        #expect(modification.updateFAR.map(\.id) == [1] && modification.createPDR.isEmpty && modification.removePDR.isEmpty
+                && modification.updatePDR.isEmpty)
+        #expect(modification.updateFAR[0].forwarding?.outerHeaderCreation == .ipv6(toward: T.address(2)))
+        let establishment = try #require(tb.messages(.sessionEstablishmentRequest, from: mark).first)
+        // ar2 does not anchor the prefix: its packets come out of a tunnel.
+        #expect(establishment.createPDR.first { $0.pdi?.sourceInterface == .core }?.outerHeaderRemoval == .ipv6)
+        #expect(tb.messages(.sessionEstablishmentResponse, from: mark).allSatisfy { $0.cause == .requestAccepted })
+
+        // On to ar3: the tunnel follows, ar2's session is deleted.
+        mark = tb.sent.count
+        tb.place(p, anchor: "ar1", serving: "ar3")
+        tb.run(for: 0.5)
+        #expect(tb.rules(at: "ar1") == [.encapsulate(p, endpoint: T.address(3), mode: .ipv6InIPv6)])
+        #expect(tb.rules(at: "ar2").isEmpty)
+        #expect(tb.rules(at: "ar3").count == 2)
+        #expect(tb.messages(.sessionDeletionRequest, from: mark).count == 1)
+        #expect(tb.agents["ar2"]!.sessionCount == 0)
+
+        // The flows end: nothing is left anywhere.
+        tb.place(p, anchor: "ar1", serving: nil)
+        tb.run(for: 0.5)
+        for name in ["ar1", "ar2", "ar3"] {
+            #expect(tb.rules(at: name).isEmpty, "\(name)")
+            #expect(tb.agents[name]!.sessionCount == 0, "\(name)")
+        }
+        #expect(tb.controller.sessions.isEmpty)
+        #expect(tb.controllerActions.contains(.programmed(agent: T.address(1), prefix: p)))
+    }
+
+    @Test func aRestartedAgentGetsItsSessionsAgain() {
+        var tb = Self.movedToAR2()
+        let before = tb.rules(at: "ar2")
+        tb.run(for: 1)  // a new second, so a new Recovery Time Stamp
+        tb.agents["ar2"] = nil
+        tb.startAgent("ar2")
+        #expect(tb.agents["ar2"]!.sessionCount == 0)
+        tb.run(for: 1)
+        #expect(tb.controller.counters.agentRestarts == 1)
+        #expect(tb.agents["ar2"]!.sessionCount == 1)
+        #expect(Set(tb.agents["ar2"]!.rules) == before)
+        #expect(tb.rules(at: "ar2") == before)
+        #expect(tb.controller.sessions.values.allSatisfy { $0.acknowledged == $0.wanted })
+    }
+
+    @Test func aRestartedControllerRestoresEverySessionWithoutTouchingTheKernels() {
+        var tb = Self.movedToAR2()
+        let rules = ["ar1", "ar2", "ar3"].map { tb.rules(at: $0) }
+        let writes = tb.writes
+        let seids = Set(tb.controller.sessions.keys)
+        tb.run(for: 1)
+        let mark = tb.sent.count
+        tb.restartController()
+        tb.run(for: 2)
+        for name in ["ar1", "ar2", "ar3"] { #expect(tb.agents[name]!.counters.controllerRestarts == 1, "\(name)") }
+        // Re-associated, and every session pushed again under its old SEID.
+        #expect(tb.messages(.associationSetupRequest, from: mark).count == 3)
+        #expect(Set(tb.messages(.sessionEstablishmentRequest, from: mark).compactMap { $0.fSEID?.seid }) == seids)
+        #expect(tb.controller.sessions.values.allSatisfy { $0.acknowledged == $0.wanted && $0.agentSEID != nil })
+        #expect(["ar1", "ar2", "ar3"].map { tb.rules(at: $0) } == rules)
+        #expect(tb.writes == writes, "no kernel write")
+        #expect(tb.agents["ar2"]!.sessionCount == 1)
+    }
+
+    @Test func anAgentThatStopsAnsweringIsDownAndNewNodesAreAnchoredElsewhere() {
+        var tb = T()
+        tb.run(for: 0.5)
+        #expect(tb.controller.chooseAnchor(preferring: T.address(2)) == T.address(2))
+        tb.isolated = ["ar2"]
+        tb.run(for: 2)  // a heartbeat and its N1 retransmissions unanswered
+        #expect(tb.controller.associations[T.address(2)]?.status == .down)
+        #expect(tb.controllerActions.contains(.associationChanged(agent: T.address(2), status: .down)))
+        #expect(!tb.controller.canAnchor(at: T.address(2)))
+        #expect(tb.controller.chooseAnchor(preferring: T.address(2)) == T.address(1))
+        // Heard again: up.
+        tb.isolated = []
+        tb.run(for: 2)
+        #expect(tb.controller.associations[T.address(2)]?.status == .up)
+        #expect(tb.controller.chooseAnchor(preferring: T.address(2)) == T.address(2))
+    }
+
+    @Test func anAgentOverTheLoadLimitAnchorsNoNewNode() {
+        var tb = T(loadLimit: 80)
+        tb.run(for: 0.5)
+        tb.agents["ar1"]!.handle(.load(90), at: tb.now)
+        tb.agents["ar3"]!.handle(.load(30), at: tb.now)
+        tb.collect()
+        tb.run(for: 0.5)
+        #expect(tb.messages(.nodeReportRequest).count == 2)
+        #expect(tb.controller.associations[T.address(1)]?.load == 90)
+        #expect(!tb.controller.canAnchor(at: T.address(1)))
+        // ar2 reported nothing: counted as no load, so the least loaded.
+        #expect(tb.controller.chooseAnchor(preferring: T.address(1)) == T.address(2))
+        tb.agents["ar1"]!.handle(.load(50), at: tb.now)
+        tb.collect()
+        tb.run(for: 0.5)
+        #expect(tb.controller.associations[T.address(1)]?.load == 50)
+        #expect(tb.controller.chooseAnchor(preferring: T.address(1)) == T.address(1))
+    }
+
+    // MARK: Hostile PFCP at the agent
+
+    /// A Session Establishment from the controller with the rules of `rules`.
+    static func establishment(_ rules: [ForwardingRule], seid: UInt64, sequence: UInt32, anchoredHere: Bool = true) -> PFCPMessage {
+        var m = PFCPMessage(.sessionEstablishmentRequest, sequence: sequence, seid: 0)
+        m.nodeID = .ipv6(T.controllerAddress)
+        m.fSEID = PFCPFSEID(seid: seid, ipv6: T.controllerAddress)
+        for (pdr, far) in rules.compactMap({ PFCPRuleMapping.encode($0, anchoredHere: anchoredHere) }) {
+            m.createPDR.append(pdr)
+            m.createFAR.append(far)
+        }
+        return m
+    }
+
+    /// Sends `bytes` to ar1 as the controller (or `from`), and returns its answer.
+    static func ask(_ tb: inout PFCPTestbed, _ bytes: [UInt8], from: IPv6Address = T.controllerAddress) -> PFCPMessage? {
+        let mark = tb.sent.count
+        tb.inject(bytes, from: from, to: "ar1")
+        return tb.sent[mark...].first { $0.from == "ar1" }?.message
+    }
+
+    @Test func hostileRequestsAtAnAgentAreAnsweredWithTheirCauseAndChangeNothing() throws {
+        var tb = Self.movedToAR2()
+        let writes = tb.writes["ar1"]!
+        let sessions = tb.agents["ar1"]!.sessionCount
+        var sequence: UInt32 = 0x10
+        func next() -> UInt32 { sequence += 1; return sequence }
+
+        // Anchoring a prefix of another agent's pool.
+        let foreign = IPv6Prefix("2001:db8:2:9::/64")!
+        let steal = Self.establishment([.encapsulate(foreign, endpoint: T.address(3), mode: .ipv6InIPv6)], seid: 900, sequence: next())
+        var r = try #require(Self.ask(&tb, steal.encode()))
+        #expect(r.cause == .ruleCreationModificationFailure && r.offendingIE == .ueIPAddress && r.fSEID == nil)
+        let deliver = Self.establishment([.deliver(foreign, link: "ar1-n1")], seid: 901, sequence: next())
+        r = try #require(Self.ask(&tb, deliver.encode()))
+        #expect(r.cause == .ruleCreationModificationFailure)
+
+        // A session the agent does not have.
+        var modify = PFCPMessage(.sessionModificationRequest, sequence: next(), seid: 0xDEAD)
+        modify.removePDR = [PFCPRuleReference(id: 1)]
+        r = try #require(Self.ask(&tb, modify.encode()))
+        #expect(r.cause == .sessionContextNotFound && r.seid == 0)
+
+        // A mandatory IE missing: no F-SEID.
+        var missing = Self.establishment([.deliver(Self.prefix, link: "ar1-n1")], seid: 902, sequence: next())
+        missing.fSEID = nil
+        r = try #require(Self.ask(&tb, missing.encode()))
+        #expect(r.cause == .mandatoryIEMissing && r.offendingIE == .fSEID)
+
+        // Bad lengths: an IE running past the message, and a message length
+        // longer than the datagram.
+        var bytes = try Self.establishment([.deliver(Self.prefix, link: "ar1-n1")], seid: 903, sequence: next()).encode()
+        bytes[18] = 0xFF  // the first IE's length (after the 16-byte header)
+        r = try #require(Self.ask(&tb, bytes))
+        #expect(r.cause == .invalidLength && r.type == .sessionEstablishmentResponse)
+        bytes = try Self.establishment([.deliver(Self.prefix, link: "ar1-n1")], seid: 904, sequence: next()).encode()
+        bytes[2] &+= 1
+        r = try #require(Self.ask(&tb, bytes))
+        #expect(r.cause == .invalidLength)
+
+        // A grouped IE out of place (a Create PDR in a heartbeat) is not read.
+        var heartbeat = PFCPMessage(.heartbeatRequest, sequence: next())
+        heartbeat.recoveryTimeStamp = tb.controller.recoveryTimeStamp
+        var inner = ByteWriter(capacity: 16)
+        inner.u16(PFCPIEType.pdrID.rawValue); inner.u16(2); inner.u16(1)
+        heartbeat.unknown = [PFCPRawIE(type: .createPDR, value: inner.bytes)]
+        r = try #require(Self.ask(&tb, heartbeat.encode()))
+        #expect(r.type == .heartbeatResponse)
+
+        // A valid request from someone other than the controller: dropped, no answer.
+        let impostor = Self.establishment([.deliver(Self.prefix, link: "ar1-n1")], seid: 905, sequence: next())
+        #expect(Self.ask(&tb, try impostor.encode(), from: T.address(3)) == nil)
+        #expect(tb.agents["ar1"]!.counters.dropped[.notTheController] == 1)
+
+        // Nothing changed; each refusal counted by its Cause.
+        #expect(tb.writes["ar1"] == writes)
+        #expect(tb.agents["ar1"]!.sessionCount == sessions)
+        let refused = tb.agents["ar1"]!.counters.refused
+        #expect(refused[PFCPCause.ruleCreationModificationFailure.rawValue] == 2)
+        #expect(refused[PFCPCause.sessionContextNotFound.rawValue] == 1)
+        #expect(refused[PFCPCause.mandatoryIEMissing.rawValue] == 1)
+        #expect(refused[PFCPCause.invalidLength.rawValue] == 2)
+    }
+
+    @Test func anAgentWithoutAnAssociationRefusesSessions() throws {
+        var tb = T(agents: 1)
+        tb.isolated = ["ar1"]  // its Association Setup never arrives
+        tb.run(for: 0.05)
+        let r = try #require(Self.ask(&tb, Self.establishment([.deliver(Self.prefix, link: "ar1-n1")], seid: 1, sequence: 1).encode()))
+        #expect(r.cause == .noEstablishedAssociation)
+        #expect(tb.writes["ar1"] == 0 && tb.agents["ar1"]!.sessionCount == 0)
+    }
+
+    @Test func aRequestSentAgainIsAnsweredAgainAndCarriedOutOnce() throws {
+        var tb = T(agents: 1)
+        tb.run(for: 0.5)
+        let bytes = try Self.establishment([.deliver(Self.prefix, link: "ar1-n1")], seid: 77, sequence: 5).encode()
+        let first = try #require(Self.ask(&tb, bytes))
+        let second = try #require(Self.ask(&tb, bytes))
+        #expect(first.cause == .requestAccepted && second == first)
+        #expect(tb.agents["ar1"]!.counters.duplicates == 1)
+        #expect(tb.writes["ar1"] == 1)
+    }
+
+    @Test func aLostAnswerIsRecoveredByRetransmission() {
+        var tb = T(agents: 2)
+        tb.run(for: 0.5)
+        // The agent's answer is lost once: the controller sends the request
+        // again after T1 and the agent answers from its cache.
+        tb.place(Self.prefix, anchor: "ar1", serving: "ar1")
+        tb.dropNext(from: "ar1")
+        tb.run(for: 0.5)
+        #expect(tb.controller.counters.retransmissions == 1)
+        #expect(tb.agents["ar1"]!.counters.duplicates == 1)
+        #expect(tb.writes["ar1"] == 1)
+        #expect(tb.controller.sessions.values.allSatisfy { $0.acknowledged == $0.wanted })
+    }
+
+    // MARK: Hostile PFCP at the controller
+
+    @Test func hostileMessagesAtTheControllerAreCountedAndChangeNothing() throws {
+        var tb = T(agents: 1)
+        tb.run(for: 0.5)
+        let stranger = T.address(9)
+        func ask(_ m: PFCPMessage, from: IPv6Address) throws -> PFCPMessage? {
+            let mark = tb.sent.count
+            tb.inject(try m.encode(), from: from, to: "controller")
+            return tb.sent[mark...].first { $0.from == "controller" }?.message
+        }
+        // A Node Report from no association.
+        var report = PFCPMessage(.nodeReportRequest, sequence: 3)
+        report.nodeID = .ipv6(stranger)
+        report.nodeReportType = .vendorSpecific
+        report.loadControl = PFCPLoadControl(sequence: 1, metric: 99)
+        #expect(try ask(report, from: stranger)?.cause == .noEstablishedAssociation)
+        #expect(tb.controller.associations[stranger] == nil)
+        // An association for a Node ID that is not the sender.
+        var setup = PFCPMessage(.associationSetupRequest, sequence: 4)
+        setup.nodeID = .ipv6(T.address(1))
+        setup.recoveryTimeStamp = 1
+        setup.poolInformation = [PFCPPoolInformation(identity: "x", prefixes: [IPv6Prefix("2001:db8::/32")!])]
+        let answer = try ask(setup, from: stranger)
+        #expect(answer?.cause == .mandatoryIEIncorrect && answer?.offendingIE == .nodeID)
+        #expect(tb.controller.associations[T.address(1)]?.pools.first?.identity == "ar1")
+        // A response to nothing it asked.
+        var response = PFCPMessage(.sessionModificationResponse, sequence: 0xABCD, seid: 1)
+        response.cause = .requestAccepted
+        #expect(try ask(response, from: T.address(1)) == nil)
+        #expect(tb.controller.counters.dropped[.responseToNoRequest] == 1)
+        // Bytes that are not PFCP.
+        tb.inject([0x21, 0x01, 0x00], from: stranger, to: "controller")
+        #expect(tb.controller.counters.malformed.values.reduce(0, +) == 1)
+        #expect(tb.controller.counters.dropped[.noAssociation] == 1)
+        #expect(tb.controller.sessions.isEmpty && tb.controller.associations.count == 1)
+    }
+}
+
+extension PFCPTestbed {
+    mutating func place(_ prefix: IPv6Prefix, anchor: String, serving: String?) {
+        let at = serving.map { Placement.Attachment(agent: addresses[$0]!, link: PFCPCallFlowTests.link($0)) }
+        controller.place(Placement(prefix: prefix, anchor: addresses[anchor]!, serving: at), at: now)
+        collect()
+    }
+}

@@ -1,0 +1,154 @@
+import DMMWire
+
+@testable import DMMCore
+
+/// A controller and agents driven with a logical clock: PFCP travels as
+/// encoded bytes with a latency and optional loss, and each agent's rule
+/// actions land in its own kernel table, which counts the writes.
+struct PFCPTestbed {
+    var now = Instant(seconds: 1_795_000_000)
+    var controller: Controller
+    var agents: [String: DataPlaneAgent] = [:]
+    var addresses: [String: IPv6Address] = [:]
+    /// Each agent's forwarding state as its data plane holds it (it
+    /// survives a restart of the agent), and how many writes it took.
+    var kernels: [String: [ForwardingRule.Key: ForwardingRule]] = [:]
+    var writes: [String: Int] = [:]
+    var latency: Seconds = 0.001
+    /// Datagrams from or to these agents are lost.
+    var isolated: Set<String> = []
+    /// How many of their next datagrams these senders lose.
+    var losses: [String: Int] = [:]
+    var inFlight: [(at: Instant, order: Int, bytes: [UInt8], from: IPv6Address, to: IPv6Address)] = []
+    var order = 0
+    /// Every message sent, by whom: ("controller" or an agent's name, message).
+    var sent: [(from: String, message: PFCPMessage)] = []
+    var controllerActions: [ControllerAction] = []
+    var agentActions: [String: [AgentAction]] = [:]
+
+    static let controllerAddress = IPv6Address("2001:db8:ffff::100")!
+    static func address(_ i: Int) -> IPv6Address { IPv6Address("2001:db8:ffff::\(i)")! }
+    static func block(_ i: Int) -> IPv6Prefix { IPv6Prefix("2001:db8:\(i)::/48")! }
+    static func sid(_ i: Int) -> IPv6Address { IPv6Address("fc00:\(i)::d6")! }
+    static let timing = PFCPTiming(t1: 0.1, n1: 2, heartbeatInterval: 1)
+
+    init(agents count: Int = 3, loadLimit: UInt8 = 80) {
+        controller = Controller(config: Controller.Config(address: Self.controllerAddress, timing: Self.timing, loadLimit: loadLimit),
+                                startedAt: now)
+        for i in 1...count {
+            let name = "ar\(i)"
+            addresses[name] = Self.address(i)
+            kernels[name] = [:]
+            writes[name] = 0
+            startAgent(name)
+        }
+    }
+
+    static func agentConfig(_ i: Int) -> DataPlaneAgent.Config {
+        DataPlaneAgent.Config(address: address(i), controller: controllerAddress, pools: [block(i)], poolIdentity: "ar\(i)",
+                              timing: timing, resynchronization: 1)
+    }
+
+    /// Starts (or restarts) an agent; its kernel state stays.
+    mutating func startAgent(_ name: String) {
+        let i = Int(name.dropFirst(2))!
+        var agent = DataPlaneAgent(config: Self.agentConfig(i), startedAt: now)
+        agent.start(at: now)
+        agents[name] = agent
+        collect()
+    }
+
+    /// Restarts the controller from what it had (as its store keeps it).
+    mutating func restartController() {
+        let snapshot = controller.snapshot
+        controller = Controller(config: controller.config, startedAt: now, restoring: snapshot)
+        controller.start(at: now)
+        collect()
+    }
+
+    /// "controller", an agent's name, or the address of a stranger.
+    func name(of address: IPv6Address) -> String {
+        address == Self.controllerAddress ? "controller" : addresses.first { $0.value == address }?.key ?? address.description
+    }
+
+    mutating func collect() {
+        for action in controller.pollActions() {
+            controllerActions.append(action)
+            if case .send(let m, let to) = action { transmit(m, from: Self.controllerAddress, to: to) }
+        }
+        for name in agents.keys.sorted() {
+            for action in agents[name]!.pollActions() {
+                agentActions[name, default: []].append(action)
+                switch action {
+                case .send(let m, let to): transmit(m, from: addresses[name]!, to: to)
+                case .install(let rule):
+                    kernels[name]![rule.key] = rule
+                    writes[name]! += 1
+                case .remove(let rule):
+                    if kernels[name]![rule.key] == rule { kernels[name]![rule.key] = nil }
+                    writes[name]! += 1
+                default: break
+                }
+            }
+        }
+    }
+
+    mutating func transmit(_ m: PFCPMessage, from: IPv6Address, to: IPv6Address) {
+        sent.append((name(of: from), m))
+        if isolated.contains(name(of: from)) || isolated.contains(name(of: to)) { return }
+        if let n = losses[name(of: from)], n > 0 {
+            losses[name(of: from)] = n - 1
+            return
+        }
+        order += 1
+        inFlight.append((now + latency, order, try! m.encode(), from, to))
+    }
+
+    /// Delivers raw bytes to `to` from `from` now, as a hostile peer would.
+    mutating func inject(_ bytes: [UInt8], from: IPv6Address, to name: String) {
+        if name == "controller" {
+            controller.handle(.pfcp(bytes, from: from), at: now)
+        } else {
+            agents[name]!.handle(.pfcp(bytes, from: from), at: now)
+        }
+        collect()
+    }
+
+    /// Runs deliveries and timers until `until`.
+    mutating func run(for duration: Seconds) {
+        let end = now + duration
+        while true {
+            var next = inFlight.map(\.at).min()
+            for d in [controller.nextDeadline()] + agents.keys.sorted().map({ agents[$0]!.nextDeadline() }) {
+                if let d, next == nil || d < next! { next = d }
+            }
+            guard let at = next, at <= end else { break }
+            now = max(now, at)
+            inFlight.sort { ($0.at, $0.order) < ($1.at, $1.order) }
+            while let first = inFlight.first, first.at <= now {
+                inFlight.removeFirst()
+                let to = name(of: first.to)
+                if to == "controller" {
+                    controller.handle(.pfcp(first.bytes, from: first.from), at: now)
+                } else if agents[to] != nil {
+                    agents[to]!.handle(.pfcp(first.bytes, from: first.from), at: now)
+                }
+                collect()
+            }
+            controller.handleTimeout(at: now)
+            for name in agents.keys.sorted() { agents[name]!.handleTimeout(at: now) }
+            collect()
+        }
+        now = end
+    }
+
+    /// The next datagram `sender` sends is lost.
+    mutating func dropNext(from sender: String) { losses[sender, default: 0] += 1 }
+
+    func rules(at name: String) -> Set<ForwardingRule> { Set(kernels[name]!.values) }
+
+    /// Messages of one type sent since `index` into `sent`.
+    func messages(_ type: PFCPMessageType, from index: Int = 0) -> [PFCPMessage] {
+        sent[index...].map(\.message).filter { $0.type == type }
+    }
+}
