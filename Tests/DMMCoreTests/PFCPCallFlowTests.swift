@@ -235,7 +235,7 @@ import Testing
         // Nothing changed; each refusal counted by its Cause.
         #expect(tb.writes["ar1"] == writes)
         #expect(tb.agents["ar1"]!.sessionCount == sessions)
-        let refused = tb.agents["ar1"]!.counters.refused
+        let refused = tb.agents["ar1"]!.pfcpCounters.refused
         #expect(refused[PFCPCause.ruleCreationModificationFailure.rawValue] == 2)
         #expect(refused[PFCPCause.sessionContextNotFound.rawValue] == 1)
         #expect(refused[PFCPCause.mandatoryIEMissing.rawValue] == 1)
@@ -258,7 +258,7 @@ import Testing
         let first = try #require(Self.ask(&tb, bytes))
         let second = try #require(Self.ask(&tb, bytes))
         #expect(first.cause == .requestAccepted && second == first)
-        #expect(tb.agents["ar1"]!.counters.duplicates == 1)
+        #expect(tb.agents["ar1"]!.pfcpCounters.duplicates == 1)
         #expect(tb.writes["ar1"] == 1)
     }
 
@@ -270,8 +270,8 @@ import Testing
         tb.place(Self.prefix, anchor: "ar1", serving: "ar1")
         tb.dropNext(from: "ar1")
         tb.run(for: 0.5)
-        #expect(tb.controller.counters.retransmissions == 1)
-        #expect(tb.agents["ar1"]!.counters.duplicates == 1)
+        #expect(tb.controller.pfcpCounters.retransmissions == 1)
+        #expect(tb.agents["ar1"]!.pfcpCounters.duplicates == 1)
         #expect(tb.writes["ar1"] == 1)
         #expect(tb.controller.sessions.values.allSatisfy { $0.acknowledged == $0.wanted })
     }
@@ -306,10 +306,10 @@ import Testing
         var response = PFCPMessage(.sessionModificationResponse, sequence: 0xABCD, seid: 1)
         response.cause = .requestAccepted
         #expect(try ask(response, from: T.address(1)) == nil)
-        #expect(tb.controller.counters.dropped[.responseToNoRequest] == 1)
+        #expect(tb.controller.pfcpCounters.unexpectedResponses == 1)
         // Bytes that are not PFCP.
         tb.inject([0x21, 0x01, 0x00], from: stranger, to: "controller")
-        #expect(tb.controller.counters.malformed.values.reduce(0, +) == 1)
+        #expect(tb.controller.pfcpCounters.malformed.values.reduce(0, +) == 1)
         #expect(tb.controller.counters.dropped[.noAssociation] == 1)
         #expect(tb.controller.sessions.isEmpty && tb.controller.associations.count == 1)
     }

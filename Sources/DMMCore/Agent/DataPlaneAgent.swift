@@ -46,7 +46,7 @@ public struct DataPlaneAgent: Sendable {
     }
 
     enum Timer: Hashable, Sendable {
-        case retransmit(UInt32), heartbeat, forget(PFCPAnswers.Key), resynchronized
+        case heartbeat, resynchronized
     }
 
     public let config: Config
@@ -57,8 +57,7 @@ public struct DataPlaneAgent: Sendable {
     /// The agent's SEID of each session, by the controller's SEID.
     var byController: [UInt64: UInt64] = [:]
     var nextSEID: UInt64
-    var requests: PFCPRequests
-    var answers = PFCPAnswers()
+    var exchange: PFCPExchange
     var timers = TimerTable<Timer>()
     var actions: [AgentAction] = []
     var load: UInt8?
@@ -68,7 +67,7 @@ public struct DataPlaneAgent: Sendable {
     public init(config: Config, startedAt now: Instant) {
         self.config = config
         recoveryTimeStamp = ntpSeconds(now)
-        requests = PFCPRequests(first: recoveryTimeStamp << 8)
+        exchange = PFCPExchange(node: config.address, timing: config.timing, recoveryTimeStamp: recoveryTimeStamp)
         nextSEID = UInt64(recoveryTimeStamp) << 32
     }
 
@@ -87,17 +86,21 @@ public struct DataPlaneAgent: Sendable {
     }
 
     public mutating func handleTimeout(at now: Instant) {
+        for retry in exchange.expire(at: now) {
+            switch retry {
+            case .resend(let m, let peer): actions.append(.send(m, to: peer))
+            case .givenUp(let p): givenUp(p, at: now)
+            }
+        }
         for timer in timers.expire(at: now) {
             switch timer {
-            case .retransmit(let sequence): retransmit(sequence, at: now)
             case .heartbeat: heartbeat(at: now)
-            case .forget(let key): answers.forget(key)
             case .resynchronized: actions.append(.resynchronized)
             }
         }
     }
 
-    public mutating func nextDeadline() -> Instant? { timers.next() }
+    public mutating func nextDeadline() -> Instant? { [timers.next(), exchange.next()].compactMap { $0 }.min() }
 
     public mutating func pollActions() -> [AgentAction] {
         defer { actions = [] }
@@ -108,6 +111,7 @@ public struct DataPlaneAgent: Sendable {
     public var rules: [ForwardingRule] { sessions.keys.sorted().flatMap { sessions[$0]!.rules } }
     public var isAssociated: Bool { if case .associated = state { true } else { false } }
     public var sessionCount: Int { sessions.count }
+    public var pfcpCounters: PFCPCounters { exchange.counters }
 
     // MARK: Association and heartbeats
 
@@ -157,72 +161,32 @@ public struct DataPlaneAgent: Sendable {
     }
 
     mutating func send(_ message: PFCPMessage, purpose: PFCPRequests.Purpose, at now: Instant) {
-        var m = message
-        let sequence = requests.register(&m, to: config.controller, for: purpose)
-        actions.append(.send(m, to: config.controller))
-        timers.set(.retransmit(sequence), at: now + config.timing.t1)
+        actions.append(.send(exchange.request(message, to: config.controller, for: purpose, at: now), to: config.controller))
     }
 
-    mutating func retransmit(_ sequence: UInt32, at now: Instant) {
-        switch requests.timedOut(sequence, n1: config.timing.n1) {
-        case nil: break
-        case .again(let p)?:
-            counters.retransmissions += 1
-            actions.append(.send(p.message, to: p.peer))
-            timers.set(.retransmit(sequence), at: now + config.timing.t1)
-        case .givenUp(let p)?:
-            // The controller is unreachable: keep the rules (packets still
-            // flow) and keep asking to associate.
-            counters.unanswered += 1
-            if p.purpose == .association || p.purpose == .heartbeat {
-                if isAssociated { actions.append(.controllerLost) }
-                timers.cancel(.heartbeat)
-                associate(at: now)
-            }
-        }
+    /// The controller is unreachable: keep the rules (packets still flow)
+    /// and keep asking to associate.
+    mutating func givenUp(_ p: PFCPRequests.Pending, at now: Instant) {
+        guard p.purpose == .association || p.purpose == .heartbeat else { return }
+        if isAssociated { actions.append(.controllerLost) }
+        timers.cancel(.heartbeat)
+        associate(at: now)
     }
 
     // MARK: Receiving
 
+    /// Only the controller is listened to; anything else is dropped unread.
     mutating func receive(_ bytes: [UInt8], from sender: IPv6Address, at now: Instant) {
-        let message: PFCPMessage
-        do {
-            message = try PFCPMessage.decode(bytes)
-        } catch {
-            refuse(bytes, error, from: sender, at: now)
-            return
-        }
         guard sender == config.controller else {
             counters.dropped[.notTheController, default: 0] += 1
             return
         }
-        if message.type.isRequest {
-            if let answer = answers[sender, message.sequence] {
-                counters.duplicates += 1
-                actions.append(.send(answer, to: sender))
-                return
-            }
-            answer(request(message, at: now), to: sender, at: now)
-        } else {
-            response(message, from: sender, at: now)
+        switch exchange.receive(bytes, from: sender, at: now, seid: { self.sessions[$0]?.controller.seid }) {
+        case .request(let m): actions.append(.send(exchange.answer(request(m, at: now), to: sender, at: now), to: sender))
+        case .response(let m, let request): response(m, to: request, at: now)
+        case .answer(let m): actions.append(.send(m, to: sender))
+        case .ignored: break
         }
-    }
-
-    /// A message that does not decode: counted, and answered if it is a
-    /// request from the controller whose header reads.
-    mutating func refuse(_ bytes: [UInt8], _ error: WireError, from sender: IPv6Address, at now: Instant) {
-        counters.malformed[error.kind, default: 0] += 1
-        guard sender == config.controller,
-              let r = PFCPMessage.answer(toUndecodable: bytes, error, node: config.address, recoveryTimeStamp: recoveryTimeStamp,
-                                         seid: { self.sessions[$0]?.controller.seid })
-        else { return }
-        answer(r, to: sender, at: now)
-    }
-
-    mutating func answer(_ m: PFCPMessage, to peer: IPv6Address, at now: Instant) {
-        if let cause = m.cause, !cause.isAcceptance { counters.refused[cause.rawValue, default: 0] += 1 }
-        actions.append(.send(m, to: peer))
-        timers.set(.forget(answers.remember(m, to: peer)), at: now + config.timing.answerLifetime)
     }
 
     mutating func request(_ m: PFCPMessage, at now: Instant) -> PFCPMessage {
@@ -260,12 +224,7 @@ public struct DataPlaneAgent: Sendable {
         return r
     }
 
-    mutating func response(_ m: PFCPMessage, from sender: IPv6Address, at now: Instant) {
-        guard let request = requests.answered(by: m, from: sender) else {
-            counters.dropped[.responseToNoRequest, default: 0] += 1
-            return
-        }
-        timers.cancel(.retransmit(m.sequence))
+    mutating func response(_ m: PFCPMessage, to request: PFCPRequests.Pending, at now: Instant) {
         switch request.purpose {
         case .association:
             guard m.cause == .requestAccepted, let stamp = m.recoveryTimeStamp else {
@@ -275,7 +234,7 @@ public struct DataPlaneAgent: Sendable {
                 return
             }
             state = .associated(controllerRecovery: stamp)
-            actions.append(.associated(controller: sender))
+            actions.append(.associated(controller: config.controller))
             timers.set(.heartbeat, at: now + config.timing.heartbeatInterval)
             timers.set(.resynchronized, at: now + config.resynchronization)
             sendLoad(at: now)
@@ -406,16 +365,12 @@ public enum AgentAction: Hashable, Sendable {
 extension DataPlaneAgent {
     public enum Dropped: String, CaseIterable, Sendable {
         case notTheController = "not from the controller"
-        case responseToNoRequest = "response to no request"
         case unexpectedMessage = "unexpected message"
     }
 
+    /// What the agent counts beside its PFCP exchanges (`pfcpCounters`).
     public struct Counters: Sendable, Hashable {
-        public var malformed: [WireError.Kind: Int] = [:]
         public var dropped: [Dropped: Int] = [:]
-        /// Requests answered with a Cause other than acceptance, by Cause value.
-        public var refused: [UInt8: Int] = [:]
-        public var retransmissions = 0, unanswered = 0, duplicates = 0
         public var controllerRestarts = 0, refusedByController = 0
     }
 }

@@ -86,7 +86,7 @@ public struct Controller: Sendable {
     }
 
     enum Timer: Hashable, Sendable {
-        case retransmit(UInt32), heartbeat(IPv6Address), forget(PFCPAnswers.Key)
+        case heartbeat(IPv6Address)
     }
 
     public let config: Config
@@ -95,8 +95,7 @@ public struct Controller: Sendable {
     public private(set) var sessions: [UInt64: Session] = [:]
     var sessionOf: [SessionKey: UInt64] = [:]
     var nextSEID: UInt64
-    var requests: PFCPRequests
-    var answers = PFCPAnswers()
+    var exchange: PFCPExchange
     var timers = TimerTable<Timer>()
     var actions: [ControllerAction] = []
     public private(set) var counters = Counters()
@@ -104,7 +103,7 @@ public struct Controller: Sendable {
     public init(config: Config, startedAt now: Instant) {
         self.config = config
         recoveryTimeStamp = ntpSeconds(now)
-        requests = PFCPRequests(first: recoveryTimeStamp << 8)
+        exchange = PFCPExchange(node: config.address, timing: config.timing, recoveryTimeStamp: recoveryTimeStamp)
         nextSEID = UInt64(recoveryTimeStamp) << 32
     }
 
@@ -158,16 +157,22 @@ public struct Controller: Sendable {
     }
 
     public mutating func handleTimeout(at now: Instant) {
+        for retry in exchange.expire(at: now) {
+            switch retry {
+            case .resend(let m, let peer): actions.append(.send(m, to: peer))
+            case .givenUp(let p): givenUp(p)
+            }
+        }
         for timer in timers.expire(at: now) {
             switch timer {
-            case .retransmit(let sequence): retransmit(sequence, at: now)
             case .heartbeat(let agent): heartbeat(agent, at: now)
-            case .forget(let key): answers.forget(key)
             }
         }
     }
 
-    public mutating func nextDeadline() -> Instant? { timers.next() }
+    public mutating func nextDeadline() -> Instant? { [timers.next(), exchange.next()].compactMap { $0 }.min() }
+
+    public var pfcpCounters: PFCPCounters { exchange.counters }
 
     public mutating func pollActions() -> [ControllerAction] {
         defer { actions = [] }
@@ -334,7 +339,7 @@ public struct Controller: Sendable {
         // A new association, after a restart of either side: every session
         // is to be pushed again (after this answer), as an establishment the
         // agent matches by SEID.
-        for s in requests.drop(peer: sender) { timers.cancel(.retransmit(s)) }
+        exchange.forget(peer: sender)
         for seid in sessions.keys.sorted() where sessions[seid]!.agent == sender { sessions[seid]!.reset() }
         return r
     }
@@ -366,64 +371,36 @@ public struct Controller: Sendable {
 
     @discardableResult
     mutating func send(_ message: PFCPMessage, to peer: IPv6Address, purpose: PFCPRequests.Purpose, at now: Instant) -> UInt32 {
-        var m = message
-        let sequence = requests.register(&m, to: peer, for: purpose)
+        let m = exchange.request(message, to: peer, for: purpose, at: now)
         actions.append(.send(m, to: peer))
-        timers.set(.retransmit(sequence), at: now + config.timing.t1)
-        return sequence
+        return m.sequence
     }
 
-    mutating func retransmit(_ sequence: UInt32, at now: Instant) {
-        switch requests.timedOut(sequence, n1: config.timing.n1) {
-        case nil: break
-        case .again(let p)?:
-            counters.retransmissions += 1
-            actions.append(.send(p.message, to: p.peer))
-            timers.set(.retransmit(sequence), at: now + config.timing.t1)
-        case .givenUp(let p)?:
-            counters.unanswered += 1
-            if associations[p.peer]?.status == .up {
-                associations[p.peer]!.status = .down
-                actions.append(.associationChanged(agent: p.peer, status: .down))
-            }
-            if case .session(let seid) = p.purpose { sessions[seid]?.inFlight = nil }
+    /// An agent that leaves a request unanswered is down.
+    mutating func givenUp(_ p: PFCPRequests.Pending) {
+        if associations[p.peer]?.status == .up {
+            associations[p.peer]!.status = .down
+            actions.append(.associationChanged(agent: p.peer, status: .down))
         }
+        if case .session(let seid) = p.purpose { sessions[seid]?.inFlight = nil }
     }
 
     // MARK: Receiving
 
     mutating func receive(_ bytes: [UInt8], from sender: IPv6Address, at now: Instant) {
-        let message: PFCPMessage
-        do {
-            message = try PFCPMessage.decode(bytes)
-        } catch {
-            counters.malformed[error.kind, default: 0] += 1
-            guard let r = PFCPMessage.answer(toUndecodable: bytes, error, node: config.address, recoveryTimeStamp: recoveryTimeStamp,
-                                             seid: { self.sessions[$0]?.agentSEID })
-            else { return }
-            answer(r, to: sender, at: now)
-            return
-        }
-        if message.type.isRequest {
-            if let previous = answers[sender, message.sequence] {
-                counters.duplicates += 1
-                actions.append(.send(previous, to: sender))
-                return
-            }
-            let r = request(message, from: sender, at: now)
-            answer(r, to: sender, at: now)
+        switch exchange.receive(bytes, from: sender, at: now, seid: { self.sessions[$0]?.agentSEID }) {
+        case .request(let m):
+            let r = request(m, from: sender, at: now)
+            actions.append(.send(exchange.answer(r, to: sender, at: now), to: sender))
             if r.type == .associationSetupResponse, r.cause == .requestAccepted {
                 for seid in sessions.keys.sorted() where sessions[seid]!.agent == sender { push(seid, at: now) }
             }
-        } else {
-            response(message, from: sender, at: now)
+        case .response(let m, let request):
+            heard(from: sender)
+            if case .session(let seid) = request.purpose { sessionAnswered(seid, m, at: now) }
+        case .answer(let m): actions.append(.send(m, to: sender))
+        case .ignored: break
         }
-    }
-
-    mutating func answer(_ m: PFCPMessage, to peer: IPv6Address, at now: Instant) {
-        if let cause = m.cause, !cause.isAcceptance { counters.refused[cause.rawValue, default: 0] += 1 }
-        actions.append(.send(m, to: peer))
-        timers.set(.forget(answers.remember(m, to: peer)), at: now + config.timing.answerLifetime)
     }
 
     mutating func request(_ m: PFCPMessage, from sender: IPv6Address, at now: Instant) -> PFCPMessage {
@@ -466,19 +443,9 @@ public struct Controller: Sendable {
     mutating func release(_ agent: IPv6Address) {
         associations[agent] = nil
         timers.cancel(.heartbeat(agent))
-        for s in requests.drop(peer: agent) { timers.cancel(.retransmit(s)) }
+        exchange.forget(peer: agent)
         for seid in sessions.keys.sorted() where sessions[seid]!.agent == agent { sessions[seid]!.reset() }
         actions.append(.associationChanged(agent: agent, status: .down))
-    }
-
-    mutating func response(_ m: PFCPMessage, from sender: IPv6Address, at now: Instant) {
-        guard let request = requests.answered(by: m, from: sender) else {
-            counters.dropped[.responseToNoRequest, default: 0] += 1
-            return
-        }
-        timers.cancel(.retransmit(m.sequence))
-        heard(from: sender)
-        if case .session(let seid) = request.purpose { sessionAnswered(seid, m, at: now) }
     }
 }
 
@@ -499,15 +466,12 @@ public enum ControllerAction: Hashable, Sendable {
 extension Controller {
     public enum Dropped: String, CaseIterable, Sendable {
         case noAssociation = "no association"
-        case responseToNoRequest = "response to no request"
         case unexpectedMessage = "unexpected message"
     }
 
+    /// What the controller counts beside its PFCP exchanges (`pfcpCounters`).
     public struct Counters: Sendable, Hashable {
-        public var malformed: [WireError.Kind: Int] = [:]
         public var dropped: [Dropped: Int] = [:]
-        public var refused: [UInt8: Int] = [:]
-        public var retransmissions = 0, unanswered = 0, duplicates = 0
         public var agentRestarts = 0, sessionsRefused = 0
     }
 }

@@ -1,0 +1,137 @@
+import DMMWire
+
+/// What every PFCP node does alike, whichever end it is (TS 29.244 section
+/// 6.4): it numbers its requests and sends each again after T1, at most N1
+/// times; it answers a request that comes again (its answer was lost) with
+/// the same answer without carrying it out twice; it answers a request that
+/// does not decode with the Cause its fault calls for; and it counts all of
+/// it. The engine decides what requests mean and what to do when one is
+/// given up; it sends what this returns.
+struct PFCPExchange: Sendable {
+    enum Timer: Hashable, Sendable { case retransmit(UInt32), forget(PFCPAnswers.Key) }
+
+    /// What a datagram turned out to be.
+    enum Arrival {
+        /// A request seen for the first time: the engine answers it.
+        case request(PFCPMessage)
+        /// The response to a request still waiting, with that request.
+        case response(PFCPMessage, to: PFCPRequests.Pending)
+        /// An answer owed: to a request sent again, or to one that does not decode.
+        case answer(PFCPMessage)
+        /// Nothing to do (counted).
+        case ignored
+    }
+
+    /// A request whose T1 ran out.
+    enum Retry {
+        case resend(PFCPMessage, to: IPv6Address)
+        case givenUp(PFCPRequests.Pending)
+    }
+
+    let timing: PFCPTiming
+    /// This node's Node ID address and Recovery Time Stamp, for answers to
+    /// requests that do not decode.
+    let node: IPv6Address
+    let recoveryTimeStamp: UInt32
+    private var requests: PFCPRequests
+    private var answers = PFCPAnswers()
+    private var timers = TimerTable<Timer>()
+    private(set) var counters = PFCPCounters()
+
+    init(node: IPv6Address, timing: PFCPTiming, recoveryTimeStamp: UInt32) {
+        self.node = node
+        self.timing = timing
+        self.recoveryTimeStamp = recoveryTimeStamp
+        requests = PFCPRequests(first: recoveryTimeStamp << 8)
+    }
+
+    mutating func next() -> Instant? { timers.next() }
+
+    /// Numbers `message` and waits for its answer; the caller sends what
+    /// this returns.
+    mutating func request(_ message: PFCPMessage, to peer: IPv6Address, for purpose: PFCPRequests.Purpose,
+                          at now: Instant) -> PFCPMessage {
+        var m = message
+        let sequence = requests.register(&m, to: peer, for: purpose)
+        timers.set(.retransmit(sequence), at: now + timing.t1)
+        return m
+    }
+
+    /// Keeps `answer` for a request that may come again, and counts a
+    /// refusal by its Cause; the caller sends it.
+    mutating func answer(_ answer: PFCPMessage, to peer: IPv6Address, at now: Instant) -> PFCPMessage {
+        if let cause = answer.cause, !cause.isAcceptance { counters.refused[cause.rawValue, default: 0] += 1 }
+        timers.set(.forget(answers.remember(answer, to: peer)), at: now + timing.answerLifetime)
+        return answer
+    }
+
+    /// Reads a datagram from `sender`. `seid` gives the sender's SEID of the
+    /// session with this node's SEID, for the answer to a session request
+    /// that does not decode.
+    mutating func receive(_ bytes: [UInt8], from sender: IPv6Address, at now: Instant,
+                          seid: (UInt64) -> UInt64?) -> Arrival {
+        let message: PFCPMessage
+        do {
+            message = try PFCPMessage.decode(bytes)
+        } catch {
+            counters.malformed[error.kind, default: 0] += 1
+            guard let r = PFCPMessage.answer(toUndecodable: bytes, error, node: node, recoveryTimeStamp: recoveryTimeStamp,
+                                             seid: seid)
+            else { return .ignored }
+            return .answer(answer(r, to: sender, at: now))
+        }
+        if message.type.isRequest {
+            guard let previous = answers[sender, message.sequence] else { return .request(message) }
+            counters.duplicates += 1
+            return .answer(previous)
+        }
+        guard let request = requests.answered(by: message, from: sender) else {
+            counters.unexpectedResponses += 1
+            return .ignored
+        }
+        timers.cancel(.retransmit(message.sequence))
+        return .response(message, to: request)
+    }
+
+    /// The requests to send again and those given up, as of `now`.
+    mutating func expire(at now: Instant) -> [Retry] {
+        var retries: [Retry] = []
+        for timer in timers.expire(at: now) {
+            switch timer {
+            case .forget(let key): answers.forget(key)
+            case .retransmit(let sequence):
+                switch requests.timedOut(sequence, n1: timing.n1) {
+                case nil: break
+                case .again(let p)?:
+                    counters.retransmissions += 1
+                    timers.set(.retransmit(sequence), at: now + timing.t1)
+                    retries.append(.resend(p.message, to: p.peer))
+                case .givenUp(let p)?:
+                    counters.unanswered += 1
+                    retries.append(.givenUp(p))
+                }
+            }
+        }
+        return retries
+    }
+
+    /// Stops waiting for answers from `peer` (its association is gone).
+    mutating func forget(peer: IPv6Address) {
+        for s in requests.drop(peer: peer) { timers.cancel(.retransmit(s)) }
+    }
+}
+
+/// What a PFCP node counts of its exchanges.
+public struct PFCPCounters: Sendable, Hashable {
+    /// Datagrams that did not decode, by fault.
+    public var malformed: [WireError.Kind: Int] = [:]
+    /// Requests answered with a Cause other than acceptance, by Cause value.
+    public var refused: [UInt8: Int] = [:]
+    public var retransmissions = 0
+    /// Requests given up after N1 retransmissions.
+    public var unanswered = 0
+    /// Requests that came again and were answered from the cache.
+    public var duplicates = 0
+    /// Responses to no request waiting for one.
+    public var unexpectedResponses = 0
+}
