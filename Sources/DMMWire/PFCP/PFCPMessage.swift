@@ -93,6 +93,14 @@ public struct PFCPMessage: Hashable, Sendable {
     /// The IEs this system reads in each message type; the first ones, up to
     /// the count in `mandatory`, must be present.
     static func elements(of type: PFCPMessageType) -> (mandatory: Int, all: [PFCPIEType]) {
+        elementsByType[Int(type.rawValue)]
+    }
+
+    /// `elements(of:)` made once for every message type value, so that
+    /// decoding allocates no list.
+    private static let elementsByType = (0...255).map { listed(PFCPMessageType(rawValue: UInt8($0))) }
+
+    private static func listed(_ type: PFCPMessageType) -> (mandatory: Int, all: [PFCPIEType]) {
         switch type {
         case .heartbeatRequest, .heartbeatResponse: (1, [.recoveryTimeStamp])
         case .associationSetupRequest: (2, [.nodeID, .recoveryTimeStamp, .ueIPAddressPoolInformation])
