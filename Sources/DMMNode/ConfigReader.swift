@@ -107,11 +107,15 @@ public struct ConfigReader {
         }
     }
 
-    public mutating func addresses(_ key: String) throws -> [IPv6Address]? {
+    public mutating func addresses(_ key: String) throws -> [IPv6Address]? { try items(key, "an IPv6 address", IPv6Address.init) }
+
+    public mutating func prefixes(_ key: String) throws -> [IPv6Prefix]? { try items(key, "an IPv6 prefix", IPv6Prefix.init) }
+
+    mutating func items<T>(_ key: String, _ what: String, _ parse: (String) -> T?) throws -> [T]? {
         try strings(key).map { list in
             try list.enumerated().map { i, s in
-                guard let a = IPv6Address(s) else { throw Invalid(description: "key '\(name(key))[\(i)]': '\(s)' is not an IPv6 address") }
-                return a
+                guard let v = parse(s) else { throw Invalid(description: "key '\(name(key))[\(i)]': '\(s)' is not \(what)") }
+                return v
             }
         }
     }

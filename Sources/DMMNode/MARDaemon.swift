@@ -19,8 +19,6 @@ public final class MARDaemon {
         .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(20),
         .milliseconds(50), .milliseconds(100), .milliseconds(500), .seconds(1), .seconds(5),
     ]])
-    /// Kernel rule changes made, for `dmm ctl`.
-    var ruleChanges = 0
     var rejections = CounterFollower<BindingAckStatus>(), ignored = CounterFollower<AccessRouter.Ignored>()
     let dataPlane: LinuxDataPlane
     let mobility: RawSocket
@@ -35,15 +33,12 @@ public final class MARDaemon {
     var accessUp: Set<String> = []
     /// Access links configured since they appeared or last went administratively down.
     var prepared: Set<String> = []
-    var pendingRules: [LinuxDataPlane.Change] = []
     /// Messages refused before the engine saw them, by reason.
     var malformed: [String: Int] = [:]
     /// When connection tracking is next read in full (see `scanFlows`).
     var nextFlowScan = Instant(nanoseconds: 0)
     static let flowScanInterval: Seconds = 1
-    /// Rules the engine asked for, one per key, and the kernel writes that
-    /// failed, retried with backoff while they still matter.
-    var rules = RuleTable()
+    let rules: KernelRules
     /// Bindings restored at start, until the kernel is reconciled with them.
     var recovered: Int?
     /// Access links watched for their node's first frame (MARDaemon+Frames.swift).
@@ -55,6 +50,7 @@ public final class MARDaemon {
         engine = AccessRouter(config: config.router)
         dataPlane = try LinuxDataPlane(netlink: NetlinkSocket(), config: config.dataPlane)
         try dataPlane.prepareRouter()
+        rules = KernelRules(dataPlane: dataPlane, metrics: metrics, log: log)
         mobility = try RawSocket(protocol: MobilityHeader.protocolNumber, bindTo: config.router.address)
         icmp = try RawSocket(protocol: ICMPv6Message.protocolNumber, icmpTypes: [ICMPv6Message.Kind.routerSolicitation.rawValue])
         links = try LinkMonitor()
@@ -90,7 +86,7 @@ public final class MARDaemon {
                 if now >= nextFlowScan { try scanFlows(at: now) }
                 engine.handleTimeout(at: now)
                 perform()
-                retryRules(at: now)
+                rules.retry(at: now)
             },
             onError: { [unowned self] in log.error("loop", metadata: ["error": "\($0)"]) })
         let removed = try dataPlane.reconcile([])
@@ -214,18 +210,16 @@ public final class MARDaemon {
     func perform() {
         for action in engine.pollActions() {
             switch action {
-            case .install(let rule):
-                pendingRules.append(rules.install(rule))
-            case .remove(let rule):
-                if let change = rules.remove(rule) { pendingRules.append(change) }
+            case .install(let rule): rules.install(rule)
+            case .remove(let rule): rules.remove(rule)
             case .sendMobility(let message, let to):
-                applyPendingRules()
+                rules.apply()
                 send(message, to: to)
             case .location(let request):
-                applyPendingRules()
+                rules.apply()
                 send(LocationCodec.encode(request), to: config.router.locationServer)
             case .sendRouterAdvertisement(let ra, let link):
-                applyPendingRules()
+                rules.apply()
                 if accessUp.contains(link.name), let index = accessIndexes[link.name] { advertise(ra, on: link.name, interface: index) }
             case .sendEchoRequest(let link, let sequence): sendEchoRequest(on: link.name, sequence: sequence)
             case .watchFrames(let link): watchFrames(link.name)
@@ -244,48 +238,16 @@ public final class MARDaemon {
                 recovered = anchored
             }
         }
-        applyPendingRules()
+        rules.apply()
         if let anchored = recovered {
             recovered = nil
             do {
-                let r = try dataPlane.reconcile(Set(rules.rules))
+                let r = try rules.reconcile()
                 log.info("recovered", metadata: ["anchored": "\(anchored)", "stale_removed": "\(r.removed)", "added": "\(r.added)"])
             } catch {
                 log.error("reconcile", metadata: ["error": "\(error)"])
             }
         }
-    }
-
-    /// Makes the pending changes true; what the kernel refuses is retried
-    /// (see `retryRules`), and so is a whole batch lost to a netlink error.
-    func applyPendingRules() {
-        guard !pendingRules.isEmpty else { return }
-        let now = wallClock()
-        do {
-            let failures = try dataPlane.apply(pendingRules)
-            for failure in failures {
-                metrics.count("dmm_rule_failures_total")
-                log.error("rule", metadata: ["change": "\(failure.change)", "error": "\(failure)"])
-                rules.failed(failure.change, at: now)
-            }
-            if rules.pendingRetries > 0 {
-                let failed = Set(failures.map(\.change))
-                for change in pendingRules where !failed.contains(change) { rules.succeeded(change) }
-            }
-        } catch {
-            log.error("netlink", metadata: ["error": "\(error)"])
-            metrics.count("dmm_rule_failures_total", by: pendingRules.count)
-            for change in pendingRules { rules.failed(change, at: now) }
-        }
-        metrics.count("dmm_rule_changes_total", by: pendingRules.count)
-        ruleChanges += pendingRules.count
-        pendingRules.removeAll(keepingCapacity: true)
-    }
-
-    /// Failed kernel writes whose backoff ran out, tried again.
-    func retryRules(at now: Instant) {
-        pendingRules += rules.dueRetries(at: now)
-        applyPendingRules()
     }
 
     func advertise(_ ra: RouterAdvertisement, on link: String, interface: Int32) {
@@ -327,8 +289,7 @@ public final class MARDaemon {
     func renderMetrics() -> String {
         let s = engine.snapshot()
         metrics.gauge("dmm_bindings", s.anchored.filter { $0.state.hasPrefix("tunnelled") }.count)
-        metrics.gauge("dmm_rule_retries_pending", rules.pendingRetries)
-        metrics.gauge("dmm_tunnels", rules.rules.filter { if case .encapsulate = $0 { true } else { false } }.count)
+        rules.recordGauges()
         rejections.follow(s.counters.rejected, into: metrics, "dmm_pbu_rejected_total", label: "status") { $0.name }
         ignored.follow(s.counters.ignored, into: metrics, "dmm_engine_ignored_total", label: "reason") { $0.rawValue }
         return metrics.render()
@@ -348,7 +309,7 @@ public final class MARDaemon {
                 "pbu_sent": c.pbuSent, "pbu_received": c.pbuReceived, "pba_sent": c.pbaSent, "pba_received": c.pbaReceived,
                 "retransmissions": c.retransmissions, "advertisements": c.advertisements,
                 "bindings_established": c.bindingsEstablished, "releases": c.releases, "held_back": c.heldBack,
-                "rule_changes": ruleChanges,
+                "rule_changes": rules.changes,
             ],
             "rejected": Dictionary(uniqueKeysWithValues: c.rejected.map { ($0.key.name, $0.value) }),
             "malformed": malformed,

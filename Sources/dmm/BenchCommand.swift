@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks: print figures, assert nothing. Build with -c release.",
-        subcommands: [Wire.self, Engine.self, Recovery.self, Kernel.self, Handover.self, Throughput.self]
+        subcommands: [Wire.self, Engine.self, ControllerBench.self, Recovery.self, Kernel.self, Handover.self, Throughput.self]
     )
 
     /// The anchoring MAR the engine benchmarks drive, with the one peer its

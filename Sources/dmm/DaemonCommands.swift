@@ -30,6 +30,33 @@ struct LMSCommand: ParsableCommand {
     }
 }
 
+struct AgentCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent", abstract: "Run a data-plane agent that a central controller programs over PFCP (needs root, in its namespace).")
+
+    @Option(help: "The YAML configuration file.")
+    var config: String
+
+    func run() throws {
+        require([.root, .segmentRouting])
+        let daemon = try AgentDaemon(config: try AgentConfig(yaml: readConfig(config)))
+        try daemon.run()
+    }
+}
+
+struct ControllerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "controller", abstract: "Run the central controller (FM-CP) that programs agents over PFCP.")
+
+    @Option(help: "The YAML configuration file.")
+    var config: String
+
+    func run() throws {
+        let daemon = try ControllerDaemon(config: try ControllerConfig(yaml: readConfig(config)))
+        try daemon.run()
+    }
+}
+
 /// Reads a configuration file; a missing one or a bad one is a clear error.
 func readConfig(_ path: String) throws -> String {
     guard let data = FileManager.default.contents(atPath: path) else { fail("cannot read configuration file \(path)") }
@@ -46,8 +73,17 @@ struct CtlCommand: ParsableCommand {
     @Flag(help: "Print the daemon's JSON as it is.")
     var json = false
 
+    @Argument(help: "A command for the daemon instead of showing its state; the controller takes 'place PREFIX ANCHOR [AGENT LINK]'.")
+    var command: [String] = []
+
     func run() throws {
-        let text = try Self.ask(socket)
+        let text = try Self.ask(socket, command.isEmpty ? "state" : command.joined(separator: " "))
+        if !command.isEmpty {
+            let reply = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+            if let error = reply?["error"] { fail("\(error)") }
+            print(text, terminator: "")
+            return
+        }
         if json {
             print(text, terminator: "")
             return
@@ -58,13 +94,15 @@ struct CtlCommand: ParsableCommand {
             ("Nodes on access links", "attachments", ["link", "node", "served"]),
             ("Prefixes anchored here", "anchored", ["prefix", "node", "state"]),
             ("Prefixes served for other anchors", "visiting", ["prefix", "node", "link", "anchor", "state"]),
+            ("Associations", "associations", ["agent", "status", "load", "pools"]),
+            ("Sessions", "sessions", ["seid", "agent", "prefix", "state"]),
         ] {
             guard let rows = state[key] as? [[String: Any]] else { continue }
             print("\n\(title) (\(rows.count))")
             Self.table(columns, rows.map { r in columns.map { "\(r[$0] ?? "")" } })
         }
         if let rules = state["rules"] as? [String] {
-            print("\nInstalled rules (\(rules.count))")
+            print("\n\(state["role"] as? String == "controller" ? "Rules acknowledged by the agents" : "Installed rules") (\(rules.count))")
             for r in rules { print("  \(r)") }
         }
         for (k, v) in state.sorted(by: { $0.key < $1.key }) where !(v is [Any]) && k != "name" && k != "role" { print("\(k): \(v)") }
@@ -79,7 +117,7 @@ struct CtlCommand: ParsableCommand {
         for r in rows { print(line(r)) }
     }
 
-    static func ask(_ path: String) throws -> String {
+    static func ask(_ path: String, _ request: String) throws -> String {
         let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { fail("socket: errno \(errno)") }
         defer { close(fd) }
@@ -90,7 +128,8 @@ struct CtlCommand: ParsableCommand {
         withUnsafeMutableBytes(of: &a.sun_path) { raw in for (i, b) in bytes.enumerated() { raw[i] = b } }
         let ok = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
         guard ok == 0 else { fail("cannot reach a daemon at \(path): \(String(cString: strerror(errno)))") }
-        _ = write(fd, "state\n", 6)
+        let line = Array((request + "\n").utf8)
+        _ = write(fd, line, line.count)
         var out: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {

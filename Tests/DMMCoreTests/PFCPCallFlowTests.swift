@@ -108,9 +108,10 @@ import Testing
         let rules = ["ar1", "ar2", "ar3"].map { tb.rules(at: $0) }
         let writes = tb.writes
         let seids = Set(tb.controller.sessions.keys)
-        tb.run(for: 1)
         let mark = tb.sent.count
+        let stamp = tb.controller.recoveryTimeStamp
         tb.restartController()
+        #expect(tb.controller.recoveryTimeStamp > stamp)
         tb.run(for: 2)
         for name in ["ar1", "ar2", "ar3"] { #expect(tb.agents[name]!.counters.controllerRestarts == 1, "\(name)") }
         // Re-associated, and every session pushed again under its old SEID.
@@ -120,6 +121,18 @@ import Testing
         #expect(["ar1", "ar2", "ar3"].map { tb.rules(at: $0) } == rules)
         #expect(tb.writes == writes, "no kernel write")
         #expect(tb.agents["ar2"]!.sessionCount == 1)
+    }
+
+    /// Recovery Time Stamps have whole seconds; agents tell a restart by a
+    /// new one, so a controller restarted within the second takes the next.
+    @Test func aControllerRestartedWithinTheSecondStillChangesItsStamp() {
+        var tb = T(agents: 1)
+        let first = tb.controller.recoveryTimeStamp
+        tb.restartController()
+        tb.restartController()
+        #expect(tb.controller.recoveryTimeStamp == first + 2)
+        tb.run(for: 0.5)
+        #expect(tb.agents["ar1"]!.isAssociated)
     }
 
     @Test func anAgentThatStopsAnsweringIsDownAndNewNodesAreAnchoredElsewhere() {
@@ -158,6 +171,44 @@ import Testing
         #expect(tb.controller.chooseAnchor(preferring: T.address(1)) == T.address(1))
     }
 
+    @Test func onlyConfiguredAgentsAssociate() {
+        var tb = T(agents: 2, allowed: [T.address(1)])
+        tb.run(for: 0.5)
+        #expect(tb.controller.associations.keys.sorted() == [T.address(1)])
+        #expect(tb.agents["ar1"]!.isAssociated && !tb.agents["ar2"]!.isAssociated)
+        #expect(tb.messages(.associationSetupResponse).contains { $0.cause == .requestRejected })
+        #expect(tb.controller.counters.dropped[.unknownAgent]! >= 1)
+    }
+
+    /// The store keeps what `takeChanges` hands it; replayed, the changes
+    /// give the controller's snapshot, at every step.
+    @Test func theChangesForTheStoreRebuildTheSnapshot() {
+        var tb = T()
+        var associations: [IPv6Address: Controller.Association] = [:]
+        var sessions: [UInt64: Controller.Session] = [:]
+        func replay() {
+            let changes = tb.controller.takeChanges()
+            for (agent, a) in changes.associations { associations[agent] = a }
+            for (seid, s) in changes.sessions { sessions[seid] = s }
+            let snapshot = tb.controller.snapshot
+            #expect(snapshot.associations == associations.keys.sorted().map { associations[$0]! })
+            #expect(snapshot.sessions == sessions.keys.sorted().map { sessions[$0]! })
+        }
+        tb.run(for: 0.5)
+        replay()
+        #expect(associations.count == 3)
+        for serving in ["ar1", "ar2", "ar3"] {
+            tb.place(Self.prefix, anchor: "ar1", serving: serving)
+            replay()  // wanted, before any answer
+            tb.run(for: 0.5)
+            replay()  // acknowledged
+        }
+        tb.place(Self.prefix, anchor: "ar1", serving: nil)
+        tb.run(for: 0.5)
+        replay()
+        #expect(sessions.isEmpty)
+    }
+
     // MARK: Hostile PFCP at the agent
 
     /// A Session Establishment from the controller with the rules of `rules`.
@@ -165,10 +216,7 @@ import Testing
         var m = PFCPMessage(.sessionEstablishmentRequest, sequence: sequence, seid: 0)
         m.nodeID = .ipv6(T.controllerAddress)
         m.fSEID = PFCPFSEID(seid: seid, ipv6: T.controllerAddress)
-        for (pdr, far) in rules.compactMap({ PFCPRuleMapping.encode($0, anchoredHere: anchoredHere) }) {
-            m.createPDR.append(pdr)
-            m.createFAR.append(far)
-        }
+        PFCPRuleMapping.write(rules, anchoredHere: anchoredHere, into: &m)
         return m
     }
 

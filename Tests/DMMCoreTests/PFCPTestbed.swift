@@ -32,8 +32,10 @@ struct PFCPTestbed {
     static func sid(_ i: Int) -> IPv6Address { IPv6Address("fc00:\(i)::d6")! }
     static let timing = PFCPTiming(t1: 0.1, n1: 2, heartbeatInterval: 1)
 
-    init(agents count: Int = 3, loadLimit: UInt8 = 80) {
-        controller = Controller(config: Controller.Config(address: Self.controllerAddress, timing: Self.timing, loadLimit: loadLimit),
+    /// `allowed`: the agents the controller accepts (empty: any).
+    init(agents count: Int = 3, loadLimit: UInt8 = 80, allowed: Set<IPv6Address> = []) {
+        controller = Controller(config: Controller.Config(address: Self.controllerAddress, timing: Self.timing, loadLimit: loadLimit,
+                                                          agents: allowed),
                                 startedAt: now)
         for i in 1...count {
             let name = "ar\(i)"

@@ -65,18 +65,12 @@ struct AgentSession: Sendable, Hashable {
             guard next.bar?.id == update.id else { return refuse(.updateBAR, "no BAR \(update.id)") }
             next.bar = update
         }
-        var rules: [ForwardingRule] = []
-        for id in next.pdrs.keys.sorted() {
-            let pdr = next.pdrs[id]!
-            guard let farID = pdr.farID, let far = next.fars[farID] else {
-                return refuse(.farID, "PDR \(id) names no FAR of the session", cause: .mandatoryIEIncorrect)
-            }
-            switch PFCPRuleMapping.decode(pdr, far, tunnelMode: policy.tunnelMode) {
-            case .success(let rule):
-                if let refusal = policy.check(rule, pdr: pdr) { return refusal }
-                rules.append(rule)
-            case .failure(let refusal): return refusal
-            }
+        let rules: [ForwardingRule]
+        switch PFCPRuleMapping.rules(pdrs: next.pdrs.values, fars: next.fars, tunnelMode: policy.tunnelMode) {
+        case .success(let made):
+            for (pdr, rule) in made { if let refusal = policy.check(rule, pdr: pdr) { return refusal } }
+            rules = made.map(\.rule)
+        case .failure(let refusal): return refusal
         }
         next.rules = rules
         self = next

@@ -26,14 +26,18 @@ public struct Controller: Sendable {
         /// Where tunnels to an agent end, where that is not its address
         /// (an SRv6 SID).
         public var endpoints: [IPv6Address: IPv6Address]
+        /// The agents that may associate; empty: any.
+        public var agents: Set<IPv6Address>
 
         public init(address: IPv6Address, timing: PFCPTiming = PFCPTiming(), loadLimit: UInt8 = 80,
-                    tunnelMode: TunnelMode = .ipv6InIPv6, endpoints: [IPv6Address: IPv6Address] = [:]) {
+                    tunnelMode: TunnelMode = .ipv6InIPv6, endpoints: [IPv6Address: IPv6Address] = [:],
+                    agents: Set<IPv6Address> = []) {
             self.address = address
             self.timing = timing
             self.loadLimit = loadLimit
             self.tunnelMode = tunnelMode
             self.endpoints = endpoints
+            self.agents = agents
         }
     }
 
@@ -47,6 +51,14 @@ public struct Controller: Sendable {
         /// The last load the agent reported, 0 to 100.
         public var load: UInt8?
         var loadSequence: UInt32?
+
+        public init(agent: IPv6Address, pools: [PFCPPoolInformation], recoveryTimeStamp: UInt32, status: Status, load: UInt8? = nil) {
+            self.agent = agent
+            self.pools = pools
+            self.recoveryTimeStamp = recoveryTimeStamp
+            self.status = status
+            self.load = load
+        }
 
         public func anchors(_ prefix: IPv6Prefix) -> Bool {
             pools.contains { $0.prefixes.contains { $0.length <= prefix.length && $0.contains(prefix.address) } }
@@ -66,6 +78,16 @@ public struct Controller: Sendable {
         public var acknowledged: [ForwardingRule]
         /// The request in flight for it, and the rules it asks for.
         var inFlight: InFlight?
+
+        public init(agent: IPv6Address, prefix: IPv6Prefix, seid: UInt64, agentSEID: UInt64? = nil, wanted: [ForwardingRule],
+                    acknowledged: [ForwardingRule]) {
+            self.agent = agent
+            self.prefix = prefix
+            self.seid = seid
+            self.agentSEID = agentSEID
+            self.wanted = wanted
+            self.acknowledged = acknowledged
+        }
 
         struct InFlight: Hashable, Sendable {
             var sequence: UInt32
@@ -99,10 +121,15 @@ public struct Controller: Sendable {
     var timers = TimerTable<Timer>()
     var actions: [ControllerAction] = []
     public private(set) var counters = Counters()
+    /// What changed for the store since `takeChanges()` last ran.
+    var changedAssociations: Set<IPv6Address> = []
+    var changedSessions: Set<UInt64> = []
 
-    public init(config: Config, startedAt now: Instant) {
+    public init(config: Config, startedAt now: Instant) { self.init(config: config, recoveryTimeStamp: ntpSeconds(now)) }
+
+    init(config: Config, recoveryTimeStamp: UInt32) {
         self.config = config
-        recoveryTimeStamp = ntpSeconds(now)
+        self.recoveryTimeStamp = recoveryTimeStamp
         exchange = PFCPExchange(node: config.address, timing: config.timing, recoveryTimeStamp: recoveryTimeStamp)
         nextSEID = UInt64(recoveryTimeStamp) << 32
     }
@@ -112,20 +139,48 @@ public struct Controller: Sendable {
     public struct Snapshot: Sendable, Hashable {
         public var associations: [Association]
         public var sessions: [Session]
+        /// The Recovery Time Stamp of the controller that had them.
+        public var recoveryTimeStamp: UInt32?
 
-        public init(associations: [Association], sessions: [Session]) {
+        public init(associations: [Association], sessions: [Session], recoveryTimeStamp: UInt32?) {
             self.associations = associations
             self.sessions = sessions
+            self.recoveryTimeStamp = recoveryTimeStamp
         }
     }
 
     public var snapshot: Snapshot {
-        Snapshot(associations: associations.keys.sorted().map { associations[$0]! },
-                 sessions: sessions.keys.sorted().map {
-                     var s = sessions[$0]!
-                     s.inFlight = nil
-                     return s
-                 })
+        Snapshot(associations: associations.keys.sorted().map { stored(associations[$0]!) },
+                 sessions: sessions.keys.sorted().map { stored(sessions[$0]!) }, recoveryTimeStamp: recoveryTimeStamp)
+    }
+
+    /// A session as the store keeps it: without the request in flight, which
+    /// a restarted controller sends anew.
+    func stored(_ s: Session) -> Session {
+        var s = s
+        s.inFlight = nil
+        return s
+    }
+
+    /// An association as the store keeps it: without the load, which the
+    /// agent reports again.
+    func stored(_ a: Association) -> Association {
+        var a = a
+        a.load = nil
+        a.loadSequence = nil
+        return a
+    }
+
+    /// The associations and sessions changed since the last call, each
+    /// with its value now (nil: gone), in order: what the store writes,
+    /// before the messages of the same step go out.
+    public mutating func takeChanges() -> (associations: [(IPv6Address, Association?)], sessions: [(UInt64, Session?)]) {
+        defer {
+            changedAssociations = []
+            changedSessions = []
+        }
+        return (changedAssociations.sorted().map { ($0, associations[$0].map(stored)) },
+                changedSessions.sorted().map { ($0, sessions[$0].map(stored)) })
     }
 
     /// A controller restarted with what it had. Its new Recovery Time Stamp,
@@ -133,8 +188,12 @@ public struct Controller: Sendable {
     /// associate again; the sessions are then pushed as establishments with
     /// their old SEIDs, which the agents match, so rules that are still right
     /// are not touched.
+    ///
+    /// The Recovery Time Stamp has whole seconds: a controller restarted
+    /// within the second of its predecessor takes the next second, so that
+    /// the agents still see that it changed.
     public init(config: Config, startedAt now: Instant, restoring snapshot: Snapshot) {
-        self.init(config: config, startedAt: now)
+        self.init(config: config, recoveryTimeStamp: snapshot.recoveryTimeStamp.map { max(ntpSeconds(now), $0 &+ 1) } ?? ntpSeconds(now))
         for a in snapshot.associations { associations[a.agent] = a }
         for s in snapshot.sessions {
             sessions[s.seid] = s
@@ -218,6 +277,7 @@ public struct Controller: Sendable {
             sessions[seid] = Session(agent: agent, prefix: prefix, seid: seid, wanted: [], acknowledged: [])
         }
         sessions[seid]!.wanted = rules.sorted { PFCPRuleMapping.slot(of: $0.key) < PFCPRuleMapping.slot(of: $1.key) }
+        changedSessions.insert(seid)
         push(seid, at: now)
     }
 
@@ -247,7 +307,7 @@ public struct Controller: Sendable {
             m = PFCPMessage(.sessionEstablishmentRequest, sequence: 0, seid: 0)
             m.nodeID = .ipv6(config.address)
             m.fSEID = PFCPFSEID(seid: seid, ipv6: config.address)
-            Self.describe(from: [], to: s.wanted, anchoredHere: anchoredHere, in: &m)
+            PFCPRuleMapping.write(s.wanted, anchoredHere: anchoredHere, into: &m)
         }
         let sequence = send(m, to: s.agent, purpose: .session(seid), at: now)
         sessions[seid]!.inFlight = Session.InFlight(sequence: sequence, rules: s.wanted)
@@ -288,6 +348,7 @@ public struct Controller: Sendable {
 
     mutating func forget(_ seid: UInt64) {
         guard let s = sessions.removeValue(forKey: seid) else { return }
+        changedSessions.insert(seid)
         sessionOf[SessionKey(agent: s.agent, prefix: s.prefix)] = nil
         actions.append(.programmed(agent: s.agent, prefix: s.prefix))
     }
@@ -295,6 +356,7 @@ public struct Controller: Sendable {
     mutating func sessionAnswered(_ seid: UInt64, _ m: PFCPMessage, at now: Instant) {
         guard var s = sessions[seid], let flight = s.inFlight else { return }
         s.inFlight = nil
+        changedSessions.insert(seid)
         if m.cause?.isAcceptance == true {
             s.acknowledged = flight.rules
             if m.type == .sessionEstablishmentResponse { s.agentSEID = m.fSEID?.seid }
@@ -323,16 +385,24 @@ public struct Controller: Sendable {
             r.offendingIE = .nodeID
             return r
         }
+        guard config.agents.isEmpty || config.agents.contains(sender) else {
+            counters.dropped[.unknownAgent, default: 0] += 1
+            r.cause = .requestRejected
+            return r
+        }
         let stamp = m.recoveryTimeStamp!
         let restarted = associations[sender].map { $0.recoveryTimeStamp != stamp } ?? false
-        associations[sender] = Association(agent: sender, pools: m.poolInformation, recoveryTimeStamp: stamp, status: .up,
-                                           load: associations[sender]?.load, loadSequence: associations[sender]?.loadSequence)
+        var association = Association(agent: sender, pools: m.poolInformation, recoveryTimeStamp: stamp, status: .up,
+                                      load: associations[sender]?.load)
+        association.loadSequence = associations[sender]?.loadSequence
+        associations[sender] = association
         if restarted {
             counters.agentRestarts += 1
             associations[sender]!.load = nil
             associations[sender]!.loadSequence = nil
         }
         actions.append(.associationChanged(agent: sender, status: .up))
+        changedAssociations.insert(sender)
         r.cause = .requestAccepted
         r.poolInformation = m.poolInformation
         timers.set(.heartbeat(sender), at: now + config.timing.heartbeatInterval)
@@ -340,7 +410,7 @@ public struct Controller: Sendable {
         // is to be pushed again (after this answer), as an establishment the
         // agent matches by SEID.
         exchange.forget(peer: sender)
-        for seid in sessions.keys.sorted() where sessions[seid]!.agent == sender { sessions[seid]!.reset() }
+        resetSessions(of: sender)
         return r
     }
 
@@ -425,7 +495,10 @@ public struct Controller: Sendable {
                 if let load = m.loadControl { heard(load: load, from: sender) }
                 r.cause = .requestAccepted
             case .associationUpdateRequest:
-                if !m.poolInformation.isEmpty { associations[sender]!.pools = m.poolInformation }
+                if !m.poolInformation.isEmpty {
+                    associations[sender]!.pools = m.poolInformation
+                    changedAssociations.insert(sender)
+                }
                 r.cause = .requestAccepted
             case .associationReleaseRequest:
                 release(sender)
@@ -444,8 +517,17 @@ public struct Controller: Sendable {
         associations[agent] = nil
         timers.cancel(.heartbeat(agent))
         exchange.forget(peer: agent)
-        for seid in sessions.keys.sorted() where sessions[seid]!.agent == agent { sessions[seid]!.reset() }
+        resetSessions(of: agent)
+        changedAssociations.insert(agent)
         actions.append(.associationChanged(agent: agent, status: .down))
+    }
+
+    /// Nothing of `agent`'s sessions is at the agent any more.
+    mutating func resetSessions(of agent: IPv6Address) {
+        for seid in sessions.keys.sorted() where sessions[seid]!.agent == agent {
+            sessions[seid]!.reset()
+            changedSessions.insert(seid)
+        }
     }
 }
 
@@ -466,6 +548,7 @@ public enum ControllerAction: Hashable, Sendable {
 extension Controller {
     public enum Dropped: String, CaseIterable, Sendable {
         case noAssociation = "no association"
+        case unknownAgent = "agent not configured"
         case unexpectedMessage = "unexpected message"
     }
 

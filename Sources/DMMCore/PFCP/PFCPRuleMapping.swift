@@ -63,6 +63,32 @@ public enum PFCPRuleMapping {
         }
     }
 
+    /// Rules as the Create PDR and Create FAR IEs of `m` (what the
+    /// controller's store keeps of a session).
+    public static func write(_ rules: [ForwardingRule], anchoredHere: Bool, into m: inout PFCPMessage) {
+        for (pdr, far) in rules.compactMap({ encode($0, anchoredHere: anchoredHere) }) {
+            m.createPDR.append(pdr)
+            m.createFAR.append(far)
+        }
+    }
+
+    /// The rules the PDRs make with the FARs they name, in PDR ID order.
+    public static func rules(pdrs: some Sequence<PFCPPDR>, fars: [UInt32: PFCPFAR], tunnelMode: TunnelMode)
+        -> Result<[(pdr: PFCPPDR, rule: ForwardingRule)], Refusal>
+    {
+        var made: [(pdr: PFCPPDR, rule: ForwardingRule)] = []
+        for pdr in pdrs.sorted(by: { $0.id < $1.id }) {
+            guard let farID = pdr.farID, let far = fars[farID] else {
+                return .failure(Refusal(cause: .mandatoryIEIncorrect, offendingIE: .farID, reason: "PDR \(pdr.id) names no FAR of the session"))
+            }
+            switch decode(pdr, far, tunnelMode: tunnelMode) {
+            case .success(let rule): made.append((pdr, rule))
+            case .failure(let refusal): return .failure(refusal)
+            }
+        }
+        return .success(made)
+    }
+
     /// Why a PDR and its FAR make no rule this system can carry out: the
     /// Cause to answer with and the IE at fault.
     public struct Refusal: Error, Hashable, Sendable {

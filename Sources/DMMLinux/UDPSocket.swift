@@ -1,0 +1,66 @@
+import CSockets
+import DMMWire
+import Glibc
+
+/// An IPv6 UDP socket bound to an address and port, as PFCP uses (port
+/// 8805 at both ends). Datagrams arrive with their sender and the local
+/// address they were sent to.
+public final class UDPSocket {
+    public let fd: Int32
+    private var buffer = [UInt8](repeating: 0, count: 65536)
+
+    public struct Datagram: Sendable {
+        public var bytes: [UInt8]
+        public var source: IPv6Address
+        public var sourcePort: UInt16
+        public var destination: IPv6Address
+    }
+
+    public init(bindTo address: IPv6Address, port: UInt16, namespace: String? = nil) throws {
+        var code: Int32 = 0
+        fd = try inNetworkNamespace(namespace) {
+            let fd = socket(AF_INET6, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            code = errno
+            return fd
+        }
+        guard fd >= 0 else { throw NetlinkSocket.Failure(description: "UDP socket: \(NetlinkSocket.errorText(code))") }
+        do {
+            guard csock_enable_ancillary(fd) == 0 else { throw NetlinkSocket.Failure(description: "IPV6_RECVPKTINFO: \(NetlinkSocket.errorText(errno))") }
+            var sa = RawSocket.socketAddress(address)
+            sa.sin6_port = port.bigEndian
+            let bound = withUnsafePointer(to: &sa) {
+                $0.withMemoryRebound(to: Glibc.sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+            }
+            guard bound == 0 else { throw NetlinkSocket.Failure(description: "bind [\(address)]:\(port): \(NetlinkSocket.errorText(errno))") }
+        } catch {
+            close(fd)
+            throw error
+        }
+    }
+
+    deinit { close(fd) }
+
+    public func send(_ bytes: [UInt8], to destination: IPv6Address, port: UInt16) throws {
+        var to = RawSocket.socketAddress(destination)
+        to.sin6_port = port.bigEndian
+        let sent = bytes.withUnsafeBytes { b in
+            withUnsafePointer(to: &to) { csock_send(fd, b.baseAddress, b.count, $0, nil, 0, -1) }
+        }
+        guard sent == bytes.count else {
+            throw NetlinkSocket.Failure(description: "send to [\(destination)]:\(port): \(NetlinkSocket.errorText(errno))")
+        }
+    }
+
+    /// Receives one datagram, waiting for it.
+    public func receive() throws -> Datagram {
+        var from = sockaddr_in6(), destination = in6_addr()
+        var interface: Int32 = -1, hopLimit: Int32 = -1
+        var n = 0
+        repeat {
+            n = buffer.withUnsafeMutableBytes { csock_receive(fd, $0.baseAddress, $0.count, &from, &destination, &interface, &hopLimit) }
+        } while n < 0 && errno == EINTR
+        guard n >= 0 else { throw NetlinkSocket.Failure(description: "receive: \(NetlinkSocket.errorText(errno))") }
+        return Datagram(bytes: Array(buffer[0..<n]), source: RawSocket.address(from.sin6_addr), sourcePort: UInt16(bigEndian: from.sin6_port),
+                        destination: RawSocket.address(destination))
+    }
+}

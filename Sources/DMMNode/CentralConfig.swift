@@ -1,0 +1,172 @@
+import DMMCore
+import DMMLinux
+import DMMWire
+
+/// `dmm agent --config FILE`: a data-plane agent programmed by the
+/// controller over PFCP (docs/architecture.md, central control). Every key,
+/// with its default:
+///
+///     name: ar1                           # in logs and metrics; the pool identity it registers
+///     address: 2001:db8:ffff::1           # its Node ID and PFCP address (required)
+///     controller: 2001:db8:ffff::100      # (required)
+///     pools: [2001:db8:1::/48]            # the prefix blocks it anchors (required; [] for a router)
+///     tunnel-endpoint: fc00:1::d6         # where tunnels to it end; not a local address (required)
+///     uplink: up0                         # interface toward the core (required)
+///     tunnel-mode: ipv6-in-ipv6           # or srv6; as the controller's
+///     t1: 0.5                             # seconds before a request is sent again
+///     n1: 3                               # times it is sent again
+///     heartbeat-interval: 5               # seconds
+///     resynchronization: 2                # seconds after association before rules no session asks for go
+///     capacity: 10000                     # sessions at which it reports a load of 100
+///     route-protocol: 177                 # rtm_protocol of what the daemon installs
+///     metrics: "[::1]:9470"               # Prometheus endpoint; omit for none
+///     control-socket: /run/dmm/ar1.sock   # for dmm ctl
+public struct AgentConfig: Sendable {
+    public var name: String
+    public var agent: DataPlaneAgent.Config
+    public var tunnelEndpoint: IPv6Address
+    public var dataPlane: LinuxDataPlane.Config
+    public var capacity: Int
+    public var metrics: String?
+    public var controlSocket: String
+
+    public init(name: String, agent: DataPlaneAgent.Config, tunnelEndpoint: IPv6Address, dataPlane: LinuxDataPlane.Config,
+                capacity: Int = 10000, metrics: String? = nil, controlSocket: String) {
+        self.name = name
+        self.agent = agent
+        self.tunnelEndpoint = tunnelEndpoint
+        self.dataPlane = dataPlane
+        self.capacity = capacity
+        self.metrics = metrics
+        self.controlSocket = controlSocket
+    }
+
+    public init(yaml: String) throws {
+        var r = try ConfigReader(yaml: yaml)
+        name = try r.string("name") ?? "agent"
+        let address = try r.required("address") { try $0.address($1) }
+        let controller = try r.required("controller") { try $0.address($1) }
+        let pools = try r.required("pools") { try $0.prefixes($1) }
+        tunnelEndpoint = try r.required("tunnel-endpoint") { try $0.address($1) }
+        guard tunnelEndpoint != address else {
+            throw ConfigReader.Invalid(description: "key 'tunnel-endpoint' must differ from 'address': a local address cannot end a tunnel on Linux")
+        }
+        let tunnelMode = try r.choice("tunnel-mode", TunnelMode.self) ?? .ipv6InIPv6
+        let timing = try PFCPTiming(&r)
+        let resynchronization = Seconds(try r.number("resynchronization", in: 0...3600) ?? 2)
+        agent = DataPlaneAgent.Config(address: address, controller: controller, pools: pools, poolIdentity: name, tunnelMode: tunnelMode,
+                                      timing: timing, resynchronization: resynchronization)
+        capacity = try r.integer("capacity", in: 1...100_000_000) ?? 10000
+        dataPlane = LinuxDataPlane.Config(uplink: try r.required("uplink") { try $0.string($1) })
+        dataPlane.routeProtocol = try r.integer("route-protocol", in: UInt8(5)...UInt8(254)) ?? 177
+        dataPlane.tunnelSource = address
+        metrics = try r.string("metrics")
+        controlSocket = try r.string("control-socket") ?? "/run/dmm/\(name).sock"
+        try r.finish()
+    }
+
+    /// The configuration as a file `AgentConfig(yaml:)` reads back unchanged.
+    public var yaml: String {
+        var w = ConfigWriter()
+        w.set("name", name)
+        w.set("address", agent.address)
+        w.set("controller", agent.controller)
+        w.set("pools", list: agent.pools.map { "\($0)" })
+        w.set("tunnel-endpoint", tunnelEndpoint)
+        w.set("uplink", dataPlane.uplink)
+        w.set("tunnel-mode", agent.tunnelMode.rawValue)
+        agent.timing.write(&w)
+        w.set("resynchronization", agent.resynchronization)
+        w.set("capacity", capacity)
+        w.set("route-protocol", dataPlane.routeProtocol)
+        w.set("metrics", metrics)
+        w.set("control-socket", controlSocket)
+        return w.text
+    }
+}
+
+/// `dmm controller --config FILE`: the central controller (FM-CP).
+///
+///     name: controller
+///     address: 2001:db8:ffff::100          # its Node ID and PFCP address (required)
+///     database: /var/lib/dmm/controller.sqlite  # associations and sessions (required)
+///     agents:                              # the agents that may associate (required)
+///       - address: 2001:db8:ffff::1
+///         tunnel-endpoint: fc00:1::d6      # where tunnels to it end (required)
+///     tunnel-mode: ipv6-in-ipv6            # or srv6; as the agents'
+///     load-limit: 80                       # no new node is anchored at an agent over this
+///     t1: 0.5
+///     n1: 3
+///     heartbeat-interval: 5
+///     metrics: "[::1]:9471"
+///     control-socket: /run/dmm/controller.sock
+public struct ControllerConfig: Sendable {
+    public var name: String
+    public var controller: Controller.Config
+    public var database: String
+    public var metrics: String?
+    public var controlSocket: String
+
+    public init(name: String = "controller", controller: Controller.Config, database: String, metrics: String? = nil,
+                controlSocket: String) {
+        self.name = name
+        self.controller = controller
+        self.database = database
+        self.metrics = metrics
+        self.controlSocket = controlSocket
+    }
+
+    public init(yaml: String) throws {
+        var r = try ConfigReader(yaml: yaml)
+        name = try r.string("name") ?? "controller"
+        let address = try r.required("address") { try $0.address($1) }
+        database = try r.required("database") { try $0.string($1) }
+        let agents = try r.required("agents") { r, key in
+            try r.list(key) { a in
+                (try a.required("address") { try $0.address($1) }, try a.required("tunnel-endpoint") { try $0.address($1) })
+            }
+        }
+        controller = Controller.Config(
+            address: address, timing: try PFCPTiming(&r), loadLimit: try r.integer("load-limit", in: UInt8(0)...UInt8(100)) ?? 80,
+            tunnelMode: try r.choice("tunnel-mode", TunnelMode.self) ?? .ipv6InIPv6,
+            endpoints: Dictionary(agents) { a, _ in a }, agents: Set(agents.map(\.0)))
+        metrics = try r.string("metrics")
+        controlSocket = try r.string("control-socket") ?? "/run/dmm/\(name).sock"
+        try r.finish()
+    }
+
+    /// The configuration as a file `ControllerConfig(yaml:)` reads back unchanged.
+    public var yaml: String {
+        var w = ConfigWriter()
+        w.set("name", name)
+        w.set("address", controller.address)
+        w.set("database", database)
+        w.set("agents", sections: controller.agents.sorted().map { agent in
+            var a = ConfigWriter()
+            a.set("address", agent)
+            a.set("tunnel-endpoint", controller.endpoints[agent] ?? agent)
+            return a
+        })
+        w.set("tunnel-mode", controller.tunnelMode.rawValue)
+        w.set("load-limit", controller.loadLimit)
+        controller.timing.write(&w)
+        w.set("metrics", metrics)
+        w.set("control-socket", controlSocket)
+        return w.text
+    }
+}
+
+extension PFCPTiming {
+    /// Reads `t1`, `n1` and `heartbeat-interval`.
+    init(_ r: inout ConfigReader) throws {
+        let d = PFCPTiming()
+        self.init(t1: Seconds(try r.number("t1", in: 0.001...60) ?? d.t1.seconds), n1: try r.integer("n1", in: 0...10) ?? d.n1,
+                  heartbeatInterval: Seconds(try r.number("heartbeat-interval", in: 0.01...3600) ?? d.heartbeatInterval.seconds))
+    }
+
+    func write(_ w: inout ConfigWriter) {
+        w.set("t1", t1)
+        w.set("n1", n1)
+        w.set("heartbeat-interval", heartbeatInterval)
+    }
+}

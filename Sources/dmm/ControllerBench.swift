@@ -1,0 +1,126 @@
+import ArgumentParser
+import DMMCore
+import DMMLinux
+import DMMWire
+import Foundation
+
+extension BenchCommand {
+    struct ControllerBench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "controller",
+            abstract: "Forwarding changes through the controller and agent engines over encoded PFCP; print changes per second, in memory and through to one agent's kernel (root).",
+            discussion: """
+                One controller and one agent. Each round changes the rule of every prefix at the agent \
+                (FM-cpdp:1): delivered on the access link, then tunnelled toward far ends that alternate, \
+                then removed. Every change is a PFCP request encoded by the controller, decoded and carried \
+                out by the agent, whose answer is encoded and decoded back: a Session Establishment, \
+                Modifications, a Deletion. With --kernel the agent's rule changes are also written, per round, \
+                through rtnetlink into a scratch namespace.
+                """
+        )
+
+        @Option(help: "Prefixes, one session each.")
+        var prefixes = 100_000
+
+        @Option(help: "Rounds of tunnel moves between the delivery round and the removal round.")
+        var moves = 2
+
+        @Flag(inversion: .prefixedNo, help: "Also write the agent's rule changes to a kernel in a scratch namespace (root).")
+        var kernel = true
+
+        static let controllerAddress = IPv6Address("2001:db8:ffff::100")!
+        static let agentAddress = IPv6Address("2001:db8:ffff::1")!
+        static let link = LinkID("acc0")
+
+        func run() throws {
+            print("dmm bench controller: \(prefixes) prefixes, one session each, one controller and one agent, one core")
+            try measure(kernel: nil)
+            guard kernel else { return }
+            require([.root, .segmentRouting, .program("ip", package: "iproute2")])
+            let ns = "dmm-bench-ctl-\(getpid())"
+            try shell(["netns", "add", ns])
+            defer { _ = try? shell(["netns", "del", ns]) }
+            try shell(["-n", ns, "link", "add", "up0", "type", "veth", "peer", "name", "core0"])
+            // The access link: a veth (this kernel has no dummy links).
+            try shell(["-n", ns, "link", "add", Self.link.name, "type", "veth", "peer", "name", "node0"])
+            for device in ["up0", "core0", Self.link.name, "node0"] { try shell(["-n", ns, "link", "set", device, "up"]) }
+            try measure(kernel: LinuxDataPlane(netlink: NetlinkSocket(namespace: ns), config: .init(uplink: "up0")))
+        }
+
+        /// Every round's rules: deliver, then tunnels, then nothing.
+        func rounds() -> [(name: String, rule: (IPv6Prefix) -> ForwardingRule?)] {
+            let farEnds = [IPv6Address("fc00:2::d6")!, IPv6Address("fc00:3::d6")!]
+            return [("deliver", { .deliver($0, link: Self.link) })]
+                + (0..<moves).map { m in ("tunnel \(m + 1)", { .encapsulate($0, endpoint: farEnds[m % 2], mode: .ipv6InIPv6) }) }
+                + [("remove", { _ in nil })]
+        }
+
+        func measure(kernel dataPlane: LinuxDataPlane?) throws {
+            var now = Instant(seconds: 1_795_000_000)
+            let timing = PFCPTiming(t1: 3600, n1: 1, heartbeatInterval: 3600)
+            var controller = Controller(config: .init(address: Self.controllerAddress, timing: timing), startedAt: now)
+            var agent = DataPlaneAgent(config: .init(address: Self.agentAddress, controller: Self.controllerAddress,
+                                                     pools: [IPv6Prefix("2001:db8::/32")!], poolIdentity: "bench", timing: timing),
+                                       startedAt: now)
+            var changes: [LinuxDataPlane.Change] = []
+            var ruleChanges = 0, messages = 0
+
+            /// Carries every datagram until both are quiet.
+            func pump() throws {
+                var toAgent: [[UInt8]] = [], toController: [[UInt8]] = []
+                for a in controller.pollActions() { if case .send(let m, _) = a { toAgent.append(try m.encode()) } }
+                while !toAgent.isEmpty || !toController.isEmpty {
+                    for bytes in toAgent { agent.handle(.pfcp(bytes, from: Self.controllerAddress), at: now) }
+                    messages += toAgent.count
+                    toAgent = []
+                    for a in agent.pollActions() {
+                        switch a {
+                        case .send(let m, _): toController.append(try m.encode())
+                        case .install(let r):
+                            ruleChanges += 1
+                            if dataPlane != nil { changes.append(.install(r)) }
+                        case .remove(let r):
+                            ruleChanges += 1
+                            if dataPlane != nil { changes.append(.remove(r)) }
+                        default: break
+                        }
+                    }
+                    for bytes in toController { controller.handle(.pfcp(bytes, from: Self.agentAddress), at: now) }
+                    messages += toController.count
+                    toController = []
+                    for a in controller.pollActions() { if case .send(let m, _) = a { toAgent.append(try m.encode()) } }
+                }
+            }
+
+            agent.start(at: now)
+            for a in agent.pollActions() {
+                if case .send(let m, _) = a { controller.handle(.pfcp(try m.encode(), from: Self.agentAddress), at: now) }
+            }
+            try pump()
+            guard agent.isAssociated else { throw ValidationError("the agent did not associate") }
+
+            let all = (0..<prefixes).map { i in
+                IPv6Prefix(IPv6Address(high: 0x2001_0db8_0000_0000 | UInt64(i), low: 0), length: 64)
+            }
+            print(dataPlane == nil ? "in memory (encode, decode, carry out, answer):" : "through to the kernel (the same, then rtnetlink):")
+            for (name, rule) in rounds() {
+                now = now + 1
+                ruleChanges = 0
+                messages = 0
+                let start = DispatchTime.now().uptimeNanoseconds
+                for p in all { controller.program(rule(p).map { [$0] } ?? [], at: Self.agentAddress, for: p, at: now) }
+                try pump()
+                let failures = try dataPlane?.apply(changes).count ?? 0
+                changes.removeAll(keepingCapacity: true)
+                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                print(String(format: "  %@: %d rule changes, %d PFCP messages in %.2f s: %.0f changes/s%@", name, ruleChanges,
+                             messages, seconds, Double(ruleChanges) / seconds, failures > 0 ? ", \(failures) kernel writes failed" : ""))
+            }
+            if controller.sessions.count != 0 || agent.sessionCount != 0 {
+                throw ValidationError("sessions left after the removal round: \(controller.sessions.count) at the controller, \(agent.sessionCount) at the agent")
+            }
+        }
+
+        func shell(_ arguments: [String]) throws { _ = try Command.output(try Command.require("ip"), arguments) }
+    }
+}

@@ -1,0 +1,246 @@
+import DMMCore
+import DMMLinux
+import DMMNode
+import DMMTestSupport
+import DMMWire
+import Foundation
+import Testing
+
+/// The controller and two agents as daemons, each in a namespace of its own,
+/// PFCP on the links between them: placements pushed to the kernels, a
+/// controller and an agent killed with SIGKILL and restarted, hostile PFCP
+/// at both, and Wireshark's reading of the controller's capture.
+@Suite(.serialized, .enabled(if: TestNamespace.available || ProcessInfo.processInfo.environment["CI"] != nil, TestNamespace.skipReason))
+final class CentralControlTests {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dmm-central-\(getpid())")
+    let controllerNS: TestNamespace, agentNS: [TestNamespace]
+    var controller: ChildProcess?
+    var agents: [ChildProcess?] = [nil, nil]
+
+    static let controllerAddress = IPv6Address("2001:db8:ffff::100")!
+    static func agentAddress(_ i: Int) -> IPv6Address { IPv6Address("2001:db8:ff0\(i)::1")! }
+    static func controllerSide(_ i: Int) -> IPv6Address { IPv6Address("2001:db8:ff0\(i)::100")! }
+    static func endpoint(_ i: Int) -> IPv6Address { IPv6Address("fc00:\(i)::d6")! }
+    static func pool(_ i: Int) -> IPv6Prefix { IPv6Prefix("2001:db8:\(i)::/48")! }
+
+    /// The controller's namespace routes between the agents: each agent's
+    /// uplink is a veth to it, with a /64 of its own.
+    init() throws {
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        controllerNS = try TestNamespace("ctl")
+        agentNS = try [TestNamespace("ag1"), TestNamespace("ag2")]
+        try controllerNS.ip(["link", "set", "lo", "up"])
+        try controllerNS.ip(["address", "add", "\(Self.controllerAddress)/128", "dev", "lo"])
+        try controllerNS.exec(["sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=1"])
+        for (i, ns) in agentNS.enumerated() {
+            let n = i + 1
+            try controllerNS.ip(["link", "add", "to\(n)", "type", "veth", "peer", "name", "up0", "netns", ns.name])
+            try controllerNS.ip(["address", "add", "\(Self.controllerSide(n))/64", "dev", "to\(n)", "nodad"])
+            try controllerNS.ip(["link", "set", "to\(n)", "up"])
+            try controllerNS.ip(["-6", "route", "add", "fc00:\(n)::/32", "via", "\(Self.agentAddress(n))", "dev", "to\(n)"])
+            try ns.ip(["link", "set", "lo", "up"])
+            try ns.ip(["address", "add", "\(Self.agentAddress(n))/64", "dev", "up0", "nodad"])
+            try ns.ip(["link", "set", "up0", "up"])
+            try ns.ip(["-6", "route", "add", "default", "via", "\(Self.controllerSide(n))", "dev", "up0"])
+            try ns.ip(["link", "add", "acc0", "type", "veth", "peer", "name", "node0"])  // no dummy links in this kernel
+            try ns.ip(["link", "set", "node0", "up"])
+            try ns.ip(["link", "set", "acc0", "up"])
+        }
+    }
+
+    deinit {
+        controller?.stop()
+        for a in agents { a?.stop() }
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    var controllerSocket: String { dir.appendingPathComponent("controller.sock").path }
+    func agentSocket(_ n: Int) -> String { dir.appendingPathComponent("ar\(n).sock").path }
+
+    func startController() throws {
+        let config = ControllerConfig(
+            controller: Controller.Config(address: Self.controllerAddress, timing: PFCPTiming(t1: 0.2, n1: 2, heartbeatInterval: 0.5),
+                                          endpoints: [Self.agentAddress(1): Self.endpoint(1), Self.agentAddress(2): Self.endpoint(2)],
+                                          agents: [Self.agentAddress(1), Self.agentAddress(2)]),
+            database: dir.appendingPathComponent("controller.sqlite").path, controlSocket: controllerSocket)
+        controller = try spawn("controller", in: controllerNS, config: config.yaml, ["controller"])
+    }
+
+    func startAgent(_ n: Int) throws {
+        let config = AgentConfig(
+            name: "ar\(n)",
+            agent: DataPlaneAgent.Config(address: Self.agentAddress(n), controller: Self.controllerAddress, pools: [Self.pool(n)],
+                                         poolIdentity: "ar\(n)", timing: PFCPTiming(t1: 0.2, n1: 2, heartbeatInterval: 0.5),
+                                         resynchronization: 1),
+            tunnelEndpoint: Self.endpoint(n), dataPlane: LinuxDataPlane.Config(uplink: "up0"), controlSocket: agentSocket(n))
+        agents[n - 1] = try spawn("ar\(n)", in: agentNS[n - 1], config: config.yaml, ["agent"])
+    }
+
+    func spawn(_ name: String, in ns: TestNamespace, config: String, _ command: [String]) throws -> ChildProcess {
+        let file = dir.appendingPathComponent("\(name).yaml").path
+        try config.write(toFile: file, atomically: true, encoding: .utf8)
+        let log = open(dir.appendingPathComponent("\(name).log").path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        defer { close(log) }
+        return try ChildProcess.spawn("/usr/sbin/ip", ["netns", "exec", ns.name, LabDemoTests.dmm] + command + ["--config", file],
+                                      output: log, error: log)
+    }
+
+    func state(_ socket: String) throws -> [String: Any] {
+        let text = try Command.output(LabDemoTests.dmm, ["ctl", "--socket", socket, "--json"])
+        return try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] ?? [:]
+    }
+
+    @discardableResult
+    func ctl(_ words: [String]) throws -> String { try Command.output(LabDemoTests.dmm, ["ctl", "--socket", controllerSocket] + words) }
+
+    func wait(_ what: String, seconds: Double = 10, _ condition: () throws -> Bool) throws {
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end {
+            if (try? condition()) == true { return }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        let logs = ["controller", "ar1", "ar2"].map { (try? String(contentsOf: dir.appendingPathComponent("\($0).log"), encoding: .utf8)) ?? "" }
+        Issue.record("timed out waiting for \(what)\n\(logs.joined(separator: "\n---\n"))")
+        throw CancellationError()
+    }
+
+    func sessionsProgrammed(_ count: Int) throws -> Bool {
+        let sessions = try state(controllerSocket)["sessions"] as? [[String: Any]] ?? []
+        return sessions.count == count && sessions.allSatisfy { $0["state"] as? String == "programmed" }
+    }
+
+    /// The routes an agent owns, sorted.
+    func routes(_ n: Int) throws -> [String] {
+        try agentNS[n - 1].ip(["-6", "route", "show", "table", "all", "proto", "177"]).split(separator: "\n").map(String.init).sorted()
+    }
+
+    func counters(_ socket: String) throws -> [String: Int] { try state(socket)["counters"] as? [String: Int] ?? [:] }
+
+    @Test func placementsReachTheKernelsAndSurviveRestartsOfEitherSide() throws {
+        let capture = dir.appendingPathComponent("controller.pcap").path
+        let log = open(dir.appendingPathComponent("dumpcap.log").path, O_WRONLY | O_CREAT, 0o644)
+        let dumpcap = try ChildProcess.spawn("/usr/sbin/ip", ["netns", "exec", controllerNS.name, "/usr/bin/dumpcap", "-q", "-i", "any",
+                                                               "-f", "udp port 8805", "-w", capture], output: log, error: log)
+        close(log)
+        Thread.sleep(forTimeInterval: 0.5)
+        try startController()
+        try startAgent(1)
+        try startAgent(2)
+        try wait("both agents associated") {
+            let a = try state(controllerSocket)["associations"] as? [[String: Any]] ?? []
+            return a.count == 2 && a.allSatisfy { $0["status"] as? String == "up" }
+        }
+        // The node of 2001:db8:1:5::/64 on ar1's link, then on ar2's.
+        let prefix = "2001:db8:1:5::/64"
+        try ctl(["place", prefix, "\(Self.agentAddress(1))", "\(Self.agentAddress(1))", "acc0"])
+        try wait("the delivery at ar1") { try routes(1).contains { $0.hasPrefix("\(prefix) dev acc0") } }
+        try ctl(["place", prefix, "\(Self.agentAddress(1))", "\(Self.agentAddress(2))", "acc0"])
+        try wait("the tunnel from ar1 and the delivery at ar2") {
+            try routes(1).contains { $0.hasPrefix(prefix) && $0.contains("segs 1 [ \(Self.endpoint(2)) ]") }
+                && routes(2).contains { $0.hasPrefix("\(prefix) dev acc0") } && sessionsProgrammed(2)
+        }
+        // A placement the controller refuses: a prefix outside the anchor's pools.
+        #expect(throws: (any Error).self) { try ctl(["place", "2001:db8:2:1::/64", "\(Self.agentAddress(1))"]) }
+        let before = try (routes(1), routes(2))
+        let changes = try (counters(agentSocket(1))["rule_changes"], counters(agentSocket(2))["rule_changes"])
+
+        // The controller killed and restarted: it re-associates from its
+        // store and pushes every session again; no kernel is touched.
+        controller?.signal(SIGKILL)
+        controller?.wait()
+        try startController()
+        try wait("the restarted controller's agents to associate again") {
+            try counters(agentSocket(1))["controller_restarts"] == 1 && counters(agentSocket(2))["controller_restarts"] == 1
+                && sessionsProgrammed(2)
+        }
+        Thread.sleep(forTimeInterval: 1.5)  // past the agents' resynchronization
+        #expect(try (routes(1), routes(2)) == before)
+        #expect(try (counters(agentSocket(1))["rule_changes"], counters(agentSocket(2))["rule_changes"]) == changes)
+
+        // ar2 killed and restarted: its kernel keeps forwarding, and its
+        // session comes back from the controller.
+        agents[1]?.signal(SIGKILL)
+        agents[1]?.wait()
+        #expect(try routes(2) == before.1)
+        try startAgent(2)
+        try wait("ar2's session pushed again") {
+            let sessions = try state(agentSocket(2))["sessions"] as? Int, restarts = try counters(controllerSocket)["agent_restarts"] ?? 0
+            return sessions == 1 && restarts >= 1
+        }
+        Thread.sleep(forTimeInterval: 1.5)
+        #expect(try routes(2) == before.1)
+
+        // The flows end: every entry goes.
+        try ctl(["place", prefix, "\(Self.agentAddress(1))"])
+        try wait("no session left") { try sessionsProgrammed(0) }
+        try wait("no route for the prefix left") { try !routes(1).contains { $0.hasPrefix(prefix) } && !routes(2).contains { $0.hasPrefix(prefix) } }
+
+        Thread.sleep(forTimeInterval: 0.5)  // the last packets reach the file
+        dumpcap.stop()
+        let tshark = try Command.run("/usr/bin/tshark", ["-r", capture, "-Y", "pfcp", "-T", "fields", "-e", "pfcp.msg_type", "-e", "_ws.malformed"])
+        let rows = tshark.out.split(separator: "\n")
+        #expect(rows.count > 20, "\(tshark.out)\(tshark.err)")
+        #expect(!rows.contains { $0.split(separator: "\t").count > 1 }, "malformed: \(tshark.out)")
+        for type in ["1", "2", "5", "6", "50", "51", "52", "53", "54", "55"] {
+            #expect(rows.contains { $0.split(separator: "\t").first == Substring(type) }, "message type \(type) in the capture: \(Set(rows.map { $0.split(separator: "\t").first ?? "" }).sorted())")
+        }
+    }
+
+    @Test func hostilePFCPIsAnsweredOrDroppedAndCountedWithNoKernelChange() throws {
+        try startController()
+        try startAgent(1)
+        try wait("ar1 associated") { try counters(controllerSocket).isEmpty == false && state(agentSocket(1))["associated"] as? Bool == true }
+        let prefix = "2001:db8:1:7::/64"
+        try ctl(["place", prefix, "\(Self.agentAddress(1))", "\(Self.agentAddress(1))", "acc0"])
+        try wait("the delivery at ar1") { try sessionsProgrammed(1) }
+        let routesBefore = try routes(1)
+
+        // From the controller's address (another port: the controller holds
+        // 8805); the agent's answers go to the controller, which counts them
+        // as answering nothing it asked.
+        let asController = try UDPSocket(bindTo: Self.controllerAddress, port: 18805, namespace: controllerNS.name)
+        func toAgent(_ m: PFCPMessage) throws { try asController.send(try m.encode(), to: Self.agentAddress(1), port: 8805) }
+        var steal = PFCPMessage(.sessionEstablishmentRequest, sequence: 0x100, seid: 0)
+        steal.nodeID = .ipv6(Self.controllerAddress)
+        steal.fSEID = PFCPFSEID(seid: 0xBAD, ipv6: Self.controllerAddress)
+        PFCPRuleMapping.write([.encapsulate(IPv6Prefix("2001:db8:2:1::/64")!, endpoint: Self.endpoint(2), mode: .ipv6InIPv6)],
+                              anchoredHere: true, into: &steal)
+        try toAgent(steal)
+        var unknown = PFCPMessage(.sessionModificationRequest, sequence: 0x101, seid: 0xDEAD_BEEF)
+        unknown.removePDR = [PFCPRuleReference(id: 1)]
+        try toAgent(unknown)
+        var badLength = try PFCPMessage(.sessionDeletionRequest, sequence: 0x102, seid: 1).encode()
+        badLength[3] &+= 9
+        try asController.send(badLength, to: Self.agentAddress(1), port: 8805)
+        // A grouped IE out of place, in a response to nothing: not read, counted.
+        var outOfPlace = PFCPMessage(.sessionDeletionResponse, sequence: 0x103, seid: 1)
+        outOfPlace.cause = .requestAccepted
+        outOfPlace.unknown = [PFCPRawIE(type: .createPDR, value: [0, 56, 0, 2, 0, 1])]
+        try toAgent(outOfPlace)
+        try wait("the agent to count them") {
+            let s = try state(agentSocket(1))
+            let refused = s["refused"] as? [String: Int] ?? [:]
+            return refused.values.reduce(0, +) == 3 && (s["counters"] as? [String: Int])?["unexpected_responses"] == 1
+        }
+        let refused = try state(agentSocket(1))["refused"] as? [String: Int] ?? [:]
+        #expect(refused.count == 3, "\(refused)")
+        // Someone other than the controller: dropped unread.
+        let stranger = try UDPSocket(bindTo: Self.agentAddress(2), port: 8805, namespace: agentNS[1].name)
+        try stranger.send(try steal.encode(), to: Self.agentAddress(1), port: 8805)
+        try wait("the stranger's request dropped") {
+            (try state(agentSocket(1))["dropped"] as? [String: Int])?["not from the controller"] == 1
+        }
+        // At the controller: a Node Report from no association, and bytes that are not PFCP.
+        var report = PFCPMessage(.nodeReportRequest, sequence: 9)
+        report.nodeID = .ipv6(Self.agentAddress(2))
+        report.nodeReportType = .vendorSpecific
+        try stranger.send(try report.encode(), to: Self.controllerAddress, port: 8805)
+        try stranger.send([0x21, 0x01, 0x00], to: Self.controllerAddress, port: 8805)
+        try wait("the controller to count them") {
+            let s = try state(controllerSocket)
+            return (s["refused"] as? [String: Int])?.values.reduce(0, +) == 1 && (s["malformed"] as? [String: Int])?.values.reduce(0, +) == 1
+        }
+        #expect(try routes(1) == routesBefore)
+        #expect(try sessionsProgrammed(1))
+    }
+}

@@ -1,0 +1,50 @@
+import DMMCore
+import DMMWire
+import Foundation
+import Testing
+
+@testable import DMMStore
+
+struct SQLiteControllerStoreTests {
+    static let agent = IPv6Address("2001:db8:ffff::1")!, other = IPv6Address("2001:db8:ffff::2")!
+    static let prefix = IPv6Prefix("2001:db8:1:5::/64")!
+
+    static var association: Controller.Association {
+        Controller.Association(agent: agent, pools: [PFCPPoolInformation(identity: "ar1", prefixes: [IPv6Prefix("2001:db8:1::/48")!])],
+                               recoveryTimeStamp: 4_005_158_400, status: .up)
+    }
+
+    static var session: Controller.Session {
+        Controller.Session(agent: other, prefix: prefix, seid: 0xEEEE_0000_0000_0001, agentSEID: 0xFFFF_FFFF_0000_0002,
+                           wanted: [.deliver(prefix, link: "acc0"),
+                                    .reverseTunnel(from: prefix, link: "acc0", endpoint: IPv6Address("fc00:1::d6")!, mode: .srv6)],
+                           acknowledged: [.unreachable(prefix)])
+    }
+
+    @Test func whatIsWrittenIsWhatARestartedControllerLoads() throws {
+        let path = SQLiteLocationStoreTests.temporaryPath("controller")
+        defer { SQLiteLocationStoreTests.cleanUp(path) }
+        var store: SQLiteControllerStore? = try SQLiteControllerStore(path: path, tunnelMode: .srv6)
+        try store!.write((associations: [(Self.agent, Self.association)], sessions: [(Self.session.seid, Self.session)]))
+        try store!.write(recoveryTimeStamp: 4_005_158_401)
+        store = nil
+        let reopened = try SQLiteControllerStore(path: path, tunnelMode: .srv6)
+        #expect(try reopened.load() == Controller.Snapshot(associations: [Self.association], sessions: [Self.session],
+                                                           recoveryTimeStamp: 4_005_158_401))
+        // Gone is gone; an empty step writes nothing.
+        try reopened.write((associations: [(Self.agent, nil)], sessions: [(Self.session.seid, nil)]))
+        try reopened.write((associations: [], sessions: []))
+        #expect(try reopened.load() == Controller.Snapshot(associations: [], sessions: [], recoveryTimeStamp: 4_005_158_401))
+    }
+
+    @Test func aRowThatDoesNotReadIsAClearError() throws {
+        let path = SQLiteLocationStoreTests.temporaryPath("controller-bad")
+        defer { SQLiteLocationStoreTests.cleanUp(path) }
+        let store = try SQLiteControllerStore(path: path, tunnelMode: .ipv6InIPv6)
+        try store.write((associations: [(Self.agent, Self.association)], sessions: []))
+        let db = try SQLiteDatabase(path: path, schema: SQLiteControllerStore.schema)
+        try db.query("UPDATE association SET pools = ?", [.blob([1, 2, 3])])
+        let e = #expect(throws: StoreFailure.self) { try store.load() }
+        #expect(e?.description.contains("association 2001:db8:ffff::1 does not decode") == true)
+    }
+}
