@@ -1,3 +1,4 @@
+import CNetlink
 import CSockets
 import DMMWire
 import Glibc

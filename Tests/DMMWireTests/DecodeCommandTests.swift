@@ -66,6 +66,32 @@ struct DecodeCommandTests {
         #expect(r.err.contains(message), "\(r.err)")
     }
 
+    @Test func decodesPFCPBareInUDPAndInACapture() throws {
+        let modification = PFCPSamples.all.first { $0.type == .sessionModificationRequest }!
+        let bare = try modification.encode()
+        let r = try Self.run(["wire", "decode", Self.hex(bare)])
+        #expect(r.status == 0, "\(r.err)")
+        for line in ["Message Type: 52 (Session Modification Request)", "IE: 10 (Update FAR)", "Outer Header Creation Description"] {
+            #expect(r.out.contains(line), "missing \(line) in \(r.out)")
+        }
+        let json = try Self.run(["wire", "decode", "--json", "--layer", "pfcp", Self.hex(bare)])
+        let pfcp = try #require((try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as? [String: Any])?["pfcp"] as? [String: Any])
+        #expect(pfcp["message_type"] as? Int == 52 && pfcp["seid"] as? String != nil)
+        let packet = try IPv6Packet(source: PFCPSamples.controller, destination: PFCPSamples.agent,
+                                    payload: .udp(UDPDatagram(sourcePort: 8805, destinationPort: 8805, payload: .pfcp(modification)))).encode()
+        var writer = PcapWriter()
+        writer.append(packet: packet, time: 1)
+        var cut = packet
+        cut[40 + 8 + 3] &+= 4  // PFCP Message Length changed: the UDP checksum no longer matches
+        writer.append(packet: cut, time: 2)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("dmm-decode-pfcp-\(getpid()).pcap")
+        try Data(writer.bytes).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let capture = try Self.run(["wire", "decode", "--pcap", file.path])
+        #expect(capture.status == 1 && capture.err.contains("1 of 2 packets"), "\(capture.err)")
+        #expect(capture.out.contains("Session Modification Request") && capture.out.contains("bad UDP checksum"), "\(capture.out)")
+    }
+
     @Test func decodesACaptureAndCountsMalformedPackets() throws {
         var writer = PcapWriter()
         writer.append(packet: Self.pbuPacket, time: 1)

@@ -6,11 +6,26 @@ import DMMWire
 /// request went to and be of the request's response type.
 struct PFCPRequests: Sendable {
     struct Pending: Sendable {
-        var message: PFCPMessage
-        var peer: IPv6Address
+        /// The request, boxed: the table moves a reference, not a whole
+        /// message, when it grows.
+        final class Request: Sendable {
+            let message: PFCPMessage
+            let peer: IPv6Address
+            /// What the request is for, to the engine that sent it.
+            let purpose: Purpose
+
+            init(message: PFCPMessage, peer: IPv6Address, purpose: Purpose) {
+                self.message = message
+                self.peer = peer
+                self.purpose = purpose
+            }
+        }
+
+        let request: Request
         var retransmissions = 0
-        /// What the request is for, to the engine that sent it.
-        var purpose: Purpose
+        var message: PFCPMessage { request.message }
+        var peer: IPv6Address { request.peer }
+        var purpose: Purpose { request.purpose }
     }
 
     /// Why a request was sent, so that its answer or its loss can be acted on.
@@ -32,7 +47,7 @@ struct PFCPRequests: Sendable {
     mutating func register(_ message: inout PFCPMessage, to peer: IPv6Address, for purpose: Purpose) -> UInt32 {
         last = (last + 1) & 0xFF_FFFF
         message.header.sequence = last
-        pending[last] = Pending(message: message, peer: peer, purpose: purpose)
+        pending[last] = Pending(request: Pending.Request(message: message, peer: peer, purpose: purpose))
         return last
     }
 
@@ -78,13 +93,19 @@ struct PFCPAnswers: Sendable {
         var sequence: UInt32
     }
 
-    private var answers: [Key: PFCPMessage] = [:]
+    /// Each answer boxed, so that the table moves a reference when it grows.
+    final class Answer: Sendable {
+        let message: PFCPMessage
+        init(_ message: PFCPMessage) { self.message = message }
+    }
 
-    subscript(peer: IPv6Address, sequence: UInt32) -> PFCPMessage? { answers[Key(peer: peer, sequence: sequence)] }
+    private var answers: [Key: Answer] = [:]
+
+    subscript(peer: IPv6Address, sequence: UInt32) -> PFCPMessage? { answers[Key(peer: peer, sequence: sequence)]?.message }
 
     mutating func remember(_ answer: PFCPMessage, to peer: IPv6Address) -> Key {
         let key = Key(peer: peer, sequence: answer.sequence)
-        answers[key] = answer
+        answers[key] = Answer(answer)
         return key
     }
 
