@@ -8,12 +8,14 @@ import Logging
 /// `dmm controller`: the central controller's engine wired to its PFCP
 /// socket, its store, timers, logs, metrics and control socket.
 ///
-///     start -> associations and sessions from the store -> heartbeats (agents associate again)
-///     a placement (control socket: place) -> sessions at the agents it involves
+///     start -> associations, sessions and locations from the store -> heartbeats (agents associate again)
+///     an access router's report (control socket: attach, detach, flows) -> location management
+///         -> placements -> sessions at the agents they involve
 ///     each step -> its changes committed to the store, then its messages sent
 public final class ControllerDaemon {
     let config: ControllerConfig
     var engine: Controller
+    var location: LocationManagement
     let store: SQLiteControllerStore
     let log: Logger
     let metrics = DaemonMetrics(durations: ["dmm_placement_seconds": [
@@ -36,9 +38,12 @@ public final class ControllerDaemon {
         let snapshot = try store.load()
         engine = Controller(config: config.controller, startedAt: wallClock(), restoring: snapshot)
         try store.write(recoveryTimeStamp: engine.recoveryTimeStamp)
+        let held = try store.loadLocation()
+        location = LocationManagement(restoring: held.nodes, holding: held.holding)
         socket = try UDPSocket(bindTo: config.controller.address, port: PFCPHeader.udpPort)
         reactor = try Reactor()
-        log.info("restored", metadata: ["associations": "\(snapshot.associations.count)", "sessions": "\(snapshot.sessions.count)"])
+        log.info("restored", metadata: ["associations": "\(snapshot.associations.count)", "sessions": "\(snapshot.sessions.count)",
+                                        "nodes": "\(held.nodes.count)"])
     }
 
     public func run() throws {
@@ -75,7 +80,7 @@ public final class ControllerDaemon {
     /// asked for what a restarted controller would not know it asked.
     func perform() {
         do {
-            try store.write(engine.takeChanges())
+            try store.write(controller: engine.takeChanges(), location: location.takeChanges())
         } catch {
             storeFailures += 1
             metrics.count("dmm_store_failures_total")
@@ -112,46 +117,66 @@ public final class ControllerDaemon {
 
     // MARK: The control socket
 
-    /// `state` (what `dmm ctl` shows), or `place PREFIX ANCHOR [AGENT LINK]`:
-    /// the prefix anchored at ANCHOR and served at AGENT on LINK, or with
-    /// no serving agent, not in use (every entry for it removed).
+    /// `state` (what `dmm ctl` shows), or an access router's report, until
+    /// the access routers send them themselves: `attach NODE AGENT LINK`
+    /// (answered with the prefixes to advertise, preferred first), `detach
+    /// NODE AGENT LINK`, `flows PREFIX active|ended`. NODE is the node's
+    /// identifier as text (its NAI).
     func command(_ request: String) -> String {
         let words = request.split(whereSeparator: \.isWhitespace).map(String.init)
-        switch words.first {
-        case nil, "state": return stateJSON()
-        case "place":
-            switch Self.placement(Array(words.dropFirst())) {
-            case .failure(let e): return Listener.json(["error": e.description])
-            case .success(let placement):
-                for agent in [placement.anchor] + (placement.serving.map { [$0.agent] } ?? []) where engine.associations[agent] == nil {
-                    return Listener.json(["error": "\(agent) is not an associated agent"])
-                }
-                guard engine.associations[placement.anchor]!.anchors(placement.prefix) else {
-                    return Listener.json(["error": "\(placement.prefix) is not in a pool \(placement.anchor) registered"])
-                }
-                let now = wallClock()
-                let before = Set(engine.sessions.values.filter { $0.prefix == placement.prefix }.map(\.agent))
-                engine.place(placement, at: now)
-                let involved = before.union(placement.rules(endpoint: engine.endpoint(of:), mode: config.controller.tunnelMode).keys)
-                placing[placement.prefix] = (now, involved)
-                perform()
-                return Listener.json(["placed": "\(placement.prefix)", "agents": involved.map { "\($0)" }.sorted()])
-            }
-        default:
-            return Listener.json(["error": "unknown command '\(words[0])': state, or place PREFIX ANCHOR [AGENT LINK]"])
+        guard let verb = words.first, verb != "state" else { return stateJSON() }
+        let now = wallClock()
+        switch Self.report(words) {
+        case .failure(let e): return Listener.json(["error": e.description])
+        case .success(.attached(let node, let at)):
+            guard engine.associations[at.agent] != nil else { return Listener.json(["error": "\(at.agent) is not an associated agent"]) }
+            let advertised = location.attached(node, at: at, controller: &engine, now: now)
+            track(now)
+            perform()
+            return Listener.json(["advertise": advertised.map { ["prefix": "\($0.prefix)", "preferred": $0.preferred] }])
+        case .success(.detached(let node, let from)):
+            location.detached(node, from: from, controller: &engine, now: now)
+        case .success(.flows(let prefix, let active)):
+            guard location.holder(of: prefix) != nil else { return Listener.json(["error": "no node holds \(prefix)"]) }
+            location.flows(prefix, active: active, controller: &engine, now: now)
         }
+        track(now)
+        perform()
+        return Listener.json(["done": true])
+    }
+
+    enum Report {
+        case attached(MobileNodeID, Placement.Attachment), detached(MobileNodeID, Placement.Attachment), flows(IPv6Prefix, active: Bool)
     }
 
     struct CommandError: Error, CustomStringConvertible { var description: String }
 
-    static func placement(_ w: [String]) -> Result<Placement, CommandError> {
-        guard w.count == 2 || w.count == 4 else { return .failure(CommandError(description: "place takes PREFIX ANCHOR [AGENT LINK]")) }
-        guard let prefix = IPv6Prefix(w[0]) else { return .failure(CommandError(description: "'\(w[0])' is not an IPv6 prefix")) }
-        guard let anchor = IPv6Address(w[1]) else { return .failure(CommandError(description: "'\(w[1])' is not an IPv6 address")) }
-        guard w.count == 4 else { return .success(Placement(prefix: prefix, anchor: anchor, serving: nil)) }
-        guard let agent = IPv6Address(w[2]) else { return .failure(CommandError(description: "'\(w[2])' is not an IPv6 address")) }
-        guard !w[3].isEmpty, w[3].utf8.count < 16 else { return .failure(CommandError(description: "'\(w[3])' is not an interface name")) }
-        return .success(Placement(prefix: prefix, anchor: anchor, serving: .init(agent: agent, link: LinkID(w[3]))))
+    static let usage = "state, attach NODE AGENT LINK, detach NODE AGENT LINK, or flows PREFIX active|ended"
+
+    static func report(_ w: [String]) -> Result<Report, CommandError> {
+        func attachment(_ agent: String, _ link: String) -> Result<Placement.Attachment, CommandError> {
+            guard let a = IPv6Address(agent) else { return .failure(CommandError(description: "'\(agent)' is not an IPv6 address")) }
+            guard !link.isEmpty, link.utf8.count < 16 else { return .failure(CommandError(description: "'\(link)' is not an interface name")) }
+            return .success(Placement.Attachment(agent: a, link: LinkID(link)))
+        }
+        switch (w.first, w.count) {
+        case ("attach", 4): return attachment(w[2], w[3]).map { .attached(MobileNodeID(w[1]), $0) }
+        case ("detach", 4): return attachment(w[2], w[3]).map { .detached(MobileNodeID(w[1]), $0) }
+        case ("flows", 3):
+            guard let prefix = IPv6Prefix(w[1]) else { return .failure(CommandError(description: "'\(w[1])' is not an IPv6 prefix")) }
+            guard w[2] == "active" || w[2] == "ended" else { return .failure(CommandError(description: "flows are 'active' or 'ended', not '\(w[2])'")) }
+            return .success(.flows(prefix, active: w[2] == "active"))
+        default:
+            return .failure(CommandError(description: "'\(w.joined(separator: " "))' is not a command: \(usage)"))
+        }
+    }
+
+    /// Starts timing a report's placements: each agent with a request now
+    /// in flight is waited for.
+    func track(_ now: Instant) {
+        for s in engine.sessions.values where s.wanted != s.acknowledged || s.agentSEID == nil {
+            placing[s.prefix, default: (now, [])].agents.insert(s.agent)
+        }
     }
 
     /// Messages sent by type; requests refused by Cause; malformed messages
@@ -184,6 +209,10 @@ public final class ControllerDaemon {
                         "state": s.acknowledged == s.wanted && s.agentSEID != nil ? "programmed" : "pending"]
             },
             "rules": engine.associations.keys.sorted().flatMap { agent in engine.rules(at: agent).map { "\(agent): \($0)" } },
+            "nodes": location.stored.map { n in
+                ["node": "\(n.node)", "at": n.attachment.map { "\($0.agent) \($0.link)" } ?? "-",
+                 "prefixes": n.held.map { "\($0.prefix)\($0.active ? " (flows)" : "")" }.joined(separator: " ")]
+            },
             "counters": [
                 "retransmissions": pfcp.retransmissions, "unanswered": pfcp.unanswered, "duplicates": pfcp.duplicates,
                 "unexpected_responses": pfcp.unexpectedResponses, "agent_restarts": engine.counters.agentRestarts,

@@ -19,6 +19,23 @@ public final class SQLiteControllerStore {
             status        TEXT NOT NULL,      -- up or down
             pools         BLOB NOT NULL       -- UE IP address Pool Information IEs, as it registered them
         );
+        CREATE TABLE IF NOT EXISTS node (
+            node          BLOB PRIMARY KEY,    -- MN-Identifier bytes (RFC 4283)
+            agent         TEXT,                -- where it is attached, if it is
+            link          TEXT
+        );
+        CREATE TABLE IF NOT EXISTS held (
+            prefix        TEXT PRIMARY KEY,
+            node          BLOB NOT NULL,
+            anchor        TEXT NOT NULL,
+            active        INTEGER NOT NULL,    -- flows use it
+            position      INTEGER NOT NULL     -- its place among the node's prefixes, oldest first
+        );
+        CREATE TABLE IF NOT EXISTS holding (
+            prefix        TEXT PRIMARY KEY,    -- released, not handed out again before until_ns
+            anchor        TEXT NOT NULL,
+            until_ns      INTEGER NOT NULL
+        );
         CREATE TABLE IF NOT EXISTS controller (
             recovery      INTEGER NOT NULL     -- the Recovery Time Stamp of the controller that last ran
         );
@@ -68,10 +85,22 @@ public final class SQLiteControllerStore {
         }
     }
 
-    /// Writes what `Controller.takeChanges()` gave, all or nothing.
-    public func write(_ changes: (associations: [(IPv6Address, Controller.Association?)], sessions: [(UInt64, Controller.Session?)])) throws {
-        guard !changes.associations.isEmpty || !changes.sessions.isEmpty else { return }
+    public typealias ControllerChanges = (associations: [(IPv6Address, Controller.Association?)], sessions: [(UInt64, Controller.Session?)])
+    public typealias LocationChanges = (nodes: [LocationManagement.Node], holding: [LocationManagement.Holding]?)
+
+    /// Writes what `Controller.takeChanges()` and
+    /// `LocationManagement.takeChanges()` gave for one step, all or nothing.
+    public func write(controller: ControllerChanges, location: LocationChanges = ([], nil)) throws {
+        guard !controller.associations.isEmpty || !controller.sessions.isEmpty || !location.nodes.isEmpty || location.holding != nil
+        else { return }
         try db.transaction {
+            try write(controller)
+            try write(location)
+        }
+    }
+
+    private func write(_ changes: ControllerChanges) throws {
+        do {
             for (agent, a) in changes.associations {
                 guard let a else {
                     try db.query("DELETE FROM association WHERE agent = ?", [.text(agent.description)])
@@ -93,6 +122,64 @@ public final class SQLiteControllerStore {
                     .int(Int64(bitPattern: seid)), .text(s.agent.description), .text(s.prefix.description),
                     s.agentSEID.map { .int(Int64(bitPattern: $0)) } ?? .null, .blob(try Self.encode(s.wanted)), .blob(try Self.encode(s.acknowledged)),
                 ])
+            }
+        }
+    }
+
+    // MARK: Location management
+
+    public func loadLocation() throws -> (nodes: [LocationManagement.Node], holding: [LocationManagement.Holding]) {
+        var nodes: [MobileNodeID: LocationManagement.Node] = [:]
+        try db.query("SELECT node, agent, link FROM node", []) { row in
+            let id = MobileNodeID(identifier: row.blob(0))
+            var attachment: Placement.Attachment?
+            if let agent = row.text(1) {
+                guard let address = IPv6Address(agent), let link = row.text(2) else {
+                    throw StoreFailure(description: "\(path): a node row that does not parse: \(id)")
+                }
+                attachment = Placement.Attachment(agent: address, link: LinkID(link))
+            }
+            nodes[id] = LocationManagement.Node(node: id, held: [], attachment: attachment)
+        }
+        try db.query("SELECT prefix, node, anchor, active FROM held ORDER BY node, position", []) { row in
+            let id = MobileNodeID(identifier: row.blob(1))
+            guard let prefix = row.text(0).flatMap(IPv6Prefix.init), let anchor = row.text(2).flatMap(IPv6Address.init) else {
+                throw StoreFailure(description: "\(path): a held row that does not parse: \(row.text(0) ?? "null")")
+            }
+            nodes[id, default: LocationManagement.Node(node: id, held: [], attachment: nil)].held
+                .append(LocationManagement.Held(prefix: prefix, anchor: anchor, active: row.int(3) != 0))
+        }
+        var holding: [LocationManagement.Holding] = []
+        try db.query("SELECT prefix, anchor, until_ns FROM holding ORDER BY until_ns", []) { row in
+            guard let prefix = row.text(0).flatMap(IPv6Prefix.init), let anchor = row.text(1).flatMap(IPv6Address.init), let until = row.int(2)
+            else { throw StoreFailure(description: "\(path): a holding row that does not parse: \(row.text(0) ?? "null")") }
+            holding.append(LocationManagement.Holding(prefix: prefix, anchor: anchor, until: Instant(nanoseconds: until)))
+        }
+        return (nodes.keys.sorted().map { nodes[$0]! }, holding)
+    }
+
+    private func write(_ changes: LocationChanges) throws {
+        do {
+            for n in changes.nodes {
+                try db.query("DELETE FROM held WHERE node = ?", [.blob(n.node.identifier)])
+                try db.query("DELETE FROM node WHERE node = ?", [.blob(n.node.identifier)])
+                guard !n.held.isEmpty || n.attachment != nil else { continue }
+                try db.query("INSERT INTO node (node, agent, link) VALUES (?, ?, ?)", [
+                    .blob(n.node.identifier), n.attachment.map { .text($0.agent.description) } ?? .null,
+                    n.attachment.map { .text($0.link.name) } ?? .null,
+                ])
+                for (i, h) in n.held.enumerated() {
+                    try db.query("INSERT OR REPLACE INTO held (prefix, node, anchor, active, position) VALUES (?, ?, ?, ?, ?)", [
+                        .text(h.prefix.description), .blob(n.node.identifier), .text(h.anchor.description), .int(h.active ? 1 : 0), .int(Int64(i)),
+                    ])
+                }
+            }
+            if let holding = changes.holding {
+                try db.query("DELETE FROM holding", [])
+                for h in holding {
+                    try db.query("INSERT OR REPLACE INTO holding (prefix, anchor, until_ns) VALUES (?, ?, ?)",
+                                 [.text(h.prefix.description), .text(h.anchor.description), .int(h.until.nanoseconds)])
+                }
             }
         }
     }

@@ -73,7 +73,7 @@ struct CtlCommand: ParsableCommand {
     @Flag(help: "Print the daemon's JSON as it is.")
     var json = false
 
-    @Argument(help: "A command for the daemon instead of showing its state; the controller takes 'place PREFIX ANCHOR [AGENT LINK]'.")
+    @Argument(help: "A command for the daemon instead of showing its state; the controller takes 'attach NODE AGENT LINK', 'detach NODE AGENT LINK' and 'flows PREFIX active|ended'.")
     var command: [String] = []
 
     func run() throws {
@@ -96,6 +96,7 @@ struct CtlCommand: ParsableCommand {
             ("Prefixes served for other anchors", "visiting", ["prefix", "node", "link", "anchor", "state"]),
             ("Associations", "associations", ["agent", "status", "load", "pools"]),
             ("Sessions", "sessions", ["seid", "agent", "prefix", "state"]),
+            ("Nodes", "nodes", ["node", "at", "prefixes"]),
         ] {
             guard let rows = state[key] as? [[String: Any]] else { continue }
             print("\n\(title) (\(rows.count))")

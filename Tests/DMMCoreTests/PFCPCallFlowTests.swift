@@ -51,7 +51,9 @@ import Testing
         #expect(tb.rules(at: "ar2").isEmpty && tb.rules(at: "ar3").isEmpty)
         #expect(tb.controller.sessions.count == 1)
 
-        // To ar2: the anchor's delivery becomes a tunnel by its FAR alone; ar2 gets a session.
+        // To ar2: the anchor's delivery becomes a tunnel by its FAR alone
+        // (written anew: an Update FAR cannot take the access link away);
+        // ar2 gets a session.
         var mark = tb.sent.count
         tb.place(p, anchor: "ar1", serving: "ar2")
         tb.run(for: 0.5)
@@ -59,9 +61,10 @@ import Testing
         #expect(tb.rules(at: "ar2") == [.deliver(p, link: Self.link("ar2")),
                                         .reverseTunnel(from: p, link: Self.link("ar2"), endpoint: T.address(1), mode: .ipv6InIPv6)])
         let modification = try #require(tb.messages(.sessionModificationRequest, from: mark).first)
-        #expect(modification.updateFAR.map(\.id) == [1] && modification.createPDR.isEmpty && modification.removePDR.isEmpty
-                && modification.updatePDR.isEmpty)
-        #expect(modification.updateFAR[0].forwarding?.outerHeaderCreation == .ipv6(toward: T.address(2)))
+        #expect(modification.removeFAR.map(\.id) == [1] && modification.createFAR.map(\.id) == [1] && modification.updateFAR.isEmpty
+                && modification.createPDR.isEmpty && modification.removePDR.isEmpty && modification.updatePDR.isEmpty)
+        #expect(modification.createFAR[0].forwarding?.outerHeaderCreation == .ipv6(toward: T.address(2)))
+        #expect(modification.createFAR[0].forwarding?.networkInstance == nil)
         let establishment = try #require(tb.messages(.sessionEstablishmentRequest, from: mark).first)
         // ar2 does not anchor the prefix: its packets come out of a tunnel.
         #expect(establishment.createPDR.first { $0.pdi?.sourceInterface == .core }?.outerHeaderRemoval == .ipv6)
@@ -76,6 +79,10 @@ import Testing
         #expect(tb.rules(at: "ar3").count == 2)
         #expect(tb.messages(.sessionDeletionRequest, from: mark).count == 1)
         #expect(tb.agents["ar2"]!.sessionCount == 0)
+        // The tunnel's far end moves by an Update FAR alone.
+        let move = try #require(tb.messages(.sessionModificationRequest, from: mark).first)
+        #expect(move.updateFAR.map(\.id) == [1] && move.removeFAR.isEmpty && move.createFAR.isEmpty)
+        #expect(move.updateFAR[0].forwarding?.outerHeaderCreation == .ipv6(toward: T.address(3)))
 
         // The flows end: nothing is left anywhere.
         tb.place(p, anchor: "ar1", serving: nil)
@@ -101,6 +108,28 @@ import Testing
         #expect(Set(tb.agents["ar2"]!.rules) == before)
         #expect(tb.rules(at: "ar2") == before)
         #expect(tb.controller.sessions.values.allSatisfy { $0.acknowledged == $0.wanted })
+    }
+
+    /// A change sent to an agent that restarted and has not associated yet:
+    /// it knows no such session (65), then has no association (72); the
+    /// controller sets the session up anew once the agent has associated.
+    @Test func aChangeThatMeetsARestartedAgentIsCarriedOutOnceItAssociates() {
+        var tb = Self.movedToAR2()
+        tb.run(for: 1)
+        tb.agents["ar2"] = nil
+        tb.dropNext(from: "ar2")  // its first Association Setup Request
+        tb.startAgent("ar2")
+        let mark = tb.sent.count
+        tb.controller.place(Placement(prefix: Self.prefix, anchor: T.address(1), serving: .init(agent: T.address(2), link: "ar2-n2")),
+                            at: tb.now)
+        tb.collect()
+        tb.run(for: 2)
+        let answers = tb.sent[mark...].filter { $0.from == "ar2" }.compactMap(\.message.cause)
+        #expect(answers.prefix(2) == [.sessionContextNotFound, .noEstablishedAssociation])
+        #expect(tb.rules(at: "ar2") == [.deliver(Self.prefix, link: "ar2-n2"),
+                                        .reverseTunnel(from: Self.prefix, link: "ar2-n2", endpoint: T.address(1), mode: .ipv6InIPv6)])
+        #expect(tb.controller.sessions.values.allSatisfy { $0.acknowledged == $0.wanted })
+        #expect(tb.messages(.sessionEstablishmentRequest, from: mark).count <= 3, "no storm of requests while it associates")
     }
 
     @Test func aRestartedControllerRestoresEverySessionWithoutTouchingTheKernels() {

@@ -24,6 +24,8 @@ struct PFCPTestbed {
     /// Every message sent, by whom: ("controller" or an agent's name, message).
     var sent: [(from: String, message: PFCPMessage)] = []
     var controllerActions: [ControllerAction] = []
+    /// The controller's location management, fed the access routers' reports.
+    var location = LocationManagement(holdDown: 10)
     var agentActions: [String: [AgentAction]] = [:]
 
     static let controllerAddress = IPv6Address("2001:db8:ffff::100")!
@@ -142,6 +144,26 @@ struct PFCPTestbed {
             collect()
         }
         now = end
+    }
+
+    /// An access router's report that `node` attached on `link` of `agent`;
+    /// what it is told to advertise.
+    mutating func attach(_ node: String, at agent: String, link: String = "acc0") -> [LocationManagement.Advertisement] {
+        let advertised = location.attached(MobileNodeID(node), at: Placement.Attachment(agent: addresses[agent]!, link: LinkID(link)),
+                                           controller: &controller, now: now)
+        collect()
+        return advertised
+    }
+
+    mutating func detach(_ node: String, from agent: String, link: String = "acc0") {
+        location.detached(MobileNodeID(node), from: Placement.Attachment(agent: addresses[agent]!, link: LinkID(link)),
+                          controller: &controller, now: now)
+        collect()
+    }
+
+    mutating func flows(_ prefix: IPv6Prefix, active: Bool) {
+        location.flows(prefix, active: active, controller: &controller, now: now)
+        collect()
     }
 
     /// The next datagram `sender` sends is lost.

@@ -7,9 +7,10 @@ import Foundation
 import Testing
 
 /// The controller and two agents as daemons, each in a namespace of its own,
-/// PFCP on the links between them: placements pushed to the kernels, a
-/// controller and an agent killed with SIGKILL and restarted, hostile PFCP
-/// at both, and Wireshark's reading of the controller's capture.
+/// PFCP on the links between them: access routers' reports (given through
+/// the control socket) turned into rules in the kernels, a controller and an
+/// agent killed with SIGKILL and restarted, hostile PFCP at both, and
+/// Wireshark's reading of the controller's capture.
 @Suite(.serialized, .enabled(if: TestNamespace.available || ProcessInfo.processInfo.environment["CI"] != nil, TestNamespace.skipReason))
 final class CentralControlTests {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dmm-central-\(getpid())")
@@ -116,7 +117,13 @@ final class CentralControlTests {
 
     func counters(_ socket: String) throws -> [String: Int] { try state(socket)["counters"] as? [String: Int] ?? [:] }
 
-    @Test func placementsReachTheKernelsAndSurviveRestartsOfEitherSide() throws {
+    /// The prefixes in the controller's answer to an attach report, preferred first.
+    func advertised(_ reply: String) throws -> [String] {
+        let json = try JSONSerialization.jsonObject(with: Data(reply.utf8)) as? [String: Any]
+        return (json?["advertise"] as? [[String: Any]] ?? []).compactMap { $0["prefix"] as? String }
+    }
+
+    @Test func reportsReachTheKernelsAndSurviveRestartsOfEitherSide() throws {
         let capture = dir.appendingPathComponent("controller.pcap").path
         let log = open(dir.appendingPathComponent("dumpcap.log").path, O_WRONLY | O_CREAT, 0o644)
         let dumpcap = try ChildProcess.spawn("/usr/sbin/ip", ["netns", "exec", controllerNS.name, "/usr/bin/dumpcap", "-q", "-i", "any",
@@ -130,17 +137,25 @@ final class CentralControlTests {
             let a = try state(controllerSocket)["associations"] as? [[String: Any]] ?? []
             return a.count == 2 && a.allSatisfy { $0["status"] as? String == "up" }
         }
-        // The node of 2001:db8:1:5::/64 on ar1's link, then on ar2's.
-        let prefix = "2001:db8:1:5::/64"
-        try ctl(["place", prefix, "\(Self.agentAddress(1))", "\(Self.agentAddress(1))", "acc0"])
+        // The node attaches at ar1 and gets a prefix of ar1's pool; flows
+        // start on it; it moves to ar2, where it gets a prefix of ar2's and
+        // its first follows it (the access routers' reports, given here
+        // through the control socket).
+        let prefix = try advertised(ctl(["attach", "mn1@dmm.example", "\(Self.agentAddress(1))", "acc0"]))[0]
+        #expect(Self.pool(1).contains(IPv6Prefix(prefix)!.address))
         try wait("the delivery at ar1") { try routes(1).contains { $0.hasPrefix("\(prefix) dev acc0") } }
-        try ctl(["place", prefix, "\(Self.agentAddress(1))", "\(Self.agentAddress(2))", "acc0"])
-        try wait("the tunnel from ar1 and the delivery at ar2") {
+        try ctl(["flows", prefix, "active"])
+        let second = try advertised(ctl(["attach", "mn1@dmm.example", "\(Self.agentAddress(2))", "acc0"]))
+        #expect(second.count == 2 && second[1] == prefix && Self.pool(2).contains(IPv6Prefix(second[0])!.address))
+        try wait("the tunnel from ar1 and the deliveries at ar2") {
             try routes(1).contains { $0.hasPrefix(prefix) && $0.contains("segs 1 [ \(Self.endpoint(2)) ]") }
-                && routes(2).contains { $0.hasPrefix("\(prefix) dev acc0") } && sessionsProgrammed(2)
+                && routes(2).contains { $0.hasPrefix("\(prefix) dev acc0") } && routes(2).contains { $0.hasPrefix("\(second[0]) dev acc0") }
+                && sessionsProgrammed(3)
         }
-        // A placement the controller refuses: a prefix outside the anchor's pools.
-        #expect(throws: (any Error).self) { try ctl(["place", "2001:db8:2:1::/64", "\(Self.agentAddress(1))"]) }
+        // Reports the controller refuses, changing nothing.
+        #expect(throws: (any Error).self) { try ctl(["flows", "2001:db8:2:1::/64", "ended"]) }
+        #expect(throws: (any Error).self) { try ctl(["attach", "mn2", "2001:db8:ff09::1", "acc0"]) }
+        #expect(throws: (any Error).self) { try ctl(["attach", "mn2"]) }
         let before = try (routes(1), routes(2))
         let changes = try (counters(agentSocket(1))["rule_changes"], counters(agentSocket(2))["rule_changes"])
 
@@ -151,7 +166,7 @@ final class CentralControlTests {
         try startController()
         try wait("the restarted controller's agents to associate again") {
             try counters(agentSocket(1))["controller_restarts"] == 1 && counters(agentSocket(2))["controller_restarts"] == 1
-                && sessionsProgrammed(2)
+                && sessionsProgrammed(3)
         }
         Thread.sleep(forTimeInterval: 1.5)  // past the agents' resynchronization
         #expect(try (routes(1), routes(2)) == before)
@@ -165,15 +180,20 @@ final class CentralControlTests {
         try startAgent(2)
         try wait("ar2's session pushed again") {
             let sessions = try state(agentSocket(2))["sessions"] as? Int, restarts = try counters(controllerSocket)["agent_restarts"] ?? 0
-            return sessions == 1 && restarts >= 1
+            return sessions == 2 && restarts >= 1
         }
         Thread.sleep(forTimeInterval: 1.5)
         #expect(try routes(2) == before.1)
 
-        // The flows end: every entry goes.
-        try ctl(["place", prefix, "\(Self.agentAddress(1))"])
-        try wait("no session left") { try sessionsProgrammed(0) }
-        try wait("no route for the prefix left") { try !routes(1).contains { $0.hasPrefix(prefix) } && !routes(2).contains { $0.hasPrefix(prefix) } }
+        // The flows end, after the controller's restart: every entry for the
+        // first prefix goes (the restarted controller still knows it); the
+        // node then leaves, and its second prefix goes too.
+        try ctl(["flows", prefix, "ended"])
+        try wait("the first prefix gone") {
+            try sessionsProgrammed(1) && !routes(1).contains { $0.hasPrefix(prefix) } && !routes(2).contains { $0.hasPrefix(prefix) }
+        }
+        try ctl(["detach", "mn1@dmm.example", "\(Self.agentAddress(2))", "acc0"])
+        try wait("no session left") { try sessionsProgrammed(0) && !routes(2).contains { $0.hasPrefix(second[0]) } }
 
         Thread.sleep(forTimeInterval: 0.5)  // the last packets reach the file
         dumpcap.stop()
@@ -190,8 +210,7 @@ final class CentralControlTests {
         try startController()
         try startAgent(1)
         try wait("ar1 associated") { try counters(controllerSocket).isEmpty == false && state(agentSocket(1))["associated"] as? Bool == true }
-        let prefix = "2001:db8:1:7::/64"
-        try ctl(["place", prefix, "\(Self.agentAddress(1))", "\(Self.agentAddress(1))", "acc0"])
+        _ = try ctl(["attach", "mn1", "\(Self.agentAddress(1))", "acc0"])
         try wait("the delivery at ar1") { try sessionsProgrammed(1) }
         let routesBefore = try routes(1)
 

@@ -333,17 +333,26 @@ public struct Controller: Sendable {
             }
             if pdr != oldPDR { m.updatePDR.append(pdr) }
             if far != oldFAR {
-                var update = far
-                if update.forwarding == nil, oldFAR.forwarding != nil {
-                    // An Update FAR cannot clear Forwarding Parameters: write the rule anew.
+                if Self.clears(from: oldFAR.forwarding, to: far.forwarding) {
+                    // An Update FAR sets IEs and cannot take one away (the
+                    // access link of a delivery that becomes a tunnel, the
+                    // outer header of a tunnel that becomes a delivery):
+                    // the FAR is written anew, in the same request.
                     m.removeFAR.append(PFCPRuleReference(id: far.id))
                     m.createFAR.append(far)
-                    continue
+                } else {
+                    m.updateFAR.append(far)
                 }
-                update.forwarding = far.forwarding
-                m.updateFAR.append(update)
             }
         }
+    }
+
+    /// Whether going from `old` to `new` leaves out an IE that `old` has.
+    static func clears(from old: PFCPForwardingParameters?, to new: PFCPForwardingParameters?) -> Bool {
+        guard let old else { return false }
+        guard let new else { return true }
+        return (old.destinationInterface != nil && new.destinationInterface == nil) || (old.networkInstance != nil && new.networkInstance == nil)
+            || (old.outerHeaderCreation != nil && new.outerHeaderCreation == nil)
     }
 
     mutating func forget(_ seid: UInt64) {
@@ -364,10 +373,21 @@ public struct Controller: Sendable {
         } else {
             counters.sessionsRefused += 1
             actions.append(.sessionRefused(agent: s.agent, prefix: s.prefix, cause: m.cause ?? .requestRejected))
-            if m.cause == .sessionContextNotFound { s.reset() }
-            // The agent keeps what it had; the controller wants it no more
-            // than the agent accepted, until asked again.
-            s.wanted = s.acknowledged
+            switch m.cause {
+            case .noEstablishedAssociation?:
+                // The agent is associating again: the session is pushed
+                // whole, as wanted, once it has (`associate`), not before.
+                s.reset()
+                sessions[seid] = s
+                return
+            case .sessionContextNotFound?:
+                // The agent lost it (it restarted): set it up anew.
+                s.reset()
+            default:
+                // The agent keeps what it had; the controller wants it no
+                // more than the agent accepted, until asked again.
+                s.wanted = s.acknowledged
+            }
         }
         if let load = m.loadControl { heard(load: load, from: s.agent) }
         sessions[seid] = s
