@@ -12,15 +12,17 @@ import DMMWire
 /// option of its own.
 ///
 ///     envelope (subtype 1):  id u32 | kind u8             kind: 1 query 2 register 3 update 4 release 5 records 6 done 7 refused
-///                                                               8 recover 9 page
+///                                                               8 recover 9 page 10 attached 11 detached 12 advertise
 ///     record   (subtype 2):  prefix length u8 | prefix 16 | anchor 16 | flags u8 (1 active, 2 serving, 4 expires)
 ///                            | serving 16 | expires ns i64
 ///     reason   (subtype 3):  UTF-8 text
+///     link     (subtype 4):  the access link's name, UTF-8 text (attached, detached)
+///     advertisement (subtype 5): prefix length u8 | prefix 16 | flags u8 (1 preferred), one per prefix, in order
 public enum LocationCodec {
     public static let vendorID: UInt32 = 32473
 
-    enum Subtype: UInt8 { case envelope = 1, record = 2, reason = 3 }
-    enum Kind: UInt8 { case query = 1, register, update, release, records, done, refused, recover, page }
+    enum Subtype: UInt8 { case envelope = 1, record = 2, reason = 3, link = 4, advertisement = 5 }
+    enum Kind: UInt8 { case query = 1, register, update, release, records, done, refused, recover, page, attached, detached, advertise }
 
     public struct Malformed: Error, CustomStringConvertible, Hashable {
         public var description: String
@@ -49,6 +51,12 @@ public enum LocationCodec {
         case .recover(let after):
             kind = .recover
             options = after.map { [.homeNetworkPrefix($0)] } ?? []
+        case .attached(let node, let link):
+            kind = .attached
+            options = [node.option, vendor(.link, Array(link.name.utf8))]
+        case .detached(let node, let link):
+            kind = .detached
+            options = [node.option, vendor(.link, Array(link.name.utf8))]
         }
         let pbu = BindingUpdate(sequence: UInt16(truncatingIfNeeded: e.id), flags: [.acknowledge, .proxyRegistration],
                                 lifetime: 0, options: [envelope(e.id, kind)] + options)
@@ -77,6 +85,11 @@ public enum LocationCodec {
             return LocationEnvelope(id: id, .release(prefix))
         case .recover:
             return LocationEnvelope(id: id, .recover(after: prefix))
+        case .attached, .detached:
+            guard let node else { throw Malformed(description: "\(kind) without MN identifier") }
+            let link = try text(.link, in: pbu.options)
+            guard let link, !link.isEmpty else { throw Malformed(description: "\(kind) without a link") }
+            return LocationEnvelope(id: id, kind == .attached ? .attached(node, link: LinkID(link)) : .detached(node, link: LinkID(link)))
         default:
             throw Malformed(description: "reply kind \(kind) in a PBU")
         }
@@ -95,9 +108,16 @@ public enum LocationCodec {
             options = [envelope(e.id, .done)]
         case .refused(let reason):
             status = .reasonUnspecified
-            options = [envelope(e.id, .refused),
-                       .vendorSpecific(VendorSpecificOption(vendorID: vendorID, subtype: Subtype.reason.rawValue,
-                                                            data: Array(reason.utf8.prefix(240))))]
+            options = [envelope(e.id, .refused), vendor(.reason, Array(String(decoding: Array(reason.utf8.prefix(240)), as: UTF8.self).utf8))]
+        case .advertise(let prefixes):
+            // As many as one PBA holds (2048 bytes: far more than a node has).
+            options = [envelope(e.id, .advertise)] + prefixes.prefix(64).map { a in
+                var w = ByteWriter(capacity: 18)
+                w.u8(a.prefix.length)
+                w.address(a.prefix.address)
+                w.u8(a.preferred ? 1 : 0)
+                return vendor(.advertisement, w.bytes)
+            }
         case .page(let records, let next):
             // As many records as fit; the cursor then points after the last one sent.
             var count = records.count
@@ -135,11 +155,17 @@ public enum LocationCodec {
             let cursor = pba.options.lazy.compactMap { if case .homeNetworkPrefix(let p) = $0 { p } else { nil } }.first
             return LocationEnvelope(id: id, .page(try records(in: pba.options), next: cursor))
         case .refused:
-            let reason = pba.options.lazy.compactMap { o -> String? in
-                guard case .vendorSpecific(let v) = o, v.vendorID == vendorID, v.subtype == Subtype.reason.rawValue else { return nil }
-                return String(decoding: v.data, as: UTF8.self)
-            }.first
-            return LocationEnvelope(id: id, .refused(reason ?? "refused"))
+            return LocationEnvelope(id: id, .refused((try? text(.reason, in: pba.options)) ?? "refused"))
+        case .advertise:
+            var prefixes: [LocationManagement.Advertisement] = []
+            for case .vendorSpecific(let v) in pba.options where v.vendorID == vendorID && v.subtype == Subtype.advertisement.rawValue {
+                var r = ByteReader(v.data)
+                guard v.data.count == 18, let length = try? r.u8("length"), length <= 128, let address = try? r.address("prefix"),
+                      let flags = try? r.u8("flags")
+                else { throw Malformed(description: "bad advertisement option") }
+                prefixes.append(LocationManagement.Advertisement(prefix: IPv6Prefix(address, length: length), preferred: flags & 1 != 0))
+            }
+            return LocationEnvelope(id: id, .advertise(prefixes))
         default:
             throw Malformed(description: "request kind \(kind) in a PBA")
         }
@@ -147,11 +173,25 @@ public enum LocationCodec {
 
     // MARK: Options
 
+    static func vendor(_ subtype: Subtype, _ data: [UInt8]) -> MobilityOption {
+        .vendorSpecific(VendorSpecificOption(vendorID: vendorID, subtype: subtype.rawValue, data: data))
+    }
+
+    /// The text of the first option of `subtype`, nil if there is none; text
+    /// that is not UTF-8 is refused.
+    static func text(_ subtype: Subtype, in options: [MobilityOption]) throws(Malformed) -> String? {
+        for case .vendorSpecific(let v) in options where v.vendorID == vendorID && v.subtype == subtype.rawValue {
+            guard let s = String(validating: v.data, as: UTF8.self) else { throw Malformed(description: "\(subtype) option is not UTF-8 text") }
+            return s
+        }
+        return nil
+    }
+
     static func envelope(_ id: UInt32, _ kind: Kind) -> MobilityOption {
         var w = ByteWriter(capacity: 5)
         w.u32(id)
         w.u8(kind.rawValue)
-        return .vendorSpecific(VendorSpecificOption(vendorID: vendorID, subtype: Subtype.envelope.rawValue, data: w.bytes))
+        return vendor(.envelope, w.bytes)
     }
 
     static func envelope(in options: [MobilityOption]) throws(Malformed) -> (UInt32, Kind) {
@@ -173,7 +213,7 @@ public enum LocationCodec {
         w.u8((r.active ? 1 : 0) | (r.serving != nil ? 2 : 0) | (r.expires != nil ? 4 : 0))
         w.address(r.serving ?? .unspecified)
         w.u64(UInt64(bitPattern: r.expires?.nanoseconds ?? 0))
-        return .vendorSpecific(VendorSpecificOption(vendorID: vendorID, subtype: Subtype.record.rawValue, data: w.bytes))
+        return vendor(.record, w.bytes)
     }
 
     /// Each record belongs to the node of the nearest MN-Identifier option before it.

@@ -17,6 +17,27 @@ public enum LocationRequest: Hashable, Sendable {
     /// By an anchor that (re)starts: the records it anchors, a page at a
     /// time, each page after the cursor the previous one returned.
     case recover(after: IPv6Prefix?)
+    /// To the central controller (RFC 8818 Figure 1, LMc to LM): the node is
+    /// on this access link of the sender. Answered with `advertise`. (The
+    /// flows on a prefix are reported with `update`.)
+    case attached(MobileNodeID, link: LinkID)
+    /// To the central controller: the node left this access link.
+    case detached(MobileNodeID, link: LinkID)
+}
+
+extension LocationRequest {
+    /// Its kind, for logs and metric labels.
+    public var name: String {
+        switch self {
+        case .query: "query"
+        case .register: "register"
+        case .update: "update"
+        case .release: "release"
+        case .recover: "recover"
+        case .attached: "attached"
+        case .detached: "detached"
+        }
+    }
 }
 
 public enum LocationReply: Hashable, Sendable {
@@ -28,6 +49,13 @@ public enum LocationReply: Hashable, Sendable {
     case page([PrefixRecord], next: IPv6Prefix?)
     /// Refused, with the reason; the request changed nothing.
     case refused(String)
+    /// From the central controller: the prefixes to advertise to the node,
+    /// the preferred one first.
+    case advertise([LocationManagement.Advertisement])
+}
+
+extension LocationReply {
+    public var isRefusal: Bool { if case .refused = self { true } else { false } }
 }
 
 public struct LocationEnvelope<Body: Hashable & Sendable>: Hashable, Sendable {

@@ -24,6 +24,7 @@ public struct LocationServer<Store: LocationStore> {
         case heldByAnother = "prefix held by another node or anchor"
         case noSuchPrefix = "no such prefix"
         case storeError = "store error"
+        case centralOnly = "a central controller's request"
     }
 
     /// Records per `recover` page; the codec may send fewer when long node
@@ -97,6 +98,8 @@ public struct LocationServer<Store: LocationStore> {
             if after == nil { counters.recoveries += 1 }
             let page = try store.records(anchoredAt: sender, after: after, limit: Self.pageSize).map { try lapse($0, at: now) }
             return .page(page, next: page.count == Self.pageSize ? page.last?.prefix : nil)
+        case .attached, .detached:
+            return refuse(.centralOnly, "attachments are reported to a central controller, not to a location server")
         }
     }
 

@@ -67,6 +67,8 @@ enum SignallingCapture {
         case .update(let prefix, let serving, let active, _): "update \(prefix)\(serving.map { " serving \($0)" } ?? "")\(active ? " active" : "")"
         case .release(let prefix): "release \(prefix)"
         case .recover: "recover"
+        case .attached(let node, let link): "attached \(node) on \(link)"
+        case .detached(let node, let link): "detached \(node) from \(link)"
         }
     }
 
@@ -76,6 +78,7 @@ enum SignallingCapture {
         case .done: "done"
         case .page(let records, _): "page (\(records.count))"
         case .refused(let why): "refused: \(why)"
+        case .advertise(let prefixes): "advertise " + prefixes.map { "\($0.prefix)\($0.preferred ? "" : " (deprecated)")" }.joined(separator: ", ")
         }
     }
 }

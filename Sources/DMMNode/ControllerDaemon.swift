@@ -9,7 +9,7 @@ import Logging
 /// socket, its store, timers, logs, metrics and control socket.
 ///
 ///     start -> associations, sessions and locations from the store -> heartbeats (agents associate again)
-///     an access router's report (control socket: attach, detach, flows) -> location management
+///     an access router's report (the location protocol, or the control socket) -> location management
 ///         -> placements -> sessions at the agents they involve
 ///     each step -> its changes committed to the store, then its messages sent
 public final class ControllerDaemon {
@@ -23,6 +23,8 @@ public final class ControllerDaemon {
         .milliseconds(50), .milliseconds(100), .milliseconds(500), .seconds(1), .seconds(5),
     ]])
     let socket: UDPSocket
+    /// The access routers' reports (LMc), in the location protocol.
+    let mobility: RawSocket
     let reactor: Reactor
     /// Placements not yet acknowledged by every agent they involve: when
     /// each began, and the agents still to answer.
@@ -41,6 +43,7 @@ public final class ControllerDaemon {
         let held = try store.loadLocation()
         location = LocationManagement(restoring: held.nodes, holding: held.holding)
         socket = try UDPSocket(bindTo: config.controller.address, port: PFCPHeader.udpPort)
+        mobility = try RawSocket(protocol: MobilityHeader.protocolNumber, bindTo: config.controller.address)
         reactor = try Reactor()
         log.info("restored", metadata: ["associations": "\(snapshot.associations.count)", "sessions": "\(snapshot.sessions.count)",
                                         "nodes": "\(held.nodes.count)"])
@@ -53,6 +56,7 @@ public final class ControllerDaemon {
         engine.start(at: wallClock())
         perform()
         reactor.watch(socket.fd) { [unowned self] in try receive() }
+        reactor.watch(mobility.fd) { [unowned self] in try receiveReport() }
         reactor.watch(control.fd) { [unowned self] in control.serveOne { self.command($0) } }
         if let prometheus {
             reactor.watch(prometheus.fd) { [unowned self] in prometheus.serveOne { Listener.http($0) { self.renderMetrics() } } }
@@ -117,55 +121,98 @@ public final class ControllerDaemon {
 
     // MARK: The control socket
 
-    /// `state` (what `dmm ctl` shows), or an access router's report, until
-    /// the access routers send them themselves: `attach NODE AGENT LINK`
-    /// (answered with the prefixes to advertise, preferred first), `detach
-    /// NODE AGENT LINK`, `flows PREFIX active|ended`. NODE is the node's
-    /// identifier as text (its NAI).
+    /// An access router's report in the location protocol, answered in it.
+    func receiveReport() throws {
+        let d = try mobility.receive()
+        let request: LocationEnvelope<LocationRequest>
+        do {
+            let message = try MobilityHeader.decode(d.bytes, checksum: .verify(source: d.source, destination: d.destination))
+            request = try LocationCodec.decodeRequest(message)
+        } catch {
+            metrics.count("dmm_messages_malformed_total", [("reason", (error as? WireError)?.kind.rawValue ?? "location request")])
+            log.debug("malformed", metadata: ["from": "\(d.source)", "error": "\(error)"])
+            return
+        }
+        let reply = answer(request.body, from: d.source)
+        do {
+            try mobility.send(try LocationCodec.encode(LocationEnvelope(id: request.id, reply)).encode(source: config.controller.address,
+                                                                                                        destination: d.source),
+                              to: d.source, from: config.controller.address)
+        } catch {
+            log.warning("send", metadata: ["to": "\(d.source)", "error": "\(error)"])
+        }
+    }
+
+    /// What the location management makes of a report from `agent`; the
+    /// step's changes are stored and its PFCP requests sent before the
+    /// answer goes back.
+    func answer(_ request: LocationRequest, from agent: IPv6Address) -> LocationReply {
+        let now = wallClock()
+        let reply: LocationReply
+        if engine.associations[agent] == nil {
+            reply = .refused("\(agent) is not an associated agent")
+        } else {
+            switch request {
+            case .attached(let node, let link):
+                reply = .advertise(location.attached(node, at: Placement.Attachment(agent: agent, link: link), controller: &engine, now: now))
+            case .detached(let node, let link):
+                location.detached(node, from: Placement.Attachment(agent: agent, link: link), controller: &engine, now: now)
+                reply = .done
+            case .update(let prefix, _, let active, _) where location.holder(of: prefix) != nil:
+                location.flows(prefix, active: active, controller: &engine, now: now)
+                reply = .done
+            case .update(let prefix, _, _, _):
+                reply = .refused("no node holds \(prefix)")
+            case .query, .register, .release, .recover:
+                reply = .refused("a central controller takes attached, detached and update")
+            }
+        }
+        metrics.count("dmm_location_requests_total", [("kind", request.name), ("outcome", reply.isRefusal ? "refused" : "answered")])
+        track(now)
+        perform()
+        return reply
+    }
+
+    // MARK: The control socket
+
+    /// `state` (what `dmm ctl` shows), or an access router's report in words,
+    /// answered as the location protocol would: `attach NODE AGENT LINK`,
+    /// `detach NODE AGENT LINK`, `flows PREFIX active|ended` (from the agent
+    /// the node is attached to, else the prefix's anchor). NODE is the
+    /// node's identifier as text (its NAI).
     func command(_ request: String) -> String {
         let words = request.split(whereSeparator: \.isWhitespace).map(String.init)
         guard let verb = words.first, verb != "state" else { return stateJSON() }
-        let now = wallClock()
-        switch Self.report(words) {
+        switch Self.report(words, location) {
         case .failure(let e): return Listener.json(["error": e.description])
-        case .success(.attached(let node, let at)):
-            guard engine.associations[at.agent] != nil else { return Listener.json(["error": "\(at.agent) is not an associated agent"]) }
-            let advertised = location.attached(node, at: at, controller: &engine, now: now)
-            track(now)
-            perform()
-            return Listener.json(["advertise": advertised.map { ["prefix": "\($0.prefix)", "preferred": $0.preferred] }])
-        case .success(.detached(let node, let from)):
-            location.detached(node, from: from, controller: &engine, now: now)
-        case .success(.flows(let prefix, let active)):
-            guard location.holder(of: prefix) != nil else { return Listener.json(["error": "no node holds \(prefix)"]) }
-            location.flows(prefix, active: active, controller: &engine, now: now)
+        case .success(let (request, agent)):
+            switch answer(request, from: agent) {
+            case .advertise(let prefixes): return Listener.json(["advertise": prefixes.map { ["prefix": "\($0.prefix)", "preferred": $0.preferred] }])
+            case .refused(let reason): return Listener.json(["error": reason])
+            default: return Listener.json(["done": true])
+            }
         }
-        track(now)
-        perform()
-        return Listener.json(["done": true])
-    }
-
-    enum Report {
-        case attached(MobileNodeID, Placement.Attachment), detached(MobileNodeID, Placement.Attachment), flows(IPv6Prefix, active: Bool)
     }
 
     struct CommandError: Error, CustomStringConvertible { var description: String }
 
     static let usage = "state, attach NODE AGENT LINK, detach NODE AGENT LINK, or flows PREFIX active|ended"
 
-    static func report(_ w: [String]) -> Result<Report, CommandError> {
-        func attachment(_ agent: String, _ link: String) -> Result<Placement.Attachment, CommandError> {
-            guard let a = IPv6Address(agent) else { return .failure(CommandError(description: "'\(agent)' is not an IPv6 address")) }
-            guard !link.isEmpty, link.utf8.count < 16 else { return .failure(CommandError(description: "'\(link)' is not an interface name")) }
-            return .success(Placement.Attachment(agent: a, link: LinkID(link)))
-        }
+    static func report(_ w: [String], _ location: LocationManagement) -> Result<(LocationRequest, IPv6Address), CommandError> {
         switch (w.first, w.count) {
-        case ("attach", 4): return attachment(w[2], w[3]).map { .attached(MobileNodeID(w[1]), $0) }
-        case ("detach", 4): return attachment(w[2], w[3]).map { .detached(MobileNodeID(w[1]), $0) }
+        case ("attach", 4), ("detach", 4):
+            guard let agent = IPv6Address(w[2]) else { return .failure(CommandError(description: "'\(w[2])' is not an IPv6 address")) }
+            guard !w[3].isEmpty, w[3].utf8.count < 16 else { return .failure(CommandError(description: "'\(w[3])' is not an interface name")) }
+            let node = MobileNodeID(w[1]), link = LinkID(w[3])
+            return .success((w[0] == "attach" ? .attached(node, link: link) : .detached(node, link: link), agent))
         case ("flows", 3):
             guard let prefix = IPv6Prefix(w[1]) else { return .failure(CommandError(description: "'\(w[1])' is not an IPv6 prefix")) }
             guard w[2] == "active" || w[2] == "ended" else { return .failure(CommandError(description: "flows are 'active' or 'ended', not '\(w[2])'")) }
-            return .success(.flows(prefix, active: w[2] == "active"))
+            guard let node = location.holder(of: prefix), let held = location.nodes[node]?.first(where: { $0.prefix == prefix }) else {
+                return .failure(CommandError(description: "no node holds \(prefix)"))
+            }
+            let agent = location.attachments[node]?.agent ?? held.anchor
+            return .success((.update(prefix, serving: agent, active: w[2] == "active"), agent))
         default:
             return .failure(CommandError(description: "'\(w.joined(separator: " "))' is not a command: \(usage)"))
         }

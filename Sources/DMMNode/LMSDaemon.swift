@@ -48,23 +48,13 @@ public final class LMSDaemon {
             return
         }
         let reply = server.handle(request, from: d.source, at: wallClock())
-        let outcome = if case .refused = reply.body { "refused" } else { "answered" }
-        metrics.count("dmm_location_requests_total", [("kind", Self.kind(request.body)), ("outcome", outcome)])
+        let outcome = reply.body.isRefusal ? "refused" : "answered"
+        metrics.count("dmm_location_requests_total", [("kind", request.body.name), ("outcome", outcome)])
         do {
             try socket.send(try LocationCodec.encode(reply).encode(source: config.address, destination: d.source), to: d.source,
                             from: config.address)
         } catch {
             log.warning("send", metadata: ["to": "\(d.source)", "error": "\(error)"])
-        }
-    }
-
-    static func kind(_ r: LocationRequest) -> String {
-        switch r {
-        case .query: "query"
-        case .register: "register"
-        case .update: "update"
-        case .release: "release"
-        case .recover: "recover"
         }
     }
 

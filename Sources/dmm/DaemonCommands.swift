@@ -52,6 +52,7 @@ struct ControllerCommand: ParsableCommand {
     var config: String
 
     func run() throws {
+        require([.root])  // the access routers' reports come on a raw Mobility Header socket
         let daemon = try ControllerDaemon(config: try ControllerConfig(yaml: readConfig(config)))
         try daemon.run()
     }

@@ -21,6 +21,7 @@ struct LocationCodecTests {
     @Test(arguments: [
         LocationRequest.query(node), .register(full), .register(bare), .update(p, serving: mar2, active: true, expires: full.expires),
         .update(p, serving: nil, active: false), .release(p), .recover(after: nil), .recover(after: p),
+        .attached(node, link: "acc0"), .detached(MobileNodeID(identifier: [2, 0, 0, 0, 0, 1]), link: "mn-1.ü"),
     ])
     func requestsRoundTrip(_ request: LocationRequest) throws {
         let e = LocationEnvelope(id: 0x1234_5678, request)
@@ -32,7 +33,8 @@ struct LocationCodecTests {
 
     @Test(arguments: [
         LocationReply.records(node, [full, bare]), .records(node, []), .done, .refused("unknown MAR"),
-        .page([full, other], next: p), .page([], next: nil),
+        .page([full, other], next: p), .page([], next: nil), .refused("nicht erlaubt: ü"),
+        .advertise([.init(prefix: p, preferred: true), .init(prefix: IPv6Prefix("2001:db8:2:9::/64")!, preferred: false)]), .advertise([]),
     ])
     func repliesRoundTrip(_ reply: LocationReply) throws {
         let e = LocationEnvelope(id: 7, reply)
@@ -62,9 +64,10 @@ struct LocationCodecTests {
     @Test(arguments: [1, 2, 3] as [UInt64]) func randomDamageNeverTraps(seed: UInt64) throws {
         var g = SplitMix64(seed: seed)
         let requests: [LocationRequest] = [.query(Self.node), .register(Self.full), .update(Self.p, serving: Self.mar2, active: true),
-                                           .release(Self.p), .recover(after: Self.p)]
+                                           .release(Self.p), .recover(after: Self.p), .attached(Self.node, link: "acc0"),
+                                           .detached(Self.node, link: "acc0")]
         let replies: [LocationReply] = [.records(Self.node, [Self.full, Self.bare]), .page([Self.full, Self.other], next: Self.p),
-                                        .done, .refused("x")]
+                                        .done, .refused("x"), .advertise([.init(prefix: Self.p, preferred: true)])]
         let messages = requests.map { LocationCodec.encode(LocationEnvelope(id: 1, $0)) } + replies.map { LocationCodec.encode(LocationEnvelope(id: 2, $0)) }
         var accepted = 0
         for _ in 0..<20_000 {
@@ -89,5 +92,15 @@ struct LocationCodecTests {
         let wrongWay = MobilityHeader(.bindingUpdate(BindingUpdate(sequence: 1, flags: .proxyRegistration, lifetime: 0,
                                                                    options: [LocationCodec.envelope(1, .done)])))
         #expect(throws: LocationCodec.Malformed.self) { try LocationCodec.decodeRequest(wrongWay) }
+        // An attachment without its link, or with a link that is not text.
+        let noLink = MobilityHeader(.bindingUpdate(BindingUpdate(sequence: 1, flags: .proxyRegistration, lifetime: 0,
+                                                                 options: [LocationCodec.envelope(1, .attached), Self.node.option])))
+        #expect(throws: LocationCodec.Malformed(description: "attached without a link")) { try LocationCodec.decodeRequest(noLink) }
+        let badLink = MobilityHeader(.bindingUpdate(BindingUpdate(sequence: 1, flags: .proxyRegistration, lifetime: 0, options: [
+            LocationCodec.envelope(1, .detached), Self.node.option, LocationCodec.vendor(.link, [0xFF, 0xFE]),
+        ])))
+        #expect(throws: LocationCodec.Malformed(description: "link option is not UTF-8 text")) { try LocationCodec.decodeRequest(badLink) }
+        let shortAdvertisement = LocationCodec.acknowledgement(1, .accepted, [LocationCodec.envelope(1, .advertise), LocationCodec.vendor(.advertisement, [64])])
+        #expect(throws: LocationCodec.Malformed(description: "bad advertisement option")) { try LocationCodec.decodeReply(shortAdvertisement) }
     }
 }

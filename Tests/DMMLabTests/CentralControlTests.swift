@@ -117,6 +117,19 @@ final class CentralControlTests {
 
     func counters(_ socket: String) throws -> [String: Int] { try state(socket)["counters"] as? [String: Int] ?? [:] }
 
+    /// Sends a report from agent `n` in the location protocol; the answer.
+    func report(_ request: LocationRequest, from n: Int) throws -> LocationReply {
+        let socket = try RawSocket(protocol: MobilityHeader.protocolNumber, namespace: agentNS[n - 1].name, bindTo: Self.agentAddress(n))
+        let message = LocationCodec.encode(LocationEnvelope(id: 77, request))
+        try socket.send(try message.encode(source: Self.agentAddress(n), destination: Self.controllerAddress), to: Self.controllerAddress,
+                        from: Self.agentAddress(n))
+        guard socket.readable(within: 5) else { throw CancellationError() }
+        let d = try socket.receive()
+        let reply = try LocationCodec.decodeReply(try MobilityHeader.decode(d.bytes, checksum: .verify(source: d.source, destination: d.destination)))
+        #expect(reply.id == 77)
+        return reply.body
+    }
+
     /// The prefixes in the controller's answer to an attach report, preferred first.
     func advertised(_ reply: String) throws -> [String] {
         let json = try JSONSerialization.jsonObject(with: Data(reply.utf8)) as? [String: Any]
@@ -137,11 +150,16 @@ final class CentralControlTests {
             let a = try state(controllerSocket)["associations"] as? [[String: Any]] ?? []
             return a.count == 2 && a.allSatisfy { $0["status"] as? String == "up" }
         }
-        // The node attaches at ar1 and gets a prefix of ar1's pool; flows
-        // start on it; it moves to ar2, where it gets a prefix of ar2's and
-        // its first follows it (the access routers' reports, given here
-        // through the control socket).
-        let prefix = try advertised(ctl(["attach", "mn1@dmm.example", "\(Self.agentAddress(1))", "acc0"]))[0]
+        // The node attaches at ar1 and gets a prefix of ar1's pool (ar1's
+        // report in the location protocol); flows start on it; it moves to
+        // ar2, where it gets a prefix of ar2's and its first follows it (the
+        // reports given through the control socket from here on).
+        let reply = try report(.attached(MobileNodeID("mn1@dmm.example"), link: "acc0"), from: 1)
+        guard case .advertise(let first) = reply, first.count == 1, first[0].preferred else {
+            Issue.record("attached answered with \(reply)")
+            return
+        }
+        let prefix = "\(first[0].prefix)"
         #expect(Self.pool(1).contains(IPv6Prefix(prefix)!.address))
         try wait("the delivery at ar1") { try routes(1).contains { $0.hasPrefix("\(prefix) dev acc0") } }
         try ctl(["flows", prefix, "active"])
@@ -249,6 +267,10 @@ final class CentralControlTests {
         try wait("the stranger's request dropped") {
             (try state(agentSocket(1))["dropped"] as? [String: Int])?["not from the controller"] == 1
         }
+        // A location request the controller does not take, and one from an
+        // agent it has no association with.
+        #expect(try report(.query(MobileNodeID("mn1")), from: 1) == .refused("a central controller takes attached, detached and update"))
+        #expect(try report(.attached(MobileNodeID("mn9"), link: "acc0"), from: 2) == .refused("\(Self.agentAddress(2)) is not an associated agent"))
         // At the controller: a Node Report from no association, and bytes that are not PFCP.
         var report = PFCPMessage(.nodeReportRequest, sequence: 9)
         report.nodeID = .ipv6(Self.agentAddress(2))

@@ -234,7 +234,7 @@ public struct AccessRouter: Sendable {
             if case .query(let asked) = request, asked == node { located(query: reply.id, records: records, at: now) }
         case .page(let records, let next):
             if case .recover = request { restore(page: records, next: next, at: now) }
-        case .done: break
+        case .done, .advertise: break  // a central controller's answer; this router asks none
         case .refused:
             context.counters.ignored[.locationServerRefused, default: 0] += 1
             if case .recover = request { endPaging(at: now) }

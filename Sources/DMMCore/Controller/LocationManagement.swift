@@ -36,6 +36,11 @@ public struct LocationManagement: Sendable {
     public struct Advertisement: Sendable, Hashable {
         public var prefix: IPv6Prefix
         public var preferred: Bool
+
+        public init(prefix: IPv6Prefix, preferred: Bool) {
+            self.prefix = prefix
+            self.preferred = preferred
+        }
     }
 
     /// Each node's prefixes, oldest first.
