@@ -148,25 +148,7 @@ public final class ControllerDaemon {
     /// answer goes back.
     func answer(_ request: LocationRequest, from agent: IPv6Address) -> LocationReply {
         let now = wallClock()
-        let reply: LocationReply
-        if engine.associations[agent] == nil {
-            reply = .refused("\(agent) is not an associated agent")
-        } else {
-            switch request {
-            case .attached(let node, let link):
-                reply = .advertise(location.attached(node, at: Placement.Attachment(agent: agent, link: link), controller: &engine, now: now))
-            case .detached(let node, let link):
-                location.detached(node, from: Placement.Attachment(agent: agent, link: link), controller: &engine, now: now)
-                reply = .done
-            case .update(let prefix, _, let active, _) where location.holder(of: prefix) != nil:
-                location.flows(prefix, active: active, controller: &engine, now: now)
-                reply = .done
-            case .update(let prefix, _, _, _):
-                reply = .refused("no node holds \(prefix)")
-            case .query, .register, .release, .recover:
-                reply = .refused("a central controller takes attached, detached and update")
-            }
-        }
+        let reply = location.answer(request, from: agent, controller: &engine, now: now)
         metrics.count("dmm_location_requests_total", [("kind", request.name), ("outcome", reply.isRefusal ? "refused" : "answered")])
         track(now)
         perform()

@@ -26,6 +26,12 @@ struct PFCPTestbed {
     var controllerActions: [ControllerAction] = []
     /// The controller's location management, fed the access routers' reports.
     var location = LocationManagement(holdDown: 10)
+    /// Access routers under central control, by the name of their agent,
+    /// and the Router Advertisements they sent.
+    var routers: [String: AccessRouter] = [:]
+    var advertisements: [(router: String, link: LinkID, ra: RouterAdvertisement)] = []
+    /// Location requests the routers sent.
+    var reports: [LocationRequest] = []
     var agentActions: [String: [AgentAction]] = [:]
 
     static let controllerAddress = IPv6Address("2001:db8:ffff::100")!

@@ -26,6 +26,13 @@ import DMMWire
 ///                                         | assign a prefix if none here is home
 ///                                         | PBU to the anchor of each prefix in use
 ///                                         | RA: home prefixes preferred, others deprecated
+///
+/// With `control: central` it keeps its access links and reports to the
+/// controller as its LMc, which decides everything else and programs the
+/// forwarding through the router's data-plane agent:
+///
+///     attached --attached--> locating --advertise--> served --link down: detached--> gone
+///     flows on an advertised prefix start or end --update--> (a deprecated one whose flows end is withdrawn)
 public struct AccessRouter: Sendable {
     public let config: AccessRouterConfig
     var context: RoleContext
@@ -42,6 +49,7 @@ public struct AccessRouter: Sendable {
     }
 
     public var counters: Counters { context.counters }
+    var isCentral: Bool { config.control == .central }
     public var pool: PrefixPool { anchor.pool }
     var anchored: AnchorTable<AnchorRole.AnchoredPrefix> { anchor.table }
     var visiting: [IPv6Prefix: ServingRole.Visit] { serving.visits }
@@ -52,6 +60,9 @@ public struct AccessRouter: Sendable {
     /// endpoint and the floor under its block, and recovers the bindings it
     /// anchored before a restart; it says `.recovered` when done.
     public mutating func start(at now: Instant) {
+        // Centrally controlled, its agent installs what it needs and the
+        // controller keeps what it decided: nothing to recover.
+        guard !isCentral else { return }
         context.actions.append(.install(.decapsulate(endpoint: config.tunnelEndpoint)))
         context.actions.append(.install(.unreachable(anchor.pool.block)))
         if config.decapsulation == .endDX6 {
@@ -123,7 +134,8 @@ public struct AccessRouter: Sendable {
         // While recovery reads its pages, a query's answer could not be acted on yet.
         let awaiting = recovery?.paging == true
         guard accessLinks.attach(node, link: link, linkLayer: linkLayer, at: now, &context) else { return }
-        if !awaiting { accessLinks.locating(link, query: context.ask(.query(node), at: now)) }
+        let request: LocationRequest = isCentral ? .attached(node, link: link) : .query(node)
+        if !awaiting { accessLinks.locating(link, query: context.ask(request, at: now)) }
         context.actions.append(.nodeAttached(node, link: link))
     }
 
@@ -161,6 +173,10 @@ public struct AccessRouter: Sendable {
 
     mutating func detach(_ link: LinkID, at now: Instant) {
         guard let attachment = accessLinks.detach(link, &context) else { return }
+        guard !isCentral else {
+            _ = context.ask(.detached(attachment.node, link: link), at: now)
+            return
+        }
         // Sorted: the order of PBUs and rules must not depend on hashing.
         for prefix in attachment.visited.sorted(by: { $0.address < $1.address }) where serving.serves(prefix, on: link) {
             serving.leave(prefix, at: now, &context)
@@ -180,8 +196,9 @@ public struct AccessRouter: Sendable {
 
     mutating func advertise(on link: LinkID, at now: Instant) {
         guard let a = accessLinks[link] else { return }
-        let home = a.home.filter { anchor.isHome($0, on: link) }.sorted { $0.address < $1.address }
-        let visited = a.visited.filter { serving.serves($0, on: link) }.sorted { $0.address < $1.address }
+        // Centrally controlled, the controller said what each prefix is.
+        let home = a.home.filter { isCentral || anchor.isHome($0, on: link) }.sorted { $0.address < $1.address }
+        let visited = a.visited.filter { isCentral || serving.serves($0, on: link) }.sorted { $0.address < $1.address }
         accessLinks.advertise(on: link, home: home, visited: visited, routerAdvertisement: routerAdvertisement, at: now, &context)
     }
 
@@ -201,6 +218,10 @@ public struct AccessRouter: Sendable {
     }
 
     mutating func receive(_ message: MobilityHeader, from sender: IPv6Address, at now: Instant) {
+        guard !isCentral else {
+            context.counters.ignored[.unexpectedMessage, default: 0] += 1
+            return
+        }
         if recovery?.paging == true, deferDuringRecovery(message, from: sender) { return }
         switch message.message {
         case .bindingUpdate(let bu) where bu.flags.contains(.proxyRegistration): anchor.receive(bu, from: sender, at: now, &context)
@@ -210,12 +231,42 @@ public struct AccessRouter: Sendable {
         }
     }
 
+    // MARK: Central control: reports to the controller (LMc)
+
+    /// The controller's answer to an attachment: what the link advertises.
+    mutating func advertised(query id: UInt32, _ prefixes: [LocationManagement.Advertisement], at now: Instant) {
+        guard let link = accessLinks.located(query: id) else { return }
+        accessLinks[link]?.home = Set(prefixes.filter(\.preferred).map(\.prefix))
+        accessLinks[link]?.visited = Set(prefixes.filter { !$0.preferred }.map(\.prefix))
+        advertise(on: link, at: now)
+    }
+
+    /// Flows on a prefix advertised here started or all ended: the
+    /// controller is told. A deprecated prefix whose flows end is released
+    /// by the controller, so the node is told to stop using it.
+    mutating func reportFlows(_ prefix: IPv6Prefix, active: Bool, at now: Instant) {
+        let links = accessLinks.attachments.keys.sorted().filter {
+            accessLinks[$0]!.home.contains(prefix) || accessLinks[$0]!.visited.contains(prefix)
+        }
+        guard !links.isEmpty else { return }
+        _ = context.ask(.update(prefix, serving: config.address, active: active), at: now)
+        for link in links where !active && accessLinks[link]!.visited.contains(prefix) {
+            accessLinks[link]?.visited.remove(prefix)
+            accessLinks[link]?.withdrawn.insert(prefix)
+            advertise(on: link, at: now)
+        }
+    }
+
     // MARK: Flows (RFC 8818 section 4: mobility only when needed)
 
     mutating func flowsChanged(_ prefix: IPv6Prefix, count: Int, at now: Instant) {
         let before = context.flows(prefix)
         context.flowCounts[prefix] = count > 0 ? count : nil
         guard (before > 0) != (count > 0) else { return }
+        guard !isCentral else {
+            reportFlows(prefix, active: count > 0, at: now)
+            return
+        }
         if !serving.flowsChanged(prefix, count: count, at: now, &context) {
             anchor.flowsChanged(prefix, count: count, at: now, &context)
         }
@@ -234,7 +285,9 @@ public struct AccessRouter: Sendable {
             if case .query(let asked) = request, asked == node { located(query: reply.id, records: records, at: now) }
         case .page(let records, let next):
             if case .recover = request { restore(page: records, next: next, at: now) }
-        case .done, .advertise: break  // a central controller's answer; this router asks none
+        case .advertise(let prefixes):
+            if case .attached = request { advertised(query: reply.id, prefixes, at: now) }
+        case .done: break
         case .refused:
             context.counters.ignored[.locationServerRefused, default: 0] += 1
             if case .recover = request { endPaging(at: now) }

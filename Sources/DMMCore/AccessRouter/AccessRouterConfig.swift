@@ -18,7 +18,13 @@ public struct AccessRouterConfig: Sendable {
     public var peers: Set<IPv6Address>
     /// The tunnel endpoints of peers whose endpoint is not their address.
     public var peerEndpoints: [IPv6Address: IPv6Address] = [:]
+    /// The location server, or with `control: central` the controller,
+    /// to which this router reports as LMc.
     public var locationServer: IPv6Address
+    /// Who decides anchoring and forwarding: this router with its peers (the
+    /// seite scheme), or a central controller it reports to (RFC 8818
+    /// Figure 1), which programs its forwarding through its data-plane agent.
+    public var control: ControlPlane = .distributed
 
     /// Uplink of a node away from a prefix's anchor: straight to the
     /// destination, or reverse-tunnelled to the anchor.
@@ -100,6 +106,10 @@ public enum Decapsulation: String, Sendable, Hashable, CaseIterable {
     /// One SID per binding, cross-connected to the node's access link
     /// (section 4.5).
     case endDX6 = "end.dx6"
+}
+
+public enum ControlPlane: String, Sendable, Hashable, CaseIterable {
+    case distributed, central
 }
 
 public enum UplinkMode: String, Sendable, Hashable, CaseIterable {

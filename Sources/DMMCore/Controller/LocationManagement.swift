@@ -165,6 +165,26 @@ public struct LocationManagement: Sendable {
         for h in nodes[node] ?? [] where !h.active { release(h, controller: &controller, now: now) }
     }
 
+    /// An access router's report in the location protocol, from `agent`:
+    /// what the controller answers. Only associated agents are heard.
+    public mutating func answer(_ request: LocationRequest, from agent: IPv6Address, controller: inout Controller,
+                                now: Instant) -> LocationReply {
+        guard controller.associations[agent] != nil else { return .refused("\(agent) is not an associated agent") }
+        switch request {
+        case .attached(let node, let link):
+            return .advertise(attached(node, at: Placement.Attachment(agent: agent, link: link), controller: &controller, now: now))
+        case .detached(let node, let link):
+            detached(node, from: Placement.Attachment(agent: agent, link: link), controller: &controller, now: now)
+            return .done
+        case .update(let prefix, _, let active, _):
+            guard holder(of: prefix) != nil else { return .refused("no node holds \(prefix)") }
+            flows(prefix, active: active, controller: &controller, now: now)
+            return .done
+        case .query, .register, .release, .recover:
+            return .refused("a central controller takes attached, detached and update")
+        }
+    }
+
     // MARK: Prefixes
 
     mutating func release(_ h: Held, controller: inout Controller, now: Instant) {

@@ -1,0 +1,131 @@
+import DMMWire
+import Testing
+
+@testable import DMMCore
+
+/// Access routers under central control (RFC 8818 Figure 1): each keeps its
+/// access links and reports to the controller as its LMc, in the location
+/// protocol (encoded and decoded on the way); the controller's location
+/// management decides, and its agents carry the forwarding out.
+@Suite struct CentralAccessRouterTests {
+    typealias T = PFCPTestbed
+    static let node = MobileNodeID("mn1@dmm.example")
+    static let link = LinkID("acc0")
+
+    static func started() -> PFCPTestbed {
+        var tb = T()
+        for i in 1...3 {
+            var config = AccessRouterConfig(address: T.address(i), prefixBlock: T.block(i), peers: [], locationServer: T.controllerAddress)
+            config.control = .central
+            var router = AccessRouter(config: config)
+            router.start(at: tb.now)
+            tb.routers["ar\(i)"] = router
+        }
+        tb.run(for: 0.5)
+        tb.pumpRouters()
+        return tb
+    }
+
+    /// The prefixes of the last Router Advertisement on `router`'s link:
+    /// (prefix, preferred lifetime > 0, valid lifetime > 0).
+    static func advertised(_ tb: PFCPTestbed, _ router: String) -> [(IPv6Prefix, preferred: Bool, valid: Bool)] {
+        guard let ra = tb.advertisements.last(where: { $0.router == router })?.ra else { return [] }
+        return ra.options.compactMap {
+            if case .prefixInformation(let p) = $0 { (p.prefix, p.preferredLifetime > 0, p.validLifetime > 0) } else { nil }
+        }
+    }
+
+    @Test func startingInstallsNothingAndAMobilityHeaderIsNotHeard() {
+        var tb = Self.started()
+        var ar1 = tb.routers["ar1"]!
+        ar1.start(at: tb.now)
+        #expect(ar1.pollActions().isEmpty, "its agent installs the router's own rules")
+        ar1.handle(.mobility(MobilityHeader(.bindingUpdate(BindingUpdate(sequence: 1, flags: .proxyRegistration, lifetime: 1, options: []))),
+                             from: T.address(2)), at: tb.now)
+        #expect(ar1.pollActions().isEmpty && ar1.counters.ignored[.unexpectedMessage] == 1)
+        tb.routers["ar1"] = ar1
+    }
+
+    @Test func aNodeMovesWithAFlowAndTheControllerDecidesEverything() throws {
+        var tb = Self.started()
+        // Attached at ar1: a prefix of ar1's pool, preferred, delivered there.
+        tb.routerEvent("ar1", .attached(Self.node, link: Self.link, linkLayerAddress: [2, 0, 0, 0, 0, 1]))
+        tb.run(for: 0.5)
+        let first = Self.advertised(tb, "ar1")
+        try #require(first.count == 1)
+        let p1 = first[0].0
+        #expect(first[0].preferred && T.block(1).contains(p1.address))
+        #expect(tb.rules(at: "ar1") == [.deliver(p1, link: Self.link)])
+        // A flow starts on it; the node moves to ar2.
+        tb.routerEvent("ar1", .flows(p1, count: 1))
+        tb.routerEvent("ar1", .detached(Self.link))
+        tb.routerEvent("ar2", .attached(Self.node, link: Self.link, linkLayerAddress: [2, 0, 0, 0, 0, 1]))
+        tb.run(for: 0.5)
+        let second = Self.advertised(tb, "ar2")
+        try #require(second.count == 2)
+        let p2 = second.first { $0.preferred }!.0
+        #expect(T.block(2).contains(p2.address))
+        #expect(second.contains { $0.0 == p1 && !$0.preferred && $0.valid }, "the moved prefix deprecated")
+        #expect(tb.rules(at: "ar1") == [.encapsulate(p1, endpoint: T.address(2), mode: .ipv6InIPv6)])
+        #expect(Set(tb.rules(at: "ar2")) == [.deliver(p1, link: Self.link), .deliver(p2, link: Self.link),
+                                            .reverseTunnel(from: p1, link: Self.link, endpoint: T.address(1), mode: .ipv6InIPv6)])
+        // ar2 counts the flow, then it ends: p1 is withdrawn from the node
+        // and every entry for it goes.
+        tb.routerEvent("ar2", .flows(p1, count: 1))
+        tb.routerEvent("ar2", .flows(p1, count: 0))
+        tb.run(for: 0.5)
+        #expect(Self.advertised(tb, "ar2").contains { $0.0 == p1 && !$0.valid }, "withdrawn: valid lifetime 0")
+        #expect(tb.rules(at: "ar1").isEmpty)
+        #expect(tb.rules(at: "ar2") == [.deliver(p2, link: Self.link)])
+        #expect(tb.location.nodes[Self.node]?.map(\.prefix) == [p2])
+        // The node leaves: nothing is left anywhere.
+        tb.routerEvent("ar2", .detached(Self.link))
+        tb.run(for: 0.5)
+        #expect(["ar1", "ar2", "ar3"].allSatisfy { tb.rules(at: $0).isEmpty })
+        #expect(tb.controller.sessions.isEmpty && tb.location.nodes.isEmpty)
+    }
+
+    @Test func aFlowOnAPrefixNotAdvertisedHereIsNotReported() {
+        var tb = Self.started()
+        tb.routerEvent("ar1", .flows(IPv6Prefix("2001:db8:9:1::/64")!, count: 3))
+        #expect(tb.location.nodes.isEmpty && tb.controller.sessions.isEmpty)
+        #expect(tb.reports.isEmpty)
+    }
+}
+
+extension PFCPTestbed {
+    /// Hands an event to access router `name`, then carries its reports
+    /// to the controller and the answers back.
+    mutating func routerEvent(_ name: String, _ event: AccessRouterEvent) {
+        routers[name]!.handle(event, at: now)
+        pumpRouters()
+    }
+
+    /// Carries every report of the access routers to the controller's
+    /// location management and its answer back, in the location protocol's
+    /// encoding, until none is left; keeps the Router Advertisements.
+    mutating func pumpRouters() {
+        var quiet = false
+        while !quiet {
+            quiet = true
+            for name in routers.keys.sorted() {
+                for action in routers[name]!.pollActions() {
+                    switch action {
+                    case .location(let request):
+                        quiet = false
+                        reports.append(request.body)
+                        let decoded = try! LocationCodec.decodeRequest(LocationCodec.encode(request))
+                        let reply = location.answer(decoded.body, from: addresses[name]!, controller: &controller, now: now)
+                        collect()
+                        let back = try! LocationCodec.decodeReply(LocationCodec.encode(LocationEnvelope(id: decoded.id, reply)))
+                        routers[name]!.handle(.location(back), at: now)
+                    case .sendRouterAdvertisement(let ra, let link):
+                        advertisements.append((name, link, ra))
+                    default:
+                        break
+                    }
+                }
+            }
+        }
+    }
+}
