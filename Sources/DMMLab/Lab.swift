@@ -256,16 +256,29 @@ public final class Lab {
     // MARK: Daemons
 
     public func startDaemons() throws {
-        let lms = LMSConfig(name: locationServer, address: address(of: locationServer), database: "\(output.path)/\(locationServer).sqlite",
-                            mars: accessRouters.map { address(of: $0) }, controlSocket: "\(output.path)/\(locationServer).sock")
-        try write("\(locationServer).yaml", lms.yaml)
-        try? FileManager.default.removeItem(atPath: lms.database)
+        let database = "\(output.path)/\(locationServer).sqlite", socket = "\(output.path)/\(locationServer).sock"
+        switch scenario.control {
+        case .distributed:
+            let lms = LMSConfig(name: locationServer, address: address(of: locationServer), database: database,
+                                mars: accessRouters.map { address(of: $0) }, controlSocket: socket)
+            try write("\(locationServer).yaml", lms.yaml)
+        case .central:
+            let agents = accessRouters.map { address(of: $0) }
+            let controller = ControllerConfig(
+                name: locationServer,
+                controller: Controller.Config(address: address(of: locationServer), tunnelMode: scenario.tunnelMode,
+                                              endpoints: Dictionary(uniqueKeysWithValues: accessRouters.map { (address(of: $0), tunnelEndpoint(of: $0)) }),
+                                              agents: Set(agents), uplink: scenario.uplinkMode),
+                database: database, controlSocket: socket)
+            try write("\(locationServer).yaml", controller.yaml)
+        }
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
         try startLocationServer()
         for mar in accessRouters {
             try write("\(mar).yaml", accessRouterConfig(mar).yaml)
             try startAccessRouter(mar)
         }
-        note("started the location server and \(accessRouters.count) access routers")
+        note("started the \(scenario.control == .central ? "controller" : "location server") and \(accessRouters.count) access routers")
     }
 
     /// An access router's configuration in this lab: its uplink is its
@@ -278,6 +291,7 @@ public final class Lab {
         router.uplink = scenario.uplinkMode
         router.tunnel = scenario.tunnelMode
         router.decapsulation = scenario.decapsulation
+        router.control = scenario.control
         router.idleGrace = Seconds(scenario.idleGrace)
         router.initialBindAckTimeout = 0.2
         router.advertisement.retransTimer = 10
@@ -287,8 +301,10 @@ public final class Lab {
                          controlSocket: "\(output.path)/\(mar).sock")
     }
 
-    /// Starts (or restarts) the location server on its database.
-    public func startLocationServer() throws { try startDaemon(locationServer, command: "lms") }
+    /// Starts (or restarts) the location server, or the controller, on its database.
+    public func startLocationServer() throws {
+        try startDaemon(locationServer, command: scenario.control == .central ? "controller" : "lms")
+    }
 
     /// Starts (or restarts) an access router on its configuration; returns
     /// once its control socket is up.

@@ -234,6 +234,9 @@ extension Lab {
     /// The access routers' state, read once: where each prefix in use is
     /// anchored and served now and the way its downlink packets go (the
     /// phase), and the PBUs, PBAs and rule changes so far, over all of them.
+    /// Under central control the controller says where each prefix is
+    /// anchored and served, and sees every message: PFCP, and the access
+    /// routers' reports and their answers.
     func observe(_ label: String, node: String) throws -> (phase: LabRun.Phase, signalling: (messages: Int, rules: Int)) {
         let states = try accessRouters.map { (mar: $0, state: try state($0)) }
         var messages = 0, rules = 0
@@ -244,6 +247,23 @@ extension Lab {
         }
         var prefixes: [LabRun.PrefixPath] = []
         let byAddress = Dictionary(uniqueKeysWithValues: accessRouters.map { ("\(address(of: $0))", $0) })
+        func path(_ prefix: String, anchor: String, served: String) -> LabRun.PrefixPath {
+            let toAnchor = topology.path(from: correspondent, to: anchor) ?? [correspondent, anchor]
+            let tunnel = served == anchor ? [] : (topology.path(from: anchor, to: served) ?? [anchor, served]).dropFirst()
+            return .init(prefix: prefix, anchor: anchor, servedAt: served, path: toAnchor + tunnel + [mobileNode])
+        }
+        if scenario.control == .central {
+            let controller = try state(locationServer)
+            messages = (controller["counters"] as? [String: Int])?["signalling_messages"] ?? 0
+            for n in controller["nodes"] as? [[String: Any]] ?? [] {
+                guard let at = (n["at"] as? String)?.split(separator: " ").first.flatMap({ byAddress[String($0)] }) else { continue }
+                for h in n["held"] as? [[String: Any]] ?? [] {
+                    guard let prefix = h["prefix"] as? String, let anchor = (h["anchor"] as? String).flatMap({ byAddress[$0] }) else { continue }
+                    prefixes.append(path(prefix, anchor: anchor, served: at))
+                }
+            }
+            return (.init(label: label, node: node, prefixes: prefixes.sorted { $0.prefix < $1.prefix }), (messages, rules))
+        }
         for (anchor, s) in states {
             for entry in s["anchored"] as? [[String: Any]] ?? [] {
                 guard let prefix = entry["prefix"] as? String, let state = entry["state"] as? String else { continue }
@@ -255,9 +275,7 @@ extension Lab {
                 } else {
                     continue  // held down or waiting: no packets go there
                 }
-                let toAnchor = topology.path(from: correspondent, to: anchor) ?? [correspondent, anchor]
-                let tunnel = served == anchor ? [] : (topology.path(from: anchor, to: served) ?? [anchor, served]).dropFirst()
-                prefixes.append(.init(prefix: prefix, anchor: anchor, servedAt: served, path: toAnchor + tunnel + [mobileNode]))
+                prefixes.append(path(prefix, anchor: anchor, served: served))
             }
         }
         return (.init(label: label, node: node, prefixes: prefixes.sorted { $0.prefix < $1.prefix }), (messages, rules))
@@ -281,7 +299,7 @@ extension Lab {
     /// lab killed with SIGKILL).
     func startCaptures() throws {
         for mar in accessRouters {
-            try spawn("capture-\(mar)", in: mar, [dumpcap, "-q", "-i", "any", "-f", "ip6 proto 135 or icmp6",
+            try spawn("capture-\(mar)", in: mar, [dumpcap, "-q", "-i", "any", "-f", "ip6 proto 135 or icmp6 or udp port 8805",
                                                    "-w", output.appendingPathComponent("\(mar).pcapng").path])
         }
         // The echo connections' headers where they arrive, for the moves' interruptions.

@@ -7,6 +7,8 @@ import Foundation
 ///
 ///     name: demo
 ///     topology: star               # a shipped topology (star, pair, tree) or a topology file's path
+///     control: distributed         # or central: the location server's node runs the controller, and the
+///                                  # access routers report to it and are its data-plane agents over PFCP
 ///     uplink-mode: direct          # or reverse-tunnel
 ///     tunnel-mode: ipv6-in-ipv6    # or srv6
 ///     decapsulation: end.dt6       # or end.dx6 (a SID per binding)
@@ -21,11 +23,12 @@ import Foundation
 ///       stream-interval: 0.01      # a TCP message every 10 ms
 ///       ping-interval: 0.02
 ///
-/// The lab runs the distributed scheme: the topology needs one location
-/// server, one correspondent (the traffic's far end) and one mobile node.
+/// The topology needs one location server (under central control, the
+/// controller), one correspondent (the traffic's far end) and one mobile node.
 public struct Scenario: Sendable {
     public var name: String
     public var topology: Topology
+    public var control: ControlPlane
     public var uplinkMode: UplinkMode
     public var tunnelMode: TunnelMode
     public var decapsulation: Decapsulation
@@ -47,9 +50,13 @@ public struct Scenario: Sendable {
         where topology.nodes(kind).count != 1 {
             throw ConfigReader.Invalid(description: "topology '\(topology.name)' has \(topology.nodes(kind).count) of kind \(kind.rawValue); the lab needs one \(what)")
         }
+        control = try r.choice("control", ControlPlane.self) ?? .distributed
         uplinkMode = try r.choice("uplink-mode", UplinkMode.self) ?? .direct
         tunnelMode = try r.choice("tunnel-mode", TunnelMode.self) ?? .ipv6InIPv6
         decapsulation = try r.choice("decapsulation", Decapsulation.self) ?? .endDT6
+        if control == .central && decapsulation == .endDX6 {
+            throw ConfigReader.Invalid(description: "key 'decapsulation': end.dx6 needs a SID per binding, which only the distributed scheme has; use end.dt6 with control: central")
+        }
         nodeIdentity = try r.choice("node-identity", MARConfig.NodeIdentity.self) ?? .linkLayerAddress
         idleGrace = try r.number("idle-grace", in: 0...60) ?? 2
         output = try r.string("output") ?? "lab-output"

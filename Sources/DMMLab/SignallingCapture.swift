@@ -3,9 +3,9 @@ import DMMWire
 import Foundation
 
 /// Every mobility message of a run, read from the captures at the access
-/// routers, for the report's ladder diagram: PBU/PBA between access routers
-/// and the location requests and replies (PBU/PBA with the location
-/// envelope) to and from the location server. A message between two access
+/// routers, for the report's ladder diagram: PBU/PBA between access routers,
+/// the location requests and replies (PBU/PBA with the location envelope) to
+/// and from the location server or the controller, and PFCP. A message between two access
 /// routers is in both captures; it is taken from its sender's, where its
 /// time is when it left.
 public struct SignallingMessage: Codable, Sendable, Equatable {
@@ -27,17 +27,28 @@ enum SignallingCapture {
             guard let mine = names.first(where: { $0.value == router })?.key else { continue }
             for record in try PcapReader.read(Array(try Data(contentsOf: file))) {
                 guard let bytes = record.ipv6, let packet = try? IPv6Packet.decode(bytes, verifyChecksum: false),
-                    case .mobility(let mh) = packet.payload, let from = names[packet.source], let to = names[packet.destination]
+                    let from = names[packet.source], let to = names[packet.destination]
                 else { continue }
+                let label: String, refused: Bool
+                switch packet.payload {
+                case .mobility(let mh): (label, refused) = describe(mh, locationServer: captures[from] == nil || captures[to] == nil)
+                case .udp(let d): guard case .pfcp(let m) = d.payload else { continue }; (label, refused) = describe(m)
+                default: continue
+                }
                 // From the sender's capture; a message from a node that
                 // captures nothing (the location server) from its receiver's.
                 let sender = packet.source == mine, fromUncaptured = captures[from] == nil && packet.destination == mine
                 guard sender || fromUncaptured else { continue }
-                let (label, refused) = describe(mh, locationServer: captures[from] == nil || captures[to] == nil)
                 result.append(SignallingMessage(time: record.time, from: from, to: to, label: label, refused: refused))
             }
         }
         return result.sorted { ($0.time, $0.from) < ($1.time, $1.from) }
+    }
+
+    /// A PFCP message's label: its type, and a response's Cause.
+    static func describe(_ m: PFCPMessage) -> (String, Bool) {
+        guard let cause = m.cause else { return (m.type.name, false) }
+        return (cause.isAcceptance ? m.type.name : "\(m.type.name): \(cause.name)", !cause.isAcceptance)
     }
 
     /// A short label: the message and what matters in it.

@@ -94,6 +94,7 @@ public struct AgentConfig: Sendable {
 ///       - address: 2001:db8:ffff::1
 ///         tunnel-endpoint: fc00:1::d6      # where tunnels to it end (required)
 ///     tunnel-mode: ipv6-in-ipv6            # or srv6; as the agents'
+///     uplink-mode: direct                  # or reverse-tunnel: a node away from its prefix's anchor sends through it
 ///     load-limit: 80                       # no new node is anchored at an agent over this
 ///     t1: 0.5
 ///     n1: 3
@@ -129,7 +130,8 @@ public struct ControllerConfig: Sendable {
         controller = Controller.Config(
             address: address, timing: try PFCPTiming(&r), loadLimit: try r.integer("load-limit", in: UInt8(0)...UInt8(100)) ?? 80,
             tunnelMode: try r.choice("tunnel-mode", TunnelMode.self) ?? .ipv6InIPv6,
-            endpoints: Dictionary(agents) { a, _ in a }, agents: Set(agents.map(\.0)))
+            endpoints: Dictionary(agents) { a, _ in a }, agents: Set(agents.map(\.0)),
+            uplink: try r.choice("uplink-mode", UplinkMode.self) ?? .direct)
         metrics = try r.string("metrics")
         controlSocket = try r.string("control-socket") ?? "/run/dmm/\(name).sock"
         try r.finish()
@@ -148,6 +150,7 @@ public struct ControllerConfig: Sendable {
             return a
         })
         w.set("tunnel-mode", controller.tunnelMode.rawValue)
+        w.set("uplink-mode", controller.uplink.rawValue)
         w.set("load-limit", controller.loadLimit)
         controller.timing.write(&w)
         w.set("metrics", metrics)

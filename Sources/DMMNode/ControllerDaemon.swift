@@ -32,6 +32,9 @@ public final class ControllerDaemon {
     var refusals = CounterFollower<UInt8>(), malformed = CounterFollower<WireError.Kind>()
     var dropped = CounterFollower<Controller.Dropped>()
     var storeFailures = 0
+    /// Every message it sent and received: PFCP, and the access routers'
+    /// reports with their answers.
+    var signalling = 0
 
     public init(config: ControllerConfig) throws {
         self.config = config
@@ -76,6 +79,7 @@ public final class ControllerDaemon {
 
     func receive() throws {
         let d = try socket.receive()
+        signalling += 1
         engine.handle(.pfcp(d.bytes, from: d.source), at: wallClock())
         perform()
     }
@@ -113,6 +117,7 @@ public final class ControllerDaemon {
     func send(_ m: PFCPMessage, to peer: IPv6Address) {
         do {
             try socket.send(try m.encode(), to: peer, port: PFCPHeader.udpPort)
+            signalling += 1
             metrics.count("dmm_pfcp_messages_sent_total", [("type", m.type.name)])
         } catch {
             log.warning("send", metadata: ["to": "\(peer)", "type": "\(m.type.name)", "error": "\(error)"])
@@ -134,6 +139,7 @@ public final class ControllerDaemon {
             return
         }
         let reply = answer(request.body, from: d.source)
+        signalling += 2
         do {
             try mobility.send(try LocationCodec.encode(LocationEnvelope(id: request.id, reply)).encode(source: config.controller.address,
                                                                                                         destination: d.source),
@@ -240,12 +246,14 @@ public final class ControllerDaemon {
             "rules": engine.associations.keys.sorted().flatMap { agent in engine.rules(at: agent).map { "\(agent): \($0)" } },
             "nodes": location.stored.map { n in
                 ["node": "\(n.node)", "at": n.attachment.map { "\($0.agent) \($0.link)" } ?? "-",
-                 "prefixes": n.held.map { "\($0.prefix)\($0.active ? " (flows)" : "")" }.joined(separator: " ")]
+                 "prefixes": n.held.map { "\($0.prefix)\($0.active ? " (flows)" : "")" }.joined(separator: " "),
+                 "held": n.held.map { ["prefix": "\($0.prefix)", "anchor": "\($0.anchor)", "active": $0.active] }] as [String: Any]
             },
             "counters": [
                 "retransmissions": pfcp.retransmissions, "unanswered": pfcp.unanswered, "duplicates": pfcp.duplicates,
                 "unexpected_responses": pfcp.unexpectedResponses, "agent_restarts": engine.counters.agentRestarts,
                 "sessions_refused": engine.counters.sessionsRefused, "store_failures": storeFailures,
+                "signalling_messages": signalling,
             ],
             "refused": Dictionary(uniqueKeysWithValues: pfcp.refused.map { (PFCPCause(rawValue: $0.key).name, $0.value) }),
             "malformed": Dictionary(uniqueKeysWithValues: pfcp.malformed.map { ($0.key.rawValue, $0.value) }),

@@ -8,7 +8,17 @@ import DMMWire
 ///     address: 2001:db8:ffff::1           # signalling address (required)
 ///     tunnel-endpoint: fc00:1::d6         # SID where tunnels end; not a local address (required)
 ///     prefix-block: 2001:db8:1::/48       # per-node /64s come from here (required)
-///     location-server: 2001:db8:ffff::100 # (required)
+///     location-server: 2001:db8:ffff::100 # with control: central, the controller (required)
+///     control: distributed                # or central: the router reports its nodes to the controller
+///                                         # (RFC 8818 Figure 1) and is its data-plane agent over PFCP;
+///                                         # peers, uplink-mode, decapsulation, freshness and the binding
+///                                         # timers are then the controller's business
+///     agent:                              # with control: central
+///       t1: 0.5                           # PFCP: seconds before a request is sent again
+///       n1: 3                             # times it is sent again
+///       heartbeat-interval: 5
+///       resynchronization: 2              # seconds after association before rules no session asks for go
+///       capacity: 10000                   # sessions at which it reports a load of 100
 ///     uplink: up0                         # interface toward the core (required)
 ///     proxy-neighbours: false             # answer neighbour solicitations for the tunnel endpoint SIDs
 ///                                         # on the uplink: for an uplink on a segment shared with the
@@ -57,6 +67,11 @@ public struct MARConfig: Sendable {
     }
     public var metrics: String?
     public var controlSocket: String
+    /// With `control: central`: its data-plane agent's PFCP timing, the
+    /// resynchronization time and the capacity its load is reckoned against.
+    public var agentTiming = PFCPTiming()
+    public var resynchronization: Seconds = 2
+    public var capacity = 10000
 
     public init(yaml: String) throws {
         var r = try ConfigReader(yaml: yaml)
@@ -88,7 +103,13 @@ public struct MARConfig: Sendable {
         config.holdDown = Seconds(try r.number("hold-down", in: 0...86400) ?? 10)
         config.initialBindAckTimeout = Seconds(try r.number("bindack-timeout", in: 0.01...32) ?? 1)
         if let a = try r.section("advertisement", { try Self.advertisement(&$0) }) { config.advertisement = a }
+        config.control = try r.choice("control", ControlPlane.self) ?? .distributed
         router = config
+        if let agent = try r.section("agent", { a in
+            (try PFCPTiming(&a), Seconds(try a.number("resynchronization", in: 0...3600) ?? 2), try a.integer("capacity", in: 1...100_000_000) ?? 10000)
+        }) {
+            (agentTiming, resynchronization, capacity) = agent
+        }
         dataPlane = LinuxDataPlane.Config(uplink: try r.required("uplink") { try $0.string($1) })
         dataPlane.routeProtocol = try r.integer("route-protocol", in: UInt8(5)...UInt8(254)) ?? 177
         dataPlane.proxyNeighbours = try r.bool("proxy-neighbours") ?? false
@@ -134,6 +155,13 @@ public struct MARConfig: Sendable {
             throw ConfigReader.Invalid(description: "key 'advertisement.preferred-lifetime': \(a.preferredLifetime) exceeds valid-lifetime \(a.validLifetime)")
         }
         return a
+    }
+
+    /// With `control: central`, its data-plane agent: its pool registered
+    /// under its name, the controller at the location server's address.
+    public var agent: DataPlaneAgent.Config {
+        DataPlaneAgent.Config(address: router.address, controller: router.locationServer, pools: [router.prefixBlock],
+                              poolIdentity: name, tunnelMode: router.tunnel, timing: agentTiming, resynchronization: resynchronization)
     }
 
     /// Whether an interface is one of the access links.
@@ -202,6 +230,12 @@ extension MARConfig {
             p.set("tunnel-endpoint", c.peerEndpoints[peer])
             return p
         })
+        w.set("control", c.control.rawValue)
+        var agent = ConfigWriter()
+        agentTiming.write(&agent)
+        agent.set("resynchronization", resynchronization)
+        agent.set("capacity", capacity)
+        w.set("agent", section: agent)
         w.set("uplink-mode", c.uplink.rawValue)
         w.set("tunnel-mode", c.tunnel.rawValue)
         w.set("decapsulation", c.decapsulation.rawValue)

@@ -39,6 +39,8 @@ public final class MARDaemon {
     var nextFlowScan = Instant(nanoseconds: 0)
     static let flowScanInterval: Seconds = 1
     let rules: KernelRules
+    /// Under central control, its data-plane agent, writing the same rules.
+    let agent: AgentSide?
     /// Bindings restored at start, until the kernel is reconciled with them.
     var recovered: Int?
     /// Access links watched for their node's first frame (MARDaemon+Frames.swift).
@@ -51,6 +53,10 @@ public final class MARDaemon {
         dataPlane = try LinuxDataPlane(netlink: NetlinkSocket(), config: config.dataPlane)
         try dataPlane.prepareRouter()
         rules = KernelRules(dataPlane: dataPlane, metrics: metrics, log: log)
+        agent = config.router.control == .central
+            ? try AgentSide(config: config.agent, tunnelEndpoint: config.router.tunnelEndpoint, capacity: config.capacity, rules: rules,
+                            metrics: metrics, log: log)
+            : nil
         mobility = try RawSocket(protocol: MobilityHeader.protocolNumber, bindTo: config.router.address)
         icmp = try RawSocket(protocol: ICMPv6Message.protocolNumber, icmpTypes: [ICMPv6Message.Kind.routerSolicitation.rawValue])
         links = try LinkMonitor()
@@ -66,6 +72,8 @@ public final class MARDaemon {
         log.info("start", metadata: ["address": "\(config.router.address)"])
         engine.start(at: wallClock())
         perform()
+        agent?.start()
+        if let agent { reactor.watch(agent.socket.fd) { try agent.receive() } }
         for event in try links.current() { linkChanged(event) }
         for event in try flows.current() { flowChanged(event) }
         reactor.watch(mobility.fd) { [unowned self] in try receiveMobility() }
@@ -78,7 +86,7 @@ public final class MARDaemon {
         }
         reactor.run(
             timeout: { [unowned self] in
-                let next = [engine.nextDeadline(), nextFlowScan, rules.nextRetry()].compactMap { $0 }.min()!
+                let next = [engine.nextDeadline(), nextFlowScan, rules.nextRetry(), agent?.nextDeadline()].compactMap { $0 }.min()!
                 return Int32(clamping: (next.nanoseconds - wallClock().nanoseconds + 999_999) / 1_000_000)
             },
             tick: { [unowned self] in
@@ -86,6 +94,7 @@ public final class MARDaemon {
                 if now >= nextFlowScan { try scanFlows(at: now) }
                 engine.handleTimeout(at: now)
                 perform()
+                agent?.handleTimeout(at: now)
                 rules.retry(at: now)
             },
             onError: { [unowned self] in log.error("loop", metadata: ["error": "\($0)"]) })
@@ -290,6 +299,7 @@ public final class MARDaemon {
         let s = engine.snapshot()
         metrics.gauge("dmm_bindings", s.anchored.filter { $0.state.hasPrefix("tunnelled") }.count)
         rules.recordGauges()
+        agent?.recordMetrics()
         rejections.follow(s.counters.rejected, into: metrics, "dmm_pbu_rejected_total", label: "status") { $0.name }
         ignored.follow(s.counters.ignored, into: metrics, "dmm_engine_ignored_total", label: "reason") { $0.rawValue }
         return metrics.render()
@@ -313,6 +323,6 @@ public final class MARDaemon {
             ],
             "rejected": Dictionary(uniqueKeysWithValues: c.rejected.map { ($0.key.name, $0.value) }),
             "malformed": malformed,
-        ])
+        ].merging(agent.map { ["agent": $0.state(name: config.name)] } ?? [:]) { a, _ in a })
     }
 }

@@ -85,6 +85,26 @@ import Testing
         #expect(tb.controller.sessions.isEmpty && tb.location.nodes.isEmpty)
     }
 
+    /// The flows that made a prefix follow the node may have ended on the
+    /// way: if the new access router counts none on it within its idle
+    /// grace, it reports them ended, and the prefix goes.
+    @Test func aDeprecatedPrefixWithNoFlowHereGoesAfterTheIdleGrace() throws {
+        var tb = Self.started()
+        tb.routerEvent("ar1", .attached(Self.node, link: Self.link, linkLayerAddress: [2, 0, 0, 0, 0, 1]))
+        let p1 = try #require(Self.advertised(tb, "ar1").first?.0)
+        tb.routerEvent("ar1", .flows(p1, count: 1))
+        tb.routerEvent("ar1", .detached(Self.link))
+        tb.routerEvent("ar2", .attached(Self.node, link: Self.link, linkLayerAddress: [2, 0, 0, 0, 0, 1]))
+        tb.run(for: 1)
+        #expect(tb.rules(at: "ar1") == [.encapsulate(p1, endpoint: T.address(2), mode: .ipv6InIPv6)])
+        let grace = tb.routers["ar2"]!.config.idleGrace
+        tb.runRouters(for: grace)
+        #expect(tb.reports.last == .update(p1, serving: T.address(2), active: false))
+        #expect(Self.advertised(tb, "ar2").contains { $0.0 == p1 && !$0.valid })
+        tb.run(for: 0.5)
+        #expect(tb.rules(at: "ar1").isEmpty && tb.location.holder(of: p1) == nil)
+    }
+
     @Test func aFlowOnAPrefixNotAdvertisedHereIsNotReported() {
         var tb = Self.started()
         tb.routerEvent("ar1", .flows(IPv6Prefix("2001:db8:9:1::/64")!, count: 3))
@@ -94,6 +114,17 @@ import Testing
 }
 
 extension PFCPTestbed {
+    /// Runs the routers' timers, and everything else, for `duration`.
+    mutating func runRouters(for duration: Seconds) {
+        let end = now + duration
+        while let next = routers.keys.sorted().compactMap({ routers[$0]!.nextDeadline() }).min(), next <= end {
+            run(for: next - now)
+            for name in routers.keys.sorted() { routers[name]!.handleTimeout(at: now) }
+            pumpRouters()
+        }
+        run(for: end - now)
+    }
+
     /// Hands an event to access router `name`, then carries its reports
     /// to the controller and the answers back.
     mutating func routerEvent(_ name: String, _ event: AccessRouterEvent) {

@@ -95,6 +95,19 @@ import Testing
         #expect(tb.controllerActions.contains(.programmed(agent: T.address(1), prefix: p)))
     }
 
+    @Test func theUplinkIsTunnelledBackOnlyWhenConfigured() {
+        let away = Placement(prefix: Self.prefix, anchor: T.address(1), serving: .init(agent: T.address(2), link: "acc0"))
+        let direct = away.rules(endpoint: { $0 }, mode: .srv6, uplink: .direct)
+        #expect(direct == [T.address(1): [.encapsulate(Self.prefix, endpoint: T.address(2), mode: .srv6)],
+                           T.address(2): [.deliver(Self.prefix, link: "acc0")]])
+        let back = away.rules(endpoint: { $0 }, mode: .srv6, uplink: .reverseTunnel)
+        #expect(back[T.address(2)] == [.deliver(Self.prefix, link: "acc0"),
+                                       .reverseTunnel(from: Self.prefix, link: "acc0", endpoint: T.address(1), mode: .srv6)])
+        let home = Placement(prefix: Self.prefix, anchor: T.address(1), serving: .init(agent: T.address(1), link: "acc0"))
+        #expect(home.rules(endpoint: { $0 }, mode: .srv6, uplink: .reverseTunnel) == [T.address(1): [.deliver(Self.prefix, link: "acc0")]])
+        #expect(Placement(prefix: Self.prefix, anchor: T.address(1), serving: nil).rules(endpoint: { $0 }, mode: .srv6, uplink: .direct).isEmpty)
+    }
+
     @Test func aRestartedAgentGetsItsSessionsAgain() {
         var tb = Self.movedToAR2()
         let before = tb.rules(at: "ar2")

@@ -43,7 +43,7 @@ struct PFCPTestbed {
     /// `allowed`: the agents the controller accepts (empty: any).
     init(agents count: Int = 3, loadLimit: UInt8 = 80, allowed: Set<IPv6Address> = []) {
         controller = Controller(config: Controller.Config(address: Self.controllerAddress, timing: Self.timing, loadLimit: loadLimit,
-                                                          agents: allowed),
+                                                          agents: allowed, uplink: .reverseTunnel),
                                 startedAt: now)
         for i in 1...count {
             let name = "ar\(i)"

@@ -36,17 +36,19 @@ struct ScenarioTests {
 }
 
 /// The demo scenario, for real, as CI runs it: the daemons on namespaces, a
-/// long TCP connection and a ping through three moves and back home.
+/// long TCP connection and a ping through three moves and back home; under
+/// the distributed scheme and under central control (RFC 8818 Figure 1:
+/// the controller decides, the access routers report and carry out).
 @Suite(.serialized, .enabled(if: TestNamespace.available || ProcessInfo.processInfo.environment["CI"] != nil, TestNamespace.skipReason))
 struct LabDemoTests {
     static let dmm = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("dmm").path
 
-    @Test func theDemoScenarioPasses() throws {
+    @Test(arguments: ControlPlane.allCases) func theDemoScenarioPasses(control: ControlPlane) throws {
         var text = try Scenario.demoText()
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("dmm-lab-\(getpid())").path
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("dmm-lab-\(control)-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: output) }
         text = text.replacingOccurrences(of: "output: lab-output", with: "output: \(output)")
-            .replacingOccurrences(of: "dwell: 3", with: "dwell: 1.5")
+            .replacingOccurrences(of: "dwell: 3", with: "dwell: 1.5") + "\ncontrol: \(control)\n"
         let result = LabRun.run(try Scenario(yaml: text), executable: Self.dmm)
         try #require(result.passed, "\(result.summary)\n\(result.timeline.joined(separator: "\n"))")
         #expect(result.moves.count == 3 && result.moves.allSatisfy { $0.newConnectionUsedNewestPrefix })
@@ -58,6 +60,22 @@ struct LabDemoTests {
         #expect(html.contains("<svg") && html.contains("mar1 &rarr; mar2"))
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output + "/result.json"))) as? [String: Any]
         #expect(json?["passed"] as? Bool == true)
+        // The first prefix, with its flows, served at mar2 from its anchor mar1.
+        let atMAR2 = try #require(result.phases.first { $0.label.hasPrefix("at mar2") })
+        #expect(atMAR2.prefixes.contains { $0.anchor == "mar1" && $0.servedAt == "mar2" }, "\(atMAR2)")
+        guard control == .central else { return }
+        // Every forwarding entry came over PFCP, in the ladder diagram too,
+        // and Wireshark reads every PFCP packet of the captures.
+        for type in ["Session Establishment Request", "Session Modification Request", "Session Deletion Request", "attached"] {
+            #expect(result.signalling.contains { $0.label.hasPrefix(type) }, "\(type) in the ladder")
+        }
+        #expect(!result.signalling.contains { $0.refused })
+        for mar in ["mar1", "mar2", "mar3"] {
+            let tshark = try Command.run("/usr/bin/tshark", ["-r", output + "/\(mar).pcapng", "-Y", "pfcp", "-T", "fields", "-e", "pfcp.msg_type",
+                                                             "-e", "_ws.malformed"])
+            let rows = tshark.out.split(separator: "\n")
+            #expect(!rows.isEmpty && !rows.contains { $0.split(separator: "\t").count > 1 }, "\(mar): \(tshark.out)\(tshark.err)")
+        }
     }
 }
 
@@ -154,15 +172,17 @@ struct PrerequisiteTests {
 }
 
 /// The flat scheme on the tree topology: moves under one aggregation router
-/// and across to the other, whose tunnels cross the border router.
+/// and across to the other, whose tunnels cross the border router; under
+/// each control plane.
 @Suite(.serialized, .enabled(if: TestNamespace.available || ProcessInfo.processInfo.environment["CI"] != nil, TestNamespace.skipReason))
 struct TreeTopologyLabTests {
-    @Test func theFlatSchemeRunsOnTheTree() throws {
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("dmm-tree-\(getpid())").path
+    @Test(arguments: ControlPlane.allCases) func theFlatSchemeRunsOnTheTree(control: ControlPlane) throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("dmm-tree-\(control)-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: output) }
         let scenario = try Scenario(yaml: """
             name: tree
             topology: tree
+            control: \(control)
             idle-grace: 1
             output: \(output)
             node:

@@ -102,6 +102,7 @@ public struct AccessRouter: Sendable {
             switch timer {
             case .bindAck(let p): withdraw(serving.bindAckTimedOut(p, at: now, &context), at: now)
             case .refresh(let p): serving.refresh(p, at: now, &context)
+            case .idle(let p) where isCentral: idleGraceEnded(p, at: now)
             case .idle(let p): withdraw(serving.idleGraceEnded(p, at: now, &context), at: now)
             case .bindingExpiry(let p): anchor.bindingExpired(p, at: now, &context)
             case .holdDown(let p): anchor.holdDownEnded(p, at: now, &context)
@@ -238,7 +239,19 @@ public struct AccessRouter: Sendable {
         guard let link = accessLinks.located(query: id) else { return }
         accessLinks[link]?.home = Set(prefixes.filter(\.preferred).map(\.prefix))
         accessLinks[link]?.visited = Set(prefixes.filter { !$0.preferred }.map(\.prefix))
+        // A deprecated prefix is here for flows the node had elsewhere; if
+        // none shows up here within the idle grace, it goes (FM-path-ind:10).
+        for p in prefixes where !p.preferred && context.flows(p.prefix) == 0 {
+            context.timers.set(.idle(p.prefix), at: now + config.idleGrace)
+        }
         advertise(on: link, at: now)
+    }
+
+    /// No flow on a deprecated prefix since the node came: as if its flows
+    /// had ended here.
+    mutating func idleGraceEnded(_ prefix: IPv6Prefix, at now: Instant) {
+        guard context.flows(prefix) == 0 else { return }
+        reportFlows(prefix, active: false, at: now)
     }
 
     /// Flows on a prefix advertised here started or all ended: the

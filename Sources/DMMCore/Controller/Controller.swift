@@ -28,16 +28,20 @@ public struct Controller: Sendable {
         public var endpoints: [IPv6Address: IPv6Address]
         /// The agents that may associate; empty: any.
         public var agents: Set<IPv6Address>
+        /// The uplink of a node away from its prefix's anchor: straight to
+        /// its destination, or tunnelled back to the anchor.
+        public var uplink: UplinkMode
 
         public init(address: IPv6Address, timing: PFCPTiming = PFCPTiming(), loadLimit: UInt8 = 80,
                     tunnelMode: TunnelMode = .ipv6InIPv6, endpoints: [IPv6Address: IPv6Address] = [:],
-                    agents: Set<IPv6Address> = []) {
+                    agents: Set<IPv6Address> = [], uplink: UplinkMode = .direct) {
             self.address = address
             self.timing = timing
             self.loadLimit = loadLimit
             self.tunnelMode = tunnelMode
             self.endpoints = endpoints
             self.agents = agents
+            self.uplink = uplink
         }
     }
 

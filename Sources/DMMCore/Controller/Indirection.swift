@@ -8,7 +8,8 @@ import DMMWire
 ///  | where the node is           | anchor's rules            | serving agent's rules                     |
 ///  |-----------------------------|---------------------------|-------------------------------------------|
 ///  | on a link of the anchor     | deliver on the link       | -                                         |
-///  | on a link of another agent  | encapsulate toward it     | deliver on the link, reverse tunnel back  |
+///  | on a link of another agent  | encapsulate toward it     | deliver on the link (and with             |
+///  |                             |                           | `reverse-tunnel`, the uplink back to it)  |
 ///  | nowhere, or no flow uses it | -                         | -                                         |
 public struct Placement: Sendable, Hashable {
     public var prefix: IPv6Prefix
@@ -32,13 +33,14 @@ public struct Placement: Sendable, Hashable {
     }
 
     /// The rules at each agent involved, by the table above.
-    public func rules(endpoint: (IPv6Address) -> IPv6Address, mode: TunnelMode) -> [IPv6Address: [ForwardingRule]] {
+    public func rules(endpoint: (IPv6Address) -> IPv6Address, mode: TunnelMode, uplink: UplinkMode) -> [IPv6Address: [ForwardingRule]] {
         guard let serving else { return [:] }
         guard serving.agent != anchor else { return [anchor: [.deliver(prefix, link: serving.link)]] }
+        let back: [ForwardingRule] = uplink == .reverseTunnel
+            ? [.reverseTunnel(from: prefix, link: serving.link, endpoint: endpoint(anchor), mode: mode)] : []
         return [
             anchor: [.encapsulate(prefix, endpoint: endpoint(serving.agent), mode: mode)],
-            serving.agent: [.deliver(prefix, link: serving.link),
-                            .reverseTunnel(from: prefix, link: serving.link, endpoint: endpoint(anchor), mode: mode)],
+            serving.agent: [.deliver(prefix, link: serving.link)] + back,
         ]
     }
 }
@@ -51,7 +53,7 @@ extension Controller {
     /// it involves get their rules, an agent it no longer involves loses its
     /// session for the prefix. Each agent's session changes in one request.
     public mutating func place(_ placement: Placement, at now: Instant) {
-        let wanted = placement.rules(endpoint: endpoint(of:), mode: config.tunnelMode)
+        let wanted = placement.rules(endpoint: endpoint(of:), mode: config.tunnelMode, uplink: config.uplink)
         let involved = sessionOf.keys.filter { $0.prefix == placement.prefix }.map(\.agent)
         for agent in Set(involved).union(wanted.keys).sorted() {
             program(wanted[agent] ?? [], at: agent, for: placement.prefix, at: now)
