@@ -1,4 +1,5 @@
 import ArgumentParser
+import DMMCore
 import DMMLab
 import DMMLinux
 import DMMNode
@@ -32,19 +33,47 @@ extension BenchCommand {
         @Option(help: "Keep the lab's output (captures, logs, result.json) in this directory; by default it is deleted.")
         var output: String?
 
+        @Option(help: "distributed: the seite scheme alone; central: the same moves under the central controller too, printed side by side.")
+        var control = ControlPlane.distributed.rawValue
+
         func validate() throws {
             guard moves >= 1 else { throw ValidationError("--moves \(moves) is out of range: at least 1") }
+            guard ControlPlane(rawValue: control) != nil else {
+                throw ValidationError("--control '\(control)' is not one of \(ControlPlane.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
         }
 
         func run() throws {
             require(Lab.prerequisites)
+            let planes: [ControlPlane] = control == ControlPlane.central.rawValue ? [.distributed, .central] : [.distributed]
+            let results = try planes.map { try measure($0, separate: planes.count > 1) }
+            print("dmm bench handover: \(results[0].moves.count) moves between two MARs, TCP message every \(interval * 1000) ms"
+                  + (planes.count > 1 ? "; the distributed scheme, then the same under central control" : ""))
+            for (name, path) in [("downlink", \LabRun.Move.downlinkMilliseconds), ("uplink", \.uplinkMilliseconds),
+                                 ("first echo", \.firstEchoMilliseconds)] {
+                let figures = zip(planes, results).map { plane, result in
+                    (planes.count > 1 ? "\(plane): " : "") + Self.figures(result.moves.compactMap { $0[keyPath: path] }.sorted())
+                }
+                print("\(name): \(figures.joined(separator: " | "))")
+            }
+            for (plane, result) in zip(planes, results) {
+                let prefix = planes.count > 1 ? "\(plane): " : ""
+                if let s = result.stream { print("\(prefix)long TCP connection: \(s.sent) sent, \(s.echoed) echoed, error: \(s.error)") }
+                if !result.failures.isEmpty { print("\(prefix)checks that failed: \(result.failures.joined(separator: "; "))") }
+            }
+        }
+
+        /// One run of the moves under `plane`.
+        func measure(_ plane: ControlPlane, separate: Bool) throws -> LabRun.Result {
             let path = (0..<moves).map { $0 % 2 == 0 ? "mar2" : "mar1" }
+            let base = output ?? "\(FileManager.default.temporaryDirectory.path)/dmm-bench-handover-\(getpid())"
             let scenario = try Scenario(yaml: """
                 name: bench-handover
                 topology: pair
+                control: \(plane)
                 idle-grace: 1
                 node-identity: \(nodeIdentity)
-                output: \(output ?? "\(FileManager.default.temporaryDirectory.path)/dmm-bench-handover-\(getpid())")
+                output: \(separate ? "\(base)/\(plane)" : base)
                 node:
                   start: mar1
                   moves: [\(path.joined(separator: ", "))]
@@ -56,24 +85,19 @@ extension BenchCommand {
             let executable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
             let result = LabRun.run(scenario, executable: executable)
             if output == nil {
-                try? FileManager.default.removeItem(atPath: scenario.output)
+                try? FileManager.default.removeItem(atPath: base)
             } else {
                 try result.write(to: URL(fileURLWithPath: scenario.output))
             }
-            print("dmm bench handover: \(result.moves.count) moves between two MARs, TCP message every \(interval * 1000) ms")
-            for (name, path) in [("downlink", \LabRun.Move.downlinkMilliseconds), ("uplink", \.uplinkMilliseconds),
-                                 ("first echo", \.firstEchoMilliseconds)] {
-                let gaps = result.moves.compactMap { $0[keyPath: path] }.sorted()
-                guard !gaps.isEmpty else {
-                    print("\(name): not measured")
-                    continue
-                }
-                func percentile(_ p: Double) -> Double { gaps[min(gaps.count - 1, Int((Double(gaps.count) * p).rounded(.up)) - 1)] }
-                print(String(format: "%@: median %.2f ms, p99 %.2f ms, min %.2f ms, max %.2f ms (%d moves)", name, percentile(0.5),
-                             percentile(0.99), gaps.first!, gaps.last!, gaps.count))
-            }
-            if let s = result.stream { print("long TCP connection: \(s.sent) sent, \(s.echoed) echoed, error: \(s.error)") }
-            if !result.failures.isEmpty { print("checks that failed: \(result.failures.joined(separator: "; "))") }
+            return result
+        }
+
+        /// Median, p99, min and max of sorted gaps in milliseconds.
+        static func figures(_ gaps: [Double]) -> String {
+            guard !gaps.isEmpty else { return "not measured" }
+            func percentile(_ p: Double) -> Double { gaps[min(gaps.count - 1, Int((Double(gaps.count) * p).rounded(.up)) - 1)] }
+            return String(format: "median %.2f ms, p99 %.2f ms, min %.2f ms, max %.2f ms (%d moves)", percentile(0.5), percentile(0.99),
+                          gaps.first!, gaps.last!, gaps.count)
         }
     }
 }
