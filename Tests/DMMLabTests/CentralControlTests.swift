@@ -67,10 +67,11 @@ final class CentralControlTests {
         controller = try spawn("controller", in: controllerNS, config: config.yaml, ["controller"])
     }
 
-    func startAgent(_ n: Int) throws {
+    /// Starts agent `n`, with the controller at `controller` (by default the running one's address).
+    func startAgent(_ n: Int, controller: IPv6Address = controllerAddress) throws {
         let config = AgentConfig(
             name: "ar\(n)",
-            agent: DataPlaneAgent.Config(address: Self.agentAddress(n), controller: Self.controllerAddress, pools: [Self.pool(n)],
+            agent: DataPlaneAgent.Config(address: Self.agentAddress(n), controller: controller, pools: [Self.pool(n)],
                                          poolIdentity: "ar\(n)", timing: PFCPTiming(t1: 0.2, n1: 2, heartbeatInterval: 0.5),
                                          resynchronization: 1),
             tunnelEndpoint: Self.endpoint(n), dataPlane: LinuxDataPlane.Config(uplink: "up0"), controlSocket: agentSocket(n))
@@ -262,7 +263,7 @@ final class CentralControlTests {
         let refused = try state(agentSocket(1))["refused"] as? [String: Int] ?? [:]
         #expect(refused.count == 3, "\(refused)")
         // Someone other than the controller: dropped unread.
-        let stranger = try UDPSocket(bindTo: Self.agentAddress(2), port: 8805, namespace: agentNS[1].name)
+        let stranger = try UDPSocket(bindTo: Self.agentAddress(2), port: 18806, namespace: agentNS[1].name)  // ar2 binds 8805 later
         try stranger.send(try steal.encode(), to: Self.agentAddress(1), port: 8805)
         try wait("the stranger's request dropped") {
             (try state(agentSocket(1))["dropped"] as? [String: Int])?["not from the controller"] == 1
@@ -283,5 +284,31 @@ final class CentralControlTests {
         }
         #expect(try routes(1) == routesBefore)
         #expect(try sessionsProgrammed(1))
+
+        // An agent whose controller is silent has no association: a session
+        // request from that controller's address is refused with Cause 72,
+        // answered to it, and changes nothing.
+        let silent = IPv6Address("2001:db8:ffff::101")!
+        try controllerNS.ip(["address", "add", "\(silent)/128", "dev", "lo"])
+        let asSilent = try UDPSocket(bindTo: silent, port: 8805, namespace: controllerNS.name)
+        try startAgent(2, controller: silent)
+        try wait("ar2's own rules") { (try state(agentSocket(2))["rules"] as? [String])?.count == 2 }
+        let routes2 = try routes(2)
+        var early = PFCPMessage(.sessionEstablishmentRequest, sequence: 0x200, seid: 0)
+        early.nodeID = .ipv6(silent)
+        early.fSEID = PFCPFSEID(seid: 0x51, ipv6: silent)
+        PFCPRuleMapping.write([.deliver(IPv6Prefix("2001:db8:2:1::/64")!, link: "acc0")], anchoredHere: true, into: &early)
+        // The agent asks to associate first; that request is left unanswered.
+        var answer: PFCPMessage?
+        let end = Date().addingTimeInterval(5)
+        try asSilent.send(try early.encode(), to: Self.agentAddress(2), port: 8805)
+        while answer == nil && Date() < end {
+            guard isReadable(asSilent.fd, within: 0.5) else { continue }
+            let m = try PFCPMessage.decode(try asSilent.receive().bytes)
+            if m.type == .sessionEstablishmentResponse { answer = m }
+        }
+        #expect(answer?.cause == .noEstablishedAssociation && answer?.sequence == 0x200)
+        #expect(try routes(2) == routes2)
+        #expect((try state(agentSocket(2))["refused"] as? [String: Int])?.values.reduce(0, +) == 1)
     }
 }
