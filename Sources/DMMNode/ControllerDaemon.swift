@@ -24,7 +24,7 @@ public final class ControllerDaemon {
     ]])
     let socket: UDPSocket
     /// The access routers' reports (LMc), in the location protocol.
-    let mobility: RawSocket
+    let reports: LocationPort
     let reactor: Reactor
     /// Placements not yet acknowledged by every agent they involve: when
     /// each began, and the agents still to answer.
@@ -46,7 +46,7 @@ public final class ControllerDaemon {
         let held = try store.loadLocation()
         location = LocationManagement(restoring: held.nodes, holding: held.holding)
         socket = try UDPSocket(bindTo: config.controller.address, port: PFCPHeader.udpPort)
-        mobility = try RawSocket(protocol: MobilityHeader.protocolNumber, bindTo: config.controller.address)
+        reports = try LocationPort(address: config.controller.address, metrics: metrics, log: log)
         reactor = try Reactor()
         log.info("restored", metadata: ["associations": "\(snapshot.associations.count)", "sessions": "\(snapshot.sessions.count)",
                                         "nodes": "\(held.nodes.count)"])
@@ -59,7 +59,12 @@ public final class ControllerDaemon {
         engine.start(at: wallClock())
         perform()
         reactor.watch(socket.fd) { [unowned self] in try receive() }
-        reactor.watch(mobility.fd) { [unowned self] in try receiveReport() }
+        reactor.watch(reports.socket.fd) { [unowned self] in
+            try reports.serve { request, agent in
+                signalling += 2
+                return LocationEnvelope(id: request.id, answer(request.body, from: agent))
+            }
+        }
         reactor.watch(control.fd) { [unowned self] in control.serveOne { self.command($0) } }
         if let prometheus {
             reactor.watch(prometheus.fd) { [unowned self] in prometheus.serveOne { Listener.http($0) { self.renderMetrics() } } }
@@ -124,30 +129,7 @@ public final class ControllerDaemon {
         }
     }
 
-    // MARK: The control socket
-
-    /// An access router's report in the location protocol, answered in it.
-    func receiveReport() throws {
-        let d = try mobility.receive()
-        let request: LocationEnvelope<LocationRequest>
-        do {
-            let message = try MobilityHeader.decode(d.bytes, checksum: .verify(source: d.source, destination: d.destination))
-            request = try LocationCodec.decodeRequest(message)
-        } catch {
-            metrics.count("dmm_messages_malformed_total", [("reason", (error as? WireError)?.kind.rawValue ?? "location request")])
-            log.debug("malformed", metadata: ["from": "\(d.source)", "error": "\(error)"])
-            return
-        }
-        let reply = answer(request.body, from: d.source)
-        signalling += 2
-        do {
-            try mobility.send(try LocationCodec.encode(LocationEnvelope(id: request.id, reply)).encode(source: config.controller.address,
-                                                                                                        destination: d.source),
-                              to: d.source, from: config.controller.address)
-        } catch {
-            log.warning("send", metadata: ["to": "\(d.source)", "error": "\(error)"])
-        }
-    }
+    // MARK: The access routers' reports
 
     /// What the location management makes of a report from `agent`; the
     /// step's changes are stored and its PFCP requests sent before the
@@ -155,7 +137,6 @@ public final class ControllerDaemon {
     func answer(_ request: LocationRequest, from agent: IPv6Address) -> LocationReply {
         let now = wallClock()
         let reply = location.answer(request, from: agent, controller: &engine, now: now)
-        metrics.count("dmm_location_requests_total", [("kind", request.name), ("outcome", reply.isRefusal ? "refused" : "answered")])
         track(now)
         perform()
         return reply

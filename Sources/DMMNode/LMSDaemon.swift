@@ -13,13 +13,13 @@ public final class LMSDaemon {
     let log: Logger
     let metrics = DaemonMetrics()
     var refusals = CounterFollower<LocationServer<SQLiteLocationStore>.Refusal>()
-    let socket: RawSocket
+    let port: LocationPort
 
     public init(config: LMSConfig) throws {
         self.config = config
         log = LogfmtLogHandler.logger(daemon: config.name)
         server = LocationServer(store: try SQLiteLocationStore(path: config.database), knownMARs: Set(config.mars))
-        socket = try RawSocket(protocol: MobilityHeader.protocolNumber, bindTo: config.address)
+        port = try LocationPort(address: config.address, metrics: metrics, log: log)
     }
 
     public func run() throws {
@@ -28,34 +28,11 @@ public final class LMSDaemon {
         let prometheus = try config.metrics.map { try Listener(tcp: $0) }
         let records = try server.store.count()
         log.info("start", metadata: ["address": "\(config.address)", "database": "\(config.database)", "records": "\(records)"])
-        reactor.watch(socket.fd) { [unowned self] in try receive() }
+        reactor.watch(port.socket.fd) { [unowned self] in try port.serve { server.handle($0, from: $1, at: wallClock()) } }
         reactor.watch(control.fd) { [unowned self] in control.serveOne { _ in self.stateJSON() } }
         if let prometheus { reactor.watch(prometheus.fd) { [unowned self] in prometheus.serveOne { Listener.http($0) { self.renderMetrics() } } } }
         reactor.run(timeout: { nil }, tick: {}, onError: { [unowned self] in log.error("loop", metadata: ["error": "\($0)"]) })
         log.info("stop")
-    }
-
-    func receive() throws {
-        let d = try socket.receive()
-        let request: LocationEnvelope<LocationRequest>
-        do {
-            let message = try MobilityHeader.decode(d.bytes, checksum: .verify(source: d.source, destination: d.destination))
-            request = try LocationCodec.decodeRequest(message)
-        } catch {
-            // A closed set of reasons: the kind of wire fault, or an envelope that is not a location request.
-            metrics.count("dmm_messages_malformed_total", [("reason", (error as? WireError)?.kind.rawValue ?? "location request")])
-            log.debug("malformed", metadata: ["from": "\(d.source)", "error": "\(error)"])
-            return
-        }
-        let reply = server.handle(request, from: d.source, at: wallClock())
-        let outcome = reply.body.isRefusal ? "refused" : "answered"
-        metrics.count("dmm_location_requests_total", [("kind", request.body.name), ("outcome", outcome)])
-        do {
-            try socket.send(try LocationCodec.encode(reply).encode(source: config.address, destination: d.source), to: d.source,
-                            from: config.address)
-        } catch {
-            log.warning("send", metadata: ["to": "\(d.source)", "error": "\(error)"])
-        }
     }
 
     /// Requests by kind and outcome, refusals by reason, malformed messages
