@@ -48,13 +48,7 @@ public final class RawSocket {
                     throw NetlinkSocket.Failure(description: "ICMP6_FILTER: \(NetlinkSocket.errorText(errno))")
                 }
             }
-            if let address {
-                var sa = Self.socketAddress(address)
-                let bound = withUnsafePointer(to: &sa) {
-                    $0.withMemoryRebound(to: Glibc.sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
-                }
-                guard bound == 0 else { throw NetlinkSocket.Failure(description: "bind \(address): \(NetlinkSocket.errorText(errno))") }
-            }
+            if let address { try Self.bind(fd, to: address) }
         } catch {
             close(fd)
             throw error
@@ -62,6 +56,32 @@ public final class RawSocket {
     }
 
     deinit { close(fd) }
+
+    /// Binds `fd` to `address` (and `port`, for UDP).
+    static func bind(_ fd: Int32, to address: IPv6Address, port: UInt16 = 0) throws {
+        var sa = socketAddress(address)
+        sa.sin6_port = port.bigEndian
+        let bound = withUnsafePointer(to: &sa) {
+            $0.withMemoryRebound(to: Glibc.sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+        }
+        guard bound == 0 else {
+            throw NetlinkSocket.Failure(description: "bind [\(address)]\(port == 0 ? "" : ":\(port)"): \(NetlinkSocket.errorText(errno))")
+        }
+    }
+
+    /// Receives one datagram into `buffer`, waiting for it: its length, sender,
+    /// destination, interface and hop limit.
+    static func receive(_ fd: Int32, into buffer: inout [UInt8]) throws -> (count: Int, from: sockaddr_in6, destination: IPv6Address,
+                                                                           interface: Int32, hopLimit: Int32) {
+        var from = sockaddr_in6(), destination = in6_addr()
+        var interface: Int32 = -1, hopLimit: Int32 = -1
+        var n = 0
+        repeat {
+            n = buffer.withUnsafeMutableBytes { csock_receive(fd, $0.baseAddress, $0.count, &from, &destination, &interface, &hopLimit) }
+        } while n < 0 && errno == EINTR
+        guard n >= 0 else { throw NetlinkSocket.Failure(description: "receive: \(NetlinkSocket.errorText(errno))") }
+        return (n, from, address(destination), interface, hopLimit)
+    }
 
     static func socketAddress(_ a: IPv6Address, interface: Int32 = 0) -> sockaddr_in6 {
         var sa = sockaddr_in6()
@@ -107,14 +127,8 @@ public final class RawSocket {
 
     /// Receives one datagram, waiting for it.
     public func receive() throws -> Datagram {
-        var from = sockaddr_in6(), destination = in6_addr()
-        var interface: Int32 = -1, hopLimit: Int32 = -1
-        var n = 0
-        repeat {
-            n = buffer.withUnsafeMutableBytes { csock_receive(fd, $0.baseAddress, $0.count, &from, &destination, &interface, &hopLimit) }
-        } while n < 0 && errno == EINTR
-        guard n >= 0 else { throw NetlinkSocket.Failure(description: "receive: \(NetlinkSocket.errorText(errno))") }
-        return Datagram(bytes: Array(buffer[0..<n]), source: Self.address(from.sin6_addr), destination: Self.address(destination),
-                        interface: interface, hopLimit: hopLimit)
+        let r = try Self.receive(fd, into: &buffer)
+        return Datagram(bytes: Array(buffer[0..<r.count]), source: Self.address(r.from.sin6_addr), destination: r.destination,
+                        interface: r.interface, hopLimit: r.hopLimit)
     }
 }

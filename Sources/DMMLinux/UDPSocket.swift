@@ -27,12 +27,7 @@ public final class UDPSocket {
         guard fd >= 0 else { throw NetlinkSocket.Failure(description: "UDP socket: \(NetlinkSocket.errorText(code))") }
         do {
             guard csock_enable_ancillary(fd) == 0 else { throw NetlinkSocket.Failure(description: "IPV6_RECVPKTINFO: \(NetlinkSocket.errorText(errno))") }
-            var sa = RawSocket.socketAddress(address)
-            sa.sin6_port = port.bigEndian
-            let bound = withUnsafePointer(to: &sa) {
-                $0.withMemoryRebound(to: Glibc.sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
-            }
-            guard bound == 0 else { throw NetlinkSocket.Failure(description: "bind [\(address)]:\(port): \(NetlinkSocket.errorText(errno))") }
+            try RawSocket.bind(fd, to: address, port: port)
         } catch {
             close(fd)
             throw error
@@ -54,14 +49,8 @@ public final class UDPSocket {
 
     /// Receives one datagram, waiting for it.
     public func receive() throws -> Datagram {
-        var from = sockaddr_in6(), destination = in6_addr()
-        var interface: Int32 = -1, hopLimit: Int32 = -1
-        var n = 0
-        repeat {
-            n = buffer.withUnsafeMutableBytes { csock_receive(fd, $0.baseAddress, $0.count, &from, &destination, &interface, &hopLimit) }
-        } while n < 0 && errno == EINTR
-        guard n >= 0 else { throw NetlinkSocket.Failure(description: "receive: \(NetlinkSocket.errorText(errno))") }
-        return Datagram(bytes: Array(buffer[0..<n]), source: RawSocket.address(from.sin6_addr), sourcePort: UInt16(bigEndian: from.sin6_port),
-                        destination: RawSocket.address(destination))
+        let r = try RawSocket.receive(fd, into: &buffer)
+        return Datagram(bytes: Array(buffer[0..<r.count]), source: RawSocket.address(r.from.sin6_addr),
+                        sourcePort: UInt16(bigEndian: r.from.sin6_port), destination: r.destination)
     }
 }
