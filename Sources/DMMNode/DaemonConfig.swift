@@ -30,7 +30,7 @@ import DMMWire
 ///     node-identity: link-layer-address   # a node is named by its link-layer address: from its Router
 ///                                         # Solicitation, or asked for at link up (MARDaemon+Discovery.swift);
 ///                                         # or interface-name: by its access link, for links that follow their node
-///     peers:                              # the other MARs (required)
+///     peers:                              # the other MARs (required, unless control: central)
 ///       - address: 2001:db8:ffff::2
 ///         tunnel-endpoint: fc00:2::d6
 ///     uplink-mode: direct                 # or reverse-tunnel
@@ -80,11 +80,12 @@ public struct MARConfig: Sendable {
         let block = try r.required("prefix-block") { try $0.prefix($1) }
         guard block.length <= 56 else { throw ConfigReader.Invalid(description: "key 'prefix-block': '\(block)' leaves fewer than 256 /64s; use /56 or shorter") }
         let lms = try r.required("location-server") { try $0.address($1) }
-        let peers = try r.required("peers") { r, key in
-            try r.list(key) { p in
-                (try p.required("address") { try $0.address($1) }, try p.address("tunnel-endpoint"))
-            }
+        let control = try r.choice("control", ControlPlane.self) ?? .distributed
+        func peerList(_ r: inout ConfigReader, _ key: String) throws -> [(IPv6Address, IPv6Address?)]? {
+            try r.list(key) { p in (try p.required("address") { try $0.address($1) }, try p.address("tunnel-endpoint")) }
         }
+        // Under central control the controller knows the other routers.
+        let peers = control == .central ? try peerList(&r, "peers") ?? [] : try r.required("peers", peerList)
         var config = AccessRouterConfig(address: address, prefixBlock: block, peers: Set(peers.map(\.0) + [address]),
                                         locationServer: lms)
         config.tunnelEndpoint = try r.required("tunnel-endpoint") { try $0.address($1) }
@@ -103,7 +104,7 @@ public struct MARConfig: Sendable {
         config.holdDown = Seconds(try r.number("hold-down", in: 0...86400) ?? 10)
         config.initialBindAckTimeout = Seconds(try r.number("bindack-timeout", in: 0.01...32) ?? 1)
         if let a = try r.section("advertisement", { try Self.advertisement(&$0) }) { config.advertisement = a }
-        config.control = try r.choice("control", ControlPlane.self) ?? .distributed
+        config.control = control
         router = config
         if let agent = try r.section("agent", { a in
             (try PFCPTiming(&a), Seconds(try a.number("resynchronization", in: 0...3600) ?? 2), try a.integer("capacity", in: 1...100_000_000) ?? 10000)

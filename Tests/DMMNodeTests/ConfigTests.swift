@@ -125,6 +125,36 @@ struct ConfigWritingTests {
         #expect(back.yaml == config.yaml && back.mars == config.mars && back.database == config.database && back.metrics == nil)
     }
 
+    @Test func theCentralControlConfigurationsReadBackUnchanged() throws {
+        let agent = AgentConfig(
+            name: "ar2",
+            agent: DataPlaneAgent.Config(address: IPv6Address("2001:db8:ffff::2")!, controller: IPv6Address("2001:db8:ffff::100")!,
+                                         pools: [IPv6Prefix("2001:db8:2::/48")!, IPv6Prefix("2001:db8:22::/48")!], poolIdentity: "ar2",
+                                         tunnelMode: .srv6, timing: PFCPTiming(t1: 0.25, n1: 4, heartbeatInterval: 2), resynchronization: 3),
+            tunnelEndpoint: IPv6Address("fc00:2::d6")!, dataPlane: LinuxDataPlane.Config(uplink: "up0"), capacity: 500, controlSocket: "/tmp/ar2.sock")
+        let agentBack = try AgentConfig(yaml: agent.yaml)
+        #expect(agentBack.yaml == agent.yaml && agentBack.agent == agent.agent && agentBack.capacity == 500)
+        let controller = ControllerConfig(
+            controller: Controller.Config(address: IPv6Address("2001:db8:ffff::100")!, timing: PFCPTiming(t1: 0.3, n1: 2, heartbeatInterval: 1),
+                                          loadLimit: 70, tunnelMode: .srv6,
+                                          endpoints: [IPv6Address("2001:db8:ffff::2")!: IPv6Address("fc00:2::d6")!],
+                                          agents: [IPv6Address("2001:db8:ffff::2")!], uplink: .reverseTunnel),
+            database: "/tmp/controller.sqlite", metrics: "[::1]:9471", controlSocket: "/tmp/controller.sock")
+        let controllerBack = try ControllerConfig(yaml: controller.yaml)
+        #expect(controllerBack.yaml == controller.yaml && controllerBack.controller == controller.controller)
+    }
+
+    @Test func anAccessRouterUnderCentralControlNeedsNoPeers() throws {
+        let yaml = ConfigTests.mar.replacingOccurrences(of: "decapsulation: end.dx6", with: "decapsulation: end.dt6")
+            .replacingOccurrences(of: "peers:\n  - address: 2001:db8:ffff::2\n    tunnel-endpoint: fc00:2::d6\n  - address: 2001:db8:ffff::3\n", with: "")
+        #expect(throws: ConfigReader.Invalid(description: "key 'peers' is required")) { try MARConfig(yaml: yaml) }
+        let central = try MARConfig(yaml: yaml + "\ncontrol: central\nagent:\n  heartbeat-interval: 1\n  capacity: 64")
+        #expect(central.router.control == .central && central.router.peers == [central.router.address])
+        #expect(central.agent.controller == IPv6Address("2001:db8:ffff::100")! && central.agent.pools == [IPv6Prefix("2001:db8:1::/48")!])
+        #expect(central.agentTiming.heartbeatInterval == 1 && central.capacity == 64 && central.agent.poolIdentity == "mar1")
+        #expect(try MARConfig(yaml: central.yaml).yaml == central.yaml)
+    }
+
     @Test func topologyFilesNameTheirErrors() {
         #expect(throws: ConfigReader.Invalid(description: "topology 't': link 1: no node 'x'")) {
             try Topology(yaml: "name: t\nnodes:\n  - {name: r, kind: router}\nlinks:\n  - {between: [r, x]}")
