@@ -92,6 +92,11 @@ struct EndDX6LabTests {
                                            output: output)
         defer { #expect(lab.tearDown().isEmpty) }
         try lab.startStream()
+        // Only a prefix whose flows the anchor reported follows the node;
+        // on a loaded machine the report can come after the stream's start.
+        try lab.wait("the stream's flow reported to the location server", seconds: 10) {
+            (try lab.state(lab.locationServer)["updates"] as? Int ?? 0) >= 1
+        }
         for i in 1...3 {
             #expect(try lab.ip("mar\(i)", ["sr", "tunsrc", "show"]).contains("tunsrc addr \(lab.address(of: "mar\(i)"))"), "tunnels leave from the MAR's address")
         }
