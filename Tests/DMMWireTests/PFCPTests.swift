@@ -143,6 +143,14 @@ struct PFCPTests {
         #expect(e?.kind == .truncated && e?.offset == 2)
     }
 
+    /// Network Instance is an octet string; peers may write it as DNS labels.
+    @Test func aNetworkInstanceInDNSLabelsReadsAsItsName() {
+        #expect(dnsLabels("\u{4}acc0") == "acc0")
+        #expect(dnsLabels("\u{3}ims\u{7}example") == "ims.example")
+        #expect(dnsLabels("eth1") == nil, "plain text stays as it is")
+        #expect(dnsLabels("\u{5}acc0") == nil && dnsLabels("\u{0}") == nil && dnsLabels("\u{2}a\u{1}") == nil)
+    }
+
     @Test func anOversizedMessageIsRefusedByTheEncoder() {
         var m = PFCPMessage(.sessionModificationRequest, sequence: 1, seid: 1)
         m.unknown = Array(repeating: PFCPRawIE(type: PFCPIEType(rawValue: 200), value: Array(repeating: 0, count: 1000)), count: 70)

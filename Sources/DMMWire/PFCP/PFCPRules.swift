@@ -103,10 +103,30 @@ public struct PFCPPDI: Hashable, Sendable {
     }
 }
 
-/// Network Instance (section 8.2.4) is an octet string; this system writes
-/// plain text into it.
+/// Network Instance (section 8.2.4) is an octet string, which peers may fill
+/// with a name in DNS labels (TS 23.003 section 9.1, as an APN: "\u{4}acc0"
+/// for "acc0"). This system writes plain text; it reads either, taking a
+/// value that starts with a control character and splits exactly into
+/// labels as labels.
 func networkInstanceText(_ r: inout ByteReader) throws(WireError) -> String {
-    try r.text(r.remaining, "network instance")
+    let text = try r.text(r.remaining, "network instance")
+    return dnsLabels(text) ?? text
+}
+
+/// `text` as dotted DNS labels, or nil if it is not a sequence of them.
+func dnsLabels(_ text: String) -> String? {
+    let bytes = Array(text.utf8)
+    guard let first = bytes.first, first < 0x20 else { return nil }
+    var labels: [String] = [], i = 0
+    while i < bytes.count {
+        let length = Int(bytes[i])
+        guard length > 0, i + 1 + length <= bytes.count else { return nil }
+        let label = bytes[(i + 1)..<(i + 1 + length)]
+        guard label.allSatisfy({ $0 >= 0x20 && $0 != 0x7F }) else { return nil }
+        labels.append(String(decoding: label, as: UTF8.self))
+        i += 1 + length
+    }
+    return labels.joined(separator: ".")
 }
 
 /// A Forwarding Action Rule: what happens to the packets of the PDRs that
