@@ -90,10 +90,18 @@ public final class ControllerDaemon {
     }
 
     /// Commits the step's changes, then sends its messages: an agent is never
-    /// asked for what a restarted controller would not know it asked.
-    func perform() {
+    /// asked for what a restarted controller would not know it asked. With
+    /// `reportedAt`, the step answers an access router's report, and each
+    /// session it left waiting on an agent is timed from then.
+    func perform(reportedAt: Instant? = nil) {
+        let changes = engine.takeChanges()
+        if let reportedAt {
+            for case let (_, s?) in changes.sessions where !s.isProgrammed {
+                placing[s.prefix, default: (reportedAt, [])].agents.insert(s.agent)
+            }
+        }
         do {
-            try store.write(controller: engine.takeChanges(), location: location.takeChanges())
+            try store.write(controller: changes, location: location.takeChanges())
         } catch {
             storeFailures += 1
             metrics.count("dmm_store_failures_total")
@@ -137,8 +145,7 @@ public final class ControllerDaemon {
     func answer(_ request: LocationRequest, from agent: IPv6Address) -> LocationReply {
         let now = wallClock()
         let reply = location.answer(request, from: agent, controller: &engine, now: now)
-        track(now)
-        perform()
+        perform(reportedAt: now)
         return reply
     }
 
@@ -187,14 +194,6 @@ public final class ControllerDaemon {
         }
     }
 
-    /// Starts timing a report's placements: each agent with a request now
-    /// in flight is waited for.
-    func track(_ now: Instant) {
-        for s in engine.sessions.values where s.wanted != s.acknowledged || s.agentSEID == nil {
-            placing[s.prefix, default: (now, [])].agents.insert(s.agent)
-        }
-    }
-
     /// Messages sent by type; requests refused by Cause; malformed messages
     /// by fault; messages dropped by reason; associations by status;
     /// sessions; the time from a placement to its last acknowledgement.
@@ -222,7 +221,7 @@ public final class ControllerDaemon {
             "sessions": engine.sessions.keys.sorted().map { seid in
                 let s = engine.sessions[seid]!
                 return ["seid": String(seid, radix: 16), "agent": "\(s.agent)", "prefix": "\(s.prefix)",
-                        "state": s.acknowledged == s.wanted && s.agentSEID != nil ? "programmed" : "pending"]
+                        "state": s.isProgrammed ? "programmed" : "pending"]
             },
             "rules": engine.associations.keys.sorted().flatMap { agent in engine.rules(at: agent).map { "\(agent): \($0)" } },
             "nodes": location.stored.map { n in

@@ -147,4 +147,7 @@ public struct IPv6Prefix: Hashable, Sendable, CustomStringConvertible {
     public func contains(_ a: IPv6Address) -> Bool {
         a.masked(to: Int(length)) == address.masked(to: Int(length))
     }
+
+    /// Whether `p` lies within this prefix (it is this one or longer).
+    public func contains(_ p: IPv6Prefix) -> Bool { length <= p.length && contains(p.address) }
 }

@@ -37,14 +37,10 @@ extension BenchCommand {
             try measure(kernel: nil)
             guard kernel else { return }
             require([.root, .segmentRouting, .program("ip", package: "iproute2")])
-            let ns = "dmm-bench-ctl-\(getpid())"
-            try shell(["netns", "add", ns])
-            defer { _ = try? shell(["netns", "del", ns]) }
-            try shell(["-n", ns, "link", "add", "up0", "type", "veth", "peer", "name", "core0"])
             // The access link: a veth (this kernel has no dummy links).
-            try shell(["-n", ns, "link", "add", Self.link.name, "type", "veth", "peer", "name", "node0"])
-            for device in ["up0", "core0", Self.link.name, "node0"] { try shell(["-n", ns, "link", "set", device, "up"]) }
-            try measure(kernel: LinuxDataPlane(netlink: NetlinkSocket(namespace: ns), config: .init(uplink: "up0")))
+            let ns = try ScratchNamespace("ctl", accessLinks: [(Self.link.name, "node0")])
+            defer { withExtendedLifetime(ns) {} }  // deleted only after the measurements
+            try measure(kernel: ns.dataPlane())
         }
 
         /// Every round's rules: deliver, then tunnels, then nothing.
@@ -120,7 +116,5 @@ extension BenchCommand {
                 throw ValidationError("sessions left after the removal round: \(controller.sessions.count) at the controller, \(agent.sessionCount) at the agent")
             }
         }
-
-        func shell(_ arguments: [String]) throws { _ = try Command.output(try Command.require("ip"), arguments) }
     }
 }

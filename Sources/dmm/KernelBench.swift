@@ -16,13 +16,9 @@ extension BenchCommand {
 
         func run() throws {
             require([.root, .segmentRouting, .program("ip", package: "iproute2")])
-            let ns = "dmm-bench-\(getpid())"
-            try shell(["netns", "add", ns])
-            defer { _ = try? shell(["netns", "del", ns]) }
-            try shell(["-n", ns, "link", "add", "up0", "type", "veth", "peer", "name", "core0"])
-            try shell(["-n", ns, "link", "set", "up0", "up"])
-            try shell(["-n", ns, "link", "set", "core0", "up"])
-            let dp = try LinuxDataPlane(netlink: NetlinkSocket(namespace: ns), config: .init(uplink: "up0"))
+            let ns = try ScratchNamespace("kernel")
+            defer { withExtendedLifetime(ns) {} }  // deleted only after the measurements
+            let dp = try ns.dataPlane()
             let endpoint = IPv6Address("fc00:2::d6")!
             let rules: [ForwardingRule] = (0..<routes).map { i in
                 .encapsulate(IPv6Prefix(IPv6Address(high: 0x2001_0db8_0000_0000 | UInt64(i), low: 0), length: 64),
@@ -38,7 +34,5 @@ extension BenchCommand {
                              name, seconds, Double(routes) / seconds, seconds / Double(routes) * 1e6, failures.count))
             }
         }
-
-        func shell(_ arguments: [String]) throws { _ = try Command.output(try Command.require("ip"), arguments) }
     }
 }

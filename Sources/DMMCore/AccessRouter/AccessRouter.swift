@@ -258,9 +258,7 @@ public struct AccessRouter: Sendable {
     /// controller is told. A deprecated prefix whose flows end is released
     /// by the controller, so the node is told to stop using it.
     mutating func reportFlows(_ prefix: IPv6Prefix, active: Bool, at now: Instant) {
-        let links = accessLinks.attachments.keys.sorted().filter {
-            accessLinks[$0]!.home.contains(prefix) || accessLinks[$0]!.visited.contains(prefix)
-        }
+        let links = accessLinks.attachments.filter { $0.value.home.contains(prefix) || $0.value.visited.contains(prefix) }.keys.sorted()
         guard !links.isEmpty else { return }
         _ = context.ask(.update(prefix, serving: config.address, active: active), at: now)
         for link in links where !active && accessLinks[link]!.visited.contains(prefix) {

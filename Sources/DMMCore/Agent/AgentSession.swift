@@ -95,7 +95,7 @@ struct AgentPolicy: Sendable {
         case .deliver: anchoring = pdr.outerHeaderRemoval == nil
         default: anchoring = false
         }
-        if anchoring && !pools.contains(where: { $0.length <= prefix.length && $0.contains(prefix.address) }) {
+        if anchoring && !pools.contains(where: { $0.contains(prefix) }) {
             return PFCPRuleMapping.Refusal(cause: .ruleCreationModificationFailure, offendingIE: .ueIPAddress,
                                            reason: "PDR \(pdr.id): \(prefix) is not anchored here")
         }

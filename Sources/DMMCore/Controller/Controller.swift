@@ -65,7 +65,7 @@ public struct Controller: Sendable {
         }
 
         public func anchors(_ prefix: IPv6Prefix) -> Bool {
-            pools.contains { $0.prefixes.contains { $0.length <= prefix.length && $0.contains(prefix.address) } }
+            pools.contains { $0.prefixes.contains { $0.contains(prefix) } }
         }
     }
 
@@ -80,8 +80,8 @@ public struct Controller: Sendable {
         public var agentSEID: UInt64?
         public var wanted: [ForwardingRule]
         public var acknowledged: [ForwardingRule]
-        /// The request in flight for it, and the rules it asks for.
-        var inFlight: InFlight?
+        /// The rules the request in flight for it asks for.
+        var inFlight: [ForwardingRule]?
 
         public init(agent: IPv6Address, prefix: IPv6Prefix, seid: UInt64, agentSEID: UInt64? = nil, wanted: [ForwardingRule],
                     acknowledged: [ForwardingRule]) {
@@ -93,10 +93,9 @@ public struct Controller: Sendable {
             self.acknowledged = acknowledged
         }
 
-        struct InFlight: Hashable, Sendable {
-            var sequence: UInt32
-            var rules: [ForwardingRule]
-        }
+        /// Whether the agent holds what is wanted (an empty session is
+        /// deleted, not held).
+        public var isProgrammed: Bool { wanted == acknowledged && (agentSEID != nil || wanted.isEmpty) }
 
         /// Back to nothing at the agent: it is to be set up anew.
         mutating func reset() {
@@ -294,7 +293,7 @@ public struct Controller: Sendable {
     /// what is wanted, if nothing is in flight for it.
     mutating func push(_ seid: UInt64, at now: Instant) {
         guard let s = sessions[seid], s.inFlight == nil else { return }
-        guard s.wanted != s.acknowledged || (s.agentSEID == nil && !s.wanted.isEmpty) else {
+        guard !s.isProgrammed else {
             if s.wanted.isEmpty { forget(seid) } else { actions.append(.programmed(agent: s.agent, prefix: s.prefix)) }
             return
         }
@@ -313,8 +312,8 @@ public struct Controller: Sendable {
             m.fSEID = PFCPFSEID(seid: seid, ipv6: config.address)
             PFCPRuleMapping.write(s.wanted, anchoredHere: anchoredHere, into: &m)
         }
-        let sequence = send(m, to: s.agent, purpose: .session(seid), at: now)
-        sessions[seid]!.inFlight = Session.InFlight(sequence: sequence, rules: s.wanted)
+        send(m, to: s.agent, purpose: .session(seid), at: now)
+        sessions[seid]!.inFlight = s.wanted
     }
 
     /// The rule IEs that change a session from `before` to `after`, by slot:
@@ -367,11 +366,11 @@ public struct Controller: Sendable {
     }
 
     mutating func sessionAnswered(_ seid: UInt64, _ m: PFCPMessage, at now: Instant) {
-        guard var s = sessions[seid], let flight = s.inFlight else { return }
+        guard var s = sessions[seid], let asked = s.inFlight else { return }
         s.inFlight = nil
         changedSessions.insert(seid)
         if m.cause?.isAcceptance == true {
-            s.acknowledged = flight.rules
+            s.acknowledged = asked
             if m.type == .sessionEstablishmentResponse { s.agentSEID = m.fSEID?.seid }
             if m.type == .sessionDeletionResponse { s.agentSEID = nil }
         } else {
@@ -415,16 +414,17 @@ public struct Controller: Sendable {
             return r
         }
         let stamp = m.recoveryTimeStamp!
-        let restarted = associations[sender].map { $0.recoveryTimeStamp != stamp } ?? false
-        var association = Association(agent: sender, pools: m.poolInformation, recoveryTimeStamp: stamp, status: .up,
-                                      load: associations[sender]?.load)
-        association.loadSequence = associations[sender]?.loadSequence
-        associations[sender] = association
-        if restarted {
-            counters.agentRestarts += 1
-            associations[sender]!.load = nil
-            associations[sender]!.loadSequence = nil
+        var association = Association(agent: sender, pools: m.poolInformation, recoveryTimeStamp: stamp, status: .up)
+        if let previous = associations[sender] {
+            // The load an agent reported holds until it restarts.
+            if previous.recoveryTimeStamp == stamp {
+                association.load = previous.load
+                association.loadSequence = previous.loadSequence
+            } else {
+                counters.agentRestarts += 1
+            }
         }
+        associations[sender] = association
         actions.append(.associationChanged(agent: sender, status: .up))
         changedAssociations.insert(sender)
         r.cause = .requestAccepted
@@ -463,11 +463,8 @@ public struct Controller: Sendable {
         associations[agent] = a
     }
 
-    @discardableResult
-    mutating func send(_ message: PFCPMessage, to peer: IPv6Address, purpose: PFCPRequests.Purpose, at now: Instant) -> UInt32 {
-        let m = exchange.request(message, to: peer, for: purpose, at: now)
-        actions.append(.send(m, to: peer))
-        return m.sequence
+    mutating func send(_ message: PFCPMessage, to peer: IPv6Address, purpose: PFCPRequests.Purpose, at now: Instant) {
+        actions.append(.send(exchange.request(message, to: peer, for: purpose, at: now), to: peer))
     }
 
     /// An agent that leaves a request unanswered is down.
