@@ -11,7 +11,7 @@ import Logging
 ///     start -> associations, sessions and locations from the store -> heartbeats (agents associate again)
 ///     an access router's report (the location protocol, or the control socket) -> location management
 ///         -> placements -> sessions at the agents they involve
-///     each step -> its changes committed to the store, then its messages sent
+///     each step -> its messages sent, then its changes committed to the store
 public final class ControllerDaemon {
     let config: ControllerConfig
     var engine: Controller
@@ -89,10 +89,14 @@ public final class ControllerDaemon {
         perform()
     }
 
-    /// Commits the step's changes, then sends its messages: an agent is never
-    /// asked for what a restarted controller would not know it asked. With
-    /// `reportedAt`, the step answers an access router's report, and each
-    /// session it left waiting on an agent is timed from then.
+    /// Sends the step's messages, then commits its changes: the agents start
+    /// on their rules while the store syncs, which takes the commit off a
+    /// handover's path. What a crash between the two leaves at an agent is
+    /// safe: the restarted controller pushes every session it kept, and the
+    /// agent releases any other at its resynchronization. An access router
+    /// is answered only after this returns, so nothing it is told is lost.
+    /// With `reportedAt`, the step answers an access router's report, and
+    /// each session it left waiting on an agent is timed from then.
     func perform(reportedAt: Instant? = nil) {
         let changes = engine.takeChanges()
         if let reportedAt {
@@ -100,6 +104,8 @@ public final class ControllerDaemon {
                 placing[s.prefix, default: (reportedAt, [])].agents.insert(s.agent)
             }
         }
+        let actions = engine.pollActions()
+        for case .send(let m, let to) in actions { send(m, to: to) }
         do {
             try store.write(controller: changes, location: location.takeChanges())
         } catch {
@@ -107,9 +113,9 @@ public final class ControllerDaemon {
             metrics.count("dmm_store_failures_total")
             log.error("store", metadata: ["error": "\(error)"])
         }
-        for action in engine.pollActions() {
+        for action in actions {
             switch action {
-            case .send(let m, let to): send(m, to: to)
+            case .send: break  // sent above
             case .associationChanged(let agent, let status):
                 log.info("association", metadata: ["agent": "\(agent)", "status": "\(status.rawValue)"])
             case .programmed(let agent, let prefix):

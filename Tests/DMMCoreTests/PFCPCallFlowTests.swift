@@ -165,6 +165,29 @@ import Testing
         #expect(tb.agents["ar2"]!.sessionCount == 1)
     }
 
+    /// The controller sends a step's requests before it commits the step. If
+    /// it dies in between, it comes back without the session it asked for;
+    /// it pushes every session it kept, and the agent releases the one it
+    /// was not pushed again, with its rules.
+    @Test func aSessionTheControllerDiedBeforeCommittingIsReleasedByItsAgent() {
+        var tb = Self.movedToAR2()
+        let committed = tb.controller.snapshot
+        let rules = tb.rules(at: "ar1")
+        let other = IPv6Prefix("2001:db8:1:6::/64")!
+        tb.place(other, anchor: "ar1", serving: "ar1")
+        tb.run(for: 0.1)
+        #expect(tb.agents["ar1"]!.sessionCount == 2)
+        #expect(tb.rules(at: "ar1").contains(.deliver(other, link: Self.link("ar1"))))
+        tb.controller = Controller(config: tb.controller.config, startedAt: tb.now, restoring: committed)
+        tb.controller.start(at: tb.now)
+        tb.collect()
+        tb.run(for: 2)
+        #expect(tb.agents["ar1"]!.counters.unconfirmedReleased == 1)
+        #expect(tb.agents["ar1"]!.sessionCount == 1)
+        #expect(tb.rules(at: "ar1") == rules)
+        #expect(tb.agents["ar2"]!.counters.unconfirmedReleased == 0 && tb.agents["ar2"]!.sessionCount == 1)
+    }
+
     /// Recovery Time Stamps have whole seconds; agents tell a restart by a
     /// new one, so a controller restarted within the second takes the next.
     @Test func aControllerRestartedWithinTheSecondStillChangesItsStamp() {

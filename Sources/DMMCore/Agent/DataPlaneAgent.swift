@@ -57,6 +57,11 @@ public struct DataPlaneAgent: Sendable {
     /// The agent's SEID of each session, by the controller's SEID.
     var byController: [UInt64: UInt64] = [:]
     var nextSEID: UInt64
+    /// The sessions the controller has set up or changed since the last
+    /// association. It pushes every session it keeps after each association,
+    /// so at the resynchronization any other is one it no longer knows (it
+    /// sent the request, then died before committing it) and is released.
+    var confirmed: Set<UInt64> = []
     var exchange: PFCPExchange
     var timers = TimerTable<Timer>()
     var actions: [AgentAction] = []
@@ -95,7 +100,9 @@ public struct DataPlaneAgent: Sendable {
         for timer in timers.expire(at: now) {
             switch timer {
             case .heartbeat: heartbeat(at: now)
-            case .resynchronized: actions.append(.resynchronized)
+            case .resynchronized:
+                releaseUnconfirmed()
+                actions.append(.resynchronized)
             }
         }
     }
@@ -234,6 +241,7 @@ public struct DataPlaneAgent: Sendable {
                 return
             }
             state = .associated(controllerRecovery: stamp)
+            confirmed = []
             actions.append(.associated(controller: config.controller))
             timers.set(.heartbeat, at: now + config.timing.heartbeatInterval)
             timers.set(.resynchronized, at: now + config.resynchronization)
@@ -264,6 +272,7 @@ public struct DataPlaneAgent: Sendable {
         let before = sessions[seid]?.rules ?? []
         sessions[seid] = session
         byController[controller.seid] = seid
+        confirmed.insert(seid)
         change(from: before, to: session.rules)
         r.cause = .requestAccepted
         r.fSEID = PFCPFSEID(seid: seid, ipv6: config.address)
@@ -289,6 +298,7 @@ public struct DataPlaneAgent: Sendable {
         let before = session.rules
         if let refusal = session.apply(m, policy: policy) { return refused(r, refusal) }
         sessions[seid] = session
+        confirmed.insert(seid)
         change(from: before, to: session.rules)
         r.cause = .requestAccepted
         r.loadControl = loadControl
@@ -333,6 +343,17 @@ public struct DataPlaneAgent: Sendable {
         for rule in after where !had.contains(rule) { actions.append(.install(rule)) }
     }
 
+    /// Releases every session the controller did not push again since it
+    /// last associated (see `confirmed`).
+    mutating func releaseUnconfirmed() {
+        for seid in sessions.keys.sorted() where !confirmed.contains(seid) {
+            let session = sessions.removeValue(forKey: seid)!
+            byController[session.controller.seid] = nil
+            change(from: session.rules, to: [])
+            counters.unconfirmedReleased += 1
+        }
+    }
+
     mutating func releaseAll() {
         for seid in sessions.keys.sorted() { change(from: sessions[seid]!.rules, to: []) }
         sessions = [:]
@@ -372,5 +393,8 @@ extension DataPlaneAgent {
     public struct Counters: Sendable, Hashable {
         public var dropped: [Dropped: Int] = [:]
         public var controllerRestarts = 0, refusedByController = 0
+        /// Sessions released at a resynchronization because the controller
+        /// did not push them again.
+        public var unconfirmedReleased = 0
     }
 }

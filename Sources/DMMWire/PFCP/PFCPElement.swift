@@ -21,22 +21,44 @@ public struct PFCPRawIE: Hashable, Sendable {
 /// set aside for documentation (RFC 5612), as the project has no number of its own.
 public let dmmEnterpriseID: UInt16 = 32473
 
-/// One IE found while walking a group: its type and where its value lies.
+/// One IE found while walking a group: its type and where it lies in the
+/// message. Offsets only, so that walking a message copies no buffer: every
+/// decoder is handed the message's bytes beside the element.
 struct PFCPElement {
     var type: PFCPIEType
     var enterpriseID: UInt16?
     /// Offset of the IE's first octet (its type), for errors.
     var start: Int
-    /// A reader over the value alone.
-    var value: ByteReader
+    /// The value: from after the header (and Enterprise ID) to the IE's end.
+    var valueStart: Int
+    var end: Int
 
-    var raw: PFCPRawIE {
-        PFCPRawIE(type: type, enterpriseID: enterpriseID, value: Array(value.bytes[value.offset..<value.end]))
+    func raw(in bytes: [UInt8]) -> PFCPRawIE {
+        PFCPRawIE(type: type, enterpriseID: enterpriseID, value: Array(bytes[valueStart..<end]))
+    }
+
+    /// The IEs inside this one, a grouped IE.
+    var children: PFCPElements { PFCPElements(from: valueStart, to: end) }
+
+    /// The value's leading big-endian integer, read straight from `bytes`
+    /// (most IEs are one): the same fault as `ByteReader` would report.
+    @inline(__always)
+    func integer<T: FixedWidthInteger & UnsignedInteger>(_ bytes: [UInt8], _ what: @autoclosure () -> String) throws(WireError) -> T {
+        let size = MemoryLayout<T>.size
+        guard end - valueStart >= size, end <= bytes.count else {
+            var e = WireError(.truncated, "truncated \(what()): need \(size) bytes, \(max(0, end - valueStart)) left", at: valueStart)
+            e.element = type.rawValue
+            throw e
+        }
+        var v: T = 0
+        for i in valueStart..<valueStart + size { v = v << 8 | T(bytes[i]) }
+        return v
     }
 
     /// Decodes the value with `body`; a fault inside names this IE.
-    func decode<T>(_ body: (inout ByteReader) throws(WireError) -> T) throws(WireError) -> T {
-        var r = value
+    @inline(__always)
+    func decode<T>(_ bytes: [UInt8], _ body: (inout ByteReader) throws(WireError) -> T) throws(WireError) -> T {
+        var r = ByteReader(bytes, from: valueStart, to: end)
         do { return try body(&r) } catch {
             var e = error
             if e.element == nil { e.element = type.rawValue }
@@ -45,39 +67,45 @@ struct PFCPElement {
     }
 }
 
-/// Walks the IEs of a message or grouped IE in order.
+/// Walks the IEs of a message or grouped IE in order, between two offsets of
+/// the bytes each call is handed (always the same message's).
 struct PFCPElements {
-    var reader: ByteReader
+    private var offset: Int
+    private let end: Int
 
-    init(_ bytes: [UInt8], from start: Int, to end: Int) {
-        reader = ByteReader(bytes, from: start, to: end)
+    /// `end` must not exceed the message's length, which the header checked.
+    init(from start: Int, to end: Int) {
+        offset = start
+        self.end = max(end, start)
     }
 
-    mutating func next() throws(WireError) -> PFCPElement? {
-        if reader.isAtEnd { return nil }
-        let start = reader.offset
-        let type = PFCPIEType(rawValue: try reader.u16("IE type"))
-        let length = Int(try reader.u16("IE length"))
-        if length > reader.remaining {
-            var e = WireError(.badLength, "\(type.name) IE length \(length) exceeds the \(reader.remaining) bytes left", at: start + 2)
+    mutating func next(in bytes: [UInt8]) throws(WireError) -> PFCPElement? {
+        if offset >= end { return nil }
+        let start = offset
+        let left = min(end, bytes.count) - start
+        // The faults a field-by-field read would report.
+        if left < 2 { throw WireError(.truncated, "truncated IE type: need 2 bytes, \(left) left", at: start) }
+        if left < 4 { throw WireError(.truncated, "truncated IE length: need 2 bytes, \(left - 2) left", at: start + 2) }
+        let type = PFCPIEType(rawValue: UInt16(bytes[start]) << 8 | UInt16(bytes[start + 1]))
+        let length = Int(UInt16(bytes[start + 2]) << 8 | UInt16(bytes[start + 3]))
+        if length > left - 4 {
+            var e = WireError(.badLength, "\(type.name) IE length \(length) exceeds the \(left - 4) bytes left", at: start + 2)
             e.element = type.rawValue
             throw e
         }
         var enterpriseID: UInt16?
-        var valueStart = reader.offset
+        var valueStart = start + 4
         if type.isEnterprise {
             if length < 2 {
                 var e = WireError(.badLength, "enterprise-specific IE \(type.rawValue) of length \(length) has no Enterprise ID", at: start + 2)
                 e.element = type.rawValue
                 throw e
             }
-            enterpriseID = try reader.u16("Enterprise ID")
+            enterpriseID = UInt16(bytes[start + 4]) << 8 | UInt16(bytes[start + 5])
             valueStart += 2
         }
-        let end = start + 4 + length
-        try reader.skip(end - reader.offset, "IE value")
-        return PFCPElement(type: type, enterpriseID: enterpriseID, start: start,
-                           value: ByteReader(reader.bytes, from: valueStart, to: end))
+        offset = start + 4 + length
+        return PFCPElement(type: type, enterpriseID: enterpriseID, start: start, valueStart: valueStart, end: offset)
     }
 }
 

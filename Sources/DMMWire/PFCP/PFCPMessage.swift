@@ -185,20 +185,20 @@ public struct PFCPMessage: Hashable, Sendable {
         var m = PFCPMessage(header.type, sequence: header.sequence, seid: header.seid)
         m.header = header
         let (mandatory, carried) = elements(of: header.type)
-        var it = PFCPElements(bytes, from: header.encodedLength, to: length)
-        while let e = try it.next() {
+        var it = PFCPElements(from: header.encodedLength, to: length)
+        while let e = try it.next(in: bytes) {
             guard carried.contains(e.type) else {
-                m.unknown.append(e.raw)
+                m.unknown.append(e.raw(in: bytes))
                 continue
             }
             switch e.type {
-            case .nodeID: m.nodeID = try e.decode(PFCPNodeID.decode)
-            case .cause: m.cause = try e.decode { r throws(WireError) in PFCPCause(rawValue: try r.u8("cause")) }
-            case .offendingIE: m.offendingIE = try e.decode { r throws(WireError) in PFCPIEType(rawValue: try r.u16("offending IE")) }
-            case .recoveryTimeStamp: m.recoveryTimeStamp = try e.decode { r throws(WireError) in try r.u32("recovery time stamp") }
-            case .fSEID: m.fSEID = try e.decode(PFCPFSEID.decode)
+            case .nodeID: m.nodeID = try e.decode(bytes, PFCPNodeID.decode)
+            case .cause: m.cause = PFCPCause(rawValue: try e.integer(bytes, "cause"))
+            case .offendingIE: m.offendingIE = PFCPIEType(rawValue: try e.integer(bytes, "offending IE"))
+            case .recoveryTimeStamp: m.recoveryTimeStamp = try e.integer(bytes, "recovery time stamp")
+            case .fSEID: m.fSEID = try e.decode(bytes, PFCPFSEID.decode)
             case .nodeReportType:
-                m.nodeReportType = try e.decode { r throws(WireError) in PFCPNodeReportType(rawValue: try r.u8("node report type")) }
+                m.nodeReportType = PFCPNodeReportType(rawValue: try e.integer(bytes, "node report type"))
             case .removePDR: m.removePDR.append(try PFCPRuleReference.decode(bytes, e))
             case .removeFAR: m.removeFAR.append(try PFCPRuleReference.decode(bytes, e))
             case .removeBAR: m.removeBAR = try PFCPRuleReference.decode(bytes, e)
@@ -209,11 +209,11 @@ public struct PFCPMessage: Hashable, Sendable {
             case .updateFAR: m.updateFAR.append(try PFCPFAR.decode(bytes, e, create: false))
             case .updateBAR: m.updateBAR = try PFCPBAR.decode(bytes, e)
             case .createdPDR: m.createdPDR.append(try PFCPRuleReference.decode(bytes, e))
-            case .reportType: m.reportType = try e.decode { r throws(WireError) in PFCPReportType(rawValue: try r.u8("report type")) }
+            case .reportType: m.reportType = PFCPReportType(rawValue: try e.integer(bytes, "report type"))
             case .downlinkDataReport: m.downlinkDataReport = try PFCPDownlinkDataReport.decode(bytes, e)
             case .loadControlInformation: m.loadControl = try PFCPLoadControl.decode(bytes, e)
             case .ueIPAddressPoolInformation: m.poolInformation.append(try PFCPPoolInformation.decode(bytes, e))
-            default: m.unknown.append(e.raw)
+            default: m.unknown.append(e.raw(in: bytes))
             }
         }
         for type in carried.prefix(mandatory) where !m.carries(type) {

@@ -26,15 +26,15 @@ public struct PFCPPDR: Hashable, Sendable {
     static func decode(_ bytes: [UInt8], _ e: PFCPElement, create: Bool) throws(WireError) -> Self {
         var id: UInt16?
         var rule = Self(id: 0, precedence: nil, pdi: nil, farID: nil)
-        var it = PFCPElements(bytes, from: e.value.offset, to: e.value.end)
-        while let c = try it.next() {
+        var it = e.children
+        while let c = try it.next(in: bytes) {
             switch c.type {
-            case .pdrID: id = try c.decode { r throws(WireError) in try r.u16("PDR ID") }
-            case .precedence: rule.precedence = try c.decode { r throws(WireError) in try r.u32("precedence") }
+            case .pdrID: id = try c.integer(bytes, "PDR ID")
+            case .precedence: rule.precedence = try c.integer(bytes, "precedence")
             case .pdi: rule.pdi = try PFCPPDI.decode(bytes, c)
-            case .outerHeaderRemoval: rule.outerHeaderRemoval = try c.decode(PFCPOuterHeaderRemoval.decode)
-            case .farID: rule.farID = try c.decode { r throws(WireError) in try r.u32("FAR ID") }
-            default: rule.unknown.append(c.raw)
+            case .outerHeaderRemoval: rule.outerHeaderRemoval = try c.decode(bytes, PFCPOuterHeaderRemoval.decode)
+            case .farID: rule.farID = try c.integer(bytes, "FAR ID")
+            default: rule.unknown.append(c.raw(in: bytes))
             }
         }
         let what = create ? "Create PDR" : "Update PDR"
@@ -79,14 +79,14 @@ public struct PFCPPDI: Hashable, Sendable {
     static func decode(_ bytes: [UInt8], _ e: PFCPElement) throws(WireError) -> Self {
         var source: PFCPInterface?
         var pdi = Self(sourceInterface: .access, ueIPAddresses: [])
-        var it = PFCPElements(bytes, from: e.value.offset, to: e.value.end)
-        while let c = try it.next() {
+        var it = e.children
+        while let c = try it.next(in: bytes) {
             switch c.type {
-            case .sourceInterface: source = try c.decode { r throws(WireError) in PFCPInterface(rawValue: try r.u8("source interface")) }
-            case .networkInstance: pdi.networkInstance = try c.decode(networkInstanceText)
-            case .ueIPAddress: pdi.ueIPAddresses.append(try c.decode(PFCPUEIPAddress.decode))
-            case .sdfFilter: pdi.sdfFilters.append(try c.decode(PFCPSDFFilter.decode))
-            default: pdi.unknown.append(c.raw)
+            case .sourceInterface: source = PFCPInterface(rawValue: try c.integer(bytes, "source interface"))
+            case .networkInstance: pdi.networkInstance = try c.decode(bytes, networkInstanceText)
+            case .ueIPAddress: pdi.ueIPAddresses.append(try c.decode(bytes, PFCPUEIPAddress.decode))
+            case .sdfFilter: pdi.sdfFilters.append(try c.decode(bytes, PFCPSDFFilter.decode))
+            default: pdi.unknown.append(c.raw(in: bytes))
             }
         }
         guard let source else { throw missing(.sourceInterface, in: "PDI", at: e.start) }
@@ -151,14 +151,14 @@ public struct PFCPFAR: Hashable, Sendable {
         var id: UInt32?
         var rule = Self(id: 0, applyAction: nil)
         let parameters: PFCPIEType = create ? .forwardingParameters : .updateForwardingParameters
-        var it = PFCPElements(bytes, from: e.value.offset, to: e.value.end)
-        while let c = try it.next() {
+        var it = e.children
+        while let c = try it.next(in: bytes) {
             switch c.type {
-            case .farID: id = try c.decode { r throws(WireError) in try r.u32("FAR ID") }
-            case .applyAction: rule.applyAction = try c.decode(PFCPApplyAction.decode)
+            case .farID: id = try c.integer(bytes, "FAR ID")
+            case .applyAction: rule.applyAction = try c.decode(bytes, PFCPApplyAction.decode)
             case parameters: rule.forwarding = try PFCPForwardingParameters.decode(bytes, c, create: create)
-            case .barID: rule.barID = try c.decode { r throws(WireError) in try r.u8("BAR ID") }
-            default: rule.unknown.append(c.raw)
+            case .barID: rule.barID = try c.integer(bytes, "BAR ID")
+            default: rule.unknown.append(c.raw(in: bytes))
             }
         }
         let what = create ? "Create FAR" : "Update FAR"
@@ -196,14 +196,14 @@ public struct PFCPForwardingParameters: Hashable, Sendable {
 
     static func decode(_ bytes: [UInt8], _ e: PFCPElement, create: Bool) throws(WireError) -> Self {
         var p = Self(destinationInterface: nil)
-        var it = PFCPElements(bytes, from: e.value.offset, to: e.value.end)
-        while let c = try it.next() {
+        var it = e.children
+        while let c = try it.next(in: bytes) {
             switch c.type {
             case .destinationInterface:
-                p.destinationInterface = try c.decode { r throws(WireError) in PFCPInterface(rawValue: try r.u8("destination interface")) }
-            case .networkInstance: p.networkInstance = try c.decode(networkInstanceText)
-            case .outerHeaderCreation: p.outerHeaderCreation = try c.decode(PFCPOuterHeaderCreation.decode)
-            default: p.unknown.append(c.raw)
+                p.destinationInterface = PFCPInterface(rawValue: try c.integer(bytes, "destination interface"))
+            case .networkInstance: p.networkInstance = try c.decode(bytes, networkInstanceText)
+            case .outerHeaderCreation: p.outerHeaderCreation = try c.decode(bytes, PFCPOuterHeaderCreation.decode)
+            default: p.unknown.append(c.raw(in: bytes))
             }
         }
         if create && p.destinationInterface == nil { throw missing(.destinationInterface, in: "Forwarding Parameters", at: e.start) }
@@ -234,12 +234,12 @@ public struct PFCPBAR: Hashable, Sendable {
     static func decode(_ bytes: [UInt8], _ e: PFCPElement) throws(WireError) -> Self {
         var id: UInt8?
         var bar = Self(id: 0, packetCount: nil)
-        var it = PFCPElements(bytes, from: e.value.offset, to: e.value.end)
-        while let c = try it.next() {
+        var it = e.children
+        while let c = try it.next(in: bytes) {
             switch c.type {
-            case .barID: id = try c.decode { r throws(WireError) in try r.u8("BAR ID") }
-            case .suggestedBufferingPacketsCount: bar.packetCount = try c.decode { r throws(WireError) in try r.u8("packet count") }
-            default: bar.unknown.append(c.raw)
+            case .barID: id = try c.integer(bytes, "BAR ID")
+            case .suggestedBufferingPacketsCount: bar.packetCount = try c.integer(bytes, "packet count")
+            default: bar.unknown.append(c.raw(in: bytes))
             }
         }
         guard let id else { throw missing(.barID, in: e.type.name, at: e.start) }
@@ -275,10 +275,10 @@ public struct PFCPRuleReference: Hashable, Sendable {
         let (type, width) = identifier(of: e.type)
         var id: UInt32?
         var ref = Self(id: 0)
-        var it = PFCPElements(bytes, from: e.value.offset, to: e.value.end)
-        while let c = try it.next() {
+        var it = e.children
+        while let c = try it.next(in: bytes) {
             if c.type == type {
-                id = try c.decode { r throws(WireError) in
+                id = try c.decode(bytes) { r throws(WireError) in
                     switch width {
                     case 1: UInt32(try r.u8(type.name))
                     case 2: UInt32(try r.u16(type.name))
@@ -286,7 +286,7 @@ public struct PFCPRuleReference: Hashable, Sendable {
                     }
                 }
             } else {
-                ref.unknown.append(c.raw)
+                ref.unknown.append(c.raw(in: bytes))
             }
         }
         guard let id else { throw missing(type, in: e.type.name, at: e.start) }
@@ -323,17 +323,17 @@ public struct PFCPLoadControl: Hashable, Sendable {
         var sequence: UInt32?
         var metric: UInt8?
         var unknown: [PFCPRawIE] = []
-        var it = PFCPElements(bytes, from: e.value.offset, to: e.value.end)
-        while let c = try it.next() {
+        var it = e.children
+        while let c = try it.next(in: bytes) {
             switch c.type {
-            case .sequenceNumber: sequence = try c.decode { r throws(WireError) in try r.u32("sequence number") }
+            case .sequenceNumber: sequence = try c.integer(bytes, "sequence number")
             case .metric:
-                metric = try c.decode { r throws(WireError) in
+                metric = try c.decode(bytes) { r throws(WireError) in
                     let m = try r.u8("metric")
                     if m > 100 { throw WireError(.badValue, "load metric \(m) over 100", at: r.offset - 1) }
                     return m
                 }
-            default: unknown.append(c.raw)
+            default: unknown.append(c.raw(in: bytes))
             }
         }
         guard let sequence else { throw missing(.sequenceNumber, in: "Load Control Information", at: e.start) }
@@ -360,12 +360,12 @@ public struct PFCPDownlinkDataReport: Hashable, Sendable {
 
     static func decode(_ bytes: [UInt8], _ e: PFCPElement) throws(WireError) -> Self {
         var report = Self(pdrIDs: [])
-        var it = PFCPElements(bytes, from: e.value.offset, to: e.value.end)
-        while let c = try it.next() {
+        var it = e.children
+        while let c = try it.next(in: bytes) {
             if c.type == .pdrID {
-                report.pdrIDs.append(try c.decode { r throws(WireError) in try r.u16("PDR ID") })
+                report.pdrIDs.append(try c.integer(bytes, "PDR ID"))
             } else {
-                report.unknown.append(c.raw)
+                report.unknown.append(c.raw(in: bytes))
             }
         }
         if report.pdrIDs.isEmpty { throw missing(.pdrID, in: "Downlink Data Report", at: e.start) }
@@ -396,22 +396,22 @@ public struct PFCPPoolInformation: Hashable, Sendable {
     static func decode(_ bytes: [UInt8], _ e: PFCPElement) throws(WireError) -> Self {
         var identity: String?
         var pool = Self(identity: "", prefixes: [])
-        var it = PFCPElements(bytes, from: e.value.offset, to: e.value.end)
-        while let c = try it.next() {
+        var it = e.children
+        while let c = try it.next(in: bytes) {
             switch c.type {
             case .ueIPAddressPoolIdentity:
-                identity = try c.decode { r throws(WireError) in
+                identity = try c.decode(bytes) { r throws(WireError) in
                     let length = Int(try r.u16("pool identity length"))
                     return try r.text(length, "pool identity")
                 }
             case .poolPrefix where c.enterpriseID == dmmEnterpriseID:
-                pool.prefixes.append(try c.decode { r throws(WireError) in
+                pool.prefixes.append(try c.decode(bytes) { r throws(WireError) in
                     let at = r.offset
                     let length = try r.u8("pool prefix length")
                     if length > 128 { throw WireError(.badValue, "pool prefix length \(length)", at: at) }
                     return IPv6Prefix(covering: try r.address("pool prefix"), length: length)
                 })
-            default: pool.unknown.append(c.raw)
+            default: pool.unknown.append(c.raw(in: bytes))
             }
         }
         guard let identity else { throw missing(.ueIPAddressPoolIdentity, in: "UE IP address Pool Information", at: e.start) }
