@@ -12,10 +12,36 @@ public struct Prerequisite: Sendable, CustomStringConvertible {
     public static let root = Prerequisite(description: "root (namespaces, routes and raw sockets)", remedy: "run it as root") { getuid() == 0 }
 
     /// SRv6 encapsulation and End.DT6/End.DX6, which every tunnel uses
-    /// (DESIGN.md); the sysctl exists only with CONFIG_IPV6_SEG6_LWTUNNEL.
+    /// (DESIGN.md). The seg6 sysctls exist without them (a kernel 6.18 here
+    /// had `seg6_flowlabel` and refused every seg6 route with "lwt
+    /// encapsulation type not supported"), so the test is the kernel's own
+    /// symbol table: the lightweight tunnel's and seg6local's set-up code.
     public static let segmentRouting = Prerequisite(
-        description: "the kernel's IPv6 Segment Routing (CONFIG_IPV6_SEG6_LWTUNNEL)",
-        remedy: "a kernel built with it") { access("/proc/sys/net/ipv6/seg6_flowlabel", F_OK) == 0 }
+        description: "the kernel's IPv6 Segment Routing tunnels (CONFIG_IPV6_SEG6_LWTUNNEL)",
+        remedy: "a kernel built with it") {
+        // Where the table is hidden (no seg6_init, which every IPv6 kernel
+        // has), the sysctl is the best sign left.
+        kernelHas(["seg6_init"]) ? kernelHas(["seg6_iptunnel_init", "seg6_local_init"])
+            : access("/proc/sys/net/ipv6/seg6_flowlabel", F_OK) == 0
+    }
+
+    /// Whether /proc/kallsyms names every one of `symbols` (names are listed
+    /// even where addresses are hidden).
+    static func kernelHas(_ symbols: [String]) -> Bool {
+        guard let file = fopen("/proc/kallsyms", "r") else { return false }
+        defer { fclose(file) }
+        var line: UnsafeMutablePointer<CChar>?
+        var capacity = 0
+        defer { free(line) }
+        var missing = Set(symbols)
+        // Each line: address, type, name, then a tab and [module] for a module's.
+        while !missing.isEmpty, getline(&line, &capacity, file) > 0, let line {
+            guard let name = strrchr(line, 0x20) else { continue }
+            let symbol = String(cString: name + 1).prefix { $0 != "\n" && $0 != "\t" }
+            missing.remove(String(symbol))
+        }
+        return missing.isEmpty
+    }
 
     /// A program found on PATH, as `Command.locate` finds it.
     public static func program(_ name: String, package: String) -> Prerequisite {
@@ -25,8 +51,9 @@ public struct Prerequisite: Sendable, CustomStringConvertible {
     public struct Unmet: Error, CustomStringConvertible {
         public var missing: [Prerequisite]
         public var description: String {
-            (["missing prerequisites:"] + missing.map { "  \($0.description): \($0.remedy)" }
-                + ["scripts/setup installs the packages (apt-get install as root)."]).joined(separator: "\n")
+            let packages = missing.contains { $0.remedy.hasPrefix("Debian package") }
+            return (["missing prerequisites:"] + missing.map { "  \($0.description): \($0.remedy)" }
+                + (packages ? ["scripts/setup installs the packages (apt-get install as root)."] : [])).joined(separator: "\n")
         }
     }
 
