@@ -19,28 +19,29 @@ public struct Prerequisite: Sendable, CustomStringConvertible {
     public static let segmentRouting = Prerequisite(
         description: "the kernel's IPv6 Segment Routing tunnels (CONFIG_IPV6_SEG6_LWTUNNEL)",
         remedy: "a kernel built with it") {
+        let found = kernelSymbols(among: ["seg6_init", "seg6_iptunnel_init", "seg6_local_init"])
         // Where the table is hidden (no seg6_init, which every IPv6 kernel
         // has), the sysctl is the best sign left.
-        kernelHas(["seg6_init"]) ? kernelHas(["seg6_iptunnel_init", "seg6_local_init"])
-            : access("/proc/sys/net/ipv6/seg6_flowlabel", F_OK) == 0
+        guard found.contains("seg6_init") else { return access("/proc/sys/net/ipv6/seg6_flowlabel", F_OK) == 0 }
+        return found.contains("seg6_iptunnel_init") && found.contains("seg6_local_init")
     }
 
-    /// Whether /proc/kallsyms names every one of `symbols` (names are listed
-    /// even where addresses are hidden).
-    static func kernelHas(_ symbols: [String]) -> Bool {
-        guard let file = fopen("/proc/kallsyms", "r") else { return false }
+    /// Which of `symbols` /proc/kallsyms names (names are listed even where
+    /// addresses are hidden), in one pass that stops once all are found.
+    static func kernelSymbols(among symbols: Set<String>) -> Set<String> {
+        guard let file = fopen("/proc/kallsyms", "r") else { return [] }
         defer { fclose(file) }
         var line: UnsafeMutablePointer<CChar>?
         var capacity = 0
         defer { free(line) }
-        var missing = Set(symbols)
+        var found: Set<String> = []
         // Each line: address, type, name, then a tab and [module] for a module's.
-        while !missing.isEmpty, getline(&line, &capacity, file) > 0, let line {
+        while found.count < symbols.count, getline(&line, &capacity, file) > 0, let line {
             guard let name = strrchr(line, 0x20) else { continue }
-            let symbol = String(cString: name + 1).prefix { $0 != "\n" && $0 != "\t" }
-            missing.remove(String(symbol))
+            let symbol = String(String(cString: name + 1).prefix { $0 != "\n" && $0 != "\t" })
+            if symbols.contains(symbol) { found.insert(symbol) }
         }
-        return missing.isEmpty
+        return found
     }
 
     /// A program found on PATH, as `Command.locate` finds it.

@@ -68,10 +68,11 @@ struct PFCPTestbed {
         collect()
     }
 
-    /// Restarts the controller from what it had (as its store keeps it).
-    mutating func restartController() {
-        let snapshot = controller.snapshot
-        controller = Controller(config: controller.config, startedAt: now, restoring: snapshot)
+    /// Restarts the controller from what it had (as its store keeps it), or
+    /// from an earlier `snapshot` (what its store held before a step it
+    /// died before committing).
+    mutating func restartController(restoring snapshot: Controller.Snapshot? = nil) {
+        controller = Controller(config: controller.config, startedAt: now, restoring: snapshot ?? controller.snapshot)
         controller.start(at: now)
         collect()
     }

@@ -57,11 +57,12 @@ public struct DataPlaneAgent: Sendable {
     /// The agent's SEID of each session, by the controller's SEID.
     var byController: [UInt64: UInt64] = [:]
     var nextSEID: UInt64
-    /// The sessions the controller has set up or changed since the last
-    /// association. It pushes every session it keeps after each association,
-    /// so at the resynchronization any other is one it no longer knows (it
-    /// sent the request, then died before committing it) and is released.
-    var confirmed: Set<UInt64> = []
+    /// From an association to its resynchronization, the sessions the
+    /// controller has set up or changed since. It pushes every session it
+    /// keeps after each association, so at the resynchronization any other is
+    /// one it no longer knows (it sent the request, then died before
+    /// committing it) and is released. Nil outside that window.
+    var confirmed: Set<UInt64>?
     var exchange: PFCPExchange
     var timers = TimerTable<Timer>()
     var actions: [AgentAction] = []
@@ -272,7 +273,7 @@ public struct DataPlaneAgent: Sendable {
         let before = sessions[seid]?.rules ?? []
         sessions[seid] = session
         byController[controller.seid] = seid
-        confirmed.insert(seid)
+        confirmed?.insert(seid)
         change(from: before, to: session.rules)
         r.cause = .requestAccepted
         r.fSEID = PFCPFSEID(seid: seid, ipv6: config.address)
@@ -298,7 +299,7 @@ public struct DataPlaneAgent: Sendable {
         let before = session.rules
         if let refusal = session.apply(m, policy: policy) { return refused(r, refusal) }
         sessions[seid] = session
-        confirmed.insert(seid)
+        confirmed?.insert(seid)
         change(from: before, to: session.rules)
         r.cause = .requestAccepted
         r.loadControl = loadControl
@@ -346,6 +347,8 @@ public struct DataPlaneAgent: Sendable {
     /// Releases every session the controller did not push again since it
     /// last associated (see `confirmed`).
     mutating func releaseUnconfirmed() {
+        guard let confirmed else { return }
+        self.confirmed = nil
         for seid in sessions.keys.sorted() where !confirmed.contains(seid) {
             let session = sessions.removeValue(forKey: seid)!
             byController[session.controller.seid] = nil

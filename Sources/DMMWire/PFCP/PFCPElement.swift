@@ -40,19 +40,17 @@ struct PFCPElement {
     /// The IEs inside this one, a grouped IE.
     var children: PFCPElements { PFCPElements(from: valueStart, to: end) }
 
-    /// The value's leading big-endian integer, read straight from `bytes`
-    /// (most IEs are one): the same fault as `ByteReader` would report.
+    /// The value's leading big-endian integer of 1, 2 or 4 octets (most IEs
+    /// are one).
     @inline(__always)
     func integer<T: FixedWidthInteger & UnsignedInteger>(_ bytes: [UInt8], _ what: @autoclosure () -> String) throws(WireError) -> T {
-        let size = MemoryLayout<T>.size
-        guard end - valueStart >= size, end <= bytes.count else {
-            var e = WireError(.truncated, "truncated \(what()): need \(size) bytes, \(max(0, end - valueStart)) left", at: valueStart)
-            e.element = type.rawValue
-            throw e
+        try decode(bytes) { r throws(WireError) in
+            switch MemoryLayout<T>.size {
+            case 1: T(try r.u8(what()))
+            case 2: T(try r.u16(what()))
+            default: T(try r.u32(what()))
+            }
         }
-        var v: T = 0
-        for i in valueStart..<valueStart + size { v = v << 8 | T(bytes[i]) }
-        return v
     }
 
     /// Decodes the value with `body`; a fault inside names this IE.
