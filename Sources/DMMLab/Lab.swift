@@ -56,7 +56,7 @@ public final class Lab {
 
     /// What a lab needs from the machine; checked before anything is built.
     public static let prerequisites: [Prerequisite] = [
-        .root, .segmentRouting, .program("ip", package: "iproute2"), .program("sysctl", package: "procps"),
+        .root, .tunnels, .program("ip", package: "iproute2"), .program("sysctl", package: "procps"),
         .program("dumpcap", package: "tshark"),
     ]
 

@@ -174,7 +174,7 @@ public struct LabRun {
             func tunnels() throws -> [String] {
                 try lab.accessRouters.flatMap { mar in
                     try lab.ip(mar, ["-6", "route", "show", "proto", "177"]).split(separator: "\n")
-                        .filter { $0.contains("encap seg6 ") && !$0.contains("seg6local") }.map { "\(mar): \($0)" }
+                        .filter { ($0.contains("encap seg6 ") && !$0.contains("seg6local")) || $0.contains("encap bpf ") }.map { "\(mar): \($0)" }
                 }
             }
             do {

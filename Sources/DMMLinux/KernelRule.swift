@@ -11,6 +11,9 @@ import DMMWire
 ///     unreachable(B)            route unreachable B
 ///     reverseTunnel(P, L, E)    rule from P iif L lookup T; route default encap seg6 ... segs E table T
 ///
+/// On a kernel without seg6 tunnels the encapsulations are `encap bpf` and
+/// the decapsulations entries in a map (`BPFTunnels.swift`).
+///
 /// Every route and rule carries the daemon's `rtm_protocol`, which is how it
 /// recognises what it owns when it reads the kernel back.
 enum KernelRule {
@@ -40,6 +43,8 @@ enum KernelRule {
         case endDX6
         /// No device: the kernel answers with ICMPv6 destination unreachable.
         case unreachable
+        /// An eBPF program at the route's transmit hook (`BPFTunnels`).
+        case bpf(program: Int32, name: String, headroom: UInt32)
     }
 
     static func route(_ op: Operation, destination: IPv6Prefix, table: UInt32, interface: Int32, kind: Route,
@@ -67,6 +72,15 @@ enum KernelRule {
             w.nested(c16(RTA_ENCAP)) { n in
                 n.attribute(c16(SEG6_LOCAL_ACTION), u32: c32(SEG6_LOCAL_ACTION_END_DX6))
                 n.attribute(c16(SEG6_LOCAL_NH6), address: .unspecified)
+            }
+        case .bpf(let program, let name, let headroom):
+            w.attribute(c16(RTA_ENCAP_TYPE), u16: c16(LWTUNNEL_ENCAP_BPF))
+            w.nested(c16(RTA_ENCAP)) { n in
+                n.nested(c16(LWT_BPF_XMIT)) { x in
+                    x.attribute(c16(LWT_BPF_PROG_FD), u32: UInt32(bitPattern: program))
+                    x.attribute(c16(LWT_BPF_PROG_NAME), string: name)
+                }
+                n.attribute(c16(LWT_BPF_XMIT_HEADROOM), u32: headroom)
             }
         }
         return NetlinkMessage(type: op == .install ? UInt16(RTM_NEWROUTE) : UInt16(RTM_DELROUTE),
@@ -126,6 +140,7 @@ enum KernelRule {
 
     enum KernelRoute: Equatable {
         case plain
+        /// An encapsulation, by seg6 or by one of `BPFTunnels`' programs.
         case seg6(IPv6Address, TunnelMode)
         case endDT6
         case endDX6
@@ -152,6 +167,11 @@ enum KernelRule {
                 action == c32(SEG6_LOCAL_ACTION_END_DT6) || action == c32(SEG6_LOCAL_ACTION_END_DX6)
             {
                 kind = action == c32(SEG6_LOCAL_ACTION_END_DT6) ? .endDT6 : .endDX6
+            } else if type == c16(LWTUNNEL_ENCAP_BPF), let xmit = inner[c16(LWT_BPF_XMIT)],
+                let name = NetlinkAttributes(xmit, from: 0).string(c16(LWT_BPF_PROG_NAME)),
+                let tunnel = BPFTunnels.parse(name: name)
+            {
+                kind = .seg6(tunnel.endpoint, tunnel.mode)
             } else {
                 kind = .other
             }

@@ -28,6 +28,8 @@ public final class LinuxDataPlane {
         /// Attempts of a request that fails with ENOMEM (the seg6 code
         /// allocates per-CPU caches from a small atomic pool; DESIGN.md).
         public var attempts = 5
+        /// SRv6 or eBPF tunnels; `automatic` takes what the kernel has.
+        public var tunnels: TunnelDriver = .automatic
 
         public init(uplink: String) { self.uplink = uplink }
     }
@@ -47,6 +49,8 @@ public final class LinuxDataPlane {
     /// The routing table that sends a reverse tunnel to each anchor endpoint,
     /// and the rules (source prefix, link) that use it.
     private var reverseTables: [IPv6Address: ReverseTable] = [:]
+    /// The eBPF tunnels, when the driver is `bpf`.
+    private(set) var bpf: BPFTunnels?
 
     struct ReverseTable {
         var table: UInt32
@@ -60,6 +64,14 @@ public final class LinuxDataPlane {
         try refreshInterfaces()
         guard interfaceIndexes[config.uplink] != nil else {
             throw NetlinkSocket.Failure(description: "uplink interface \(config.uplink) does not exist")
+        }
+        if config.tunnels.resolved == .bpf {
+            let uplink = try index(of: config.uplink)
+            guard let source = try config.tunnelSource ?? Self.globalAddress(netlink, interface: uplink) else {
+                throw NetlinkSocket.Failure(description: "eBPF tunnels need an outer source: set tunnel-source, or give \(config.uplink) a global address")
+            }
+            bpf = try inNetworkNamespace(netlink.namespace) { try BPFTunnels(uplink: uplink, source: source) }
+            try attachDecapsulator()
         }
         try readReverseTables()
     }
@@ -80,6 +92,27 @@ public final class LinuxDataPlane {
             if let name = NetlinkAttributes(p, from: 16).string(c16(IFLA_IFNAME)) { names[name] = index }
         }
         interfaceIndexes = names
+        if bpf != nil { try attachDecapsulator() }
+    }
+
+    /// With eBPF tunnels, every interface but loopback decapsulates.
+    func attachDecapsulator() throws {
+        guard let bpf else { return }
+        let interfaces = Set(interfaceIndexes.filter { $0.key != "lo" }.values)
+        try inNetworkNamespace(netlink.namespace) { try bpf.attach(to: interfaces) }
+    }
+
+    /// The first global IPv6 address on an interface (RTM_GETADDR).
+    static func globalAddress(_ netlink: NetlinkSocket, interface: Int32) throws -> IPv6Address? {
+        var w = NetlinkWriter()
+        w.u8(UInt8(AF_INET6))
+        w.bytes += [UInt8](repeating: 0, count: 7)
+        for reply in try netlink.dump(NetlinkMessage(type: UInt16(RTM_GETADDR), flags: 0, payload: w.bytes))
+        where reply.type == UInt16(RTM_NEWADDR) && reply.payload.count >= 8 && interfaceIndex(in: reply.payload) == interface
+            && reply.payload[3] == c8(RT_SCOPE_UNIVERSE) {
+            if let a = NetlinkAttributes(reply.payload, from: 8).address(c16(IFA_ADDRESS)) { return a }
+        }
+        return nil
     }
 
     var interfaceNames: [Int32: String] { Dictionary(interfaceIndexes.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a }) }
@@ -101,6 +134,10 @@ public final class LinuxDataPlane {
         var failures: [Failure] = []
         for change in changes {
             do {
+                let removing = if case .remove = change { true } else { false }
+                if let code = try decapsulationEntry(change), !Self.succeeded(code, removing: removing) {
+                    failures.append(Failure(change: change, errno: code))
+                }
                 pending += try messages(for: change).map { (change, $0) }
             } catch {
                 failures.append(Failure(change: change, errno: ENODEV))
@@ -120,12 +157,37 @@ public final class LinuxDataPlane {
 
     /// Installing what exists and removing what is gone both count as done.
     static func succeeded(_ code: Int32, _ message: NetlinkMessage) -> Bool {
-        if code == 0 { return true }
         let removing = switch Int32(message.type) {
         case Int32(RTM_DELROUTE), Int32(RTM_DELRULE), Int32(RTM_DELNEIGH): true
         default: false
         }
-        return removing ? (code == ESRCH || code == ENOENT) : code == EEXIST
+        return succeeded(code, removing: removing)
+    }
+
+    static func succeeded(_ code: Int32, removing: Bool) -> Bool {
+        code == 0 || (removing ? (code == ESRCH || code == ENOENT) : code == EEXIST)
+    }
+
+    /// With eBPF tunnels, a decapsulation is an entry in the SID map, made
+    /// here; returns its result, or nil for any other change.
+    func decapsulationEntry(_ change: Change) throws -> Int32? {
+        guard let bpf else { return nil }
+        switch (change, change.rule) {
+        case (.install, .decapsulate(let e)): return bpf.setEndpoint(e, interface: 0)
+        case (.install, .crossConnect(let e, let link)): return bpf.setEndpoint(e, interface: try index(of: link.name))
+        case (.remove, .decapsulate(let e)), (.remove, .crossConnect(let e, _)): return bpf.removeEndpoint(e)
+        default: return nil
+        }
+    }
+
+    /// The route that encapsulates toward `endpoint`, by the driver in use.
+    /// A route is removed by its destination, so no program is made for
+    /// that (and no seg6 attributes sent, which such a kernel refuses).
+    func tunnel(_ op: KernelRule.Operation, _ endpoint: IPv6Address, _ mode: TunnelMode) throws -> KernelRule.Route {
+        guard let bpf else { return .seg6(endpoint, mode) }
+        guard op == .install else { return .plain }
+        let e = try bpf.encapsulator(endpoint, mode)
+        return .bpf(program: e.program, name: e.name, headroom: e.headroom)
     }
 
     func messages(for change: Change) throws -> [NetlinkMessage] {
@@ -140,7 +202,9 @@ public final class LinuxDataPlane {
                                          kind: .plain, protocolNumber: p)]
             case .encapsulate(let prefix, let endpoint, let mode):
                 return [KernelRule.route(op, destination: prefix, table: KernelRule.mainTable, interface: uplink,
-                                         kind: .seg6(endpoint, mode), protocolNumber: p)]
+                                         kind: try tunnel(op, endpoint, mode), protocolNumber: p)]
+            case .decapsulate(let endpoint) where bpf != nil, .crossConnect(let endpoint, _) where bpf != nil:
+                return proxy(op, endpoint, uplink)
             case .decapsulate(let endpoint):
                 return [KernelRule.route(op, destination: IPv6Prefix(endpoint, length: 128), table: KernelRule.mainTable,
                                          interface: uplink, kind: .endDT6, protocolNumber: p)] + proxy(op, endpoint, uplink)
@@ -151,7 +215,7 @@ public final class LinuxDataPlane {
                 return [KernelRule.route(op, destination: prefix, table: KernelRule.mainTable, interface: 0, kind: .unreachable,
                                          protocolNumber: p)]
             case .reverseTunnel(let prefix, let link, let endpoint, let mode):
-                return reverseTunnel(op, prefix: prefix, link: link.name, endpoint: endpoint, mode: mode, uplink: uplink)
+                return try reverseTunnel(op, prefix: prefix, link: link.name, endpoint: endpoint, mode: mode, uplink: uplink)
             }
         }
     }
@@ -159,13 +223,13 @@ public final class LinuxDataPlane {
     /// The rule, and the table's default route when the first rule for an
     /// anchor comes or the last one goes.
     func reverseTunnel(_ op: KernelRule.Operation, prefix: IPv6Prefix, link: String, endpoint: IPv6Address, mode: TunnelMode,
-                       uplink: Int32) -> [NetlinkMessage] {
+                       uplink: Int32) throws -> [NetlinkMessage] {
         let p = config.routeProtocol
         var entry = reverseTables[endpoint] ?? ReverseTable(table: nextReverseTable(), mode: mode, users: [])
         let user = "\(prefix) \(link)"
         let defaultRoute = { (o: KernelRule.Operation) in
             KernelRule.route(o, destination: IPv6Prefix(.unspecified, length: 0), table: entry.table, interface: uplink,
-                             kind: .seg6(endpoint, entry.mode), protocolNumber: p)
+                             kind: try self.tunnel(o, endpoint, entry.mode), protocolNumber: p)
         }
         let rule = KernelRule.rule(op, source: prefix, interface: link, table: entry.table, priority: config.rulePriority,
                                    protocolNumber: p)
@@ -173,11 +237,11 @@ public final class LinuxDataPlane {
             let first = entry.users.isEmpty
             entry.users.insert(user)
             reverseTables[endpoint] = entry
-            return first ? [defaultRoute(.install), rule] : [rule]
+            return first ? [try defaultRoute(.install), rule] : [rule]
         }
         guard entry.users.remove(user) != nil else { return [rule] }
         reverseTables[endpoint] = entry.users.isEmpty ? nil : entry
-        return entry.users.isEmpty ? [rule, defaultRoute(.remove)] : [rule]
+        return entry.users.isEmpty ? [rule, try defaultRoute(.remove)] : [rule]
     }
 
     func nextReverseTable() -> UInt32 {
@@ -216,6 +280,13 @@ public final class LinuxDataPlane {
         for (endpoint, t) in reverseTables(in: owned) {
             for rule in owned.rules where rule.table == t.table {
                 out.insert(.reverseTunnel(from: rule.source, link: LinkID(rule.interface), endpoint: endpoint, mode: t.mode))
+            }
+        }
+        for (endpoint, interface) in bpf?.endpoints() ?? [:] {
+            if interface == 0 {
+                out.insert(.decapsulate(endpoint: endpoint))
+            } else if let link = names[interface] {
+                out.insert(.crossConnect(endpoint: endpoint, link: LinkID(link)))
             }
         }
         return out

@@ -9,6 +9,10 @@ import Glibc
 /// DESIGN.md) and acknowledgements are matched by sequence number.
 public final class NetlinkSocket {
     let fd: Int32
+    /// The namespace the socket was opened in (nil: the thread's own); bpf(2)
+    /// names devices by index in the caller's namespace, so the eBPF tunnels
+    /// enter it too.
+    public let namespace: String?
     private var sequence: UInt32 = 1
     private var buffer = [UInt8](repeating: 0, count: 1 << 17)
     static let batchLimit = 16 * 1024
@@ -18,6 +22,7 @@ public final class NetlinkSocket {
     }
 
     public init(namespace: String? = nil, protocol family: Int32 = NETLINK_ROUTE, groups: UInt32 = 0) throws {
+        self.namespace = namespace
         var socketErrno: Int32 = 0
         fd = try inNetworkNamespace(namespace) {
             let fd = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), family)

@@ -11,20 +11,12 @@ public struct Prerequisite: Sendable, CustomStringConvertible {
 
     public static let root = Prerequisite(description: "root (namespaces, routes and raw sockets)", remedy: "run it as root") { getuid() == 0 }
 
-    /// SRv6 encapsulation and End.DT6/End.DX6, which every tunnel uses
-    /// (DESIGN.md). The seg6 sysctls exist without them (a kernel 6.18 here
-    /// had `seg6_flowlabel` and refused every seg6 route with "lwt
-    /// encapsulation type not supported"), so the test is the kernel's own
-    /// symbol table: the lightweight tunnel's and seg6local's set-up code.
-    public static let segmentRouting = Prerequisite(
-        description: "the kernel's IPv6 Segment Routing tunnels (CONFIG_IPV6_SEG6_LWTUNNEL)",
-        remedy: "a kernel built with it") {
-        let found = kernelSymbols(among: ["seg6_init", "seg6_iptunnel_init", "seg6_local_init"])
-        // Where the table is hidden (no seg6_init, which every IPv6 kernel
-        // has), the sysctl is the best sign left.
-        guard found.contains("seg6_init") else { return access("/proc/sys/net/ipv6/seg6_flowlabel", F_OK) == 0 }
-        return found.contains("seg6_iptunnel_init") && found.contains("seg6_local_init")
-    }
+    /// Tunnels, which every scheme uses: the kernel's SRv6 tunnels
+    /// (DESIGN.md) or, where the kernel lacks them, eBPF encapsulation and
+    /// tcx (`BPFTunnels.swift`).
+    public static let tunnels = Prerequisite(
+        description: "the kernel's IPv6 Segment Routing tunnels (CONFIG_IPV6_SEG6_LWTUNNEL) or eBPF tunnels (CONFIG_LWTUNNEL_BPF, tcx: kernel 6.6)",
+        remedy: "a kernel built with either") { TunnelDriver.available != nil }
 
     /// Which of `symbols` /proc/kallsyms names (names are listed even where
     /// addresses are hidden), in one pass that stops once all are found.

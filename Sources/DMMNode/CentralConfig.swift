@@ -12,6 +12,7 @@ import DMMWire
 ///     pools: [2001:db8:1::/48]            # the prefix blocks it anchors (required; [] for a router)
 ///     tunnel-endpoint: fc00:1::d6         # where tunnels to it end; not a local address (required)
 ///     uplink: up0                         # interface toward the core (required)
+///     tunnels: automatic                  # seg6, bpf, or automatic: as for dmm mar
 ///     tunnel-mode: ipv6-in-ipv6           # or srv6; as the controller's
 ///     t1: 0.5                             # seconds before a request is sent again
 ///     n1: 3                               # times it is sent again
@@ -59,6 +60,7 @@ public struct AgentConfig: Sendable {
         capacity = try r.integer("capacity", in: 1...100_000_000) ?? 10000
         dataPlane = LinuxDataPlane.Config(uplink: try r.required("uplink") { try $0.string($1) })
         dataPlane.routeProtocol = try r.integer("route-protocol", in: UInt8(5)...UInt8(254)) ?? 177
+        dataPlane.tunnels = try r.choice("tunnels", TunnelDriver.self) ?? .automatic
         dataPlane.tunnelSource = address
         metrics = try r.string("metrics")
         controlSocket = try r.string("control-socket") ?? "/run/dmm/\(name).sock"
@@ -74,6 +76,7 @@ public struct AgentConfig: Sendable {
         w.set("pools", list: agent.pools.map { "\($0)" })
         w.set("tunnel-endpoint", tunnelEndpoint)
         w.set("uplink", dataPlane.uplink)
+        w.set("tunnels", dataPlane.tunnels.rawValue)
         w.set("tunnel-mode", agent.tunnelMode.rawValue)
         agent.timing.write(&w)
         w.set("resynchronization", agent.resynchronization)

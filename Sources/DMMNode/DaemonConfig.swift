@@ -20,6 +20,9 @@ import DMMWire
 ///       resynchronization: 2              # seconds after association before rules no session asks for go
 ///       capacity: 10000                   # sessions at which it reports a load of 100
 ///     uplink: up0                         # interface toward the core (required)
+///     tunnels: automatic                  # seg6: the kernel's SRv6 tunnels; bpf: eBPF programs that put the
+///                                         # same packets on the wire (BPFTunnels.swift); automatic: seg6
+///                                         # where the kernel has it, else bpf
 ///     proxy-neighbours: false             # answer neighbour solicitations for the tunnel endpoint SIDs
 ///                                         # on the uplink: for an uplink on a segment shared with the
 ///                                         # other MARs, where they resolve SIDs as on-link neighbours
@@ -113,6 +116,7 @@ public struct MARConfig: Sendable {
         }
         dataPlane = LinuxDataPlane.Config(uplink: try r.required("uplink") { try $0.string($1) })
         dataPlane.routeProtocol = try r.integer("route-protocol", in: UInt8(5)...UInt8(254)) ?? 177
+        dataPlane.tunnels = try r.choice("tunnels", TunnelDriver.self) ?? .automatic
         dataPlane.proxyNeighbours = try r.bool("proxy-neighbours") ?? false
         switch try r.string("tunnel-source") {
         case nil: dataPlane.tunnelSource = address
@@ -221,6 +225,7 @@ extension MARConfig {
         w.set("prefix-block", c.prefixBlock)
         w.set("location-server", c.locationServer)
         w.set("uplink", dataPlane.uplink)
+        w.set("tunnels", dataPlane.tunnels.rawValue)
         w.set("proxy-neighbours", dataPlane.proxyNeighbours)
         w.set("tunnel-source", dataPlane.tunnelSource.map { "\($0)" } ?? "kernel")
         w.set("access-interfaces", list: accessInterfaces)

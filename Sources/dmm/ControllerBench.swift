@@ -36,7 +36,7 @@ extension BenchCommand {
             print("dmm bench controller: \(prefixes) prefixes, one session each, one controller and one agent, one core")
             try measure(kernel: nil)
             guard kernel else { return }
-            require([.root, .segmentRouting, .program("ip", package: "iproute2")])
+            require([.root, .tunnels, .program("ip", package: "iproute2")])
             // The access link: a veth (this kernel has no dummy links).
             let ns = try ScratchNamespace("ctl", accessLinks: [(Self.link.name, "node0")])
             defer { withExtendedLifetime(ns) {} }  // deleted only after the measurements

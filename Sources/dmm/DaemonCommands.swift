@@ -11,7 +11,7 @@ struct MARCommand: ParsableCommand {
     var config: String
 
     func run() throws {
-        require([.root, .segmentRouting])
+        require([.root, .tunnels])
         let daemon = try MARDaemon(config: try MARConfig(yaml: readConfig(config)))
         try daemon.run()
     }
@@ -38,7 +38,7 @@ struct AgentCommand: ParsableCommand {
     var config: String
 
     func run() throws {
-        require([.root, .segmentRouting])
+        require([.root, .tunnels])
         let daemon = try AgentDaemon(config: try AgentConfig(yaml: readConfig(config)))
         try daemon.run()
     }

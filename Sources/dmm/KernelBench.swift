@@ -15,7 +15,7 @@ extension BenchCommand {
         var routes = 100_000
 
         func run() throws {
-            require([.root, .segmentRouting, .program("ip", package: "iproute2")])
+            require([.root, .tunnels, .program("ip", package: "iproute2")])
             let ns = try ScratchNamespace("kernel")
             defer { withExtendedLifetime(ns) {} }  // deleted only after the measurements
             let dp = try ns.dataPlane()

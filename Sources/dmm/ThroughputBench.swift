@@ -98,7 +98,10 @@ extension BenchCommand {
             // The anchor's route for the first prefix carries an encapsulation
             // exactly while it tunnels (whatever the SID and the mode).
             let home = IPv6Prefix(covering: hnp1, length: 64)
-            func tunnelled() throws -> Bool { try lab.ip("mar1", ["-6", "route", "show", "\(home)", "proto", "177"]).contains("encap seg6 ") }
+            func tunnelled() throws -> Bool {
+                let route = try lab.ip("mar1", ["-6", "route", "show", "\(home)", "proto", "177"])
+                return route.contains("encap seg6 ") || route.contains("encap bpf ")
+            }
             print("dmm bench throughput: iperf3 -R \(seconds) s, \(streams) connection(s), CPUs (receiver,sender) \(affinity), "
                   + "correspondent to node (the direction the anchor tunnels)")
             var ratios: [Double] = []

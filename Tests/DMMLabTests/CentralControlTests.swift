@@ -167,7 +167,7 @@ final class CentralControlTests {
         let second = try advertised(ctl(["attach", "mn1@dmm.example", "\(Self.agentAddress(2))", "acc0"]))
         #expect(second.count == 2 && second[1] == prefix && Self.pool(2).contains(IPv6Prefix(second[0])!.address))
         try wait("the tunnel from ar1 and the deliveries at ar2") {
-            try routes(1).contains { $0.hasPrefix(prefix) && $0.contains("segs 1 [ \(Self.endpoint(2)) ]") }
+            try routes(1).contains { $0.hasPrefix(prefix) && encapsulates($0, toward: "\(Self.endpoint(2))") }
                 && routes(2).contains { $0.hasPrefix("\(prefix) dev acc0") } && routes(2).contains { $0.hasPrefix("\(second[0]) dev acc0") }
                 && sessionsProgrammed(3)
         }

@@ -97,20 +97,22 @@ struct EndDX6LabTests {
         try lab.wait("the stream's flow reported to the location server", seconds: 10) {
             (try lab.state(lab.locationServer)["updates"] as? Int ?? 0) >= 1
         }
-        for i in 1...3 {
+        for i in 1...3 where !tunnelsAreBPF {
             #expect(try lab.ip("mar\(i)", ["sr", "tunsrc", "show"]).contains("tunsrc addr \(lab.address(of: "mar\(i)"))"), "tunnels leave from the MAR's address")
         }
         // The binding's SID: the visited MAR's locator, the prefix as function.
         func sid(_ mar: Int) -> String { IPv6Address(high: lab.tunnelEndpoint(of: "mar\(mar)").high, low: hnp1.address.high).description }
         _ = try lab.move(from: "mar1", to: "mar2")
         try lab.wait("mar1's tunnel toward mar2's SID for the binding", seconds: 10) {
-            try lab.ownedRoutes("mar1").contains { $0.contains("segs 1 [ \(sid(2)) ]") }
+            try lab.ownedRoutes("mar1").contains { encapsulates($0, toward: "\(sid(2))") && (!tunnelsAreBPF || $0.contains("from \(lab.address(of: "mar1"))")) }
         }
         let mar2 = try lab.ownedRoutes("mar2")
-        #expect(mar2.contains { $0.hasPrefix("\(sid(2))  encap seg6local action End.DX6 nh6 :: dev mn1") }, "\(mar2)")
+        // eBPF tunnels keep the SID in a map (LinuxDataPlaneTests reads it);
+        // the stream below crossing it is the check here.
+        #expect(tunnelsAreBPF || mar2.contains { $0.hasPrefix("\(sid(2))  encap seg6local action End.DX6 nh6 :: dev mn1") }, "\(mar2)")
         _ = try lab.move(from: "mar2", to: "mar3")
         try lab.wait("mar1's tunnel toward mar3's SID for the binding", seconds: 10) {
-            try lab.ownedRoutes("mar1").contains { $0.contains("segs 1 [ \(sid(3)) ]") }
+            try lab.ownedRoutes("mar1").contains { encapsulates($0, toward: "\(sid(3))") }
         }
         try lab.wait("mar2's SID for the binding to go", seconds: 5) { !(try lab.ownedRoutes("mar2").contains { $0.contains(sid(2)) }) }
         try lab.expectStreamIntact()

@@ -2,6 +2,7 @@ import DMMTestSupport
 import DMMWire
 import Foundation
 import Testing
+import DMMLinux
 
 @testable import DMMLab
 
@@ -43,3 +44,12 @@ extension Lab {
         try ip(mar, ["-6", "route", "show", "table", "all", "proto", "177"]).split(separator: "\n").map(String.init).sorted()
     }
 }
+
+/// Whether a route line encapsulates toward `endpoint`, in the seg6 driver's
+/// shape or in `BPFTunnels`' (whose route name says mode, far end and source).
+func encapsulates(_ route: String, toward endpoint: String) -> Bool {
+    route.contains("segs 1 [ \(endpoint) ]") || route.contains(" \(endpoint) from ") && route.contains("encap bpf xmit dmm ")
+}
+
+/// The kernel has no seg6 tunnels: decapsulations are map entries, not routes.
+let tunnelsAreBPF = TunnelDriver.available == .bpf

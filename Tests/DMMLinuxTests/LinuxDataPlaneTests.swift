@@ -18,12 +18,16 @@ struct KernelRuleEncodingTests {
 
     @Test func routesParseBackToWhatWasEncoded() {
         let p = IPv6Prefix("2001:db8:1:6::/64")!, e = IPv6Address("fc00:2::d6")!
-        for kind in [KernelRule.Route.plain, .seg6(e, .ipv6InIPv6), .seg6(e, .srv6), .endDT6, .endDX6, .unreachable] {
+        let bpfName = "dmm srv6 \(e) from 2001:db8:ffff::1"
+        for kind in [KernelRule.Route.plain, .seg6(e, .ipv6InIPv6), .seg6(e, .srv6), .endDT6, .endDX6, .unreachable,
+                     .bpf(program: 9, name: bpfName, headroom: 64)] {
             let m = KernelRule.route(.install, destination: p, table: 254, interface: 7, kind: kind, protocolNumber: 188)
             let parsed = KernelRule.parseRoute(m.payload, protocolNumber: 188)
             let expected: KernelRule.KernelRoute = switch kind {
             case .plain: .plain
             case .seg6(let a, let b): .seg6(a, b)
+            // The program's route name says what it pushes.
+            case .bpf: .seg6(e, .srv6)
             case .endDT6: .endDT6
             case .endDX6: .endDX6
             case .unreachable: .unreachable
@@ -118,16 +122,26 @@ struct LinuxDataPlaneTests {
         #expect(try dp.apply(Self.rules.sorted { "\($0)" < "\($1)" }.map { .install($0) }).isEmpty)
         #expect(try dp.installed() == Self.rules)
 
-        // iproute2 sees the same, in the shapes of DESIGN.md.
+        // iproute2 sees the same, in the shapes of DESIGN.md (or of BPFTunnels
+        // on a kernel without seg6 tunnels, whose decapsulations are map entries).
         let routes = try ns.ip(["-6", "route", "show", "proto", "177"])
-        #expect(routes.contains("2001:db8:1:6::/64  encap seg6 mode encap.red segs 1 [ fc00:2::d6 ] dev up0"), "\(routes)")
-        #expect(routes.contains("2001:db8:1:7::/64  encap seg6 mode encap segs 1 [ fc00:3::d6 ] dev up0"), "\(routes)")
-        #expect(routes.contains("fc00:1::d6  encap seg6local action End.DT6 table main dev up0"), "\(routes)")
-        #expect(routes.contains("2001:db8:1:5::/64 dev acc1"), "\(routes)")
-        #expect(routes.contains("fc00:1::2001:db8:2:1  encap seg6local action End.DX6 nh6 :: dev acc1"), "\(routes)")
-        #expect(routes.contains("unreachable 2001:db8:1::/48"), "\(routes)")
         let table = try ns.ip(["-6", "route", "show", "table", "1000"])
-        #expect(table.contains("default  encap seg6 mode encap.red segs 1 [ fc00:2::d6 ] dev up0"), "\(table)")
+        if dp.bpf != nil {
+            #expect(routes.contains("2001:db8:1:6::/64  encap bpf xmit dmm ipv6-in-ipv6 fc00:2::d6 from 2001:db8:ffff::1"), "\(routes)")
+            #expect(routes.contains("2001:db8:1:7::/64  encap bpf xmit dmm srv6 fc00:3::d6 from 2001:db8:ffff::1"), "\(routes)")
+            #expect(table.contains("default  encap bpf xmit dmm ipv6-in-ipv6 fc00:2::d6 from 2001:db8:ffff::1"), "\(table)")
+            #expect(dp.bpf?.endpoints() == [Self.sid1: 0, IPv6Address("fc00:1::2001:db8:2:1")!: try dp.index(of: "acc1")])
+            // Tunnels may arrive on any link: every one but loopback decapsulates.
+            #expect(dp.bpf?.attached == Set(try ["up0", "core0", "acc1", "mn1"].map { try dp.index(of: $0) }))
+        } else {
+            #expect(routes.contains("2001:db8:1:6::/64  encap seg6 mode encap.red segs 1 [ fc00:2::d6 ] dev up0"), "\(routes)")
+            #expect(routes.contains("2001:db8:1:7::/64  encap seg6 mode encap segs 1 [ fc00:3::d6 ] dev up0"), "\(routes)")
+            #expect(routes.contains("fc00:1::d6  encap seg6local action End.DT6 table main dev up0"), "\(routes)")
+            #expect(routes.contains("fc00:1::2001:db8:2:1  encap seg6local action End.DX6 nh6 :: dev acc1"), "\(routes)")
+            #expect(table.contains("default  encap seg6 mode encap.red segs 1 [ fc00:2::d6 ] dev up0"), "\(table)")
+        }
+        #expect(routes.contains("2001:db8:1:5::/64 dev acc1"), "\(routes)")
+        #expect(routes.contains("unreachable 2001:db8:1::/48"), "\(routes)")
         let rules = try ns.ip(["-6", "rule", "show"])
         #expect(rules.contains("1000:\tfrom 2001:db8:2:1::/64 iif acc1 lookup 1000 proto 177"), "\(rules)")
         #expect(rules.contains("1000:\tfrom 2001:db8:3:1::/64 iif acc1 lookup 1000 proto 177"), "\(rules)")
@@ -161,7 +175,7 @@ struct LinuxDataPlaneTests {
         try ns.ip(["-6", "route", "add", "2001:db8:9::/64", "dev", "acc1", "proto", "177"])
         try ns.ip(["-6", "route", "add", "2001:db8:8::/64", "dev", "acc1", "proto", "static"])
         // A shape no version of the driver writes, under its protocol.
-        try ns.ip(["-6", "route", "add", "fc00:1::99", "encap", "seg6local", "action", "End", "dev", "up0", "proto", "177"])
+        try ns.ip(["-6", "route", "add", "blackhole", "fc00:1::99", "proto", "177"])
         let wanted: Set<ForwardingRule> = [
             .decapsulate(endpoint: Self.sid1),
             .deliver(Self.p7, link: "acc1"),
