@@ -25,9 +25,19 @@ public enum ForwardingRule: Hashable, Sendable, CustomStringConvertible {
     /// Uplink reverse tunnel: packets from `prefix` arriving on `link` are
     /// encapsulated toward the anchor's `endpoint`.
     case reverseTunnel(from: IPv6Prefix, link: LinkID, endpoint: IPv6Address, mode: TunnelMode)
+    /// Route packets for `prefix` to the neighbour `via` on `link`: a
+    /// host-prefix route for a prefix whose anchoring moved (anchor
+    /// switching, FM-path-tbl:4 and 5), more specific than the block the
+    /// network routes toward the prefix's home.
+    case forward(IPv6Prefix, link: LinkID, via: IPv6Address)
+    /// Hold packets for `prefix` (FM-buffer:1). When the rule is replaced or
+    /// removed, what it held is released in order into what then forwards
+    /// the prefix (FM-buffer:2).
+    case buffer(IPv6Prefix)
 
     public enum Key: Hashable, Sendable {
-        /// The route for a destination prefix: deliver or encapsulate.
+        /// The route for a destination prefix: deliver, encapsulate,
+        /// forward or buffer.
         case route(IPv6Prefix)
         case decapsulation(IPv6Address)
         case source(IPv6Prefix)
@@ -35,7 +45,7 @@ public enum ForwardingRule: Hashable, Sendable, CustomStringConvertible {
 
     public var key: Key {
         switch self {
-        case .deliver(let p, _), .encapsulate(let p, _, _), .unreachable(let p): .route(p)
+        case .deliver(let p, _), .encapsulate(let p, _, _), .unreachable(let p), .forward(let p, _, _), .buffer(let p): .route(p)
         case .decapsulate(let e), .crossConnect(let e, _): .decapsulation(e)
         case .reverseTunnel(let p, _, _, _): .source(p)
         }
@@ -44,7 +54,8 @@ public enum ForwardingRule: Hashable, Sendable, CustomStringConvertible {
     /// The prefix the rule is about, if any.
     public var prefix: IPv6Prefix? {
         switch self {
-        case .deliver(let p, _), .encapsulate(let p, _, _), .reverseTunnel(let p, _, _, _), .unreachable(let p): p
+        case .deliver(let p, _), .encapsulate(let p, _, _), .reverseTunnel(let p, _, _, _), .unreachable(let p), .forward(let p, _, _),
+            .buffer(let p): p
         case .decapsulate, .crossConnect: nil
         }
     }
@@ -57,6 +68,8 @@ public enum ForwardingRule: Hashable, Sendable, CustomStringConvertible {
         case .unreachable(let p): "unreachable \(p)"
         case .crossConnect(let e, let l): "decapsulate at \(e) onto \(l)"
         case .reverseTunnel(let p, let l, let e, let m): "from \(p) on \(l) encapsulate toward \(e) (\(m))"
+        case .forward(let p, let l, let v): "forward \(p) via \(v) on \(l)"
+        case .buffer(let p): "buffer \(p)"
         }
     }
 }

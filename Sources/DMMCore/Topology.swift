@@ -146,6 +146,34 @@ public struct Topology: Sendable, Equatable {
         }
     }
 
+    /// The node with this address (after the plan), if any.
+    public func name(of address: IPv6Address) -> String? {
+        nodes.first { addressing[$0.name]?.address == address }?.name
+    }
+
+    /// A node's name for its end of link `link`: ethN for its Nth link.
+    public func interface(of node: String, link: Int) -> String? {
+        links(of: node).firstIndex { $0.link == link }.map { "eth\($0)" }
+    }
+
+    /// A node's link-local address on link `link`: fe80::1 at the link's
+    /// first end, fe80::2 at its second.
+    public func linkLocal(of node: String, link: Int) -> IPv6Address {
+        IPv6Address(high: 0xfe80_0000_0000_0000, low: links[link].ends.0 == node ? 1 : 2)
+    }
+
+    /// The first hop from `node` toward `destination` along `path(from:to:)`:
+    /// the interface it leaves by and the neighbour's link-local address.
+    /// Nil at the destination itself, or with no path. Every router of the
+    /// network routes by it (the lab installs these routes), so it is also
+    /// how the controller knows which routers a switched prefix changes.
+    public func nextHop(from node: String, to destination: String) -> (interface: String, via: IPv6Address)? {
+        guard let path = path(from: node, to: destination), path.count > 1,
+            let link = links(of: node).first(where: { $0.peer == path[1] })?.link, let interface = interface(of: node, link: link)
+        else { return nil }
+        return (interface, linkLocal(of: path[1], link: link))
+    }
+
     /// The nodes on a shortest path from one node to another, both included;
     /// among equal paths the one through earlier links. Nil if none.
     public func path(from source: String, to destination: String) -> [String]? {

@@ -202,6 +202,11 @@ public struct NetworkModel: Sendable {
                 return .next(.core)
             case .unreachable(let p):
                 return .drop("unreachable: \(d) is in \(p)")
+            case .buffer(let p):
+                return .drop("held: \(p) is buffered here")
+            case .forward(let p, _, _):
+                // The model's core routes by block, with no routers between.
+                return .drop("host route for \(p): the model has no routers between access routers")
             default: break
             }
         }

@@ -190,23 +190,18 @@ public final class Lab {
         note("built \(namespaces.count) namespaces from topology \(topology.name): \(topology.nodes.map(\.name).joined(separator: ", "))")
     }
 
-    /// A node's address on link `link`: fe80::1 at the link's first end,
-    /// fe80::2 at its second.
-    func linkLocal(of node: String, link: Int) -> String { topology.links[link].ends.0 == node ? "fe80::1" : "fe80::2" }
+    /// A node's address on link `link` (`Topology.linkLocal`).
+    func linkLocal(of node: String, link: Int) -> String { "\(topology.linkLocal(of: node, link: link))" }
 
     /// A node's name for its end of link `link`: ethN for its Nth link.
-    func interface(of node: String, link: Int) -> String {
-        "eth\(topology.links(of: node).firstIndex { $0.link == link }!)"
-    }
+    func interface(of node: String, link: Int) -> String { topology.interface(of: node, link: link)! }
 
     /// The routes a node needs: every other node's prefixes, through the
     /// first hop of a shortest path, as (prefix, interface, next hop).
     func routes(from node: String) -> [(IPv6Prefix, String, String)] {
         topology.nodes.filter { $0.name != node && $0.kind != .mobileNode }.flatMap { d -> [(IPv6Prefix, String, String)] in
-            guard let hop = topology.path(from: node, to: d.name)?[1],
-                let link = topology.links(of: node).first(where: { $0.peer == hop })?.link
-            else { return [] }
-            return topology.addressing(d.name)!.routed.map { ($0, interface(of: node, link: link), linkLocal(of: hop, link: link)) }
+            guard let hop = topology.nextHop(from: node, to: d.name) else { return [] }
+            return topology.addressing(d.name)!.routed.map { ($0, hop.interface, "\(hop.via)") }
         }
     }
 

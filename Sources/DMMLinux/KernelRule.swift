@@ -36,6 +36,8 @@ enum KernelRule {
 
     enum Route: Equatable {
         case plain
+        /// Through a neighbour on the interface (RTA_GATEWAY).
+        case gateway(IPv6Address)
         case seg6(IPv6Address, TunnelMode)
         case endDT6
         /// Next hop `::`: Linux looks the inner destination up, which the
@@ -56,6 +58,7 @@ enum KernelRule {
         if kind != .unreachable { w.attribute(c16(RTA_OIF), u32: UInt32(bitPattern: interface)) }
         switch kind {
         case .plain, .unreachable: break
+        case .gateway(let via): w.attribute(c16(RTA_GATEWAY), address: via)
         case .seg6(let endpoint, let mode):
             w.attribute(c16(RTA_ENCAP_TYPE), u16: c16(LWTUNNEL_ENCAP_SEG6))
             w.nested(c16(RTA_ENCAP)) { n in
@@ -140,6 +143,7 @@ enum KernelRule {
 
     enum KernelRoute: Equatable {
         case plain
+        case gateway(IPv6Address)
         /// An encapsulation, by seg6 or by one of `BPFTunnels`' programs.
         case seg6(IPv6Address, TunnelMode)
         case endDT6
@@ -155,7 +159,7 @@ enum KernelRule {
         let destination = IPv6Prefix(a.address(c16(RTA_DST)) ?? .unspecified, length: payload[1])
         let table = a.u32(c16(RTA_TABLE)) ?? UInt32(payload[4])
         let interface = Int32(bitPattern: a.u32(c16(RTA_OIF)) ?? 0)
-        var kind = payload[7] == c8(RTN_UNREACHABLE) ? KernelRoute.unreachable : .plain
+        var kind = payload[7] == c8(RTN_UNREACHABLE) ? KernelRoute.unreachable : a.address(c16(RTA_GATEWAY)).map { .gateway($0) } ?? .plain
         if let type = a.u16(c16(RTA_ENCAP_TYPE)), let encap = a[c16(RTA_ENCAP)] {
             let inner = NetlinkAttributes(encap, from: 0)
             if type == c16(LWTUNNEL_ENCAP_SEG6), let srh = inner[c16(SEG6_IPTUNNEL_SRH)], srh.count >= 28,

@@ -37,6 +37,10 @@ public final class LinuxDataPlane {
     /// What the rule table decided; the driver makes it true.
     public typealias Change = RuleTable.Change
 
+    /// Rules this driver does not make true yet: buffering in the kernel
+    /// path (anchor switching's FM-buffer) is still to come.
+    enum Unsupported: Error { case buffering }
+
     public struct Failure: Error, CustomStringConvertible, Hashable {
         public var change: Change
         public var errno: Int32
@@ -139,6 +143,8 @@ public final class LinuxDataPlane {
                     failures.append(Failure(change: change, errno: code))
                 }
                 pending += try messages(for: change).map { (change, $0) }
+            } catch Unsupported.buffering {
+                failures.append(Failure(change: change, errno: EOPNOTSUPP))
             } catch {
                 failures.append(Failure(change: change, errno: ENODEV))
             }
@@ -216,6 +222,11 @@ public final class LinuxDataPlane {
                                          protocolNumber: p)]
             case .reverseTunnel(let prefix, let link, let endpoint, let mode):
                 return try reverseTunnel(op, prefix: prefix, link: link.name, endpoint: endpoint, mode: mode, uplink: uplink)
+            case .forward(let prefix, let link, let via):
+                return [KernelRule.route(op, destination: prefix, table: KernelRule.mainTable, interface: try index(of: link.name),
+                                         kind: .gateway(via), protocolNumber: p)]
+            case .buffer:
+                throw Unsupported.buffering
             }
         }
     }
@@ -298,6 +309,7 @@ public final class LinuxDataPlane {
         let link = names[r.interface].map { LinkID($0) }
         switch r.kind {
         case .plain: return link.map { .deliver(r.destination, link: $0) }
+        case .gateway(let via): return link.map { .forward(r.destination, link: $0, via: via) }
         case .seg6(let e, let mode): return .encapsulate(r.destination, endpoint: e, mode: mode)
         case .unreachable: return .unreachable(r.destination)
         case .endDT6 where r.destination.length == 128: return .decapsulate(endpoint: r.destination.address)

@@ -19,12 +19,13 @@ struct KernelRuleEncodingTests {
     @Test func routesParseBackToWhatWasEncoded() {
         let p = IPv6Prefix("2001:db8:1:6::/64")!, e = IPv6Address("fc00:2::d6")!
         let bpfName = "dmm srv6 \(e) from 2001:db8:ffff::1"
-        for kind in [KernelRule.Route.plain, .seg6(e, .ipv6InIPv6), .seg6(e, .srv6), .endDT6, .endDX6, .unreachable,
+        for kind in [KernelRule.Route.plain, .gateway(IPv6Address("fe80::2")!), .seg6(e, .ipv6InIPv6), .seg6(e, .srv6), .endDT6, .endDX6, .unreachable,
                      .bpf(program: 9, name: bpfName, headroom: 64)] {
             let m = KernelRule.route(.install, destination: p, table: 254, interface: 7, kind: kind, protocolNumber: 188)
             let parsed = KernelRule.parseRoute(m.payload, protocolNumber: 188)
             let expected: KernelRule.KernelRoute = switch kind {
             case .plain: .plain
+            case .gateway(let via): .gateway(via)
             case .seg6(let a, let b): .seg6(a, b)
             // The program's route name says what it pushes.
             case .bpf: .seg6(e, .srv6)
@@ -77,6 +78,8 @@ struct LinuxDataPlaneTests {
         .encapsulate(p7, endpoint: sid3, mode: .srv6),
         .reverseTunnel(from: v1, link: "acc1", endpoint: sid2, mode: .ipv6InIPv6),
         .reverseTunnel(from: v2, link: "acc1", endpoint: sid2, mode: .ipv6InIPv6),
+        // A switched prefix's host route through a neighbour (anchor switching).
+        .forward(IPv6Prefix("2001:db8:2:7::/64")!, link: "up0", via: IPv6Address("fe80::2")!),
     ]
 
     /// A write the kernel refuses is handed back, remembered by the rule
@@ -141,6 +144,7 @@ struct LinuxDataPlaneTests {
             #expect(table.contains("default  encap seg6 mode encap.red segs 1 [ fc00:2::d6 ] dev up0"), "\(table)")
         }
         #expect(routes.contains("2001:db8:1:5::/64 dev acc1"), "\(routes)")
+        #expect(routes.contains("2001:db8:2:7::/64 via fe80::2 dev up0"), "\(routes)")
         #expect(routes.contains("unreachable 2001:db8:1::/48"), "\(routes)")
         let rules = try ns.ip(["-6", "rule", "show"])
         #expect(rules.contains("1000:\tfrom 2001:db8:2:1::/64 iif acc1 lookup 1000 proto 177"), "\(rules)")
@@ -238,6 +242,9 @@ struct LinuxDataPlaneTests {
         let dp = try LinuxDataPlane(netlink: NetlinkSocket(namespace: ns.name), config: .init(uplink: "up0"))
         let failures = try dp.apply([.install(.deliver(Self.p5, link: "nosuchlink")), .install(.deliver(Self.p6, link: "acc1"))])
         #expect(failures.count == 1 && failures[0].change == .install(.deliver(Self.p5, link: "nosuchlink")))
+        // Buffering is not made in the kernel path yet: refused, not faked.
+        let buffer = try dp.apply([.install(.buffer(Self.p7))])
+        #expect(buffer.map(\.errno) == [EOPNOTSUPP])
         #expect(try dp.installed() == [.deliver(Self.p6, link: "acc1")])
         #expect(throws: NetlinkSocket.Failure.self) { try NetlinkSocket(namespace: "dmmt-no-such-namespace") }
     }

@@ -38,6 +38,13 @@ enum PFCPSamples {
                 forwarding: PFCPForwardingParameters(destinationInterface: .access, outerHeaderCreation: .ipv6(toward: farEnd)))
     }
 
+    /// A switched prefix's host route through a neighbour: the Next Hop IE.
+    static var routedFAR: PFCPFAR {
+        PFCPFAR(id: 5, applyAction: .forward,
+                forwarding: PFCPForwardingParameters(destinationInterface: .core, networkInstance: "eth0",
+                                                     nextHop: IPv6Address("fe80::2")!))
+    }
+
     static var all: [PFCPMessage] {
         [
             message(.heartbeatRequest, sequence: 1) { $0.recoveryTimeStamp = recovery },
@@ -80,7 +87,7 @@ enum PFCPSamples {
                 $0.nodeID = .ipv6(controller)
                 $0.fSEID = PFCPFSEID(seid: 0x1122_3344_5566_7788, ipv6: controller)
                 $0.createPDR = [downlinkPDR, uplinkPDR]
-                $0.createFAR = [tunnelFAR, PFCPFAR(id: 2, applyAction: .buffer, barID: 3)]
+                $0.createFAR = [tunnelFAR, PFCPFAR(id: 2, applyAction: .buffer, barID: 3), routedFAR]
                 $0.createBAR = PFCPBAR(id: 3, packetCount: 64)
             },
             message(.sessionEstablishmentResponse, sequence: 6, seid: 0x1122_3344_5566_7788) {

@@ -109,6 +109,10 @@ struct PFCPTsharkTests {
                 e.add("pfcp.outer_hdr_desc", o.description)
                 if let a = o.ipv6 { e.add("pfcp.outer_hdr_creation.ipv6", a) }
             }
+            if let h = f.nextHop {
+                e.add("pfcp.enterprise_id", dmmEnterpriseID)
+                e.add("pfcp.enterprise_ie_data", hex(h.bytes))
+            }
         }
         if let b = rule.barID { e.add("pfcp.bar_id", b) }
     }

@@ -56,6 +56,7 @@ struct AgentSession: Sendable, Hashable {
                 if let d = u.destinationInterface { f.destinationInterface = d }
                 if let n = u.networkInstance { f.networkInstance = n }
                 if let o = u.outerHeaderCreation { f.outerHeaderCreation = o }
+                if let h = u.nextHop { f.nextHop = h }
                 far.forwarding = f
             }
             if let b = update.barID { far.barID = b }

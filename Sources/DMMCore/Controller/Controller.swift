@@ -323,6 +323,9 @@ public struct Controller: Sendable {
             Dictionary(rules.compactMap { r in PFCPRuleMapping.encode(r, anchoredHere: anchoredHere).map { ($0.0.id, $0) } }) { a, _ in a }
         }
         let old = encoded(before), new = encoded(after)
+        // The BAR comes before the FAR that names it and goes after it.
+        if PFCPRuleMapping.buffers(after) && !PFCPRuleMapping.buffers(before) { m.createBAR = PFCPRuleMapping.bar }
+        if PFCPRuleMapping.buffers(before) && !PFCPRuleMapping.buffers(after) { m.removeBAR = PFCPRuleReference(id: UInt32(PFCPRuleMapping.bar.id)) }
         for id in old.keys.sorted() where new[id] == nil {
             m.removePDR.append(PFCPRuleReference(id: UInt32(id)))
             m.removeFAR.append(PFCPRuleReference(id: UInt32(id)))
@@ -336,10 +339,11 @@ public struct Controller: Sendable {
             }
             if pdr != oldPDR { m.updatePDR.append(pdr) }
             if far != oldFAR {
-                if Self.clears(from: oldFAR.forwarding, to: far.forwarding) {
+                if Self.clears(from: oldFAR.forwarding, to: far.forwarding) || (oldFAR.barID != nil && far.barID == nil) {
                     // An Update FAR sets IEs and cannot take one away (the
                     // access link of a delivery that becomes a tunnel, the
-                    // outer header of a tunnel that becomes a delivery):
+                    // outer header of a tunnel that becomes a delivery, the
+                    // BAR of a buffer that forwards again):
                     // the FAR is written anew, in the same request.
                     m.removeFAR.append(PFCPRuleReference(id: far.id))
                     m.createFAR.append(far)
@@ -355,7 +359,7 @@ public struct Controller: Sendable {
         guard let old else { return false }
         guard let new else { return true }
         return (old.destinationInterface != nil && new.destinationInterface == nil) || (old.networkInstance != nil && new.networkInstance == nil)
-            || (old.outerHeaderCreation != nil && new.outerHeaderCreation == nil)
+            || (old.outerHeaderCreation != nil && new.outerHeaderCreation == nil) || (old.nextHop != nil && new.nextHop == nil)
     }
 
     mutating func forget(_ seid: UInt64) {

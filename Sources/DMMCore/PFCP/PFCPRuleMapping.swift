@@ -11,6 +11,9 @@ import DMMWire
 ///  | encapsulate P toward E        | Core, to P                            | FORW to Core, Outer Header IPv6 E    |
 ///  | unreachable P                 | Core, to P                            | DROP                                 |
 ///  | reverse tunnel from P on L    | Access, Network Instance L, from P    | FORW to Core, Outer Header IPv6 E    |
+///  | forward P via V on L          | Core, to P                            | FORW to Core, Network Instance L,    |
+///  |                               |                                       | Next Hop V (enterprise-specific IE)  |
+///  | buffer P                      | Core, to P                            | BUFF, BAR 1 (the session's BAR)      |
 ///
 /// Delivering a prefix that another agent anchors means its packets come
 /// out of a tunnel: the PDR says so with Outer Header Removal. The agent's
@@ -59,17 +62,32 @@ public enum PFCPRuleMapping {
         case .encapsulate(let p, let endpoint, _): return (pdr(.core, nil, p), forward(.core, tunnel: endpoint))
         case .unreachable(let p): return (pdr(.core, nil, p), PFCPFAR(id: UInt32(id), applyAction: .drop))
         case .reverseTunnel(let p, let link, let endpoint, _): return (pdr(.access, link, p), forward(.core, tunnel: endpoint))
+        case .forward(let p, let link, let via):
+            var far = forward(.core, link: link)
+            far.forwarding?.nextHop = via
+            return (pdr(.core, nil, p), far)
+        case .buffer(let p): return (pdr(.core, nil, p), PFCPFAR(id: UInt32(id), applyAction: .buffer, barID: bar.id))
         case .decapsulate, .crossConnect: return nil
         }
     }
 
-    /// Rules as the Create PDR and Create FAR IEs of `m` (what the
-    /// controller's store keeps of a session).
+    /// The BAR of a session that buffers: one per session, the agent's own
+    /// limits bounding what it holds (FM-buffer:1).
+    public static let bar = PFCPBAR(id: 1, packetCount: nil)
+
+    /// Whether rules need the session's BAR.
+    static func buffers(_ rules: [ForwardingRule]) -> Bool {
+        rules.contains { if case .buffer = $0 { true } else { false } }
+    }
+
+    /// Rules as the Create PDR, Create FAR and Create BAR IEs of `m` (what
+    /// the controller's store keeps of a session).
     public static func write(_ rules: [ForwardingRule], anchoredHere: Bool, into m: inout PFCPMessage) {
         for (pdr, far) in rules.compactMap({ encode($0, anchoredHere: anchoredHere) }) {
             m.createPDR.append(pdr)
             m.createFAR.append(far)
         }
+        if buffers(rules) { m.createBAR = bar }
     }
 
     /// The rules the PDRs make with the FARs they name, in PDR ID order.
@@ -117,8 +135,16 @@ public enum PFCPRuleMapping {
         switch (pdi.sourceInterface, action) {
         case (.core, .drop):
             return .success(.unreachable(prefix))
+        case (.core, .buffer):
+            return .success(.buffer(prefix))
         case (.core, .forward):
             if let endpoint = tunnel?.ipv6 { return .success(.encapsulate(prefix, endpoint: endpoint, mode: tunnelMode)) }
+            if let via = forwarding?.nextHop {
+                guard forwarding?.destinationInterface == .core, let link = forwarding?.networkInstance else {
+                    return refuse(.forwardingParameters, "a next hop needs Destination Interface Core and its link as Network Instance")
+                }
+                return .success(.forward(prefix, link: LinkID(link), via: via))
+            }
             guard forwarding?.destinationInterface == .access, let link else {
                 return refuse(.forwardingParameters, "forwarding from Core needs an outer header or an access link")
             }

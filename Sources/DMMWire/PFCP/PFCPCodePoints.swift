@@ -99,6 +99,10 @@ public struct PFCPIEType: RawRepresentable, Hashable, Sendable, CustomStringConv
     /// This project's enterprise-specific IE (bit 15 set, section 8.1.1):
     /// an IPv6 prefix of a pool (see `PFCPPoolInformation`).
     public static let poolPrefix = Self(rawValue: 0x8001)
+    /// This project's enterprise-specific IE: the IPv6 address of the
+    /// neighbour a Forwarding Parameters' packets go to (see
+    /// `PFCPForwardingParameters.nextHop`).
+    public static let nextHop = Self(rawValue: 0x8002)
 
     static let names: [UInt16: String] = [
         1: "Create PDR", 2: "PDI", 3: "Create FAR", 4: "Forwarding Parameters", 8: "Created PDR",
@@ -111,6 +115,7 @@ public struct PFCPIEType: RawRepresentable, Hashable, Sendable, CustomStringConv
         93: "UE IP Address", 95: "Outer Header Removal", 96: "Recovery Time Stamp", 101: "Node Report Type",
         108: "FAR ID", 140: "Suggested Buffering Packets Count", 177: "UE IP address Pool Identity",
         233: "UE IP address Pool Information", 0x8001: "Pool Prefix (DMM)",
+        0x8002: "Next Hop (DMM)",
     ]
 
     public var name: String { Self.names[rawValue] ?? (isEnterprise ? "enterprise-specific" : "unknown") }

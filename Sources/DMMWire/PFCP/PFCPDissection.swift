@@ -164,6 +164,9 @@ extension PFCPForwardingParameters {
             if !o.tags.isEmpty { f.append(.hex("C-TAG and S-TAG", "tags", o.tags)) }
             c.append(ie(.outerHeaderCreation, f))
         }
+        if let nextHop {
+            c.append(ie(.nextHop, [.int("Enterprise ID", "enterprise_id", dmmEnterpriseID), .string("Next Hop", "next_hop", nextHop.description)]))
+        }
         return c + unknown.map(\.fields)
     }
 }

@@ -185,13 +185,20 @@ public struct PFCPForwardingParameters: Hashable, Sendable {
     /// Network Instance: on an access router, the access link to deliver on.
     public var networkInstance: String?
     public var outerHeaderCreation: PFCPOuterHeaderCreation?
+    /// The neighbour to forward to, in this project's enterprise-specific
+    /// Next Hop IE: TS 29.244 has no IE for a plain IPv6 next hop (a UPF
+    /// routes by its own tables, or by a Forwarding Policy configured
+    /// beforehand), and anchor switching moves a prefix by giving routers a
+    /// host route through a chosen neighbour (RFC 8818 FM-path-tbl:4).
+    public var nextHop: IPv6Address?
     public var unknown: [PFCPRawIE] = []
 
     public init(destinationInterface: PFCPInterface?, networkInstance: String? = nil,
-                outerHeaderCreation: PFCPOuterHeaderCreation? = nil) {
+                outerHeaderCreation: PFCPOuterHeaderCreation? = nil, nextHop: IPv6Address? = nil) {
         self.destinationInterface = destinationInterface
         self.networkInstance = networkInstance
         self.outerHeaderCreation = outerHeaderCreation
+        self.nextHop = nextHop
     }
 
     static func decode(_ bytes: [UInt8], _ e: PFCPElement, create: Bool) throws(WireError) -> Self {
@@ -203,6 +210,8 @@ public struct PFCPForwardingParameters: Hashable, Sendable {
                 p.destinationInterface = PFCPInterface(rawValue: try c.integer(bytes, "destination interface"))
             case .networkInstance: p.networkInstance = try c.decode(bytes, networkInstanceText)
             case .outerHeaderCreation: p.outerHeaderCreation = try c.decode(bytes, PFCPOuterHeaderCreation.decode)
+            case .nextHop where c.enterpriseID == dmmEnterpriseID:
+                p.nextHop = try c.decode(bytes) { r throws(WireError) in try r.address("next hop") }
             default: p.unknown.append(c.raw(in: bytes))
             }
         }
@@ -214,6 +223,7 @@ public struct PFCPForwardingParameters: Hashable, Sendable {
         if let destinationInterface { w.ie(.destinationInterface) { $0.u8(destinationInterface.rawValue) } }
         if let networkInstance { w.ie(.networkInstance) { $0.append(networkInstance.utf8) } }
         if let outerHeaderCreation { w.ie(.outerHeaderCreation) { outerHeaderCreation.encode(into: &$0) } }
+        if let nextHop { w.ie(.nextHop) { $0.address(nextHop) } }
         w.ies(unknown)
     }
 }
