@@ -12,7 +12,7 @@ import DMMWire
 /// digits, the Kth correspondent 2001:db8:cc::K, the Kth router
 /// 2001:db8:fffe::K. A mobile node has no links: it attaches to access
 /// routers as the scenario says.
-public struct Topology: Sendable, Equatable {
+public struct Topology: Sendable, Hashable {
     public enum Kind: String, CaseIterable, Sendable {
         case correspondent
         case router
@@ -21,7 +21,7 @@ public struct Topology: Sendable, Equatable {
         case mobileNode = "mobile-node"
     }
 
-    public struct Node: Sendable, Equatable {
+    public struct Node: Sendable, Hashable {
         public var name: String
         public var kind: Kind
         /// Given in the file; nil takes the plan's.
@@ -39,7 +39,7 @@ public struct Topology: Sendable, Equatable {
         }
     }
 
-    public struct Link: Sendable, Equatable {
+    public struct Link: Sendable, Hashable {
         public var ends: (String, String)
         public var mtu: Int?
 
@@ -49,10 +49,15 @@ public struct Topology: Sendable, Equatable {
         }
 
         public static func == (l: Link, r: Link) -> Bool { l.ends == r.ends && l.mtu == r.mtu }
+        public func hash(into h: inout Hasher) {
+            h.combine(ends.0)
+            h.combine(ends.1)
+            h.combine(mtu)
+        }
     }
 
     /// A node's addresses after the plan.
-    public struct Addressing: Sendable, Equatable {
+    public struct Addressing: Sendable, Hashable {
         public var address: IPv6Address
         /// Access routers only.
         public var prefixBlock: IPv6Prefix?

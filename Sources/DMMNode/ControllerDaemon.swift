@@ -129,6 +129,9 @@ public final class ControllerDaemon {
                 }
             case .sessionRefused(let agent, let prefix, let cause):
                 log.warning("session-refused", metadata: ["agent": "\(agent)", "prefix": "\(prefix)", "cause": "\(cause.name)"])
+            case .placed(let prefix, let agent, let method):
+                metrics.count("dmm_moves_total", [("forwarding", method.rawValue)])
+                log.info("moved", metadata: ["prefix": "\(prefix)", "to": "\(agent)", "forwarding": "\(method.rawValue)"])
             }
         }
     }

@@ -21,8 +21,8 @@ struct PFCPTestbed {
     var losses: [String: Int] = [:]
     var inFlight: [(at: Instant, order: Int, bytes: [UInt8], from: IPv6Address, to: IPv6Address)] = []
     var order = 0
-    /// Every message sent, by whom: ("controller" or an agent's name, message).
-    var sent: [(from: String, message: PFCPMessage)] = []
+    /// Every message sent, by whom and to whom ("controller" or an agent's name).
+    var sent: [(from: String, to: String, message: PFCPMessage)] = []
     var controllerActions: [ControllerAction] = []
     /// The controller's location management, fed the access routers' reports.
     var location = LocationManagement(holdDown: 10)
@@ -40,29 +40,42 @@ struct PFCPTestbed {
     static func sid(_ i: Int) -> IPv6Address { IPv6Address("fc00:\(i)::d6")! }
     static let timing = PFCPTiming(t1: 0.1, n1: 2, heartbeatInterval: 1)
 
+    /// Each agent's configuration, by name.
+    var agentConfigs: [String: DataPlaneAgent.Config] = [:]
+
     /// `allowed`: the agents the controller accepts (empty: any).
     init(agents count: Int = 3, loadLimit: UInt8 = 80, allowed: Set<IPv6Address> = []) {
         controller = Controller(config: Controller.Config(address: Self.controllerAddress, timing: Self.timing, loadLimit: loadLimit,
                                                           agents: allowed, uplink: .reverseTunnel),
                                 startedAt: now)
-        for i in 1...count {
-            let name = "ar\(i)"
-            addresses[name] = Self.address(i)
-            kernels[name] = [:]
-            writes[name] = 0
-            startAgent(name)
+        for i in 1...count { addAgent("ar\(i)", address: Self.address(i), pools: [Self.block(i)]) }
+    }
+
+    /// An agent at every router and access router of `topology` (named as
+    /// there, the routers with no pools), the controller moving prefixes
+    /// by anchor switching over it.
+    init(topology: Topology, buffering: Bool = true) {
+        controller = Controller(config: Controller.Config(address: Self.controllerAddress, timing: Self.timing, forwarding: .anchorSwitching,
+                                                          topology: topology, buffering: buffering),
+                                startedAt: now)
+        for node in topology.nodes where node.kind == .router || node.kind == .accessRouter {
+            let a = topology.addressing(node.name)!
+            addAgent(node.name, address: a.address, pools: a.prefixBlock.map { [$0] } ?? [])
         }
     }
 
-    static func agentConfig(_ i: Int) -> DataPlaneAgent.Config {
-        DataPlaneAgent.Config(address: address(i), controller: controllerAddress, pools: [block(i)], poolIdentity: "ar\(i)",
-                              timing: timing, resynchronization: 1)
+    mutating func addAgent(_ name: String, address: IPv6Address, pools: [IPv6Prefix]) {
+        addresses[name] = address
+        kernels[name] = [:]
+        writes[name] = 0
+        agentConfigs[name] = DataPlaneAgent.Config(address: address, controller: Self.controllerAddress, pools: pools, poolIdentity: name,
+                                                   timing: Self.timing, resynchronization: 1)
+        startAgent(name)
     }
 
     /// Starts (or restarts) an agent; its kernel state stays.
     mutating func startAgent(_ name: String) {
-        let i = Int(name.dropFirst(2))!
-        var agent = DataPlaneAgent(config: Self.agentConfig(i), startedAt: now)
+        var agent = DataPlaneAgent(config: agentConfigs[name]!, startedAt: now)
         agent.start(at: now)
         agents[name] = agent
         collect()
@@ -105,7 +118,7 @@ struct PFCPTestbed {
     }
 
     mutating func transmit(_ m: PFCPMessage, from: IPv6Address, to: IPv6Address) {
-        sent.append((name(of: from), m))
+        sent.append((name(of: from), name(of: to), m))
         if isolated.contains(name(of: from)) || isolated.contains(name(of: to)) { return }
         if let n = losses[name(of: from)], n > 0 {
             losses[name(of: from)] = n - 1

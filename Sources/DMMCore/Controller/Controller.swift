@@ -31,10 +31,18 @@ public struct Controller: Sendable {
         /// The uplink of a node away from its prefix's anchor: straight to
         /// its destination, or tunnelled back to the anchor.
         public var uplink: UplinkMode
+        /// How a prefix whose flows outlive a move follows its node.
+        public var forwarding: ForwardingMethod
+        /// The network, for anchor switching: which routers a move updates.
+        public var topology: Topology?
+        /// With anchor switching, whether the agent that served a prefix
+        /// holds its packets until the new path is in place (FM-buffer).
+        public var buffering: Bool
 
         public init(address: IPv6Address, timing: PFCPTiming = PFCPTiming(), loadLimit: UInt8 = 80,
                     tunnelMode: TunnelMode = .ipv6InIPv6, endpoints: [IPv6Address: IPv6Address] = [:],
-                    agents: Set<IPv6Address> = [], uplink: UplinkMode = .direct) {
+                    agents: Set<IPv6Address> = [], uplink: UplinkMode = .direct, forwarding: ForwardingMethod = .indirection,
+                    topology: Topology? = nil, buffering: Bool = true) {
             self.address = address
             self.timing = timing
             self.loadLimit = loadLimit
@@ -42,6 +50,9 @@ public struct Controller: Sendable {
             self.endpoints = endpoints
             self.agents = agents
             self.uplink = uplink
+            self.forwarding = forwarding
+            self.topology = topology
+            self.buffering = buffering
         }
     }
 
@@ -123,10 +134,14 @@ public struct Controller: Sendable {
     var exchange: PFCPExchange
     var timers = TimerTable<Timer>()
     var actions: [ControllerAction] = []
-    public private(set) var counters = Counters()
+    public internal(set) var counters = Counters()
     /// What changed for the store since `takeChanges()` last ran.
     var changedAssociations: Set<IPv6Address> = []
     var changedSessions: Set<UInt64> = []
+    /// Prefixes placed by anchor switching, as placed (`AnchorSwitching.swift`).
+    var placements: [IPv6Prefix: Placement] = [:]
+    /// Moves waiting for their last step.
+    var switches: [IPv6Prefix: Switch] = [:]
 
     public init(config: Config, startedAt now: Instant) { self.init(config: config, recoveryTimeStamp: ntpSeconds(now)) }
 
@@ -222,7 +237,7 @@ public struct Controller: Sendable {
         for retry in exchange.expire(at: now) {
             switch retry {
             case .resend(let m, let peer): actions.append(.send(m, to: peer))
-            case .givenUp(let p): givenUp(p)
+            case .givenUp(let p): givenUp(p, at: now)
             }
         }
         for timer in timers.expire(at: now) {
@@ -399,6 +414,7 @@ public struct Controller: Sendable {
         if let load = m.loadControl { heard(load: load, from: s.agent) }
         sessions[seid] = s
         push(seid, at: now)
+        completeSwitch(of: s.prefix, at: now)
     }
 
     // MARK: Associations, heartbeats and load (FM-find:2, FM-cpdp:2)
@@ -472,12 +488,15 @@ public struct Controller: Sendable {
     }
 
     /// An agent that leaves a request unanswered is down.
-    mutating func givenUp(_ p: PFCPRequests.Pending) {
+    mutating func givenUp(_ p: PFCPRequests.Pending, at now: Instant) {
         if associations[p.peer]?.status == .up {
             associations[p.peer]!.status = .down
             actions.append(.associationChanged(agent: p.peer, status: .down))
         }
-        if case .session(let seid) = p.purpose { sessions[seid]?.inFlight = nil }
+        if case .session(let seid) = p.purpose, let prefix = sessions[seid]?.prefix {
+            sessions[seid]!.inFlight = nil
+            switchLost(prefix, at: now)
+        }
     }
 
     // MARK: Receiving
@@ -568,6 +587,10 @@ public enum ControllerAction: Hashable, Sendable {
     case programmed(agent: IPv6Address, prefix: IPv6Prefix)
     /// The agent refused a session request; the session holds what it had.
     case sessionRefused(agent: IPv6Address, prefix: IPv6Prefix, cause: PFCPCause)
+    /// A prefix anchored elsewhere now follows its node to `agent`, by the
+    /// method named (anchor switching falls back to indirection where it
+    /// cannot be done).
+    case placed(prefix: IPv6Prefix, at: IPv6Address, by: ForwardingMethod)
 }
 
 extension Controller {
@@ -581,5 +604,8 @@ extension Controller {
     public struct Counters: Sendable, Hashable {
         public var dropped: [Dropped: Int] = [:]
         public var agentRestarts = 0, sessionsRefused = 0
+        /// Prefixes placed by anchor switching that went over to
+        /// indirection when an agent stopped answering.
+        public var switchesByIndirection = 0
     }
 }

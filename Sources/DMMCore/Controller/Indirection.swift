@@ -49,14 +49,22 @@ extension Controller {
     /// Where tunnels to `agent` end: as configured, else its address.
     public func endpoint(of agent: IPv6Address) -> IPv6Address { config.endpoints[agent] ?? agent }
 
-    /// Makes the agents' rules for a prefix those of `placement`: the agents
-    /// it involves get their rules, an agent it no longer involves loses its
-    /// session for the prefix. Each agent's session changes in one request.
+    /// Makes the agents' rules for a prefix those of `placement`, by the
+    /// configured forwarding method.
     public mutating func place(_ placement: Placement, at now: Instant) {
-        let wanted = placement.rules(endpoint: endpoint(of:), mode: config.tunnelMode, uplink: config.uplink)
-        let involved = sessionOf.keys.filter { $0.prefix == placement.prefix }.map(\.agent)
+        switch config.forwarding {
+        case .indirection: placeByIndirection(placement, at: now)
+        case .anchorSwitching: placeBySwitching(placement, at: now)
+        }
+    }
+
+    /// Makes the rules for `prefix` at each agent `wanted`: the agents it
+    /// names get their rules, an agent it leaves out loses its session for
+    /// the prefix. Each agent's session changes in one request.
+    mutating func program(_ wanted: [IPv6Address: [ForwardingRule]], for prefix: IPv6Prefix, at now: Instant) {
+        let involved = sessionOf.keys.filter { $0.prefix == prefix }.map(\.agent)
         for agent in Set(involved).union(wanted.keys).sorted() {
-            program(wanted[agent] ?? [], at: agent, for: placement.prefix, at: now)
+            program(wanted[agent] ?? [], at: agent, for: prefix, at: now)
         }
     }
 }
