@@ -99,6 +99,13 @@ public struct AgentConfig: Sendable {
 ///     tunnel-mode: ipv6-in-ipv6            # or srv6; as the agents'
 ///     uplink-mode: direct                  # or reverse-tunnel: a node away from its prefix's anchor sends through it
 ///     load-limit: 80                       # no new node is anchored at an agent over this
+///     forwarding: indirection              # or anchor-switching: a moved prefix's anchoring follows the node,
+///                                          # the routers between getting host routes (RFC 8818 5.1, 5.2)
+///     topology: /etc/dmm/tree.yaml         # the network, in the lab's topology format: which routers a
+///                                          # switch updates (required with anchor-switching); every router
+///                                          # and access router of it must run an agent
+///     buffering: true                      # with anchor-switching: the old serving router holds the prefix's
+///                                          # packets until the new path is in place
 ///     t1: 0.5
 ///     n1: 3
 ///     heartbeat-interval: 5
@@ -110,14 +117,23 @@ public struct ControllerConfig: Sendable {
     public var database: String
     public var metrics: String?
     public var controlSocket: String
+    /// Where `controller.topology` comes from (`loadTopology`).
+    public var topologyFile: String?
 
     public init(name: String = "controller", controller: Controller.Config, database: String, metrics: String? = nil,
-                controlSocket: String) {
+                controlSocket: String, topologyFile: String? = nil) {
         self.name = name
         self.controller = controller
         self.database = database
         self.metrics = metrics
         self.controlSocket = controlSocket
+        self.topologyFile = topologyFile
+    }
+
+    /// Reads the topology file, if one is named, with `read`.
+    public mutating func loadTopology(_ read: (String) throws -> String) throws {
+        guard let topologyFile else { return }
+        controller.topology = try Topology(yaml: read(topologyFile))
     }
 
     public init(yaml: String) throws {
@@ -134,7 +150,12 @@ public struct ControllerConfig: Sendable {
             address: address, timing: try PFCPTiming(&r), loadLimit: try r.integer("load-limit", in: UInt8(0)...UInt8(100)) ?? 80,
             tunnelMode: try r.choice("tunnel-mode", TunnelMode.self) ?? .ipv6InIPv6,
             endpoints: Dictionary(agents) { a, _ in a }, agents: Set(agents.map(\.0)),
-            uplink: try r.choice("uplink-mode", UplinkMode.self) ?? .direct)
+            uplink: try r.choice("uplink-mode", UplinkMode.self) ?? .direct,
+            forwarding: try r.choice("forwarding", ForwardingMethod.self) ?? .indirection, buffering: try r.bool("buffering") ?? true)
+        topologyFile = try r.string("topology")
+        if controller.forwarding == .anchorSwitching && topologyFile == nil {
+            throw ConfigReader.Invalid(description: "key 'topology': anchor-switching needs the network's topology file")
+        }
         metrics = try r.string("metrics")
         controlSocket = try r.string("control-socket") ?? "/run/dmm/\(name).sock"
         try r.finish()
@@ -155,6 +176,9 @@ public struct ControllerConfig: Sendable {
         w.set("tunnel-mode", controller.tunnelMode.rawValue)
         w.set("uplink-mode", controller.uplink.rawValue)
         w.set("load-limit", controller.loadLimit)
+        w.set("forwarding", controller.forwarding.rawValue)
+        w.set("topology", topologyFile)
+        w.set("buffering", controller.buffering)
         controller.timing.write(&w)
         w.set("metrics", metrics)
         w.set("control-socket", controlSocket)

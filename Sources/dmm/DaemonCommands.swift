@@ -53,7 +53,9 @@ struct ControllerCommand: ParsableCommand {
 
     func run() throws {
         require([.root])  // the access routers' reports come on a raw Mobility Header socket
-        let daemon = try ControllerDaemon(config: try ControllerConfig(yaml: readConfig(config)))
+        var configuration = try ControllerConfig(yaml: readConfig(config))
+        try configuration.loadTopology(readConfig)
+        let daemon = try ControllerDaemon(config: configuration)
         try daemon.run()
     }
 }

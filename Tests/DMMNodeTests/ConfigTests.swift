@@ -142,6 +142,21 @@ struct ConfigWritingTests {
             database: "/tmp/controller.sqlite", metrics: "[::1]:9471", controlSocket: "/tmp/controller.sock")
         let controllerBack = try ControllerConfig(yaml: controller.yaml)
         #expect(controllerBack.yaml == controller.yaml && controllerBack.controller == controller.controller)
+
+        // Anchor switching reads the network from a topology file.
+        let switching = controller.yaml.replacingOccurrences(of: "forwarding: indirection\n", with: "forwarding: anchor-switching\ntopology: /etc/dmm/tree.yaml\n")
+            .replacingOccurrences(of: "buffering: true", with: "buffering: false")
+        var read = try ControllerConfig(yaml: switching)
+        #expect(read.controller.forwarding == .anchorSwitching && !read.controller.buffering && read.topologyFile == "/etc/dmm/tree.yaml")
+        #expect(try ControllerConfig(yaml: read.yaml).yaml == read.yaml)
+        try read.loadTopology { path in
+            #expect(path == "/etc/dmm/tree.yaml")
+            return "name: t\nnodes:\n  - {name: r, kind: router}\n  - {name: ar1, kind: access-router}\nlinks:\n  - {between: [r, ar1]}"
+        }
+        #expect(read.controller.topology?.nextHop(from: "r", to: "ar1")?.interface == "eth0")
+        #expect(throws: ConfigReader.Invalid(description: "key 'topology': anchor-switching needs the network's topology file")) {
+            try ControllerConfig(yaml: controller.yaml.replacingOccurrences(of: "forwarding: indirection", with: "forwarding: anchor-switching"))
+        }
     }
 
     @Test func anAccessRouterUnderCentralControlNeedsNoPeers() throws {
