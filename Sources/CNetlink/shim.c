@@ -113,3 +113,25 @@ int cnl_bpf_prog_info(int fd, char *name, uint32_t *map_id) {
     *map_id = info.nr_map_ids > 0 ? ids[0] : 0;
     return 0;
 }
+
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
+
+int cnl_tun_open(const char *name) {
+    int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+    if (fd < 0) return -1;
+    struct ifreq r;
+    memset(&r, 0, sizeof r);
+    r.ifr_flags = IFF_TUN | IFF_NO_PI;
+    strncpy(r.ifr_name, name, IFNAMSIZ - 1);
+    if (ioctl(fd, TUNSETIFF, &r) < 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}

@@ -30,16 +30,14 @@ public final class LinuxDataPlane {
         public var attempts = 5
         /// SRv6 or eBPF tunnels; `automatic` takes what the kernel has.
         public var tunnels: TunnelDriver = .automatic
+        /// How much a buffered prefix may hold (`PacketBuffer`).
+        public var buffer = PacketBuffer.Limits()
 
         public init(uplink: String) { self.uplink = uplink }
     }
 
     /// What the rule table decided; the driver makes it true.
     public typealias Change = RuleTable.Change
-
-    /// Rules this driver does not make true yet: buffering in the kernel
-    /// path (anchor switching's FM-buffer) is still to come.
-    enum Unsupported: Error { case buffering }
 
     public struct Failure: Error, CustomStringConvertible, Hashable {
         public var change: Change
@@ -55,12 +53,18 @@ public final class LinuxDataPlane {
     private var reverseTables: [IPv6Address: ReverseTable] = [:]
     /// The eBPF tunnels, when the driver is `bpf`.
     private(set) var bpf: BPFTunnels?
+    /// The packet buffer, made at the first prefix to buffer.
+    public private(set) var buffer: PacketBuffer?
+    /// Prefixes whose held packets go once the current batch is applied.
+    private var releasing: [IPv6Prefix] = []
 
     struct ReverseTable {
         var table: UInt32
         var mode: TunnelMode
         var users: Set<String>
     }
+
+    deinit { buffer?.stop() }
 
     public init(netlink: NetlinkSocket, config: Config) throws {
         self.netlink = netlink
@@ -143,8 +147,6 @@ public final class LinuxDataPlane {
                     failures.append(Failure(change: change, errno: code))
                 }
                 pending += try messages(for: change).map { (change, $0) }
-            } catch Unsupported.buffering {
-                failures.append(Failure(change: change, errno: EOPNOTSUPP))
             } catch {
                 failures.append(Failure(change: change, errno: ENODEV))
             }
@@ -158,6 +160,9 @@ public final class LinuxDataPlane {
             pending = retry
         }
         failures += pending.map { Failure(change: $0.change, errno: ENOMEM) }
+        // Held packets go once the route that replaced the buffer is in.
+        for prefix in releasing { buffer?.release(prefix) }
+        releasing = []
         return failures
     }
 
@@ -196,9 +201,24 @@ public final class LinuxDataPlane {
         return .bpf(program: e.program, name: e.name, headroom: e.headroom)
     }
 
+    /// The buffer's device, made and set up at the first use.
+    func bufferDevice() throws -> Int32 {
+        if buffer == nil {
+            buffer = try PacketBuffer(namespace: netlink.namespace, limits: config.buffer)
+            try netlink.setUp(link: PacketBuffer.deviceName)
+        }
+        return try index(of: PacketBuffer.deviceName)
+    }
+
     func messages(for change: Change) throws -> [NetlinkMessage] {
         let p = config.routeProtocol
         let uplink = try index(of: config.uplink)
+        // A route that replaces a buffer releases what it held.
+        if case .install(let rule) = change, let prefix = rule.prefix, rule.key == .route(prefix), rule != .buffer(prefix),
+            buffer?.isHolding(prefix) == true
+        {
+            releasing.append(prefix)
+        }
         switch change {
         case .install(let rule), .remove(let rule):
             let op: KernelRule.Operation = if case .install = change { .install } else { .remove }
@@ -225,8 +245,11 @@ public final class LinuxDataPlane {
             case .forward(let prefix, let link, let via):
                 return [KernelRule.route(op, destination: prefix, table: KernelRule.mainTable, interface: try index(of: link.name),
                                          kind: .gateway(via), protocolNumber: p)]
-            case .buffer:
-                throw Unsupported.buffering
+            case .buffer(let prefix):
+                let device = try bufferDevice()
+                if op == .install { buffer?.hold(prefix) } else { releasing.append(prefix) }
+                return [KernelRule.route(op, destination: prefix, table: KernelRule.mainTable, interface: device, kind: .plain,
+                                         protocolNumber: p)]
             }
         }
     }
@@ -308,6 +331,7 @@ public final class LinuxDataPlane {
     func rule(for r: KernelRule.DumpedRoute, names: [Int32: String]) -> ForwardingRule? {
         let link = names[r.interface].map { LinkID($0) }
         switch r.kind {
+        case .plain where link?.name == PacketBuffer.deviceName: return .buffer(r.destination)
         case .plain: return link.map { .deliver(r.destination, link: $0) }
         case .gateway(let via): return link.map { .forward(r.destination, link: $0, via: via) }
         case .seg6(let e, let mode): return .encapsulate(r.destination, endpoint: e, mode: mode)

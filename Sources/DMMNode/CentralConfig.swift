@@ -13,6 +13,8 @@ import DMMWire
 ///     tunnel-endpoint: fc00:1::d6         # where tunnels to it end; not a local address (required)
 ///     uplink: up0                         # interface toward the core (required)
 ///     tunnels: automatic                  # seg6, bpf, or automatic: as for dmm mar
+///     buffer-packets: 1000                # packets a buffered prefix may hold (anchor switching, FM-buffer),
+///     buffer-seconds: 1                   # and for how long; the rest is dropped and counted
 ///     tunnel-mode: ipv6-in-ipv6           # or srv6; as the controller's
 ///     t1: 0.5                             # seconds before a request is sent again
 ///     n1: 3                               # times it is sent again
@@ -61,6 +63,7 @@ public struct AgentConfig: Sendable {
         dataPlane = LinuxDataPlane.Config(uplink: try r.required("uplink") { try $0.string($1) })
         dataPlane.routeProtocol = try r.integer("route-protocol", in: UInt8(5)...UInt8(254)) ?? 177
         dataPlane.tunnels = try r.choice("tunnels", TunnelDriver.self) ?? .automatic
+        dataPlane.buffer = try PacketBuffer.Limits(&r)
         dataPlane.tunnelSource = address
         metrics = try r.string("metrics")
         controlSocket = try r.string("control-socket") ?? "/run/dmm/\(name).sock"
@@ -77,6 +80,7 @@ public struct AgentConfig: Sendable {
         w.set("tunnel-endpoint", tunnelEndpoint)
         w.set("uplink", dataPlane.uplink)
         w.set("tunnels", dataPlane.tunnels.rawValue)
+        dataPlane.buffer.write(&w)
         w.set("tunnel-mode", agent.tunnelMode.rawValue)
         agent.timing.write(&w)
         w.set("resynchronization", agent.resynchronization)
@@ -198,5 +202,20 @@ extension PFCPTiming {
         w.set("t1", t1)
         w.set("n1", n1)
         w.set("heartbeat-interval", heartbeatInterval)
+    }
+}
+
+extension PacketBuffer.Limits {
+    /// Reads `buffer-packets` and `buffer-seconds`: how much a prefix the
+    /// controller has buffered (anchor switching) may hold.
+    init(_ r: inout ConfigReader) throws {
+        let d = Self()
+        self.init(packets: try r.integer("buffer-packets", in: 1...1_000_000) ?? d.packets,
+                  seconds: try r.number("buffer-seconds", in: 0.001...60) ?? d.seconds)
+    }
+
+    func write(_ w: inout ConfigWriter) {
+        w.set("buffer-packets", packets)
+        w.set("buffer-seconds", seconds)
     }
 }

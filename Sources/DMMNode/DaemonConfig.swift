@@ -23,6 +23,8 @@ import DMMWire
 ///     tunnels: automatic                  # seg6: the kernel's SRv6 tunnels; bpf: eBPF programs that put the
 ///                                         # same packets on the wire (BPFTunnels.swift); automatic: seg6
 ///                                         # where the kernel has it, else bpf
+///     buffer-packets: 1000                # packets a prefix the controller has buffered may hold (control:
+///     buffer-seconds: 1                   # central, anchor switching), and for how long; the rest is dropped
 ///     proxy-neighbours: false             # answer neighbour solicitations for the tunnel endpoint SIDs
 ///                                         # on the uplink: for an uplink on a segment shared with the
 ///                                         # other MARs, where they resolve SIDs as on-link neighbours
@@ -117,6 +119,7 @@ public struct MARConfig: Sendable {
         dataPlane = LinuxDataPlane.Config(uplink: try r.required("uplink") { try $0.string($1) })
         dataPlane.routeProtocol = try r.integer("route-protocol", in: UInt8(5)...UInt8(254)) ?? 177
         dataPlane.tunnels = try r.choice("tunnels", TunnelDriver.self) ?? .automatic
+        dataPlane.buffer = try PacketBuffer.Limits(&r)
         dataPlane.proxyNeighbours = try r.bool("proxy-neighbours") ?? false
         switch try r.string("tunnel-source") {
         case nil: dataPlane.tunnelSource = address
@@ -226,6 +229,7 @@ extension MARConfig {
         w.set("location-server", c.locationServer)
         w.set("uplink", dataPlane.uplink)
         w.set("tunnels", dataPlane.tunnels.rawValue)
+        dataPlane.buffer.write(&w)
         w.set("proxy-neighbours", dataPlane.proxyNeighbours)
         w.set("tunnel-source", dataPlane.tunnelSource.map { "\($0)" } ?? "kernel")
         w.set("access-interfaces", list: accessInterfaces)

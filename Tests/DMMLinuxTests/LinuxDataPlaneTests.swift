@@ -237,14 +237,75 @@ struct LinuxDataPlaneTests {
         #expect(proxies.contains("fc00:1::78") && !proxies.contains("fc00:1::77") && !proxies.contains("\(binding)"), "\(proxies)")
     }
 
+    /// FM-buffer in the kernel path: packets for a buffered prefix are held
+    /// (none reaches the node), and released in order into the route that
+    /// replaces the buffer; over the packet limit, the excess is dropped and
+    /// counted.
+    @Test func aBufferedPrefixIsHeldAndReleasedInOrder() throws {
+        let ns = try Self.router("bf")
+        let node = try TestNamespace("bfn")
+        try ns.ip(["link", "set", "mn1", "netns", node.name])
+        try node.ip(["link", "set", "mn1", "up"])
+        try node.ip(["-6", "addr", "add", "2001:db8:1:5::2/64", "dev", "mn1", "nodad"])
+        try ns.ip(["-6", "addr", "add", "fe80::1/64", "dev", "acc1", "nodad"])
+        try node.ip(["-6", "route", "add", "default", "via", "fe80::1", "dev", "mn1"])
+        _ = try ns.exec(["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"])
+        var config = LinuxDataPlane.Config(uplink: "up0")
+        config.buffer = PacketBuffer.Limits(packets: 8, seconds: 5)
+        let dp = try LinuxDataPlane(netlink: NetlinkSocket(namespace: ns.name), config: config)
+        defer { dp.buffer?.stop() }
+        #expect(try dp.apply([.install(.buffer(Self.p5))]).isEmpty)
+        #expect(try dp.installed() == [.buffer(Self.p5)])
+        #expect(try ns.ip(["-6", "route", "show", "proto", "177"]).contains("2001:db8:1:5::/64 dev dmmbuf"))
+
+        // The node listens; ten datagrams numbered 0 to 9 go to it.
+        let listener = Process()
+        listener.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        listener.arguments = ["netns", "exec", node.name, "python3", "-c", Self.receiver]
+        let output = Pipe()
+        listener.standardOutput = output
+        try listener.run()
+        defer { if listener.isRunning { listener.terminate() } }
+        Thread.sleep(forTimeInterval: 0.5)  // python starts and binds
+        _ = try ns.exec(["python3", "-c", Self.sender])
+        for _ in 0..<100 where dp.buffer?.holding(Self.p5) != 8 { Thread.sleep(forTimeInterval: 0.02) }
+        #expect(dp.buffer?.holding(Self.p5) == 8)
+        #expect(dp.buffer?.counters.dropped == 2, "two over the limit of 8")
+
+        // Delivery replaces the buffer: the eight come out in order.
+        #expect(try dp.apply([.install(.deliver(Self.p5, link: "acc1"))]).isEmpty)
+        #expect(dp.buffer?.holding(Self.p5) == 0 && dp.buffer?.counters.released == 8)
+        listener.waitUntilExit()
+        let received = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(received == "0 1 2 3 4 5 6 7\n", "the datagrams in the order sent")
+    }
+
+    static let receiver = """
+        import socket
+        s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        s.bind(("2001:db8:1:5::2", 9999))
+        s.settimeout(3)
+        got = []
+        try:
+            while len(got) < 10:
+                got.append(s.recv(100).decode())
+        except socket.timeout:
+            pass
+        print(" ".join(got), flush=True)
+        """
+
+    static let sender = """
+        import socket
+        s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        for i in range(10):
+            s.sendto(str(i).encode(), ("2001:db8:1:5::2", 9999))
+        """
+
     @Test func refusalsAreReportedNotThrown() throws {
         let ns = try Self.router("rf")
         let dp = try LinuxDataPlane(netlink: NetlinkSocket(namespace: ns.name), config: .init(uplink: "up0"))
         let failures = try dp.apply([.install(.deliver(Self.p5, link: "nosuchlink")), .install(.deliver(Self.p6, link: "acc1"))])
         #expect(failures.count == 1 && failures[0].change == .install(.deliver(Self.p5, link: "nosuchlink")))
-        // Buffering is not made in the kernel path yet: refused, not faked.
-        let buffer = try dp.apply([.install(.buffer(Self.p7))])
-        #expect(buffer.map(\.errno) == [EOPNOTSUPP])
         #expect(try dp.installed() == [.deliver(Self.p6, link: "acc1")])
         #expect(throws: NetlinkSocket.Failure.self) { try NetlinkSocket(namespace: "dmmt-no-such-namespace") }
     }

@@ -51,4 +51,8 @@ int cnl_bpf_map_fd(uint32_t id);
 /// A program's name (16 bytes) and the id of its first map (0 if none).
 int cnl_bpf_prog_info(int fd, char *name, uint32_t *map_id);
 
+/// Opens a TUN device (IFF_TUN | IFF_NO_PI: bare IP packets) named `name`
+/// in the calling thread's namespace; the device goes with the descriptor.
+int cnl_tun_open(const char *name);
+
 #endif
