@@ -47,6 +47,11 @@ public final class Lab {
     /// access routers, by name.
     public let correspondent: String, locationServer: String, mobileNode: String
     public let accessRouters: [String]
+    /// The routers between the access routers that run a data-plane agent:
+    /// all of them under anchor switching, which gives them host routes.
+    public var agentRouters: [String] {
+        scenario.forwarding == .anchorSwitching ? topology.nodes(.router).map(\.name) : []
+    }
 
     /// A node's address; the names come from the topology.
     public func address(of node: String) -> IPv6Address { topology.addressing(node)!.address }
@@ -236,7 +241,7 @@ public final class Lab {
         for name in processes.keys.sorted() { stop(name) }
         var left: [String] = []
         for h in namespaces.reversed() {
-            if accessRouters.contains(h), let routes = try? ip(h, ["-6", "route", "show", "table", "all", "proto", "177"]), !routes.isEmpty {
+            if accessRouters.contains(h) || agentRouters.contains(h), let routes = try? ip(h, ["-6", "route", "show", "table", "all", "proto", "177"]), !routes.isEmpty {
                 left.append("\(h): routes left by the daemon: \(routes)")
             }
             _ = try? run(["netns", "del", ns(h)])
@@ -258,13 +263,16 @@ public final class Lab {
                                 mars: accessRouters.map { address(of: $0) }, controlSocket: socket)
             try write("\(locationServer).yaml", lms.yaml)
         case .central:
-            let agents = accessRouters.map { address(of: $0) }
+            let agents = (accessRouters + agentRouters).map { address(of: $0) }
+            try write("topology.yaml", scenario.topologyText)
             let controller = ControllerConfig(
                 name: locationServer,
                 controller: Controller.Config(address: address(of: locationServer), tunnelMode: scenario.tunnelMode,
                                               endpoints: Dictionary(uniqueKeysWithValues: accessRouters.map { (address(of: $0), tunnelEndpoint(of: $0)) }),
-                                              agents: Set(agents), uplink: scenario.uplinkMode),
-                database: database, controlSocket: socket)
+                                              agents: Set(agents), uplink: scenario.uplinkMode, forwarding: scenario.forwarding,
+                                              buffering: scenario.buffering),
+                database: database, controlSocket: socket,
+                topologyFile: scenario.forwarding == .anchorSwitching ? "\(output.path)/topology.yaml" : nil)
             try write("\(locationServer).yaml", controller.yaml)
         }
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
@@ -273,7 +281,22 @@ public final class Lab {
             try write("\(mar).yaml", accessRouterConfig(mar).yaml)
             try startAccessRouter(mar)
         }
-        note("started the \(scenario.control == .central ? "controller" : "location server") and \(accessRouters.count) access routers")
+        for router in agentRouters {
+            try write("\(router).yaml", routerAgentConfig(router).yaml)
+            try startDaemon(router, command: "agent")
+        }
+        note("started the \(scenario.control == .central ? "controller" : "location server") and \(accessRouters.count) access routers"
+             + (agentRouters.isEmpty ? "" : ", and agents at \(agentRouters.count) routers"))
+    }
+
+    /// A router's agent in this lab: no pools, no tunnel endpoint, its
+    /// first link as uplink.
+    func routerAgentConfig(_ router: String) -> AgentConfig {
+        let agent = DataPlaneAgent.Config(address: address(of: router), controller: address(of: locationServer), pools: [],
+                                          poolIdentity: router, tunnelMode: scenario.tunnelMode)
+        return AgentConfig(name: router, agent: agent, tunnelEndpoint: nil,
+                           dataPlane: LinuxDataPlane.Config(uplink: interface(of: router, link: topology.links(of: router)[0].link)),
+                           controlSocket: "\(output.path)/\(router).sock")
     }
 
     /// An access router's configuration in this lab: its uplink is its

@@ -1,4 +1,5 @@
 import DMMCore
+import DMMLinux
 import DMMWire
 import Foundation
 
@@ -65,8 +66,9 @@ public struct LabRun {
         public var prefix: String
         public var anchor: String
         public var servedAt: String
-        /// Nodes from the correspondent to the mobile node; through a tunnel
-        /// from `anchor` to `servedAt` when they differ.
+        /// Nodes from the correspondent to the mobile node: through a tunnel
+        /// from `anchor` to `servedAt` when they differ (indirection), or as
+        /// the routers' kernels forward it (anchor switching).
         public var path: [String]
     }
 
@@ -259,7 +261,11 @@ extension Lab {
                 guard let at = (n["at"] as? String)?.split(separator: " ").first.flatMap({ byAddress[String($0)] }) else { continue }
                 for h in n["held"] as? [[String: Any]] ?? [] {
                     guard let prefix = h["prefix"] as? String, let anchor = (h["anchor"] as? String).flatMap({ byAddress[$0] }) else { continue }
-                    prefixes.append(path(prefix, anchor: anchor, served: at))
+                    if scenario.forwarding == .anchorSwitching, let p = IPv6Prefix(prefix) {
+                        prefixes.append(.init(prefix: prefix, anchor: anchor, servedAt: at, path: try forwardingPath(p, home: anchor)))
+                    } else {
+                        prefixes.append(path(prefix, anchor: anchor, served: at))
+                    }
                 }
             }
             return (.init(label: label, node: node, prefixes: prefixes.sorted { $0.prefix < $1.prefix }), (messages, rules))
@@ -279,6 +285,30 @@ extension Lab {
             }
         }
         return (.init(label: label, node: node, prefixes: prefixes.sorted { $0.prefix < $1.prefix }), (messages, rules))
+    }
+
+    /// The way a prefix's downlink packets go now, read from the kernels:
+    /// from the correspondent, at each router its own route for the prefix
+    /// (a host route through a neighbour, or delivery on an access link),
+    /// else the network's route toward the prefix's home. A buffered prefix
+    /// ends where it is held.
+    func forwardingPath(_ prefix: IPv6Prefix, home: String) throws -> [String] {
+        var path = [correspondent]
+        while path.count < 32, let here = path.last {
+            let owned = accessRouters.contains(here) || agentRouters.contains(here)
+                ? try ip(here, ["-6", "route", "show", "\(prefix)", "proto", "177"]).split(separator: " ").map(String.init) : []
+            if let dev = owned.firstIndex(of: "dev").map({ owned[$0 + 1] }) {
+                if dev == PacketBuffer.deviceName { return path + ["(held)"] }
+                if !dev.hasPrefix("eth") { return path + [mobileNode] }
+                guard let n = Int(dev.dropFirst(3)), n < topology.links(of: here).count else { return path + ["?"] }
+                path.append(topology.links(of: here)[n].peer)
+            } else if let next = topology.path(from: here, to: home)?.dropFirst().first {
+                path.append(next)
+            } else {
+                return here == home ? path + ["(no route at \(home))"] : path + ["?"]
+            }
+        }
+        return path
     }
 
     /// The mobility messages in the access routers' captures.

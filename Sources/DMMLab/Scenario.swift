@@ -9,6 +9,10 @@ import Foundation
 ///     topology: star               # a shipped topology (star, pair, tree) or a topology file's path
 ///     control: distributed         # or central: the location server's node runs the controller, and the
 ///                                  # access routers report to it and are its data-plane agents over PFCP
+///     forwarding: indirection      # or anchor-switching (control: central): a moved prefix's anchoring
+///                                  # follows the node, the routers between run agents and get host routes
+///     buffering: true              # with anchor-switching: the old serving router holds the prefix's packets
+///                                  # until the new path is in place
 ///     uplink-mode: direct          # or reverse-tunnel
 ///     tunnel-mode: ipv6-in-ipv6    # or srv6
 ///     decapsulation: end.dt6       # or end.dx6 (a SID per binding)
@@ -28,7 +32,11 @@ import Foundation
 public struct Scenario: Sendable {
     public var name: String
     public var topology: Topology
+    /// The topology file's text, which the controller reads too.
+    public var topologyText: String
     public var control: ControlPlane
+    public var forwarding: ForwardingMethod
+    public var buffering: Bool
     public var uplinkMode: UplinkMode
     public var tunnelMode: TunnelMode
     public var decapsulation: Decapsulation
@@ -45,12 +53,18 @@ public struct Scenario: Sendable {
     public init(yaml: String, directory: String? = nil) throws {
         var r = try ConfigReader(yaml: yaml)
         name = try r.string("name") ?? "scenario"
-        topology = try Self.topology(try r.string("topology") ?? "star", directory: directory)
+        topologyText = try Self.topologyText(try r.string("topology") ?? "star", directory: directory)
+        topology = try Topology(yaml: topologyText)
         for (kind, what) in [(Topology.Kind.locationServer, "location server"), (.correspondent, "correspondent"), (.mobileNode, "mobile node")]
         where topology.nodes(kind).count != 1 {
             throw ConfigReader.Invalid(description: "topology '\(topology.name)' has \(topology.nodes(kind).count) of kind \(kind.rawValue); the lab needs one \(what)")
         }
         control = try r.choice("control", ControlPlane.self) ?? .distributed
+        forwarding = try r.choice("forwarding", ForwardingMethod.self) ?? .indirection
+        if forwarding == .anchorSwitching && control != .central {
+            throw ConfigReader.Invalid(description: "key 'forwarding': anchor-switching is a method of the central controller; add control: central")
+        }
+        buffering = try r.bool("buffering") ?? true
         uplinkMode = try r.choice("uplink-mode", UplinkMode.self) ?? .direct
         tunnelMode = try r.choice("tunnel-mode", TunnelMode.self) ?? .ipv6InIPv6
         decapsulation = try r.choice("decapsulation", Decapsulation.self) ?? .endDT6
@@ -87,8 +101,8 @@ public struct Scenario: Sendable {
     /// The topologies shipped with the project.
     public static let shippedTopologies = ["star", "pair", "tree"]
 
-    /// A shipped topology by name, or a topology file.
-    static func topology(_ reference: String, directory: String?) throws -> Topology {
+    /// A shipped topology by name, or a topology file: its text.
+    static func topologyText(_ reference: String, directory: String?) throws -> String {
         let text: String
         if shippedTopologies.contains(reference) {
             text = try resource(reference)
@@ -99,7 +113,7 @@ public struct Scenario: Sendable {
             }
             text = String(decoding: data, as: UTF8.self)
         }
-        return try Topology(yaml: text)
+        return text
     }
 
     /// A YAML file shipped in the lab's bundle.

@@ -17,7 +17,7 @@ import Logging
 /// session asks for after the resynchronization time is removed.
 final class AgentSide {
     let config: DataPlaneAgent.Config
-    let tunnelEndpoint: IPv6Address
+    let tunnelEndpoint: IPv6Address?
     /// Sessions at which it reports a load of 100.
     let capacity: Int
     var engine: DataPlaneAgent
@@ -28,7 +28,7 @@ final class AgentSide {
     var refusals = CounterFollower<UInt8>(), malformed = CounterFollower<WireError.Kind>()
     var dropped = CounterFollower<DataPlaneAgent.Dropped>()
 
-    init(config: DataPlaneAgent.Config, tunnelEndpoint: IPv6Address, capacity: Int, rules: KernelRules, metrics: DaemonMetrics,
+    init(config: DataPlaneAgent.Config, tunnelEndpoint: IPv6Address?, capacity: Int, rules: KernelRules, metrics: DaemonMetrics,
          log: Logger) throws {
         self.config = config
         self.tunnelEndpoint = tunnelEndpoint
@@ -41,7 +41,9 @@ final class AgentSide {
     }
 
     /// The rules that are the agent's own, not a session's.
-    var ownRules: [ForwardingRule] { [.decapsulate(endpoint: tunnelEndpoint)] + config.pools.map { .unreachable($0) } }
+    var ownRules: [ForwardingRule] {
+        (tunnelEndpoint.map { [.decapsulate(endpoint: $0)] } ?? []) + config.pools.map { .unreachable($0) }
+    }
 
     func start() {
         for rule in ownRules { rules.install(rule) }

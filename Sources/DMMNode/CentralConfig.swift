@@ -10,7 +10,7 @@ import DMMWire
 ///     address: 2001:db8:ffff::1           # its Node ID and PFCP address (required)
 ///     controller: 2001:db8:ffff::100      # (required)
 ///     pools: [2001:db8:1::/48]            # the prefix blocks it anchors (required; [] for a router)
-///     tunnel-endpoint: fc00:1::d6         # where tunnels to it end; not a local address (required)
+///     tunnel-endpoint: fc00:1::d6         # where tunnels to it end; not a local address (required with pools)
 ///     uplink: up0                         # interface toward the core (required)
 ///     tunnels: automatic                  # seg6, bpf, or automatic: as for dmm mar
 ///     buffer-packets: 1000                # packets a buffered prefix may hold (anchor switching, FM-buffer),
@@ -27,13 +27,15 @@ import DMMWire
 public struct AgentConfig: Sendable {
     public var name: String
     public var agent: DataPlaneAgent.Config
-    public var tunnelEndpoint: IPv6Address
+    /// Where tunnels to it end; nil for a router between access routers,
+    /// which anchors nothing (anchor switching gives it host routes).
+    public var tunnelEndpoint: IPv6Address?
     public var dataPlane: LinuxDataPlane.Config
     public var capacity: Int
     public var metrics: String?
     public var controlSocket: String
 
-    public init(name: String, agent: DataPlaneAgent.Config, tunnelEndpoint: IPv6Address, dataPlane: LinuxDataPlane.Config,
+    public init(name: String, agent: DataPlaneAgent.Config, tunnelEndpoint: IPv6Address?, dataPlane: LinuxDataPlane.Config,
                 capacity: Int = 10000, metrics: String? = nil, controlSocket: String) {
         self.name = name
         self.agent = agent
@@ -50,7 +52,10 @@ public struct AgentConfig: Sendable {
         let address = try r.required("address") { try $0.address($1) }
         let controller = try r.required("controller") { try $0.address($1) }
         let pools = try r.required("pools") { try $0.prefixes($1) }
-        tunnelEndpoint = try r.required("tunnel-endpoint") { try $0.address($1) }
+        tunnelEndpoint = try r.address("tunnel-endpoint")
+        if tunnelEndpoint == nil && !pools.isEmpty {
+            throw ConfigReader.Invalid(description: "key 'tunnel-endpoint' is required of an agent with pools: tunnels to its prefixes end there")
+        }
         guard tunnelEndpoint != address else {
             throw ConfigReader.Invalid(description: "key 'tunnel-endpoint' must differ from 'address': a local address cannot end a tunnel on Linux")
         }
