@@ -11,13 +11,14 @@ struct FlowCapture {
         var port: UInt16
     }
 
-    /// Arrival times of the packets from `source` to `destination`, in order.
-    static func arrivals(in file: URL, from source: Endpoint, to destination: Endpoint) throws -> [Double] {
+    /// The packets from `source` to `destination` in arrival order: when
+    /// each came, and the hop limit it came with.
+    static func arrivals(in file: URL, from source: Endpoint, to destination: Endpoint) throws -> [(time: Double, hopLimit: Int)] {
         let records = try PcapReader.read(Array(try Data(contentsOf: file)))
-        return records.compactMap { r -> Double? in
+        return records.compactMap { r -> (time: Double, hopLimit: Int)? in
             guard let p = r.ipv6, let (s, d) = tcpEndpoints(p), s == source, d == destination else { return nil }
-            return r.time
-        }.sorted()
+            return (r.time, Int(p[7]))
+        }.sorted { $0.time < $1.time }
     }
 
     /// The ends of a TCP segment right after the IPv6 header (as the lab's

@@ -221,9 +221,10 @@ public final class Lab {
             guard name.hasPrefix("dmm"), let dash = name.firstIndex(of: "-"),
                 let owner = Int32(name[name.index(name.startIndex, offsetBy: 3)..<dash].prefix { $0.isNumber }), !isLab(owner)
             else { continue }
-            let pids = try Command.output(ip, ["netns", "pids", name]).split(separator: "\n").compactMap { Int32($0) }
+            // Another lab starting now may be removing the same ones.
+            guard let pids = try? Command.output(ip, ["netns", "pids", name]).split(separator: "\n").compactMap({ Int32($0) }) else { continue }
             for pid in pids { kill(pid, SIGKILL) }
-            _ = try Command.output(ip, ["netns", "del", name])
+            guard (try? Command.output(ip, ["netns", "del", name])) != nil else { continue }
             removed.append("removed namespace \(name), left by a lab (pid \(owner)) that is gone\(pids.isEmpty ? "" : ", and killed its processes \(pids.map(String.init).joined(separator: ", "))")")
         }
         return removed

@@ -40,6 +40,20 @@ public struct LabRun {
         public var downlinkArrivals: [Double] = []
         public var uplinkArrivals: [Double] = []
         static let window = -20.0...40.0
+        /// Routers the correspondent's packets for the moved prefix crossed
+        /// after the move (64 minus the hop limit of the ping's replies, the
+        /// ping being sent from that prefix), and on the direct path to the
+        /// new access router.
+        public var hops: Int?
+        public var directHops: Int?
+        /// Anchor switching: the routers whose entries for the moved
+        /// prefixes changed, and those whose next hop for them changed, as
+        /// the lab computes from the topology (FM-path-tbl:6: the same).
+        public var routersUpdated: [String]?
+        public var nextHopChanged: [String]?
+        /// Anchor switching: packets the routers held, released and
+        /// dropped during the move (FM-buffer).
+        public var buffered: [String: Int]?
     }
 
     /// The network as the report draws it.
@@ -60,6 +74,10 @@ public struct LabRun {
         public var label: String
         public var node: String?
         public var prefixes: [PrefixPath]
+        /// Anchor switching: each router's own routes for these prefixes,
+        /// and what the routers' buffers counted so far.
+        public var entries: [String: [String]]?
+        public var buffered: [String: Int]?
     }
 
     public struct PrefixPath: Codable, Sendable, Equatable {
@@ -144,12 +162,21 @@ public struct LabRun {
                 lab.note("new connection from \(probeLog.source)\(used ? "" : " (NOT the newest prefix)")")
                 if !used { failures.append("move to \(next): the new connection used \(probeLog.source)") }
                 try lab.sleep(scenario.dwell)
+                let previous = seen.phase
                 seen = try lab.observe("at \(next), from \(at)", node: next)
                 phases.append(seen.phase)
                 let after = seen.signalling
-                moves.append(Move(from: at, to: next, at: t, pingsLost: 0,
-                                  signallingMessages: after.messages - before.messages, ruleChanges: after.rules - before.rules,
-                                  newConnectionSource: probeLog.source, newConnectionUsedNewestPrefix: used))
+                var move = Move(from: at, to: next, at: t, pingsLost: 0,
+                                signallingMessages: after.messages - before.messages, ruleChanges: after.rules - before.rules,
+                                newConnectionSource: probeLog.source, newConnectionUsedNewestPrefix: used)
+                move.directHops = scenario.topology.path(from: lab.correspondent, to: next).map { $0.count - 1 }
+                if scenario.forwarding == .anchorSwitching {
+                    lab.compareEntries(&move, before: previous, after: seen.phase)
+                    if move.routersUpdated != move.nextHopChanged {
+                        failures.append("move to \(next): routers updated \(move.routersUpdated ?? []), next hop changed at \(move.nextHopChanged ?? [])")
+                    }
+                }
+                moves.append(move)
                 at = next
             }
             _ = FileManager.default.createFile(atPath: stop, contents: nil)
@@ -172,20 +199,22 @@ public struct LabRun {
                     moves[i].pingsLost = max(0, Int((1 / scenario.pingInterval).rounded()) - window - 1)
                 }
             }
-            // No flow is left: after the idle grace, no tunnel anywhere.
+            // No flow is left: after the idle grace, no tunnel anywhere, and
+            // under anchor switching no host route (FM-path-tbl:7).
             func tunnels() throws -> [String] {
-                try lab.accessRouters.flatMap { mar in
+                try (lab.accessRouters + lab.agentRouters).flatMap { mar in
                     try lab.ip(mar, ["-6", "route", "show", "proto", "177"]).split(separator: "\n")
-                        .filter { ($0.contains("encap seg6 ") && !$0.contains("seg6local")) || $0.contains("encap bpf ") }.map { "\(mar): \($0)" }
+                        .filter { ($0.contains("encap seg6 ") && !$0.contains("seg6local")) || $0.contains("encap bpf ") || $0.contains(" via ") }
+                        .map { "\(mar): \($0)" }
                 }
             }
             do {
                 try lab.wait("every tunnel to be removed after the flows ended", seconds: scenario.idleGrace + 15) { try tunnels().isEmpty }
             } catch {
-                failures.append("tunnels left after the flows ended: \(try tunnels().joined(separator: "; "))")
+                failures.append("tunnels or host routes left after the flows ended: \(try tunnels().joined(separator: "; "))")
                 for mar in lab.accessRouters { lab.note("\(mar) state: \((try? lab.run([executable, "ctl", "--socket", "\(out.path)/\(mar).sock", "--json"], in: mar)) ?? "")") }
             }
-            lab.note("every tunnel is gone")
+            lab.note(scenario.forwarding == .anchorSwitching ? "every tunnel and host route is gone" : "every tunnel is gone")
             phases.append(try lab.observe("the flows ended", node: at).phase)
         } catch {
             failures.append("\(error)")
@@ -201,6 +230,10 @@ public struct LabRun {
                 try measureFromCaptures(&moves, lab: lab, node: .init(address: node, port: s.port))
             } catch {
                 failures.append("the traffic captures: \(error)")
+            }
+            // Anchor switching leaves no stretch: the moved flow takes the direct path.
+            for m in moves where scenario.forwarding == .anchorSwitching && m.hops != m.directHops {
+                failures.append("move to \(m.to): the moved flow's packets crossed \(m.hops.map(String.init) ?? "no") routers, the direct path \(m.directHops ?? 0)")
             }
         }
         let left = lab.tearDown()
@@ -220,10 +253,15 @@ public struct LabRun {
         let atNode = lab.output.appendingPathComponent("mn-traffic.pcapng"), atCN = lab.output.appendingPathComponent("cn-traffic.pcapng")
         guard FileManager.default.fileExists(atPath: atNode.path), FileManager.default.fileExists(atPath: atCN.path) else { return }
         let cn = FlowCapture.Endpoint(address: lab.correspondentAddress, port: Lab.echoPort)
-        let downlink = try FlowCapture.arrivals(in: atNode, from: cn, to: node)
-        let uplink = try FlowCapture.arrivals(in: atCN, from: node, to: cn)
+        let packets = try FlowCapture.arrivals(in: atNode, from: cn, to: node)
+        let downlink = packets.map(\.time)
+        let uplink = try FlowCapture.arrivals(in: atCN, from: node, to: cn).map(\.time)
         for i in moves.indices {
             let t = moves[i].at
+            // The correspondent sends with hop limit 64; half a second after
+            // the move, the path has settled (a held packet crossed its
+            // router twice).
+            moves[i].hops = packets.first { $0.time > t + 0.5 }.map { 64 - $0.hopLimit }
             moves[i].downlinkMilliseconds = downlink.first { $0 > t }.map { ($0 - t) * 1000 }
             moves[i].uplinkMilliseconds = uplink.first { $0 > t }.map { ($0 - t) * 1000 }
             moves[i].downlinkArrivals = downlink.map { ($0 - t) * 1000 }.filter(Move.window.contains)
@@ -268,7 +306,9 @@ extension Lab {
                     }
                 }
             }
-            return (.init(label: label, node: node, prefixes: prefixes.sorted { $0.prefix < $1.prefix }), (messages, rules))
+            var phase = LabRun.Phase(label: label, node: node, prefixes: prefixes.sorted { $0.prefix < $1.prefix })
+            if scenario.forwarding == .anchorSwitching { (phase.entries, phase.buffered) = try switchingState() }
+            return (phase, (messages, rules))
         }
         for (anchor, s) in states {
             for entry in s["anchored"] as? [[String: Any]] ?? [] {
@@ -285,6 +325,40 @@ extension Lab {
             }
         }
         return (.init(label: label, node: node, prefixes: prefixes.sorted { $0.prefix < $1.prefix }), (messages, rules))
+    }
+
+    /// Every agent's own routes in the kernel (not its pools' unreachable
+    /// blocks), and the sum of their buffers' counters.
+    func switchingState() throws -> (entries: [String: [String]], buffered: [String: Int]) {
+        var entries: [String: [String]] = [:], buffered: [String: Int] = [:]
+        for node in accessRouters + agentRouters {
+            let lines = try ip(node, ["-6", "route", "show", "proto", "177"]).split(separator: "\n").map(String.init)
+                .filter { !$0.hasPrefix("unreachable") }
+                .map { $0.split(separator: " ").prefix { $0 != "metric" }.joined(separator: " ") }
+            if !lines.isEmpty { entries[node] = lines.sorted() }
+            let s = try state(node)
+            let counters = ((s["agent"] as? [String: Any]) ?? s)["buffer"] as? [String: Int] ?? [:]
+            buffered.merge(counters, uniquingKeysWith: +)
+        }
+        return (entries, buffered)
+    }
+
+    /// Anchor switching, one move: which routers' entries for the moved
+    /// prefixes changed, against which routers' next hop for them changed,
+    /// as the topology says (toward the old serving router, or delivery
+    /// there, against toward the new one); and what the buffers counted.
+    func compareEntries(_ move: inout LabRun.Move, before: LabRun.Phase, after: LabRun.Phase) {
+        let moved = after.prefixes.filter { p in before.prefixes.contains { $0.prefix == p.prefix && $0.servedAt == move.from } }.map(\.prefix)
+        func entries(_ phase: LabRun.Phase, _ node: String) -> [String] {
+            (phase.entries?[node] ?? []).filter { line in moved.contains { line.hasPrefix($0 + " ") } }
+        }
+        let nodes = accessRouters + agentRouters
+        move.routersUpdated = nodes.filter { entries(before, $0) != entries(after, $0) }.sorted()
+        func hop(_ node: String, _ toward: String) -> String { node == toward ? "here" : topology.path(from: node, to: toward)?[1] ?? "?" }
+        move.nextHopChanged = moved.isEmpty ? [] : nodes.filter { hop($0, move.from) != hop($0, move.to) }.sorted()
+        if let b = before.buffered, let a = after.buffered {
+            move.buffered = a.merging(b.mapValues { -$0 }, uniquingKeysWith: +).filter { $0.key != "stray" }
+        }
     }
 
     /// The way a prefix's downlink packets go now, read from the kernels:

@@ -6,10 +6,15 @@ import Foundation
 extension LabRun.Result {
     public var summary: String {
         var lines = ["", "Scenario \(scenario): \(passed ? "PASSED" : "FAILED")", ""]
-        let header = ["move"] + Self.interruptionColumns + ["pings lost", "signalling msgs", "rule changes", "new connection from"]
+        let switching = moves.contains { $0.routersUpdated != nil }
+        let header = ["move"] + Self.interruptionColumns + ["pings lost", "hops (direct)", "signalling msgs", "rule changes"]
+            + (switching ? ["routers updated", "held/released/dropped"] : []) + ["new connection from"]
         let rows = moves.map { m in
-            ["\(m.from) -> \(m.to)"] + m.interruptions + ["\(m.pingsLost)",
-             "\(m.signallingMessages)", "\(m.ruleChanges)", m.newConnectionSource + (m.newConnectionUsedNewestPrefix ? "" : " (old prefix!)")]
+            ["\(m.from) -> \(m.to)"] + m.interruptions
+                + ["\(m.pingsLost)", "\(m.hops.map(String.init) ?? "-") (\(m.directHops.map(String.init) ?? "-"))", "\(m.signallingMessages)", "\(m.ruleChanges)"]
+                + (switching ? ["\((m.routersUpdated ?? []).joined(separator: ","))",
+                                ["held", "released", "dropped"].map { "\(m.buffered?[$0] ?? 0)" }.joined(separator: "/")] : [])
+                + [m.newConnectionSource + (m.newConnectionUsedNewestPrefix ? "" : " (old prefix!)")]
         }
         let widths = header.indices.map { i in ([header[i]] + rows.map { $0[i] }).map(\.count).max()! }
         for r in [header] + rows { lines.append(zip(r, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")) }

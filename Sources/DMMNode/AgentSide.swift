@@ -133,6 +133,10 @@ final class AgentSide {
             "refused": Dictionary(uniqueKeysWithValues: pfcp.refused.map { (PFCPCause(rawValue: $0.key).name, $0.value) }),
             "malformed": Dictionary(uniqueKeysWithValues: pfcp.malformed.map { ($0.key.rawValue, $0.value) }),
             "dropped": Dictionary(uniqueKeysWithValues: engine.counters.dropped.map { ($0.key.rawValue, $0.value) }),
+            "buffer": rules.dataPlane.buffer.map { b -> [String: Int] in
+                let c = b.counters
+                return ["held": c.held, "released": c.released, "dropped": c.dropped, "stray": c.stray]
+            } ?? [:],
         ]
     }
 }

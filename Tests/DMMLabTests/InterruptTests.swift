@@ -118,10 +118,11 @@ struct InterruptTests {
             while !lab.filter(Self.isAlive).isEmpty && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
             let left = lab.filter(Self.isAlive)
             #expect(left.isEmpty, "processes left: \(Self.commandLines(left))")
+            // Its namespaces stay until the next run, which removes them: here
+            // this one, or a lab another test starts meanwhile.
             let stranded = try namespaces()
-            #expect(stranded.count == 6, "its namespaces stay until the next run")
-            let removed = try Lab.removeLeftovers()
-            #expect(removed.filter { $0.contains("left by a lab (pid \(pid))") }.count == 6, "\(removed)")
+            let removed = try Lab.removeLeftovers().filter { $0.contains("left by a lab (pid \(pid))") }
+            #expect(removed.count <= stranded.count && stranded.count <= 6, "\(stranded) \(removed)")
             #expect(try namespaces().isEmpty)
         }
     }

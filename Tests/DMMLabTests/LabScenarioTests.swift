@@ -205,4 +205,43 @@ struct TreeTopologyLabTests {
         let stream = try #require(result.stream)
         #expect(stream.error == "none" && stream.sent == stream.echoed && stream.sent > 100)
     }
+
+    /// RFC 8818 sections 5.1 and 5.2 on the tree, against indirection for
+    /// the same moves: with anchor switching the moved flow takes the direct
+    /// path (its hop count at the node is the direct path's), exactly the
+    /// routers whose next hop changed are updated, and once the flows end no
+    /// host route is left (`LabRun` checks each and fails the run otherwise).
+    @Test func anchorSwitchingTakesTheDirectPathWhereIndirectionStretchesIt() throws {
+        func run(_ forwarding: ForwardingMethod) throws -> LabRun.Result {
+            let output = FileManager.default.temporaryDirectory.appendingPathComponent("dmm-tree-\(forwarding)-\(getpid())").path
+            defer { try? FileManager.default.removeItem(atPath: output) }
+            let scenario = try Scenario(yaml: """
+                name: tree-\(forwarding)
+                topology: tree
+                control: central
+                forwarding: \(forwarding.rawValue)
+                idle-grace: 1
+                output: \(output)
+                node:
+                  start: ar1
+                  moves: [ar2, ar3, ar1]
+                  dwell: 1.5
+                """)
+            return LabRun.run(scenario, executable: LabDemoTests.dmm)
+        }
+        let switched = try run(.anchorSwitching)
+        try #require(switched.passed, "\(switched.summary)\n\(switched.timeline.joined(separator: "\n"))")
+        #expect(switched.moves.map { $0.hops } == [3, 3, 3] && switched.moves.allSatisfy { $0.hops == $0.directHops })
+        // Figure 10: under one aggregation router the paths meet at agg1.
+        #expect(switched.moves[0].routersUpdated == ["agg1", "ar1", "ar2"])
+        #expect(switched.moves.allSatisfy { $0.routersUpdated == $0.nextHopChanged })
+        // The report's path of the moved prefix, read from the kernels.
+        let phase = try #require(switched.phases.first { $0.label.hasPrefix("at ar3") })
+        #expect(phase.prefixes.first { $0.anchor == "ar1" }?.path == ["cn", "border", "agg2", "ar3", "mn"])
+
+        let indirect = try run(.indirection)
+        try #require(indirect.passed, "\(indirect.summary)")
+        // Through ar1 and a tunnel: ar1, then ar2 (or ar3) after decapsulation.
+        #expect(indirect.moves.map { $0.hops } == [4, 4, 3], "\(indirect.summary)")
+    }
 }
