@@ -183,13 +183,14 @@ struct PrerequisiteTests {
 /// each control plane.
 @Suite(.serialized, .enabled(if: TestNamespace.available || ProcessInfo.processInfo.environment["CI"] != nil, TestNamespace.skipReason))
 struct TreeTopologyLabTests {
-    @Test(arguments: ControlPlane.allCases) func theFlatSchemeRunsOnTheTree(control: ControlPlane) throws {
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("dmm-tree-\(control)-\(getpid())").path
-        defer { try? FileManager.default.removeItem(atPath: output) }
-        let scenario = try Scenario(yaml: """
-            name: tree
+    /// The node moves ar1 -> ar2 (the same aggregation router) -> ar3 (the
+    /// other) -> ar1.
+    static func scenario(_ control: ControlPlane, _ forwarding: ForwardingMethod = .indirection, output: String) throws -> Scenario {
+        try Scenario(yaml: """
+            name: tree-\(control)-\(forwarding.rawValue)
             topology: tree
             control: \(control)
+            forwarding: \(forwarding.rawValue)
             idle-grace: 1
             output: \(output)
             node:
@@ -197,6 +198,12 @@ struct TreeTopologyLabTests {
               moves: [ar2, ar3, ar1]
               dwell: 1.5
             """)
+    }
+
+    @Test(arguments: ControlPlane.allCases) func theFlatSchemeRunsOnTheTree(control: ControlPlane) throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("dmm-tree-\(control)-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let scenario = try Self.scenario(control, output: output)
         #expect(scenario.topology.path(from: "ar2", to: "ar3") == ["ar2", "agg1", "border", "agg2", "ar3"])
         let result = LabRun.run(scenario, executable: LabDemoTests.dmm)
         try #require(result.passed, "\(result.summary)\n\(result.timeline.joined(separator: "\n"))")
@@ -215,19 +222,7 @@ struct TreeTopologyLabTests {
         func run(_ forwarding: ForwardingMethod) throws -> LabRun.Result {
             let output = FileManager.default.temporaryDirectory.appendingPathComponent("dmm-tree-\(forwarding)-\(getpid())").path
             defer { try? FileManager.default.removeItem(atPath: output) }
-            let scenario = try Scenario(yaml: """
-                name: tree-\(forwarding)
-                topology: tree
-                control: central
-                forwarding: \(forwarding.rawValue)
-                idle-grace: 1
-                output: \(output)
-                node:
-                  start: ar1
-                  moves: [ar2, ar3, ar1]
-                  dwell: 1.5
-                """)
-            return LabRun.run(scenario, executable: LabDemoTests.dmm)
+            return LabRun.run(try Self.scenario(.central, forwarding, output: output), executable: LabDemoTests.dmm)
         }
         let switched = try run(.anchorSwitching)
         try #require(switched.passed, "\(switched.summary)\n\(switched.timeline.joined(separator: "\n"))")
