@@ -36,46 +36,83 @@ extension BenchCommand {
         @Option(help: "distributed: the seite scheme alone; central: the same moves under the central controller too, printed side by side.")
         var control = ControlPlane.distributed.rawValue
 
+        @Option(help: "indirection: as --control says; anchor-switching: on the tree topology, between access routers under different aggregation routers, the central controller's indirection and its anchor switching side by side.")
+        var forwarding = ForwardingMethod.indirection.rawValue
+
         func validate() throws {
             guard moves >= 1 else { throw ValidationError("--moves \(moves) is out of range: at least 1") }
             guard ControlPlane(rawValue: control) != nil else {
                 throw ValidationError("--control '\(control)' is not one of \(ControlPlane.allCases.map(\.rawValue).joined(separator: ", "))")
             }
+            guard ForwardingMethod(rawValue: forwarding) != nil else {
+                throw ValidationError("--forwarding '\(forwarding)' is not one of \(ForwardingMethod.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+        }
+
+        /// One configuration the moves run under.
+        struct Setup {
+            var label: String
+            var control: ControlPlane
+            var forwarding: ForwardingMethod
+            var topology: String
+            var routers: (String, String)
+        }
+
+        var setups: [Setup] {
+            if forwarding == ForwardingMethod.anchorSwitching.rawValue {
+                return [ForwardingMethod.indirection, .anchorSwitching].map {
+                    Setup(label: $0.rawValue, control: .central, forwarding: $0, topology: "tree", routers: ("ar1", "ar3"))
+                }
+            }
+            let planes: [ControlPlane] = control == ControlPlane.central.rawValue ? [.distributed, .central] : [.distributed]
+            return planes.map { Setup(label: $0.rawValue, control: $0, forwarding: .indirection, topology: "pair", routers: ("mar1", "mar2")) }
         }
 
         func run() throws {
             require(Lab.prerequisites)
-            let planes: [ControlPlane] = control == ControlPlane.central.rawValue ? [.distributed, .central] : [.distributed]
-            let results = try planes.map { try measure($0, separate: planes.count > 1) }
-            print("dmm bench handover: \(results[0].moves.count) moves between two MARs, TCP message every \(interval * 1000) ms"
-                  + (planes.count > 1 ? "; the distributed scheme, then the same under central control" : ""))
+            let setups = self.setups
+            let results = try setups.map { try measure($0, separate: setups.count > 1) }
+            print("dmm bench handover: \(results[0].moves.count) moves between \(setups[0].routers.0) and \(setups[0].routers.1) (topology \(setups[0].topology)), "
+                  + "TCP message every \(interval * 1000) ms" + (setups.count > 1 ? "; \(setups.map(\.label).joined(separator: ", then "))" : ""))
+            func line(_ name: String, _ figures: (LabRun.Result) -> String) {
+                print("\(name): " + zip(setups, results).map { (setups.count > 1 ? "\($0.label): " : "") + figures($1) }.joined(separator: " | "))
+            }
             for (name, path) in [("downlink", \LabRun.Move.downlinkMilliseconds), ("uplink", \.uplinkMilliseconds),
                                  ("first echo", \.firstEchoMilliseconds)] {
-                let figures = zip(planes, results).map { plane, result in
-                    (planes.count > 1 ? "\(plane): " : "") + Self.figures(result.moves.compactMap { $0[keyPath: path] }.sorted())
-                }
-                print("\(name): \(figures.joined(separator: " | "))")
+                line(name) { Self.figures($0.moves.compactMap { $0[keyPath: path] }.sorted()) }
             }
-            for (plane, result) in zip(planes, results) {
-                let prefix = planes.count > 1 ? "\(plane): " : ""
+            line("route stretch (routers crossed beyond the direct path, per move)") { r in
+                Self.counts(r.moves.compactMap { m in m.hops.flatMap { h in m.directHops.map { h - $0 } } })
+            }
+            line("signalling messages per move") { Self.counts($0.moves.map(\.signallingMessages)) }
+            line("access routers' rule changes per move") { Self.counts($0.moves.map(\.ruleChanges)) }
+            if setups.contains(where: { $0.forwarding == .anchorSwitching }) {
+                line("routers updated per move") { Self.counts($0.moves.compactMap { $0.routersUpdated?.count }) }
+                line("packets held/released/dropped in all") { r in
+                    ["held", "released", "dropped"].map { k in "\(r.moves.reduce(0) { $0 + ($1.buffered?[k] ?? 0) })" }.joined(separator: "/")
+                }
+            }
+            for (setup, result) in zip(setups, results) {
+                let prefix = setups.count > 1 ? "\(setup.label): " : ""
                 if let s = result.stream { print("\(prefix)long TCP connection: \(s.sent) sent, \(s.echoed) echoed, error: \(s.error)") }
                 if !result.failures.isEmpty { print("\(prefix)checks that failed: \(result.failures.joined(separator: "; "))") }
             }
         }
 
-        /// One run of the moves under `plane`.
-        func measure(_ plane: ControlPlane, separate: Bool) throws -> LabRun.Result {
-            let path = (0..<moves).map { $0 % 2 == 0 ? "mar2" : "mar1" }
+        /// One run of the moves under `setup`.
+        func measure(_ setup: Setup, separate: Bool) throws -> LabRun.Result {
+            let path = (0..<moves).map { $0 % 2 == 0 ? setup.routers.1 : setup.routers.0 }
             let base = output ?? "\(FileManager.default.temporaryDirectory.path)/dmm-bench-handover-\(getpid())"
             let scenario = try Scenario(yaml: """
                 name: bench-handover
-                topology: pair
-                control: \(plane)
+                topology: \(setup.topology)
+                control: \(setup.control)
+                forwarding: \(setup.forwarding.rawValue)
                 idle-grace: 1
                 node-identity: \(nodeIdentity)
-                output: \(separate ? "\(base)/\(plane)" : base)
+                output: \(separate ? "\(base)/\(setup.label)" : base)
                 node:
-                  start: mar1
+                  start: \(setup.routers.0)
                   moves: [\(path.joined(separator: ", "))]
                   dwell: \(dwell)
                 traffic:
@@ -90,6 +127,13 @@ extension BenchCommand {
                 try result.write(to: URL(fileURLWithPath: scenario.output))
             }
             return result
+        }
+
+        /// Median and range of whole counts.
+        static func counts(_ values: [Int]) -> String {
+            guard !values.isEmpty else { return "not measured" }
+            let sorted = values.sorted()
+            return "median \(sorted[(sorted.count - 1) / 2]), min \(sorted.first!), max \(sorted.last!)"
         }
 
         /// Median, p99, min and max of sorted gaps in milliseconds.
