@@ -10,6 +10,10 @@ import Glibc
 extension LinuxDataPlane {
     public func prepareAccessLink(_ name: String, linkLayerAddress: [UInt8], linkLocal: IPv6Address) throws {
         try setSysctl("net/ipv6/conf/\(name)/accept_dad", "0")
+        // A link that comes back into the namespace keeps its index only if
+        // no other device took it meanwhile (the buffer's device may have):
+        // the names are read again.
+        try refreshInterfaces()
         let index = try index(of: name)
         var w = NetlinkWriter()
         w.u8(UInt8(AF_UNSPEC))

@@ -103,11 +103,12 @@ public final class LinuxDataPlane {
         if bpf != nil { try attachDecapsulator() }
     }
 
-    /// With eBPF tunnels, every interface but loopback decapsulates.
+    /// With eBPF tunnels, every interface but loopback and the buffer's
+    /// decapsulates (tunnels may come in on any link).
     func attachDecapsulator() throws {
         guard let bpf else { return }
-        let interfaces = Set(interfaceIndexes.filter { $0.key != "lo" }.values)
-        try inNetworkNamespace(netlink.namespace) { try bpf.attach(to: interfaces) }
+        let interfaces = Set(interfaceIndexes.filter { $0.key != "lo" && $0.key != PacketBuffer.deviceName }.values)
+        try inNetworkNamespace(netlink.namespace) { _ = bpf.attach(to: interfaces) }
     }
 
     /// The first global IPv6 address on an interface (RTM_GETADDR).

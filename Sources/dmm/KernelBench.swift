@@ -7,7 +7,7 @@ import Foundation
 extension BenchCommand {
     struct Kernel: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Program SRv6 tunnel routes through rtnetlink in a scratch namespace; print operations per second (root).",
+            abstract: "Program tunnel routes (SRv6, or eBPF where the kernel lacks SRv6 tunnels) through rtnetlink in a scratch namespace; print operations per second (root).",
             discussion: "Builds the namespace with iproute2, then installs and removes ROUTES encapsulation routes through the Linux data plane in batches of at most 16 KiB."
         )
 
@@ -24,7 +24,7 @@ extension BenchCommand {
                 .encapsulate(IPv6Prefix(IPv6Address(high: 0x2001_0db8_0000_0000 | UInt64(i), low: 0), length: 64),
                              endpoint: endpoint, mode: .ipv6InIPv6)
             }
-            print("dmm bench kernel: \(routes) seg6 encap.red routes, one netlink socket, batches of at most 16 KiB")
+            print("dmm bench kernel: \(routes) IPv6-in-IPv6 tunnel routes (\(dp.config.tunnels.resolved == .bpf ? "encap bpf, one program per far end" : "seg6 encap.red")), one netlink socket, batches of at most 16 KiB")
             for (name, changes) in [("install", rules.map { LinuxDataPlane.Change.install($0) }),
                                     ("remove", rules.map { LinuxDataPlane.Change.remove($0) })] {
                 let start = DispatchTime.now().uptimeNanoseconds

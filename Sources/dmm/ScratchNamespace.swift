@@ -1,4 +1,5 @@
 import DMMLinux
+import DMMWire
 import Foundation
 
 /// A network namespace of a benchmark's own, built with iproute2: an uplink
@@ -24,8 +25,13 @@ final class ScratchNamespace {
 
     deinit { _ = try? Self.ip(["netns", "del", name]) }
 
-    /// The Linux data plane in it, on `up0`.
-    func dataPlane() throws -> LinuxDataPlane { try LinuxDataPlane(netlink: NetlinkSocket(namespace: name), config: .init(uplink: "up0")) }
+    /// The Linux data plane in it, on `up0`; its tunnels' outer source (which
+    /// eBPF tunnels need) is a documentation address: no packet goes.
+    func dataPlane() throws -> LinuxDataPlane {
+        var config = LinuxDataPlane.Config(uplink: "up0")
+        config.tunnelSource = IPv6Address("2001:db8:ffff::1")
+        return try LinuxDataPlane(netlink: NetlinkSocket(namespace: name), config: config)
+    }
 
     static func ip(_ arguments: [String]) throws { _ = try Command.output(try Command.require("ip"), arguments) }
 }
