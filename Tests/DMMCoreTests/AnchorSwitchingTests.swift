@@ -160,6 +160,20 @@ import Testing
         #expect(Self.entries(tb, hnp2) == ["ar2": [.deliver(hnp2, link: Self.link)]])
     }
 
+    /// GL-switch:3 and 4: an access router advertises a moved prefix only
+    /// because the controller moved it there; one without flows is not moved.
+    @Test func onlyAPrefixTheControllerMovesIsAdvertisedAtTheNewRouter() throws {
+        var tb = T(topology: try TopologyTests.tree())
+        tb.run(for: 0.5)
+        let idle = try #require(tb.attach("mn", at: "ar1").first?.prefix)
+        tb.run(for: 0.5)
+        let advertised = tb.attach("mn", at: "ar2")
+        tb.run(for: 0.5)
+        #expect(advertised.count == 1 && advertised[0].preferred && T.block(2).contains(advertised[0].prefix))
+        #expect(Self.entries(tb, idle).isEmpty, "nothing moved it")
+        #expect(!tb.controllerActions.contains { if case .placed(idle, _, _) = $0 { true } else { false } })
+    }
+
     @Test func aRouterThatDoesNotAnswerTurnsTheMoveIntoIndirection() throws {
         var (tb, hnp1) = try Self.nodeAtAR1()
         tb.isolated = ["agg1"]
