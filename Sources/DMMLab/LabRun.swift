@@ -88,6 +88,10 @@ public struct LabRun {
         /// from `anchor` to `servedAt` when they differ (indirection), or as
         /// the routers' kernels forward it (anchor switching).
         public var path: [String]
+
+        /// Served away from its anchor through it (indirection), not on a
+        /// path that leaves the anchor out (anchor switching).
+        var isTunnelled: Bool { anchor != servedAt && path.contains(anchor) }
     }
 
     public struct Result: Codable, Sendable {

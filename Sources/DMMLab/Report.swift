@@ -4,8 +4,8 @@ import Foundation
 /// report.html with the pictures of `ReportDiagrams.swift` and an SVG
 /// timeline of the long connection's echoes.
 extension LabRun.Result {
-    public var summary: String {
-        var lines = ["", "Scenario \(scenario): \(passed ? "PASSED" : "FAILED")", ""]
+    /// The moves as a table, for the terminal and the report alike.
+    var moveTable: (header: [String], rows: [[String]]) {
         let switching = moves.contains { $0.routersUpdated != nil }
         let header = ["move"] + Self.interruptionColumns + ["pings lost", "hops (direct)", "signalling msgs", "rule changes"]
             + (switching ? ["routers updated", "held/released/dropped"] : []) + ["new connection from"]
@@ -16,6 +16,12 @@ extension LabRun.Result {
                                 ["held", "released", "dropped"].map { "\(m.buffered?[$0] ?? 0)" }.joined(separator: "/")] : [])
                 + [m.newConnectionSource + (m.newConnectionUsedNewestPrefix ? "" : " (old prefix!)")]
         }
+        return (header, rows)
+    }
+
+    public var summary: String {
+        var lines = ["", "Scenario \(scenario): \(passed ? "PASSED" : "FAILED")", ""]
+        let (header, rows) = moveTable
         let widths = header.indices.map { i in ([header[i]] + rows.map { $0[i] }).map(\.count).max()! }
         for r in [header] + rows { lines.append(zip(r, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")) }
         if let s = stream {
@@ -62,10 +68,8 @@ extension LabRun.Result {
     }
 
     var html: String {
-        let rows = moves.map { m in
-            "<tr><td>\(m.from) &rarr; \(m.to)</td>" + m.interruptions.map { "<td>\($0)</td>" }.joined()
-                + "<td>\(m.pingsLost)</td><td>\(m.signallingMessages)</td><td>\(m.ruleChanges)</td><td>\(escape(m.newConnectionSource))</td></tr>"
-        }
+        let table = moveTable
+        let rows = table.rows.map { "<tr>" + $0.map { "<td>\(escape($0).replacingOccurrences(of: "-&gt;", with: "&rarr;"))</td>" }.joined() + "</tr>" }
         let phaseFigures = phases.map { "<figure>\(networkSVG($0))<figcaption>\(escape($0.label))</figcaption></figure>" }
         let interruptions = moves.map { "<figure>\(interruptionSVG($0))<figcaption>\(escape($0.from)) &rarr; \(escape($0.to))</figcaption></figure>" }
         return """
@@ -73,10 +77,10 @@ extension LabRun.Result {
             <style>body{font-family:sans-serif;margin:2em}td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left}
             .phases{display:flex;flex-wrap:wrap;gap:1em}figure{margin:0 0 1em 0}figcaption{font-size:13px;color:#444}</style></head><body>
             <h1>\(escape(scenario)): \(passed ? "passed" : "FAILED")</h1>
-            <h2>Moves</h2><table><tr><th>move</th>\(Self.interruptionColumns.map { "<th>\($0)</th>" }.joined())<th>pings lost</th><th>signalling messages</th><th>rule changes</th><th>new connection from</th></tr>
+            <h2>Moves</h2><table><tr>\(table.header.map { "<th>\(escape($0))</th>" }.joined())</tr>
             \(rows.joined(separator: "\n"))</table>
             <h2>The network, phase by phase</h2>
-            <p>Each prefix in use, the way its packets go from the correspondent to the node; dashed: through a tunnel from its anchor.</p>
+            <p>Each prefix in use, the way its packets go from the correspondent to the node; dashed: through a tunnel from its anchor; switched: its anchoring moved to where the node is, the routers' host routes taking it there.</p>
             <div class="phases">\(phaseFigures.joined(separator: "\n"))</div>
             <h2>Interruption of each move</h2>
             <p>The long connection's packets around each move, at the node and at the correspondent; red: from the link coming up to the first packet.</p>

@@ -66,7 +66,7 @@ extension LabRun.Result {
             let points = flow.path.compactMap { positions[$0] }.map { (x: $0.x + offset, y: $0.y + offset) }
             let tunnelStart = flow.path.firstIndex(of: flow.anchor) ?? 0, tunnelEnd = flow.path.lastIndex(of: flow.servedAt) ?? 0
             for j in points.indices.dropLast() {
-                let tunnelled = flow.anchor != flow.servedAt && j >= tunnelStart && j < tunnelEnd
+                let tunnelled = flow.isTunnelled && j >= tunnelStart && j < tunnelEnd
                 svg.append(segment(points[j], points[j + 1], color: color, width: 3, dash: tunnelled ? "7,4" : nil))
             }
         }
@@ -77,8 +77,8 @@ extension LabRun.Result {
         }
         for (i, flow) in phase.prefixes.enumerated() {
             let y = height + 20 * Double(i)
-            let text = flow.anchor == flow.servedAt
-                ? "\(flow.prefix): anchored and served at \(flow.anchor)" : "\(flow.prefix): anchored at \(flow.anchor), tunnelled to \(flow.servedAt)"
+            let text = flow.anchor == flow.servedAt ? "\(flow.prefix): anchored and served at \(flow.anchor)"
+                : "\(flow.prefix): anchored at \(flow.anchor), \(flow.isTunnelled ? "tunnelled" : "switched") to \(flow.servedAt)"
             svg.append(String(format: ##"<rect x="10" y="%.1f" width="14" height="4" fill="%@"/>"##, y - 6, Self.flowColors[i % Self.flowColors.count]))
             svg.append(String(format: ##"<text x="30" y="%.1f" font-size="11">%@</text>"##, y, escape(text)))
         }
