@@ -45,6 +45,7 @@ public final class ControllerDaemon {
         try store.write(recoveryTimeStamp: engine.recoveryTimeStamp)
         let held = try store.loadLocation()
         location = LocationManagement(restoring: held.nodes, holding: held.holding)
+        location.placeAgain(controller: &engine, now: wallClock())
         socket = try UDPSocket(bindTo: config.controller.address, port: PFCPHeader.udpPort)
         reports = try LocationPort(address: config.controller.address, metrics: metrics, log: log)
         reactor = try Reactor()

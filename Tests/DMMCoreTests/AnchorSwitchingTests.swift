@@ -96,6 +96,28 @@ import Testing
         #expect(tb.sent[release].message.removeBAR != nil, "the BAR goes with the buffer")
     }
 
+    /// A controller that dies between steps 2 and 3 of a move: restarted
+    /// from its store, it places the prefix again, and the buffering
+    /// router gets its final entry, which releases what it held.
+    @Test func aControllerRestartedMidMoveFinishesIt() throws {
+        var (tb, hnp1) = try Self.nodeAtAR1()
+        tb.isolated = ["agg1"]  // agg1's answer does not come: the move waits at step 2
+        _ = tb.attach("mn", at: "ar2")
+        tb.run(for: 0.05)
+        #expect(tb.rules(at: "ar1") == [.buffer(hnp1)])
+        tb.restartController()
+        tb.isolated = []
+        tb.location.placeAgain(controller: &tb.controller, now: tb.now)
+        tb.collect()
+        tb.run(for: 1)
+        #expect(Self.entries(tb, hnp1) == [
+            "ar2": [.deliver(hnp1, link: Self.link)],
+            "agg1": [Self.forward(hnp1, "eth1", "fe80::1")],
+            "ar1": [Self.forward(hnp1, "eth0", "fe80::2")],
+        ])
+        #expect(tb.controller.sessions.values.allSatisfy { $0.isProgrammed })
+    }
+
     @Test func withoutBufferingTheOldRouterForwardsAtOnce() throws {
         var (tb, hnp1) = try Self.nodeAtAR1(buffering: false)
         _ = tb.attach("mn", at: "ar2")

@@ -96,6 +96,20 @@ public struct LocationManagement: Sendable {
         self.holding = holding.sorted { $0.until < $1.until }
     }
 
+    /// After a restart from the store: each prefix placed again where its
+    /// node is, so that the controller knows the placements anchor switching
+    /// works from, and a move it died in the middle of finishes (a buffering
+    /// router gets its final entries, which release what it held). Rules
+    /// that are already right are not sent again.
+    public func placeAgain(controller: inout Controller, now: Instant) {
+        for node in nodes.keys.sorted() {
+            let at = attachments[node]
+            for h in nodes[node]! where h.active || h.anchor == at?.agent {
+                controller.place(Placement(prefix: h.prefix, anchor: h.anchor, serving: at), at: now)
+            }
+        }
+    }
+
     /// Every node as the store keeps it, in node order.
     public var stored: [Node] {
         Set(nodes.keys).union(attachments.keys).sorted().map { node(of: $0) }
