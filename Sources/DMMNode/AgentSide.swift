@@ -27,6 +27,7 @@ final class AgentSide {
     let log: Logger
     var refusals = CounterFollower<UInt8>(), malformed = CounterFollower<WireError.Kind>()
     var dropped = CounterFollower<DataPlaneAgent.Dropped>()
+    var buffered = CounterFollower<String>()
 
     init(config: DataPlaneAgent.Config, tunnelEndpoint: IPv6Address?, capacity: Int, rules: KernelRules, metrics: DaemonMetrics,
          log: Logger) throws {
@@ -113,9 +114,16 @@ final class AgentSide {
         refusals.follow(pfcp.refused, into: metrics, "dmm_pfcp_refused_total", label: "cause") { PFCPCause(rawValue: $0).name }
         malformed.follow(pfcp.malformed, into: metrics, "dmm_pfcp_malformed_total", label: "reason") { $0.rawValue }
         dropped.follow(engine.counters.dropped, into: metrics, "dmm_pfcp_dropped_total", label: "reason") { $0.rawValue }
+        buffered.follow(bufferCounts, into: metrics, "dmm_buffer_packets_total", label: "outcome") { $0 }
         metrics.gauge("dmm_sessions", engine.sessionCount)
         metrics.gauge("dmm_associated", engine.isAssociated ? 1 : 0)
         rules.recordGauges()
+    }
+
+    /// What the kernel path's buffer (FM-buffer) did with packets so far.
+    var bufferCounts: [String: Int] {
+        guard let c = rules.dataPlane.buffer?.counters else { return [:] }
+        return ["held": c.held, "released": c.released, "dropped": c.dropped, "stray": c.stray]
     }
 
     /// What `dmm ctl` shows of it.
@@ -133,10 +141,7 @@ final class AgentSide {
             "refused": Dictionary(uniqueKeysWithValues: pfcp.refused.map { (PFCPCause(rawValue: $0.key).name, $0.value) }),
             "malformed": Dictionary(uniqueKeysWithValues: pfcp.malformed.map { ($0.key.rawValue, $0.value) }),
             "dropped": Dictionary(uniqueKeysWithValues: engine.counters.dropped.map { ($0.key.rawValue, $0.value) }),
-            "buffer": rules.dataPlane.buffer.map { b -> [String: Int] in
-                let c = b.counters
-                return ["held": c.held, "released": c.released, "dropped": c.dropped, "stray": c.stray]
-            } ?? [:],
+            "buffer": bufferCounts,
         ]
     }
 }
