@@ -105,7 +105,7 @@ extension Controller {
     /// what it held (FM-buffer:2).
     mutating func completeSwitch(of prefix: IPv6Prefix, at now: Instant) {
         guard let s = switches[prefix] else { return }
-        for (key, seid) in sessionOf where key.prefix == prefix && key.agent != s.buffering {
+        for (agent, seid) in sessionOf[prefix] ?? [:] where agent != s.buffering {
             guard let session = sessions[seid], session.isProgrammed, session.inFlight == nil else { return }
         }
         switches[prefix] = nil

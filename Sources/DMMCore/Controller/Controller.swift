@@ -116,11 +116,6 @@ public struct Controller: Sendable {
         }
     }
 
-    struct SessionKey: Hashable, Sendable {
-        var agent: IPv6Address
-        var prefix: IPv6Prefix
-    }
-
     enum Timer: Hashable, Sendable {
         case heartbeat(IPv6Address)
     }
@@ -129,7 +124,8 @@ public struct Controller: Sendable {
     public let recoveryTimeStamp: UInt32
     public private(set) var associations: [IPv6Address: Association] = [:]
     public private(set) var sessions: [UInt64: Session] = [:]
-    var sessionOf: [SessionKey: UInt64] = [:]
+    /// Each prefix's sessions, by agent.
+    var sessionOf: [IPv6Prefix: [IPv6Address: UInt64]] = [:]
     var nextSEID: UInt64
     var exchange: PFCPExchange
     var timers = TimerTable<Timer>()
@@ -215,7 +211,7 @@ public struct Controller: Sendable {
         for a in snapshot.associations { associations[a.agent] = a }
         for s in snapshot.sessions {
             sessions[s.seid] = s
-            sessionOf[SessionKey(agent: s.agent, prefix: s.prefix)] = s.seid
+            sessionOf[s.prefix, default: [:]][s.agent] = s.seid
             nextSEID = max(nextSEID, s.seid)
         }
     }
@@ -283,15 +279,14 @@ public struct Controller: Sendable {
     /// changed, or deleted (no rules) as needed. One request per session is
     /// in flight at a time; the newest wish is sent when it is answered.
     public mutating func program(_ rules: [ForwardingRule], at agent: IPv6Address, for prefix: IPv6Prefix, at now: Instant) {
-        let key = SessionKey(agent: agent, prefix: prefix)
         let seid: UInt64
-        if let known = sessionOf[key] {
+        if let known = sessionOf[prefix]?[agent] {
             seid = known
         } else {
             guard !rules.isEmpty else { return }
             nextSEID &+= 1
             seid = nextSEID
-            sessionOf[key] = seid
+            sessionOf[prefix, default: [:]][agent] = seid
             sessions[seid] = Session(agent: agent, prefix: prefix, seid: seid, wanted: [], acknowledged: [])
         }
         sessions[seid]!.wanted = rules.sorted { PFCPRuleMapping.slot(of: $0.key) < PFCPRuleMapping.slot(of: $1.key) }
@@ -380,7 +375,8 @@ public struct Controller: Sendable {
     mutating func forget(_ seid: UInt64) {
         guard let s = sessions.removeValue(forKey: seid) else { return }
         changedSessions.insert(seid)
-        sessionOf[SessionKey(agent: s.agent, prefix: s.prefix)] = nil
+        sessionOf[s.prefix]?[s.agent] = nil
+        if sessionOf[s.prefix]?.isEmpty == true { sessionOf[s.prefix] = nil }
         actions.append(.programmed(agent: s.agent, prefix: s.prefix))
     }
 
