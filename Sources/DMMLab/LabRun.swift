@@ -40,10 +40,10 @@ public struct LabRun {
         public var downlinkArrivals: [Double] = []
         public var uplinkArrivals: [Double] = []
         static let window = -20.0...40.0
-        /// Routers the correspondent's packets for the moved prefix crossed
-        /// after the move (64 minus the hop limit of the ping's replies, the
-        /// ping being sent from that prefix), and on the direct path to the
-        /// new access router.
+        /// Routers the long connection's packets from the correspondent
+        /// crossed after the move (64 minus their hop limit in the node's
+        /// capture), and the routers on the direct path to the new access
+        /// router.
         public var hops: Int?
         public var directHops: Int?
         /// Anchor switching: the routers whose entries for the moved
@@ -311,7 +311,9 @@ extension Lab {
                 }
             }
             var phase = LabRun.Phase(label: label, node: node, prefixes: prefixes.sorted { $0.prefix < $1.prefix })
-            if scenario.forwarding == .anchorSwitching { (phase.entries, phase.buffered) = try switchingState() }
+            if scenario.forwarding == .anchorSwitching {
+                (phase.entries, phase.buffered) = try switchingState(accessRouters: Dictionary(uniqueKeysWithValues: states))
+            }
             return (phase, (messages, rules))
         }
         for (anchor, s) in states {
@@ -332,15 +334,16 @@ extension Lab {
     }
 
     /// Every agent's own routes in the kernel (not its pools' unreachable
-    /// blocks), and the sum of their buffers' counters.
-    func switchingState() throws -> (entries: [String: [String]], buffered: [String: Int]) {
+    /// blocks), and the sum of their buffers' counters; the access routers'
+    /// states are those already read.
+    func switchingState(accessRouters states: [String: [String: Any]]) throws -> (entries: [String: [String]], buffered: [String: Int]) {
         var entries: [String: [String]] = [:], buffered: [String: Int] = [:]
         for node in accessRouters + agentRouters {
             let lines = try ip(node, ["-6", "route", "show", "proto", "177"]).split(separator: "\n").map(String.init)
                 .filter { !$0.hasPrefix("unreachable") }
                 .map { $0.split(separator: " ").prefix { $0 != "metric" }.joined(separator: " ") }
             if !lines.isEmpty { entries[node] = lines.sorted() }
-            let s = try state(node)
+            let s = try states[node] ?? state(node)
             let counters = ((s["agent"] as? [String: Any]) ?? s)["buffer"] as? [String: Int] ?? [:]
             buffered.merge(counters, uniquingKeysWith: +)
         }

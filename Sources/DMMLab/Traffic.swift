@@ -137,22 +137,16 @@ public enum Traffic {
         return log
     }
 
-    /// ICMPv6 echo requests every `interval`; the arrival time of each
-    /// reply, and the hop limit it came with (the correspondent sends with
-    /// 64, so 64 minus it is the routers the reply crossed).
+    /// ICMPv6 echo requests every `interval`; the arrival time of each reply.
     public struct PingLog: Codable, Sendable {
         public var sent: Int
         public var received: Int
         public var arrivals: [Double]
-        public var hopLimits: [Int]
     }
 
-    /// From `source` when given (the lab pings from the prefix whose flows
-    /// move, whose path it measures), else as the kernel chooses.
-    public static func ping(to destination: IPv6Address, from source: IPv6Address? = nil, interval: Double, duration: Double,
-                            stopFile: String?) throws -> PingLog {
-        let s = try RawSocket(protocol: ICMPv6Message.protocolNumber, bindTo: source, icmpTypes: [129])
-        var log = PingLog(sent: 0, received: 0, arrivals: [], hopLimits: [])
+    public static func ping(to destination: IPv6Address, interval: Double, duration: Double, stopFile: String?) throws -> PingLog {
+        let s = try RawSocket(protocol: ICMPv6Message.protocolNumber, icmpTypes: [129])
+        var log = PingLog(sent: 0, received: 0, arrivals: [])
         let identifier = UInt16(truncatingIfNeeded: getpid())
         let start = now()
         var next = start
@@ -175,7 +169,6 @@ public enum Traffic {
                 {
                     log.received += 1
                     log.arrivals.append(now())
-                    log.hopLimits.append(Int(d.hopLimit))
                 }
             }
         }

@@ -92,22 +92,18 @@ final class BPFTunnels {
     /// none yet, and forgets those gone (an index may come back as another
     /// device). An interface that fails (one that left the namespace
     /// meanwhile, as a moving node's link does) is tried again at the next
-    /// call; returns how many failed. Run in the interfaces' namespace.
-    @discardableResult
-    func attach(to interfaces: Set<Int32>) -> Int {
+    /// call. Run in the interfaces' namespace.
+    func attach(to interfaces: Set<Int32>) {
         attached.formIntersection(interfaces)
-        var failed = 0
         for interface in interfaces.subtracting(attached).sorted() {
             if let found = try? Self.attachedDecapsulator(interface) {
                 close(found.program)
                 close(found.map)
             } else if cnl_bpf_tcx_attach(decapsulator, interface) != 0 {
-                failed += 1
                 continue
             }
             attached.insert(interface)
         }
-        return failed
     }
 
     // MARK: Encapsulation

@@ -10,9 +10,9 @@ import Glibc
 extension LinuxDataPlane {
     public func prepareAccessLink(_ name: String, linkLayerAddress: [UInt8], linkLocal: IPv6Address) throws {
         try setSysctl("net/ipv6/conf/\(name)/accept_dad", "0")
-        // A link that comes back into the namespace keeps its index only if
-        // no other device took it meanwhile (the buffer's device may have):
-        // the names are read again.
+        // A link that appears may carry another index than the one the
+        // driver last saw under its name (it left and came back): the names
+        // are read again.
         try refreshInterfaces()
         let index = try index(of: name)
         var w = NetlinkWriter()

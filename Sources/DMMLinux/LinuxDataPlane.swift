@@ -108,7 +108,7 @@ public final class LinuxDataPlane {
     func attachDecapsulator() throws {
         guard let bpf else { return }
         let interfaces = Set(interfaceIndexes.filter { $0.key != "lo" && $0.key != PacketBuffer.deviceName }.values)
-        try inNetworkNamespace(netlink.namespace) { _ = bpf.attach(to: interfaces) }
+        try inNetworkNamespace(netlink.namespace) { bpf.attach(to: interfaces) }
     }
 
     /// The first global IPv6 address on an interface (RTM_GETADDR).
@@ -214,8 +214,9 @@ public final class LinuxDataPlane {
     func messages(for change: Change) throws -> [NetlinkMessage] {
         let p = config.routeProtocol
         let uplink = try index(of: config.uplink)
-        // A route that replaces a buffer releases what it held.
-        if case .install(let rule) = change, let prefix = rule.prefix, rule.key == .route(prefix), rule != .buffer(prefix),
+        // Any change to a buffered prefix's route but the buffer's own
+        // install (a route replacing it, or its removal) releases what it held.
+        if let prefix = change.rule.prefix, change.rule.key == .route(prefix), change != .install(.buffer(prefix)),
             buffer?.isHolding(prefix) == true
         {
             releasing.append(prefix)
@@ -248,7 +249,7 @@ public final class LinuxDataPlane {
                                          kind: .gateway(via), protocolNumber: p)]
             case .buffer(let prefix):
                 let device = try bufferDevice()
-                if op == .install { buffer?.hold(prefix) } else { releasing.append(prefix) }
+                if op == .install { buffer?.hold(prefix) }
                 return [KernelRule.route(op, destination: prefix, table: KernelRule.mainTable, interface: device, kind: .plain,
                                          protocolNumber: p)]
             }

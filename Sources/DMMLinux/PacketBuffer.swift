@@ -84,9 +84,8 @@ public final class PacketBuffer: @unchecked Sendable {
     }
 
     /// Writes what `prefix` holds back into the device, in order, and stops
-    /// holding it; returns how many packets went.
-    @discardableResult
-    func release(_ prefix: IPv6Prefix) -> Int {
+    /// holding it.
+    func release(_ prefix: IPv6Prefix) {
         let packets = lock.withLock { () -> [(at: Double, packet: [UInt8])] in
             held.removeValue(forKey: prefix) ?? []
         }
@@ -99,7 +98,6 @@ public final class PacketBuffer: @unchecked Sendable {
             counts.released += sent
             counts.dropped += dropped
         }
-        return sent
     }
 
     func readLoop() {
@@ -128,14 +126,14 @@ public final class PacketBuffer: @unchecked Sendable {
                 return
             }
             // Packets over the time limit go first, then the count decides.
-            let fresh = held[prefix]!.drop { now - $0.at > limits.seconds }
-            counts.dropped += held[prefix]!.count - fresh.count
-            guard fresh.count < limits.packets else {
-                held[prefix] = Array(fresh)
+            let expired = held[prefix]!.prefix { now - $0.at > limits.seconds }.count
+            held[prefix]!.removeFirst(expired)
+            counts.dropped += expired
+            guard held[prefix]!.count < limits.packets else {
                 counts.dropped += 1
                 return
             }
-            held[prefix] = Array(fresh) + [(now, packet)]
+            held[prefix]!.append((now, packet))
             counts.held += 1
         }
     }

@@ -74,17 +74,12 @@ struct LabCommand: ParsableCommand {
         struct Ping: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "ICMPv6 echo over a raw socket; prints JSON of the replies.")
             @Option var to: String
-            @Option(help: "The source address (default: the kernel's choice).") var source: String?
             @Option var interval = 0.02
             @Option var duration = 10.0
             @Option(help: "Stop early when this file appears.") var stopFile: String?
             func run() throws {
                 guard let a = IPv6Address(to) else { throw ValidationError("--to '\(to)' is not an IPv6 address") }
-                let from = try source.map { s in
-                    guard let a = IPv6Address(s) else { throw ValidationError("--source '\(s)' is not an IPv6 address") }
-                    return a
-                }
-                let log = try DMMLab.Traffic.ping(to: a, from: from, interval: interval, duration: duration, stopFile: stopFile)
+                let log = try DMMLab.Traffic.ping(to: a, interval: interval, duration: duration, stopFile: stopFile)
                 Swift.print(String(decoding: try JSONEncoder().encode(log), as: UTF8.self))
             }
         }

@@ -46,8 +46,7 @@ extension Placement {
         var rules: [IPv6Address: [ForwardingRule]] = [serving.agent: [.deliver(prefix, link: serving.link)]]
         for node in topology.nodes where node.kind != .mobileNode && node.name != to {
             guard let hop = topology.nextHop(from: node.name, to: to) else { continue }
-            let before = node.name == home ? nil : topology.nextHop(from: node.name, to: home)
-            guard before?.interface != hop.interface || before?.via != hop.via else { continue }
+            if node.name != home, let before = topology.nextHop(from: node.name, to: home), before == hop { continue }
             guard node.kind == .router || node.kind == .accessRouter, let address = topology.addressing(node.name)?.address else { return nil }
             rules[address] = [.forward(prefix, link: LinkID(hop.interface), via: hop.via)]
         }
