@@ -28,9 +28,12 @@ public final class FlowMonitor {
         case ended(Flow)
     }
 
-    public init(namespace: String? = nil) throws {
-        socket = try NetlinkSocket(namespace: namespace, protocol: NETLINK_NETFILTER,
-                                   groups: UInt32(NF_NETLINK_CONNTRACK_NEW | NF_NETLINK_CONNTRACK_UPDATE | NF_NETLINK_CONNTRACK_DESTROY))
+    /// With `events` false, the socket only answers dumps (`current`): a
+    /// dump on the socket that events arrive on would take the events that
+    /// arrive meanwhile for its own replies and lose them.
+    public init(namespace: String? = nil, events: Bool = true) throws {
+        let groups = NF_NETLINK_CONNTRACK_NEW | NF_NETLINK_CONNTRACK_UPDATE | NF_NETLINK_CONNTRACK_DESTROY
+        socket = try NetlinkSocket(namespace: namespace, protocol: NETLINK_NETFILTER, groups: events ? UInt32(groups) : 0)
     }
 
     public var fd: Int32 { socket.fd }
@@ -82,11 +85,26 @@ public final class FlowMonitor {
 public struct FlowCounter: Sendable {
     private var flows: [FlowMonitor.Flow: Set<IPv6Prefix>] = [:]
     public private(set) var counts: [IPv6Prefix: Int] = [:]
+    /// Flows an event changed since the dump in progress began (nil: none in
+    /// progress): the dump may have been read before or after the event, so
+    /// the event's word on them stands.
+    private var changedSinceScan: Set<FlowMonitor.Flow>?
 
     public init() {}
 
+    /// A dump begins now; `reconcile` with its result leaves alone the flows
+    /// that events change meanwhile.
+    public mutating func beginScan() { changedSinceScan = [] }
+
     /// Applies an event; returns the prefixes whose count changed.
     public mutating func apply(_ event: FlowMonitor.Event, prefixOf: (IPv6Address) -> IPv6Prefix?) -> [IPv6Prefix] {
+        switch event {
+        case .started(let f), .ended(let f): changedSinceScan?.insert(f)
+        }
+        return count(event, prefixOf: prefixOf)
+    }
+
+    private mutating func count(_ event: FlowMonitor.Event, prefixOf: (IPv6Address) -> IPv6Prefix?) -> [IPv6Prefix] {
         switch event {
         case .started(let f):
             guard flows[f] == nil else { return [] }
@@ -109,11 +127,14 @@ public struct FlowCounter: Sendable {
     /// Makes the flows exactly those of a fresh dump: events can be late (the
     /// kernel reports an expired UDP or ICMP entry only when its collector
     /// gets to it, up to a minute later) or lost (a full socket buffer).
+    /// Flows that events changed since `beginScan` keep what the events said.
     public mutating func reconcile(present: [FlowMonitor.Event], prefixOf: (IPv6Address) -> IPv6Prefix?) -> [IPv6Prefix] {
+        let settled = changedSinceScan ?? []
+        changedSinceScan = nil
         let live = Set(present.compactMap { if case .started(let f) = $0 { f } else { nil } })
         var changed = Set<IPv6Prefix>()
-        for f in flows.keys where !live.contains(f) { changed.formUnion(apply(.ended(f), prefixOf: prefixOf)) }
-        for f in live where flows[f] == nil { changed.formUnion(apply(.started(f), prefixOf: prefixOf)) }
+        for f in flows.keys where !live.contains(f) && !settled.contains(f) { changed.formUnion(count(.ended(f), prefixOf: prefixOf)) }
+        for f in live where flows[f] == nil && !settled.contains(f) { changed.formUnion(count(.started(f), prefixOf: prefixOf)) }
         return Array(changed)
     }
 }

@@ -99,14 +99,14 @@ public final class ControllerDaemon {
     /// With `reportedAt`, the step answers an access router's report, and
     /// each session it left waiting on an agent is timed from then.
     func perform(reportedAt: Instant? = nil) {
+        let actions = engine.pollActions()
+        for case .send(let m, let to) in actions { send(m, to: to) }
         let changes = engine.takeChanges()
         if let reportedAt {
             for case let (_, s?) in changes.sessions where !s.isProgrammed {
                 placing[s.prefix, default: (reportedAt, [])].agents.insert(s.agent)
             }
         }
-        let actions = engine.pollActions()
-        for case .send(let m, let to) in actions { send(m, to: to) }
         do {
             try store.write(controller: changes, location: location.takeChanges())
         } catch {

@@ -23,8 +23,13 @@ extension MARDaemon {
         }
     }
 
+    /// Closed only once `perform` has sent the step's messages: closing
+    /// starts a thread (see `csock_frames_close`), and the step that names
+    /// a node sends its report.
     func stopWatchingFrames(_ link: String) {
-        if let source = frameSources.removeValue(forKey: link) { reactor.unwatch(source.fd) }
+        guard let source = frameSources.removeValue(forKey: link) else { return }
+        reactor.unwatch(source.fd)
+        retiredFrameSources.append(source)
     }
 
     /// Tells the engine the source of the first frame queued on the link.

@@ -35,8 +35,12 @@ public final class MARDaemon {
     var prepared: Set<String> = []
     /// Messages refused before the engine saw them, by reason.
     var malformed: [String: Int] = [:]
-    /// When connection tracking is next read in full (see `scanFlows`).
+    /// Reads connection tracking in full off this thread (see `scanFlows`).
+    let flowScanner: FlowScanner
+    /// When connection tracking is next read in full, and whether a read is
+    /// under way.
     var nextFlowScan = Instant(nanoseconds: 0)
+    var scanningFlows = false
     static let flowScanInterval: Seconds = 1
     let rules: KernelRules
     /// Under central control, its data-plane agent, writing the same rules.
@@ -45,6 +49,8 @@ public final class MARDaemon {
     var recovered: Int?
     /// Access links watched for their node's first frame (MARDaemon+Frames.swift).
     var frameSources: [String: FrameSource] = [:]
+    /// Those no longer watched, closed at the end of `perform`.
+    var retiredFrameSources: [FrameSource] = []
 
     public init(config: MARConfig) throws {
         self.config = config
@@ -61,6 +67,7 @@ public final class MARDaemon {
         icmp = try RawSocket(protocol: ICMPv6Message.protocolNumber, icmpTypes: [ICMPv6Message.Kind.routerSolicitation.rawValue])
         links = try LinkMonitor()
         flows = try FlowMonitor()
+        flowScanner = try FlowScanner()
         reactor = try Reactor()
     }
 
@@ -75,11 +82,11 @@ public final class MARDaemon {
         agent?.start()
         if let agent { reactor.watch(agent.socket.fd) { try agent.receive() } }
         for event in try links.current() { linkChanged(event) }
-        for event in try flows.current() { flowChanged(event) }
         reactor.watch(mobility.fd) { [unowned self] in try receiveMobility() }
         reactor.watch(icmp.fd) { [unowned self] in try receiveICMP() }
         reactor.watch(links.fd) { [unowned self] in for e in try links.poll() { linkChanged(e) } }
         reactor.watch(flows.fd) { [unowned self] in for e in try flows.poll() { flowChanged(e) } }
+        reactor.watch(flowScanner.fd) { [unowned self] in try flowsScanned() }
         reactor.watch(control.fd) { [unowned self] in control.serveOne { _ in self.stateJSON() } }
         if let prometheus {
             reactor.watch(prometheus.fd) { [unowned self] in prometheus.serveOne { Listener.http($0) { self.renderMetrics() } } }
@@ -91,13 +98,14 @@ public final class MARDaemon {
             },
             tick: { [unowned self] in
                 let now = wallClock()
-                if now >= nextFlowScan { try scanFlows(at: now) }
+                if now >= nextFlowScan { scanFlows(at: now) }
                 engine.handleTimeout(at: now)
                 perform()
                 agent?.handleTimeout(at: now)
                 rules.retry(at: now)
             },
             onError: { [unowned self] in log.error("loop", metadata: ["error": "\($0)"]) })
+        flowScanner.stop()
         let removed = try dataPlane.reconcile([])
         try ConnectionTracking.remove()
         log.info("stop", metadata: ["removed": "\(removed.removed)"])
@@ -186,13 +194,24 @@ public final class MARDaemon {
         }
     }
 
-    /// Reads connection tracking in full and corrects the counts: events alone
-    /// report a UDP or ICMP flow's end only when the kernel's collector gets
-    /// to the expired entry, which can take a minute.
-    func scanFlows(at now: Instant) throws {
+    /// Asks for connection tracking in full, which corrects the counts
+    /// (`flowsScanned`): events alone report a UDP or ICMP flow's end only
+    /// when the kernel's collector gets to the expired entry, which can take
+    /// a minute. The first read, at start, counts the flows already there.
+    func scanFlows(at now: Instant) {
         nextFlowScan = now + Self.flowScanInterval
-        let changed = flowCounter.reconcile(present: try flows.current(), prefixOf: Self.prefix(ofFlowEnd:))
-        for p in changed { engine.handle(.flows(p, count: flowCounter.count(p)), at: now) }
+        guard !scanningFlows else { return }
+        scanningFlows = true
+        flowCounter.beginScan()
+        flowScanner.request()
+    }
+
+    func flowsScanned() throws {
+        guard let result = flowScanner.take() else { return }
+        scanningFlows = false
+        let changed = flowCounter.reconcile(present: try result.get(), prefixOf: Self.prefix(ofFlowEnd:))
+        for p in changed { engine.handle(.flows(p, count: flowCounter.count(p)), at: wallClock()) }
+        if !changed.isEmpty { perform() }
     }
 
     /// Flows count for the /64 of each end, whether or not the engine serves
@@ -248,6 +267,7 @@ public final class MARDaemon {
             }
         }
         rules.apply()
+        retiredFrameSources.removeAll()
         if let anchored = recovered {
             recovered = nil
             do {
