@@ -69,38 +69,81 @@ public struct ByteReader: Sendable {
     }
 }
 
-/// Appends big-endian fields to a growing byte buffer.
-public struct ByteWriter: Sendable {
-    public var bytes: [UInt8]
+/// Appends big-endian fields to a growing byte buffer of its own. It cannot
+/// be copied: it owns its memory outright, so a write is a bounds check and
+/// a store, with no array's uniqueness check or generic append on the way.
+public struct ByteWriter: ~Copyable {
+    private var base: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    /// Bytes written so far.
+    public private(set) var count = 0
 
     public init(capacity: Int = 64) {
-        bytes = []
-        bytes.reserveCapacity(capacity)
+        self.capacity = max(capacity, 16)
+        base = .allocate(capacity: self.capacity)
     }
 
-    public var count: Int { bytes.count }
+    deinit { base.deallocate() }
 
-    @inline(__always) public mutating func u8(_ v: UInt8) { bytes.append(v) }
-    @inline(__always) public mutating func u16(_ v: UInt16) {
-        bytes.append(UInt8(v >> 8))
-        bytes.append(UInt8(truncatingIfNeeded: v))
+    /// What was written.
+    public var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+
+    @inline(__always) mutating func reserve(_ n: Int) {
+        if count + n > capacity { grow(to: count + n) }
     }
-    @inline(__always) public mutating func u32(_ v: UInt32) {
-        withUnsafeBytes(of: v.bigEndian) { bytes.append(contentsOf: $0) }
+
+    @inline(never) mutating func grow(to needed: Int) {
+        let bigger = max(needed, capacity * 2)
+        let moved = UnsafeMutablePointer<UInt8>.allocate(capacity: bigger)
+        moved.update(from: base, count: count)
+        base.deallocate()
+        base = moved
+        capacity = bigger
     }
-    @inline(__always) public mutating func u64(_ v: UInt64) {
-        withUnsafeBytes(of: v.bigEndian) { bytes.append(contentsOf: $0) }
+
+    @inline(__always) mutating func store<T: FixedWidthInteger>(_ v: T) {
+        reserve(MemoryLayout<T>.size)
+        UnsafeMutableRawPointer(base + count).storeBytes(of: v.bigEndian, as: T.self)
+        count += MemoryLayout<T>.size
     }
+
+    @inline(__always) public mutating func u8(_ v: UInt8) { store(v) }
+    @inline(__always) public mutating func u16(_ v: UInt16) { store(v) }
+    @inline(__always) public mutating func u32(_ v: UInt32) { store(v) }
+    @inline(__always) public mutating func u64(_ v: UInt64) { store(v) }
     public mutating func address(_ a: IPv6Address) {
         u64(a.high)
         u64(a.low)
     }
-    public mutating func append<C: Collection>(_ data: C) where C.Element == UInt8 { bytes.append(contentsOf: data) }
-    public mutating func zeros(_ n: Int) { bytes.append(contentsOf: repeatElement(0, count: n)) }
+    public mutating func append<C: Collection>(_ data: C) where C.Element == UInt8 {
+        reserve(data.count)
+        let copied = data.withContiguousStorageIfAvailable { source in
+            (base + count).update(from: source.baseAddress!, count: source.count)
+        }
+        if copied == nil {
+            var at = count
+            for byte in data {
+                base[at] = byte
+                at += 1
+            }
+        }
+        count += data.count
+    }
+    public mutating func zeros(_ n: Int) {
+        reserve(n)
+        (base + count).initialize(repeating: 0, count: n)
+        count += n
+    }
+
+    /// Overwrites an octet already written at `offset`.
+    public mutating func set8(_ v: UInt8, at offset: Int) {
+        precondition(offset < count, "set8 beyond what was written")
+        base[offset] = v
+    }
 
     /// Overwrites a 16-bit field already written at `offset`.
     public mutating func set16(_ v: UInt16, at offset: Int) {
-        bytes[offset] = UInt8(v >> 8)
-        bytes[offset + 1] = UInt8(truncatingIfNeeded: v)
+        precondition(offset + 2 <= count, "set16 beyond what was written")
+        UnsafeMutableRawPointer(base + offset).storeBytes(of: v.bigEndian, as: UInt16.self)
     }
 }

@@ -48,7 +48,7 @@ public struct MobilityHeader: Hashable, Sendable {
         guard w.count <= Self.maximumLength else {
             throw WireError(.tooLong, "Mobility Header of \(w.count) bytes exceeds \(Self.maximumLength)", at: 1)
         }
-        w.bytes[1] = UInt8(w.count / 8 - 1)
+        w.set8(UInt8(w.count / 8 - 1), at: 1)
         if let source, let destination {
             w.set16(Checksum.compute(w.bytes, range: 0..<w.count, checksumOffset: Self.checksumOffset,
                                      source: source, destination: destination, nextHeader: Self.protocolNumber),

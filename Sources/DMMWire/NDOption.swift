@@ -61,7 +61,7 @@ public enum NDOption: Hashable, Sendable {
         w.zeros((8 - (w.count - start) % 8) % 8)
         let units = (w.count - start) / 8
         guard units <= 255 else { throw WireError(.tooLong, "option type \(type) needs \(units) units of 8 bytes, at most 255 fit", at: start) }
-        w.bytes[start + 1] = UInt8(units)
+        w.set8(UInt8(units), at: start + 1)
     }
 
     /// Reads options until the reader's end.

@@ -41,16 +41,19 @@ struct PFCPElement {
     var children: PFCPElements { PFCPElements(from: valueStart, to: end) }
 
     /// The value's leading big-endian integer of 1, 2 or 4 octets (most IEs
-    /// are one).
+    /// are one), read straight from the message: a reader per IE would
+    /// retain and release the message's buffer.
     @inline(__always)
     func integer<T: FixedWidthInteger & UnsignedInteger>(_ bytes: [UInt8], _ what: @autoclosure () -> String) throws(WireError) -> T {
-        try decode(bytes) { r throws(WireError) in
-            switch MemoryLayout<T>.size {
-            case 1: T(try r.u8(what()))
-            case 2: T(try r.u16(what()))
-            default: T(try r.u32(what()))
-            }
+        let size = MemoryLayout<T>.size
+        guard end - valueStart >= size else {
+            var e = WireError(.truncated, "truncated \(what()): need \(size) bytes, \(end - valueStart) left", at: valueStart)
+            e.element = type.rawValue
+            throw e
         }
+        var value: T = 0
+        for i in valueStart..<valueStart + size { value = value << 8 | T(bytes[i]) }
+        return value
     }
 
     /// Decodes the value with `body`; a fault inside names this IE.
@@ -77,6 +80,7 @@ struct PFCPElements {
         self.end = max(end, start)
     }
 
+    @inline(__always)
     mutating func next(in bytes: [UInt8]) throws(WireError) -> PFCPElement? {
         if offset >= end { return nil }
         let start = offset
@@ -84,8 +88,10 @@ struct PFCPElements {
         // The faults a field-by-field read would report.
         if left < 2 { throw WireError(.truncated, "truncated IE type: need 2 bytes, \(left) left", at: start) }
         if left < 4 { throw WireError(.truncated, "truncated IE length: need 2 bytes, \(left - 2) left", at: start + 2) }
-        let type = PFCPIEType(rawValue: UInt16(bytes[start]) << 8 | UInt16(bytes[start + 1]))
-        let length = Int(UInt16(bytes[start + 2]) << 8 | UInt16(bytes[start + 3]))
+        // Type and length in one load; `left` says the four octets are there.
+        let word = bytes.withUnsafeBytes { UInt32(bigEndian: $0.loadUnaligned(fromByteOffset: start, as: UInt32.self)) }
+        let type = PFCPIEType(rawValue: UInt16(truncatingIfNeeded: word >> 16))
+        let length = Int(word & 0xFFFF)
         if length > left - 4 {
             var e = WireError(.badLength, "\(type.name) IE length \(length) exceeds the \(left - 4) bytes left", at: start + 2)
             e.element = type.rawValue
@@ -119,6 +125,15 @@ extension ByteWriter {
         set16(UInt16(truncatingIfNeeded: count - lengthAt - 2), at: lengthAt)
     }
 
+    /// An IE whose value is one big-endian integer of the width of `T`.
+    @inline(__always)
+    mutating func ie<T: FixedWidthInteger>(_ type: PFCPIEType, _ value: T) {
+        u16(type.rawValue)
+        u16(UInt16(MemoryLayout<T>.size + (type.isEnterprise ? 2 : 0)))
+        if type.isEnterprise { u16(dmmEnterpriseID) }
+        store(value)
+    }
+
     mutating func ie(_ raw: PFCPRawIE) {
         u16(raw.type.rawValue)
         u16(UInt16(truncatingIfNeeded: raw.value.count + (raw.enterpriseID == nil ? 0 : 2)))
@@ -128,6 +143,15 @@ extension ByteWriter {
 
     mutating func ies(_ raws: [PFCPRawIE]) {
         for raw in raws { ie(raw) }
+    }
+
+    /// One IE of `type` per element, each encoded where it lies: iterating
+    /// an array, or reading it by subscript, copies each element whole.
+    @inline(__always)
+    mutating func ies<T>(_ type: PFCPIEType, _ elements: [T], _ body: (borrowing T, inout ByteWriter) -> Void) {
+        elements.withUnsafeBufferPointer { items in
+            for i in items.indices { ie(type) { body(items[i], &$0) } }
+        }
     }
 }
 

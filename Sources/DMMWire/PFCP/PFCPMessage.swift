@@ -129,29 +129,29 @@ public struct PFCPMessage: Hashable, Sendable {
     // MARK: Encoding
 
     public func encode() throws(WireError) -> [UInt8] {
-        var w = ByteWriter(capacity: 128)
+        var w = ByteWriter(capacity: 256)
         w.u8(Self.flags(header))
         w.u8(header.type.rawValue)
         w.u16(0)  // Message Length, set below
         if let seid = header.seid { w.u64(seid) }
         w.u32(header.sequence << 8 | UInt32((header.priority ?? 0) << 4))
         if let nodeID { w.ie(.nodeID) { nodeID.encode(into: &$0) } }
-        if let cause { w.ie(.cause) { $0.u8(cause.rawValue) } }
-        if let offendingIE { w.ie(.offendingIE) { $0.u16(offendingIE.rawValue) } }
-        if let recoveryTimeStamp { w.ie(.recoveryTimeStamp) { $0.u32(recoveryTimeStamp) } }
+        if let cause { w.ie(.cause, cause.rawValue) }
+        if let offendingIE { w.ie(.offendingIE, offendingIE.rawValue) }
+        if let recoveryTimeStamp { w.ie(.recoveryTimeStamp, recoveryTimeStamp) }
         if let fSEID { w.ie(.fSEID) { fSEID.encode(into: &$0) } }
-        if let nodeReportType { w.ie(.nodeReportType) { $0.u8(nodeReportType.rawValue) } }
-        for ref in removePDR { w.ie(.removePDR) { ref.encode(into: &$0, group: .removePDR) } }
-        for ref in removeFAR { w.ie(.removeFAR) { ref.encode(into: &$0, group: .removeFAR) } }
+        if let nodeReportType { w.ie(.nodeReportType, nodeReportType.rawValue) }
+        w.ies(.removePDR, removePDR) { ref, w in ref.encode(into: &w, group: .removePDR) }
+        w.ies(.removeFAR, removeFAR) { ref, w in ref.encode(into: &w, group: .removeFAR) }
         if let removeBAR { w.ie(.removeBAR) { removeBAR.encode(into: &$0, group: .removeBAR) } }
-        for rule in createPDR { w.ie(.createPDR) { rule.encode(into: &$0) } }
-        for rule in createFAR { w.ie(.createFAR) { rule.encode(into: &$0, create: true) } }
+        w.ies(.createPDR, createPDR) { rule, w in rule.encode(into: &w) }
+        w.ies(.createFAR, createFAR) { rule, w in rule.encode(into: &w, create: true) }
         if let createBAR { w.ie(.createBAR) { createBAR.encode(into: &$0) } }
-        for rule in updatePDR { w.ie(.updatePDR) { rule.encode(into: &$0) } }
-        for rule in updateFAR { w.ie(.updateFAR) { rule.encode(into: &$0, create: false) } }
+        w.ies(.updatePDR, updatePDR) { rule, w in rule.encode(into: &w) }
+        w.ies(.updateFAR, updateFAR) { rule, w in rule.encode(into: &w, create: false) }
         if let updateBAR { w.ie(.updateBAR) { updateBAR.encode(into: &$0) } }
-        for ref in createdPDR { w.ie(.createdPDR) { ref.encode(into: &$0, group: .createdPDR) } }
-        if let reportType { w.ie(.reportType) { $0.u8(reportType.rawValue) } }
+        w.ies(.createdPDR, createdPDR) { ref, w in ref.encode(into: &w, group: .createdPDR) }
+        if let reportType { w.ie(.reportType, reportType.rawValue) }
         if let downlinkDataReport { w.ie(.downlinkDataReport) { downlinkDataReport.encode(into: &$0) } }
         if let loadControl { w.ie(.loadControlInformation) { loadControl.encode(into: &$0) } }
         for pool in poolInformation { w.ie(.ueIPAddressPoolInformation) { pool.encode(into: &$0) } }
@@ -182,58 +182,70 @@ public struct PFCPMessage: Hashable, Sendable {
         if header.type.isSessionMessage != (header.seid != nil) {
             throw WireError(.badValue, "\(header.type.name) with the S flag \(header.seid == nil ? "clear" : "set")", at: 0)
         }
-        var m = PFCPMessage(header.type, sequence: header.sequence, seid: header.seid)
+        var m = PFCPMessage(header.type, sequence: header.sequence)
         m.header = header
-        let (mandatory, carried) = elements(of: header.type)
-        var it = PFCPElements(from: header.encodedLength, to: length)
-        while let e = try it.next(in: bytes) {
-            guard carried.contains(e.type) else {
-                m.unknown.append(e.raw(in: bytes))
-                continue
-            }
-            switch e.type {
-            case .nodeID: m.nodeID = try e.decode(bytes, PFCPNodeID.decode)
-            case .cause: m.cause = PFCPCause(rawValue: try e.integer(bytes, "cause"))
-            case .offendingIE: m.offendingIE = PFCPIEType(rawValue: try e.integer(bytes, "offending IE"))
-            case .recoveryTimeStamp: m.recoveryTimeStamp = try e.integer(bytes, "recovery time stamp")
-            case .fSEID: m.fSEID = try e.decode(bytes, PFCPFSEID.decode)
-            case .nodeReportType:
-                m.nodeReportType = PFCPNodeReportType(rawValue: try e.integer(bytes, "node report type"))
-            case .removePDR: m.removePDR.append(try PFCPRuleReference.decode(bytes, e))
-            case .removeFAR: m.removeFAR.append(try PFCPRuleReference.decode(bytes, e))
-            case .removeBAR: m.removeBAR = try PFCPRuleReference.decode(bytes, e)
-            case .createPDR: m.createPDR.append(try PFCPPDR.decode(bytes, e, create: true))
-            case .createFAR: m.createFAR.append(try PFCPFAR.decode(bytes, e, create: true))
-            case .createBAR: m.createBAR = try PFCPBAR.decode(bytes, e)
-            case .updatePDR: m.updatePDR.append(try PFCPPDR.decode(bytes, e, create: false))
-            case .updateFAR: m.updateFAR.append(try PFCPFAR.decode(bytes, e, create: false))
-            case .updateBAR: m.updateBAR = try PFCPBAR.decode(bytes, e)
-            case .createdPDR: m.createdPDR.append(try PFCPRuleReference.decode(bytes, e))
-            case .reportType: m.reportType = PFCPReportType(rawValue: try e.integer(bytes, "report type"))
-            case .downlinkDataReport: m.downlinkDataReport = try PFCPDownlinkDataReport.decode(bytes, e)
-            case .loadControlInformation: m.loadControl = try PFCPLoadControl.decode(bytes, e)
-            case .ueIPAddressPoolInformation: m.poolInformation.append(try PFCPPoolInformation.decode(bytes, e))
-            default: m.unknown.append(e.raw(in: bytes))
-            }
-        }
-        for type in carried.prefix(mandatory) where !m.carries(type) {
-            throw missing(type, in: header.type.name, at: 0)
-        }
+        try m.readElements(bytes, to: length)
         return m
     }
 
-    /// Whether the message holds an IE of this type among those it reads.
-    func carries(_ type: PFCPIEType) -> Bool {
-        switch type {
-        case .nodeID: nodeID != nil
-        case .cause: cause != nil
-        case .recoveryTimeStamp: recoveryTimeStamp != nil
-        case .fSEID: fSEID != nil
-        case .nodeReportType: nodeReportType != nil
-        case .createPDR: !createPDR.isEmpty
-        case .createFAR: !createFAR.isEmpty
-        case .reportType: reportType != nil
-        default: true
+    /// The IEs after the header, read into this message in place (inlined
+    /// into `decode`, the message's fields were gathered into a copy).
+    @inline(never)
+    private mutating func readElements(_ bytes: [UInt8], to length: Int) throws(WireError) {
+        let (mandatory, carried) = Self.elements(of: header.type)
+        // Bit i: an IE of type carried[i] was read.
+        var present: UInt64 = 0
+        var it = PFCPElements(from: header.encodedLength, to: length)
+        while let e = try it.next(in: bytes) {
+            guard let i = carried.firstIndex(of: e.type) else {
+                unknown.append(e.raw(in: bytes))
+                continue
+            }
+            present |= 1 << i
+            switch e.type {
+            case .nodeID: nodeID = try e.decode(bytes, PFCPNodeID.decode)
+            case .cause: cause = PFCPCause(rawValue: try e.integer(bytes, "cause"))
+            case .offendingIE: offendingIE = PFCPIEType(rawValue: try e.integer(bytes, "offending IE"))
+            case .recoveryTimeStamp: recoveryTimeStamp = try e.integer(bytes, "recovery time stamp")
+            case .fSEID: fSEID = try e.decode(bytes, PFCPFSEID.decode)
+            case .nodeReportType:
+                nodeReportType = PFCPNodeReportType(rawValue: try e.integer(bytes, "node report type"))
+            case .removePDR: removePDR.append(try PFCPRuleReference.decode(bytes, e))
+            case .removeFAR: removeFAR.append(try PFCPRuleReference.decode(bytes, e))
+            case .removeBAR: removeBAR = try PFCPRuleReference.decode(bytes, e)
+            case .createPDR: try createPDR.appendRead(.blank) { r throws(WireError) in try r.read(bytes, e, create: true) }
+            case .createFAR: try createFAR.appendRead(.blank) { r throws(WireError) in try r.read(bytes, e, create: true) }
+            case .createBAR: createBAR = try PFCPBAR.decode(bytes, e)
+            case .updatePDR: try updatePDR.appendRead(.blank) { r throws(WireError) in try r.read(bytes, e, create: false) }
+            case .updateFAR: try updateFAR.appendRead(.blank) { r throws(WireError) in try r.read(bytes, e, create: false) }
+            case .updateBAR: updateBAR = try PFCPBAR.decode(bytes, e)
+            case .createdPDR: createdPDR.append(try PFCPRuleReference.decode(bytes, e))
+            case .reportType: reportType = PFCPReportType(rawValue: try e.integer(bytes, "report type"))
+            case .downlinkDataReport: downlinkDataReport = try PFCPDownlinkDataReport.decode(bytes, e)
+            case .loadControlInformation: loadControl = try PFCPLoadControl.decode(bytes, e)
+            case .ueIPAddressPoolInformation: poolInformation.append(try PFCPPoolInformation.decode(bytes, e))
+            default: unknown.append(e.raw(in: bytes))
+            }
         }
+        for i in 0..<mandatory where present & 1 << i == 0 {
+            throw missing(carried[i], in: header.type.name, at: 0)
+        }
+    }
+}
+
+extension Array {
+    /// Appends `blank` and fills it in place with `read`: a rule decoded
+    /// into a value and then appended is copied whole, field by field.
+    @inline(__always)
+    mutating func appendRead(_ blank: Element, _ read: (inout Element) throws(WireError) -> Void) throws(WireError) {
+        add(blank)
+        try read(&self[count - 1])
+    }
+
+    /// `append`, with the first element through an array literal: growing
+    /// an empty array takes the general path, a literal allocates at once.
+    @inline(__always)
+    mutating func add(_ element: Element) {
+        if isEmpty { self = [element] } else { append(element) }
     }
 }

@@ -23,36 +23,42 @@ public struct PFCPPDR: Hashable, Sendable {
         self.farID = farID
     }
 
-    static func decode(_ bytes: [UInt8], _ e: PFCPElement, create: Bool) throws(WireError) -> Self {
-        var id: UInt16?
-        var rule = Self(id: 0, precedence: nil, pdi: nil, farID: nil)
+    /// A rule to fill in place (`read`).
+    static let blank = Self(id: 0, precedence: nil, pdi: nil, farID: nil)
+
+    /// Fills this blank rule from the group `e`, in place: a group decoded
+    /// into a value and then stored would be copied whole.
+    mutating func read(_ bytes: [UInt8], _ e: PFCPElement, create: Bool) throws(WireError) {
+        var hasID = false
         var it = e.children
         while let c = try it.next(in: bytes) {
             switch c.type {
-            case .pdrID: id = try c.integer(bytes, "PDR ID")
-            case .precedence: rule.precedence = try c.integer(bytes, "precedence")
-            case .pdi: rule.pdi = try PFCPPDI.decode(bytes, c)
-            case .outerHeaderRemoval: rule.outerHeaderRemoval = try c.decode(bytes, PFCPOuterHeaderRemoval.decode)
-            case .farID: rule.farID = try c.integer(bytes, "FAR ID")
-            default: rule.unknown.append(c.raw(in: bytes))
+            case .pdrID:
+                id = try c.integer(bytes, "PDR ID")
+                hasID = true
+            case .precedence: precedence = try c.integer(bytes, "precedence")
+            case .pdi:
+                pdi = .blank
+                try pdi!.read(bytes, c)
+            case .outerHeaderRemoval: outerHeaderRemoval = try c.decode(bytes, PFCPOuterHeaderRemoval.decode)
+            case .farID: farID = try c.integer(bytes, "FAR ID")
+            default: unknown.append(c.raw(in: bytes))
             }
         }
         let what = create ? "Create PDR" : "Update PDR"
-        guard let id else { throw missing(.pdrID, in: what, at: e.start) }
-        rule.id = id
+        if !hasID { throw missing(.pdrID, in: what, at: e.start) }
         if create {
-            if rule.precedence == nil { throw missing(.precedence, in: what, at: e.start) }
-            if rule.pdi == nil { throw missing(.pdi, in: what, at: e.start) }
+            if precedence == nil { throw missing(.precedence, in: what, at: e.start) }
+            if pdi == nil { throw missing(.pdi, in: what, at: e.start) }
         }
-        return rule
     }
 
     func encode(into w: inout ByteWriter) {
-        w.ie(.pdrID) { $0.u16(id) }
-        if let precedence { w.ie(.precedence) { $0.u32(precedence) } }
+        w.ie(.pdrID, id)
+        if let precedence { w.ie(.precedence, precedence) }
         if let pdi { w.ie(.pdi) { pdi.encode(into: &$0) } }
         if let outerHeaderRemoval { w.ie(.outerHeaderRemoval) { outerHeaderRemoval.encode(into: &$0) } }
-        if let farID { w.ie(.farID) { $0.u32(farID) } }
+        if let farID { w.ie(.farID, farID) }
         w.ies(unknown)
     }
 }
@@ -76,26 +82,28 @@ public struct PFCPPDI: Hashable, Sendable {
         self.sdfFilters = sdfFilters
     }
 
-    static func decode(_ bytes: [UInt8], _ e: PFCPElement) throws(WireError) -> Self {
-        var source: PFCPInterface?
-        var pdi = Self(sourceInterface: .access, ueIPAddresses: [])
+    static let blank = Self(sourceInterface: .access, ueIPAddresses: [])
+
+    /// Fills this blank PDI from the group `e`, in place.
+    mutating func read(_ bytes: [UInt8], _ e: PFCPElement) throws(WireError) {
+        var hasSource = false
         var it = e.children
         while let c = try it.next(in: bytes) {
             switch c.type {
-            case .sourceInterface: source = PFCPInterface(rawValue: try c.integer(bytes, "source interface"))
-            case .networkInstance: pdi.networkInstance = try c.decode(bytes, networkInstanceText)
-            case .ueIPAddress: pdi.ueIPAddresses.append(try c.decode(bytes, PFCPUEIPAddress.decode))
-            case .sdfFilter: pdi.sdfFilters.append(try c.decode(bytes, PFCPSDFFilter.decode))
-            default: pdi.unknown.append(c.raw(in: bytes))
+            case .sourceInterface:
+                sourceInterface = PFCPInterface(rawValue: try c.integer(bytes, "source interface"))
+                hasSource = true
+            case .networkInstance: networkInstance = try c.decode(bytes, networkInstanceText)
+            case .ueIPAddress: ueIPAddresses.add(try c.decode(bytes, PFCPUEIPAddress.decode))
+            case .sdfFilter: sdfFilters.append(try c.decode(bytes, PFCPSDFFilter.decode))
+            default: unknown.append(c.raw(in: bytes))
             }
         }
-        guard let source else { throw missing(.sourceInterface, in: "PDI", at: e.start) }
-        pdi.sourceInterface = source
-        return pdi
+        if !hasSource { throw missing(.sourceInterface, in: "PDI", at: e.start) }
     }
 
     func encode(into w: inout ByteWriter) {
-        w.ie(.sourceInterface) { $0.u8(sourceInterface.rawValue) }
+        w.ie(.sourceInterface, sourceInterface.rawValue)
         if let networkInstance { w.ie(.networkInstance) { $0.append(networkInstance.utf8) } }
         for address in ueIPAddresses { w.ie(.ueIPAddress) { address.encode(into: &$0) } }
         for filter in sdfFilters { w.ie(.sdfFilter) { filter.encode(into: &$0) } }
@@ -147,34 +155,38 @@ public struct PFCPFAR: Hashable, Sendable {
         self.barID = barID
     }
 
-    static func decode(_ bytes: [UInt8], _ e: PFCPElement, create: Bool) throws(WireError) -> Self {
-        var id: UInt32?
-        var rule = Self(id: 0, applyAction: nil)
+    static let blank = Self(id: 0, applyAction: nil)
+
+    /// Fills this blank rule from the group `e`, in place.
+    mutating func read(_ bytes: [UInt8], _ e: PFCPElement, create: Bool) throws(WireError) {
+        var hasID = false
         let parameters: PFCPIEType = create ? .forwardingParameters : .updateForwardingParameters
         var it = e.children
         while let c = try it.next(in: bytes) {
             switch c.type {
-            case .farID: id = try c.integer(bytes, "FAR ID")
-            case .applyAction: rule.applyAction = try c.decode(bytes, PFCPApplyAction.decode)
-            case parameters: rule.forwarding = try PFCPForwardingParameters.decode(bytes, c, create: create)
-            case .barID: rule.barID = try c.integer(bytes, "BAR ID")
-            default: rule.unknown.append(c.raw(in: bytes))
+            case .farID:
+                id = try c.integer(bytes, "FAR ID")
+                hasID = true
+            case .applyAction: applyAction = try c.decode(bytes, PFCPApplyAction.decode)
+            case parameters:
+                forwarding = .blank
+                try forwarding!.read(bytes, c, create: create)
+            case .barID: barID = try c.integer(bytes, "BAR ID")
+            default: unknown.append(c.raw(in: bytes))
             }
         }
         let what = create ? "Create FAR" : "Update FAR"
-        guard let id else { throw missing(.farID, in: what, at: e.start) }
-        rule.id = id
-        if create && rule.applyAction == nil { throw missing(.applyAction, in: what, at: e.start) }
-        return rule
+        if !hasID { throw missing(.farID, in: what, at: e.start) }
+        if create && applyAction == nil { throw missing(.applyAction, in: what, at: e.start) }
     }
 
     func encode(into w: inout ByteWriter, create: Bool) {
-        w.ie(.farID) { $0.u32(id) }
+        w.ie(.farID, id)
         if let applyAction { w.ie(.applyAction) { applyAction.encode(into: &$0) } }
         if let forwarding {
             w.ie(create ? .forwardingParameters : .updateForwardingParameters) { forwarding.encode(into: &$0) }
         }
-        if let barID { w.ie(.barID) { $0.u8(barID) } }
+        if let barID { w.ie(.barID, barID) }
         w.ies(unknown)
     }
 }
@@ -201,26 +213,27 @@ public struct PFCPForwardingParameters: Hashable, Sendable {
         self.nextHop = nextHop
     }
 
-    static func decode(_ bytes: [UInt8], _ e: PFCPElement, create: Bool) throws(WireError) -> Self {
-        var p = Self(destinationInterface: nil)
+    static let blank = Self(destinationInterface: nil)
+
+    /// Fills these blank parameters from the group `e`, in place.
+    mutating func read(_ bytes: [UInt8], _ e: PFCPElement, create: Bool) throws(WireError) {
         var it = e.children
         while let c = try it.next(in: bytes) {
             switch c.type {
             case .destinationInterface:
-                p.destinationInterface = PFCPInterface(rawValue: try c.integer(bytes, "destination interface"))
-            case .networkInstance: p.networkInstance = try c.decode(bytes, networkInstanceText)
-            case .outerHeaderCreation: p.outerHeaderCreation = try c.decode(bytes, PFCPOuterHeaderCreation.decode)
+                destinationInterface = PFCPInterface(rawValue: try c.integer(bytes, "destination interface"))
+            case .networkInstance: networkInstance = try c.decode(bytes, networkInstanceText)
+            case .outerHeaderCreation: outerHeaderCreation = try c.decode(bytes, PFCPOuterHeaderCreation.decode)
             case .nextHop where c.enterpriseID == dmmEnterpriseID:
-                p.nextHop = try c.decode(bytes) { r throws(WireError) in try r.address("next hop") }
-            default: p.unknown.append(c.raw(in: bytes))
+                nextHop = try c.decode(bytes) { r throws(WireError) in try r.address("next hop") }
+            default: unknown.append(c.raw(in: bytes))
             }
         }
-        if create && p.destinationInterface == nil { throw missing(.destinationInterface, in: "Forwarding Parameters", at: e.start) }
-        return p
+        if create && destinationInterface == nil { throw missing(.destinationInterface, in: "Forwarding Parameters", at: e.start) }
     }
 
     func encode(into w: inout ByteWriter) {
-        if let destinationInterface { w.ie(.destinationInterface) { $0.u8(destinationInterface.rawValue) } }
+        if let destinationInterface { w.ie(.destinationInterface, destinationInterface.rawValue) }
         if let networkInstance { w.ie(.networkInstance) { $0.append(networkInstance.utf8) } }
         if let outerHeaderCreation { w.ie(.outerHeaderCreation) { outerHeaderCreation.encode(into: &$0) } }
         if let nextHop { w.ie(.nextHop) { $0.address(nextHop) } }
@@ -258,8 +271,8 @@ public struct PFCPBAR: Hashable, Sendable {
     }
 
     func encode(into w: inout ByteWriter) {
-        w.ie(.barID) { $0.u8(id) }
-        if let packetCount { w.ie(.suggestedBufferingPacketsCount) { $0.u8(packetCount) } }
+        w.ie(.barID, id)
+        if let packetCount { w.ie(.suggestedBufferingPacketsCount, packetCount) }
         w.ies(unknown)
     }
 }
@@ -354,8 +367,8 @@ public struct PFCPLoadControl: Hashable, Sendable {
     }
 
     func encode(into w: inout ByteWriter) {
-        w.ie(.sequenceNumber) { $0.u32(sequence) }
-        w.ie(.metric) { $0.u8(metric) }
+        w.ie(.sequenceNumber, sequence)
+        w.ie(.metric, metric)
         w.ies(unknown)
     }
 }
@@ -383,7 +396,7 @@ public struct PFCPDownlinkDataReport: Hashable, Sendable {
     }
 
     func encode(into w: inout ByteWriter) {
-        for id in pdrIDs { w.ie(.pdrID) { $0.u16(id) } }
+        for id in pdrIDs { w.ie(.pdrID, id) }
         w.ies(unknown)
     }
 }
