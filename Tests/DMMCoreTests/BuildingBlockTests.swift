@@ -34,6 +34,26 @@ struct TimerTableTests {
     }
 }
 
+struct DeadlineQueueTests {
+    /// Taken entries are dropped as the queue goes, and order is kept
+    /// across the compaction.
+    @Test func keepsOrderAndDropsWhatWasTaken() {
+        var q = DeadlineQueue<Int>()
+        var taken: [Int] = []
+        for i in 0..<5_000 {
+            q.append(i, at: Instant(seconds: Double(i)))
+            if i % 2 == 1, let (_, first) = q.first {
+                taken.append(first)
+                q.removeFirst()
+            }
+        }
+        #expect(taken == Array(0..<2_500))
+        #expect(q.count == 2_500 && q.first?.element == 2_500 && q.first?.at == Instant(seconds: 2_500))
+        while !q.isEmpty { q.removeFirst() }
+        #expect(q.first == nil)
+    }
+}
+
 struct PrefixPoolTests {
     @Test func allocatesDistinctSixtyFoursAndReusesReleasedOnes() throws {
         var pool = PrefixPool(block: IPv6Prefix("2001:db8:1::/62")!)

@@ -335,13 +335,13 @@ public struct DataPlaneAgent: Sendable {
     }
 
     /// The rule actions that take the data plane from `before` to `after`:
-    /// removals first, and a rule that stays the same is not touched.
+    /// removals first, and a rule that stays the same is not touched. A
+    /// session holds a few rules, so the lists are searched, not hashed.
     mutating func change(from before: [ForwardingRule], to after: [ForwardingRule]) {
-        let kept = Set(after)
-        let keys = Set(after.map(\.key))
-        for rule in before where !kept.contains(rule) && !keys.contains(rule.key) { actions.append(.remove(rule)) }
-        let had = Set(before)
-        for rule in after where !had.contains(rule) { actions.append(.install(rule)) }
+        for rule in before where !after.contains(rule) && !after.contains(where: { $0.key == rule.key }) {
+            actions.append(.remove(rule))
+        }
+        for rule in after where !before.contains(rule) { actions.append(.install(rule)) }
     }
 
     /// Releases every session the controller did not push again since it

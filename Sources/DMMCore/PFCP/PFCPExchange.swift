@@ -8,8 +8,6 @@ import DMMWire
 /// it. The engine decides what requests mean and what to do when one is
 /// given up; it sends what this returns.
 struct PFCPExchange: Sendable {
-    enum Timer: Hashable, Sendable { case retransmit(UInt32), forget(PFCPAnswers.Key) }
-
     /// What a datagram turned out to be.
     enum Arrival {
         /// A request seen for the first time: the engine answers it.
@@ -35,7 +33,10 @@ struct PFCPExchange: Sendable {
     let recoveryTimeStamp: UInt32
     private var requests: PFCPRequests
     private var answers = PFCPAnswers()
-    private var timers = TimerTable<Timer>()
+    /// When each request is due to be sent again, in the order sent: every
+    /// request waits T1. An entry is stale when its request was answered or
+    /// sent again since (`PFCPRequests.Pending.due` differs).
+    private var retransmissions = DeadlineQueue<UInt32>()
     private(set) var counters = PFCPCounters()
 
     init(node: IPv6Address, timing: PFCPTiming, recoveryTimeStamp: UInt32) {
@@ -45,15 +46,27 @@ struct PFCPExchange: Sendable {
         requests = PFCPRequests(first: recoveryTimeStamp << 8)
     }
 
-    mutating func next() -> Instant? { timers.next() }
+    /// When a request is next due to be sent again. Kept answers need no
+    /// wake-up: they are forgotten as later ones come, and one past its
+    /// lifetime is not used.
+    mutating func next() -> Instant? {
+        dropStale()
+        return retransmissions.first?.at
+    }
+
+    private mutating func dropStale() {
+        while let (at, sequence) = retransmissions.first, requests.pending[sequence]?.due != at {
+            retransmissions.removeFirst()
+        }
+    }
 
     /// Numbers `message` and waits for its answer; the caller sends what
     /// this returns.
     mutating func request(_ message: PFCPMessage, to peer: IPv6Address, for purpose: PFCPRequests.Purpose,
                           at now: Instant) -> PFCPMessage {
         var m = message
-        let sequence = requests.register(&m, to: peer, for: purpose)
-        timers.set(.retransmit(sequence), at: now + timing.t1)
+        let due = now + timing.t1
+        retransmissions.append(requests.register(&m, to: peer, for: purpose, due: due), at: due)
         return m
     }
 
@@ -61,7 +74,7 @@ struct PFCPExchange: Sendable {
     /// refusal by its Cause; the caller sends it.
     mutating func answer(_ answer: PFCPMessage, to peer: IPv6Address, at now: Instant) -> PFCPMessage {
         if let cause = answer.cause, !cause.isAcceptance { counters.refused[cause.rawValue, default: 0] += 1 }
-        timers.set(.forget(answers.remember(answer, to: peer)), at: now + timing.answerLifetime)
+        answers.remember(answer, to: peer, until: now + timing.answerLifetime, now: now)
         return answer
     }
 
@@ -81,7 +94,7 @@ struct PFCPExchange: Sendable {
             return .answer(answer(r, to: sender, at: now))
         }
         if message.type.isRequest {
-            guard let previous = answers[sender, message.sequence] else { return .request(message) }
+            guard let previous = answers.answer(to: sender, message.sequence, at: now) else { return .request(message) }
             counters.duplicates += 1
             return .answer(previous)
         }
@@ -89,35 +102,33 @@ struct PFCPExchange: Sendable {
             counters.unexpectedResponses += 1
             return .ignored
         }
-        timers.cancel(.retransmit(message.sequence))
         return .response(message, to: request)
     }
 
     /// The requests to send again and those given up, as of `now`.
     mutating func expire(at now: Instant) -> [Retry] {
         var retries: [Retry] = []
-        for timer in timers.expire(at: now) {
-            switch timer {
-            case .forget(let key): answers.forget(key)
-            case .retransmit(let sequence):
-                switch requests.timedOut(sequence, n1: timing.n1) {
-                case nil: break
-                case .again(let p)?:
-                    counters.retransmissions += 1
-                    timers.set(.retransmit(sequence), at: now + timing.t1)
-                    retries.append(.resend(p.message, to: p.peer))
-                case .givenUp(let p)?:
-                    counters.unanswered += 1
-                    retries.append(.givenUp(p))
-                }
+        while true {
+            dropStale()
+            guard let (at, sequence) = retransmissions.first, at <= now else { return retries }
+            retransmissions.removeFirst()
+            let due = now + timing.t1
+            switch requests.timedOut(sequence, n1: timing.n1, due: due) {
+            case nil: break
+            case .again(let p)?:
+                counters.retransmissions += 1
+                retransmissions.append(sequence, at: due)
+                retries.append(.resend(p.message, to: p.peer))
+            case .givenUp(let p)?:
+                counters.unanswered += 1
+                retries.append(.givenUp(p))
             }
         }
-        return retries
     }
 
     /// Stops waiting for answers from `peer` (its association is gone).
     mutating func forget(peer: IPv6Address) {
-        for s in requests.drop(peer: peer) { timers.cancel(.retransmit(s)) }
+        requests.drop(peer: peer)
     }
 }
 

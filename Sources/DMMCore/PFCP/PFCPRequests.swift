@@ -23,6 +23,8 @@ struct PFCPRequests: Sendable {
 
         let request: Request
         var retransmissions = 0
+        /// When it is to be sent again.
+        var due: Instant
         var message: PFCPMessage { request.message }
         var peer: IPv6Address { request.peer }
         var purpose: Purpose { request.purpose }
@@ -44,10 +46,10 @@ struct PFCPRequests: Sendable {
     init(first: UInt32) { last = first & 0xFF_FFFF }
 
     /// Numbers `message` and records it; the caller sends it.
-    mutating func register(_ message: inout PFCPMessage, to peer: IPv6Address, for purpose: Purpose) -> UInt32 {
+    mutating func register(_ message: inout PFCPMessage, to peer: IPv6Address, for purpose: Purpose, due: Instant) -> UInt32 {
         last = (last + 1) & 0xFF_FFFF
         message.header.sequence = last
-        pending[last] = Pending(request: Pending.Request(message: message, peer: peer, purpose: purpose))
+        pending[last] = Pending(request: Pending.Request(message: message, peer: peer, purpose: purpose), due: due)
         return last
     }
 
@@ -63,24 +65,23 @@ struct PFCPRequests: Sendable {
         case givenUp(Pending)
     }
 
-    /// T1 ran out for a request: send it again, or give it up after `n1`
-    /// retransmissions. Nil if it is no longer pending.
-    mutating func timedOut(_ sequence: UInt32, n1: Int) -> Retry? {
+    /// T1 ran out for a request: send it again (due again at `due`), or give
+    /// it up after `n1` retransmissions. Nil if it is no longer pending.
+    mutating func timedOut(_ sequence: UInt32, n1: Int, due: Instant) -> Retry? {
         guard var p = pending[sequence] else { return nil }
         guard p.retransmissions < n1 else {
             pending[sequence] = nil
             return .givenUp(p)
         }
         p.retransmissions += 1
+        p.due = due
         pending[sequence] = p
         return .again(p)
     }
 
     /// Forgets every request to `peer` (its association is gone).
-    mutating func drop(peer: IPv6Address) -> [UInt32] {
-        let gone = pending.filter { $0.value.peer == peer }.keys.sorted()
-        for s in gone { pending[s] = nil }
-        return gone
+    mutating func drop(peer: IPv6Address) {
+        pending = pending.filter { $0.value.peer != peer }
     }
 }
 
@@ -96,20 +97,34 @@ struct PFCPAnswers: Sendable {
     /// Each answer boxed, so that the table moves a reference when it grows.
     final class Answer: Sendable {
         let message: PFCPMessage
-        init(_ message: PFCPMessage) { self.message = message }
+        let until: Instant
+        init(_ message: PFCPMessage, until: Instant) {
+            self.message = message
+            self.until = until
+        }
     }
 
     private var answers: [Key: Answer] = [:]
+    /// When each kept answer is to be forgotten, in the order given: every
+    /// answer is kept as long.
+    private var lifetimes = DeadlineQueue<Key>()
 
-    subscript(peer: IPv6Address, sequence: UInt32) -> PFCPMessage? { answers[Key(peer: peer, sequence: sequence)]?.message }
-
-    mutating func remember(_ answer: PFCPMessage, to peer: IPv6Address) -> Key {
-        let key = Key(peer: peer, sequence: answer.sequence)
-        answers[key] = Answer(answer)
-        return key
+    /// The answer given to request `sequence` from `peer`, if still kept.
+    func answer(to peer: IPv6Address, _ sequence: UInt32, at now: Instant) -> PFCPMessage? {
+        guard let a = answers[Key(peer: peer, sequence: sequence)], a.until > now else { return nil }
+        return a.message
     }
 
-    mutating func forget(_ key: Key) { answers[key] = nil }
+    /// Keeps `answer` until `until`, and forgets those whose time is over.
+    mutating func remember(_ answer: PFCPMessage, to peer: IPv6Address, until: Instant, now: Instant) {
+        while let (at, key) = lifetimes.first, at <= now {
+            lifetimes.removeFirst()
+            if let a = answers[key], a.until == at { answers[key] = nil }
+        }
+        let key = Key(peer: peer, sequence: answer.sequence)
+        answers[key] = Answer(answer, until: until)
+        lifetimes.append(key, at: until)
+    }
 }
 
 /// PFCP's timing (TS 29.244 section 6.4 leaves the values to the operator).
