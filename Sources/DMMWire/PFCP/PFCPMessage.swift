@@ -55,28 +55,128 @@ public struct PFCPHeader: Hashable, Sendable {
 public struct PFCPMessage: Hashable, Sendable {
     public var header: PFCPHeader
 
-    public var nodeID: PFCPNodeID?
     public var cause: PFCPCause?
     public var offendingIE: PFCPIEType?
     /// Seconds since 1900 (NTP era 0) when the sender last started.
     public var recoveryTimeStamp: UInt32?
     public var fSEID: PFCPFSEID?
     public var nodeReportType: PFCPNodeReportType?
-    public var removePDR: [PFCPRuleReference] = []
-    public var removeFAR: [PFCPRuleReference] = []
-    public var removeBAR: PFCPRuleReference?
-    public var createPDR: [PFCPPDR] = []
-    public var createFAR: [PFCPFAR] = []
-    public var createBAR: PFCPBAR?
-    public var updatePDR: [PFCPPDR] = []
-    public var updateFAR: [PFCPFAR] = []
-    public var updateBAR: PFCPBAR?
-    public var createdPDR: [PFCPRuleReference] = []
     public var reportType: PFCPReportType?
-    public var downlinkDataReport: PFCPDownlinkDataReport?
-    public var loadControl: PFCPLoadControl?
-    public var poolInformation: [PFCPPoolInformation] = []
-    public var unknown: [PFCPRawIE] = []
+
+    /// The IEs whose values hold references (lists, groups, text), behind
+    /// one shared box copied on write: the engines keep, queue and answer
+    /// messages, and a copy then retains one box, not every list and group.
+    struct Groups: Hashable, Sendable {
+        var nodeID: PFCPNodeID?
+        var removePDR: [PFCPRuleReference] = []
+        var removeFAR: [PFCPRuleReference] = []
+        var removeBAR: PFCPRuleReference?
+        var createPDR: [PFCPPDR] = []
+        var createFAR: [PFCPFAR] = []
+        var createBAR: PFCPBAR?
+        var updatePDR: [PFCPPDR] = []
+        var updateFAR: [PFCPFAR] = []
+        var updateBAR: PFCPBAR?
+        var createdPDR: [PFCPRuleReference] = []
+        var downlinkDataReport: PFCPDownlinkDataReport?
+        var loadControl: PFCPLoadControl?
+        var poolInformation: [PFCPPoolInformation] = []
+        var unknown: [PFCPRawIE] = []
+    }
+
+    final class Box: @unchecked Sendable {
+        // Mutated only while uniquely referenced (`groups`), so never while shared.
+        var groups: Groups
+        init(_ groups: Groups) { self.groups = groups }
+        /// What a new message shares until it is given a group IE.
+        static let empty = Box(Groups())
+    }
+
+    private var box = Box.empty
+
+    private var groups: Groups {
+        get { box.groups }
+        _modify {
+            if !isKnownUniquelyReferenced(&box) { box = Box(box.groups) }
+            yield &box.groups
+        }
+    }
+
+    public var nodeID: PFCPNodeID? {
+        get { box.groups.nodeID }
+        _modify { yield &groups.nodeID }
+    }
+    public var removePDR: [PFCPRuleReference] {
+        get { box.groups.removePDR }
+        _modify { yield &groups.removePDR }
+    }
+    public var removeFAR: [PFCPRuleReference] {
+        get { box.groups.removeFAR }
+        _modify { yield &groups.removeFAR }
+    }
+    public var removeBAR: PFCPRuleReference? {
+        get { box.groups.removeBAR }
+        _modify { yield &groups.removeBAR }
+    }
+    public var createPDR: [PFCPPDR] {
+        get { box.groups.createPDR }
+        _modify { yield &groups.createPDR }
+    }
+    public var createFAR: [PFCPFAR] {
+        get { box.groups.createFAR }
+        _modify { yield &groups.createFAR }
+    }
+    public var createBAR: PFCPBAR? {
+        get { box.groups.createBAR }
+        _modify { yield &groups.createBAR }
+    }
+    public var updatePDR: [PFCPPDR] {
+        get { box.groups.updatePDR }
+        _modify { yield &groups.updatePDR }
+    }
+    public var updateFAR: [PFCPFAR] {
+        get { box.groups.updateFAR }
+        _modify { yield &groups.updateFAR }
+    }
+    public var updateBAR: PFCPBAR? {
+        get { box.groups.updateBAR }
+        _modify { yield &groups.updateBAR }
+    }
+    public var createdPDR: [PFCPRuleReference] {
+        get { box.groups.createdPDR }
+        _modify { yield &groups.createdPDR }
+    }
+    public var downlinkDataReport: PFCPDownlinkDataReport? {
+        get { box.groups.downlinkDataReport }
+        _modify { yield &groups.downlinkDataReport }
+    }
+    public var loadControl: PFCPLoadControl? {
+        get { box.groups.loadControl }
+        _modify { yield &groups.loadControl }
+    }
+    public var poolInformation: [PFCPPoolInformation] {
+        get { box.groups.poolInformation }
+        _modify { yield &groups.poolInformation }
+    }
+    public var unknown: [PFCPRawIE] {
+        get { box.groups.unknown }
+        _modify { yield &groups.unknown }
+    }
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.header == b.header && a.cause == b.cause && a.offendingIE == b.offendingIE && a.recoveryTimeStamp == b.recoveryTimeStamp && a.fSEID == b.fSEID && a.nodeReportType == b.nodeReportType && a.reportType == b.reportType && (a.box === b.box || a.box.groups == b.box.groups)
+    }
+
+    public func hash(into h: inout Hasher) {
+        h.combine(header)
+        h.combine(cause)
+        h.combine(offendingIE)
+        h.combine(recoveryTimeStamp)
+        h.combine(fSEID)
+        h.combine(nodeReportType)
+        h.combine(reportType)
+        h.combine(box.groups)
+    }
 
     /// A message with no IEs yet; `seid` is required of session messages.
     public init(_ type: PFCPMessageType, sequence: UInt32, seid: UInt64? = nil) {
@@ -192,45 +292,61 @@ public struct PFCPMessage: Hashable, Sendable {
     /// into `decode`, the message's fields were gathered into a copy).
     @inline(never)
     private mutating func readElements(_ bytes: [UInt8], to length: Int) throws(WireError) {
+        // Group IEs are read into a box of this message's own, in place (a
+        // value read locally and then boxed was copied whole); it is kept
+        // only if one came.
+        let b = Box(Groups())
+        if try readElements(bytes, to: length, groups: &b.groups) { box = b }
+    }
+
+    /// Returns whether a group IE came.
+    private mutating func readElements(_ bytes: [UInt8], to length: Int, groups g: inout Groups) throws(WireError) -> Bool {
         let (mandatory, carried) = Self.elements(of: header.type)
         // Bit i: an IE of type carried[i] was read.
         var present: UInt64 = 0
+        var grouped = false
         var it = PFCPElements(from: header.encodedLength, to: length)
         while let e = try it.next(in: bytes) {
             guard let i = carried.firstIndex(of: e.type) else {
-                unknown.append(e.raw(in: bytes))
+                g.unknown.append(e.raw(in: bytes))
+                grouped = true
                 continue
             }
             present |= 1 << i
+            if !Self.scalarTypes.contains(e.type) { grouped = true }
             switch e.type {
-            case .nodeID: nodeID = try e.decode(bytes, PFCPNodeID.decode)
+            case .nodeID: g.nodeID = try e.decode(bytes, PFCPNodeID.decode)
             case .cause: cause = PFCPCause(rawValue: try e.integer(bytes, "cause"))
             case .offendingIE: offendingIE = PFCPIEType(rawValue: try e.integer(bytes, "offending IE"))
             case .recoveryTimeStamp: recoveryTimeStamp = try e.integer(bytes, "recovery time stamp")
             case .fSEID: fSEID = try e.decode(bytes, PFCPFSEID.decode)
             case .nodeReportType:
                 nodeReportType = PFCPNodeReportType(rawValue: try e.integer(bytes, "node report type"))
-            case .removePDR: removePDR.append(try PFCPRuleReference.decode(bytes, e))
-            case .removeFAR: removeFAR.append(try PFCPRuleReference.decode(bytes, e))
-            case .removeBAR: removeBAR = try PFCPRuleReference.decode(bytes, e)
-            case .createPDR: try createPDR.appendRead(.blank) { r throws(WireError) in try r.read(bytes, e, create: true) }
-            case .createFAR: try createFAR.appendRead(.blank) { r throws(WireError) in try r.read(bytes, e, create: true) }
-            case .createBAR: createBAR = try PFCPBAR.decode(bytes, e)
-            case .updatePDR: try updatePDR.appendRead(.blank) { r throws(WireError) in try r.read(bytes, e, create: false) }
-            case .updateFAR: try updateFAR.appendRead(.blank) { r throws(WireError) in try r.read(bytes, e, create: false) }
-            case .updateBAR: updateBAR = try PFCPBAR.decode(bytes, e)
-            case .createdPDR: createdPDR.append(try PFCPRuleReference.decode(bytes, e))
+            case .removePDR: g.removePDR.append(try PFCPRuleReference.decode(bytes, e))
+            case .removeFAR: g.removeFAR.append(try PFCPRuleReference.decode(bytes, e))
+            case .removeBAR: g.removeBAR = try PFCPRuleReference.decode(bytes, e)
+            case .createPDR: try g.createPDR.appendRead(.blank) { r throws(WireError) in try r.read(bytes, e, create: true) }
+            case .createFAR: try g.createFAR.appendRead(.blank) { r throws(WireError) in try r.read(bytes, e, create: true) }
+            case .createBAR: g.createBAR = try PFCPBAR.decode(bytes, e)
+            case .updatePDR: try g.updatePDR.appendRead(.blank) { r throws(WireError) in try r.read(bytes, e, create: false) }
+            case .updateFAR: try g.updateFAR.appendRead(.blank) { r throws(WireError) in try r.read(bytes, e, create: false) }
+            case .updateBAR: g.updateBAR = try PFCPBAR.decode(bytes, e)
+            case .createdPDR: g.createdPDR.append(try PFCPRuleReference.decode(bytes, e))
             case .reportType: reportType = PFCPReportType(rawValue: try e.integer(bytes, "report type"))
-            case .downlinkDataReport: downlinkDataReport = try PFCPDownlinkDataReport.decode(bytes, e)
-            case .loadControlInformation: loadControl = try PFCPLoadControl.decode(bytes, e)
-            case .ueIPAddressPoolInformation: poolInformation.append(try PFCPPoolInformation.decode(bytes, e))
-            default: unknown.append(e.raw(in: bytes))
+            case .downlinkDataReport: g.downlinkDataReport = try PFCPDownlinkDataReport.decode(bytes, e)
+            case .loadControlInformation: g.loadControl = try PFCPLoadControl.decode(bytes, e)
+            case .ueIPAddressPoolInformation: g.poolInformation.append(try PFCPPoolInformation.decode(bytes, e))
+            default: g.unknown.append(e.raw(in: bytes))
             }
         }
         for i in 0..<mandatory where present & 1 << i == 0 {
             throw missing(carried[i], in: header.type.name, at: 0)
         }
+        return grouped
     }
+
+    /// The IEs kept outside the box.
+    static let scalarTypes: [PFCPIEType] = [.cause, .offendingIE, .recoveryTimeStamp, .fSEID, .nodeReportType, .reportType]
 }
 
 extension Array {
