@@ -164,7 +164,9 @@ public struct PFCPMessage: Hashable, Sendable {
     }
 
     public static func == (a: Self, b: Self) -> Bool {
-        a.header == b.header && a.cause == b.cause && a.offendingIE == b.offendingIE && a.recoveryTimeStamp == b.recoveryTimeStamp && a.fSEID == b.fSEID && a.nodeReportType == b.nodeReportType && a.reportType == b.reportType && (a.box === b.box || a.box.groups == b.box.groups)
+        a.header == b.header && a.cause == b.cause && a.offendingIE == b.offendingIE
+            && a.recoveryTimeStamp == b.recoveryTimeStamp && a.fSEID == b.fSEID && a.nodeReportType == b.nodeReportType
+            && a.reportType == b.reportType && (a.box === b.box || a.box.groups == b.box.groups)
     }
 
     public func hash(into h: inout Hasher) {
