@@ -47,6 +47,40 @@ public final class UDPSocket {
         }
     }
 
+    /// Sends each datagram to its address in one call where the kernel
+    /// takes them all (see `csock_send_many`): what a receiver woken by the
+    /// first one does cannot delay the others. Returns the failures, by
+    /// index; the rest were sent.
+    public func send(_ datagrams: [(bytes: [UInt8], to: IPv6Address)], port: UInt16) -> [(index: Int, error: NetlinkSocket.Failure)] {
+        guard !datagrams.isEmpty else { return [] }
+        let joined = datagrams.flatMap(\.bytes), lengths = datagrams.map(\.bytes.count)
+        let addresses = datagrams.map { d in
+            var a = RawSocket.socketAddress(d.to)
+            a.sin6_port = port.bigEndian
+            return a
+        }
+        var failures: [(Int, NetlinkSocket.Failure)] = []
+        joined.withUnsafeBytes { all in
+            var starts: [UnsafeRawPointer?] = [], offset = 0
+            for n in lengths {
+                starts.append(all.baseAddress.map { $0 + offset })
+                offset += n
+            }
+            var first = 0
+            while first < datagrams.count {
+                let sent = csock_send_many(fd, starts, lengths, addresses, UInt32(first), UInt32(datagrams.count))
+                if sent > 0 {
+                    first += Int(sent)
+                } else {
+                    let d = datagrams[first]
+                    failures.append((first, NetlinkSocket.Failure(description: "send to [\(d.to)]:\(port): \(NetlinkSocket.errorText(errno))")))
+                    first += 1
+                }
+            }
+        }
+        return failures
+    }
+
     /// Receives one datagram, waiting for it.
     public func receive() throws -> Datagram {
         let r = try RawSocket.receive(fd, into: &buffer)

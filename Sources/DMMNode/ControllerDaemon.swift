@@ -100,7 +100,7 @@ public final class ControllerDaemon {
     /// each session it left waiting on an agent is timed from then.
     func perform(reportedAt: Instant? = nil) {
         let actions = engine.pollActions()
-        for case .send(let m, let to) in actions { send(m, to: to) }
+        send(actions.compactMap { if case .send(let m, let to) = $0 { (m, to) } else { nil } })
         let changes = engine.takeChanges()
         if let reportedAt {
             for case let (_, s?) in changes.sessions where !s.isProgrammed {
@@ -137,13 +137,26 @@ public final class ControllerDaemon {
         }
     }
 
-    func send(_ m: PFCPMessage, to peer: IPv6Address) {
-        do {
-            try socket.send(try m.encode(), to: peer, port: PFCPHeader.udpPort)
+    /// Sends a step's messages together: an agent woken by the first takes
+    /// this core until it is done, and would hold back the second agent's.
+    func send(_ messages: [(PFCPMessage, IPv6Address)]) {
+        var datagrams: [(bytes: [UInt8], to: IPv6Address)] = [], types: [String] = []
+        for (m, peer) in messages {
+            do {
+                datagrams.append((try m.encode(), peer))
+                types.append(m.type.name)
+            } catch {
+                log.warning("send", metadata: ["to": "\(peer)", "type": "\(m.type.name)", "error": "\(error)"])
+            }
+        }
+        var failed = Set<Int>()
+        for (i, error) in socket.send(datagrams, port: PFCPHeader.udpPort) {
+            failed.insert(i)
+            log.warning("send", metadata: ["to": "\(datagrams[i].to)", "type": "\(types[i])", "error": "\(error)"])
+        }
+        for (i, type) in types.enumerated() where !failed.contains(i) {
             signalling += 1
-            metrics.count("dmm_pfcp_messages_sent_total", [("type", m.type.name)])
-        } catch {
-            log.warning("send", metadata: ["to": "\(peer)", "type": "\(m.type.name)", "error": "\(error)"])
+            metrics.count("dmm_pfcp_messages_sent_total", [("type", type)])
         }
     }
 

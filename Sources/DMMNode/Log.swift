@@ -1,3 +1,4 @@
+import DMMCore
 import Foundation
 import Logging
 
@@ -31,11 +32,20 @@ public struct LogfmtLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var line = "time=\(String(format: "%.6f", wallClock().seconds)) level=\(event.level) daemon=\(daemon) event=\(event.message)"
+        // Written by hand: Foundation's String(format:) and an enum's
+        // description (by reflection) made a line cost 100 to 200 us, time a
+        // MAR spent before it read the controller's message in a handover.
+        var line = "time=\(Self.time(wallClock())) level=\(event.level.rawValue) daemon=\(daemon) event=\(event.message)"
         if let provided = metadataProvider?.get() { for (k, v) in provided.sorted(by: { $0.key < $1.key }) { line += " \(k)=\(Self.quoted("\(v)"))" } }
         let fields = metadata.merging(event.metadata ?? [:]) { $1 }
         for (k, v) in fields.sorted(by: { $0.key < $1.key }) { line += " \(k)=\(Self.quoted("\(v)"))" }
         output(line + "\n")
+    }
+
+    /// Seconds since 1970 with six decimals.
+    static func time(_ t: Instant) -> String {
+        let micros = t.nanoseconds / 1000, fraction = String(micros % 1_000_000)
+        return "\(micros / 1_000_000)." + String(repeating: "0", count: 6 - fraction.count) + fraction
     }
 
     static func quoted(_ s: String) -> String {

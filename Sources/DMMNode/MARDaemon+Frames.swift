@@ -23,13 +23,10 @@ extension MARDaemon {
         }
     }
 
-    /// Closed only once `perform` has sent the step's messages: closing
-    /// starts a thread (see `csock_frames_close`), and the step that names
-    /// a node sends its report.
+    /// Closed off this thread (see `csock_frames_close`).
     func stopWatchingFrames(_ link: String) {
         guard let source = frameSources.removeValue(forKey: link) else { return }
         reactor.unwatch(source.fd)
-        retiredFrameSources.append(source)
     }
 
     /// Tells the engine the source of the first frame queued on the link.

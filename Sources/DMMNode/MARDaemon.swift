@@ -49,8 +49,6 @@ public final class MARDaemon {
     var recovered: Int?
     /// Access links watched for their node's first frame (MARDaemon+Frames.swift).
     var frameSources: [String: FrameSource] = [:]
-    /// Those no longer watched, closed at the end of `perform`.
-    var retiredFrameSources: [FrameSource] = []
 
     public init(config: MARConfig) throws {
         self.config = config
@@ -267,7 +265,6 @@ public final class MARDaemon {
             }
         }
         rules.apply()
-        retiredFrameSources.removeAll()
         if let anchored = recovered {
             recovered = nil
             do {

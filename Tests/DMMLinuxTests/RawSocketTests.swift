@@ -46,6 +46,26 @@ struct RawSocketTests {
         #expect(throws: WireError.self) { try MobilityHeader.decode(d2.bytes, checksum: .verify(source: d2.source, destination: d2.destination)) }
     }
 
+    /// A step's datagrams leave in one call; one that cannot be sent (too
+    /// long for UDP) is reported by its index and the others still go, in order.
+    @Test func udpDatagramsGoTogetherAndAFailureIsNamed() throws {
+        let (na, nb) = try Self.pair("ud")
+        let sender = try UDPSocket(bindTo: Self.a, port: 8805, namespace: na.name)
+        let receiver = try UDPSocket(bindTo: Self.b, port: 8805, namespace: nb.name)
+        let failures = sender.send([([1, 2, 3], Self.b), ([UInt8](repeating: 0, count: 70_000), Self.b), ([4, 5], Self.b)], port: 8805)
+        #expect(failures.map(\.index) == [1], "\(failures)")
+        #expect(failures.first?.error.description.contains("send to [\(Self.b)]:8805") == true)
+        var got: [[UInt8]] = []
+        while isReadable(receiver.fd, within: 2) {
+            let d = try receiver.receive()
+            #expect(d.source == Self.a && d.destination == Self.b && d.sourcePort == 8805)
+            got.append(d.bytes)
+            if got.count == 2 { break }
+        }
+        #expect(got == [[1, 2, 3], [4, 5]])
+        #expect(sender.send([], port: 8805).isEmpty)
+    }
+
     @Test func routerSolicitationsComeWithTheirHopLimit() throws {
         let (na, nb) = try Self.pair("nd")
         let router = try RawSocket(protocol: ICMPv6Message.protocolNumber, namespace: nb.name, icmpTypes: [133])

@@ -47,6 +47,8 @@ struct ObservabilityTests {
         #expect(lines.all.first?.hasPrefix("time=") == true)
         #expect(lines.all.first?.hasSuffix(" level=info daemon=mar1 event=attach link=mn1 node=02:00:00:00:00:07\n") == true, "\(lines.all)")
         #expect(lines.all.last?.hasSuffix(#" level=debug daemon=mar1 event=flows why="a flow ended""# + "\n") == true, "\(lines.all)")
+        #expect(LogfmtLogHandler.time(Instant(nanoseconds: 1_796_000_000_000_123_999)) == "1796000000.000123")
+        #expect(LogfmtLogHandler.time(Instant(nanoseconds: 1_796_000_001_999_999_000)) == "1796000001.999999")
         #expect(LogfmtLogHandler.quoted("mn1") == "mn1")
         #expect(LogfmtLogHandler.quoted("a Router Solicitation") == #""a Router Solicitation""#)
         #expect(LogfmtLogHandler.quoted(#"say "x""#) == #""say \"x\"""#)

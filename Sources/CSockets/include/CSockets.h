@@ -19,6 +19,14 @@ ssize_t csock_receive(int fd, void *buffer, size_t length, struct sockaddr_in6 *
 ssize_t csock_send(int fd, const void *buffer, size_t length, const struct sockaddr_in6 *to,
                    const struct in6_addr *source, int interface, int hop_limit);
 
+/// Sends datagrams `first` to `count - 1` (sendmmsg), each to its own
+/// address: one call, so a receiver woken by the first (which on this
+/// kernel without preemption takes the sender's core at the return to user
+/// space) cannot hold back the rest. Returns how many were sent from
+/// `first` on (fewer when one fails), or -1 with errno when `first` fails.
+int csock_send_many(int fd, const void *const *buffers, const size_t *lengths,
+                    const struct sockaddr_in6 *to, unsigned first, unsigned count);
+
 /// Enables IPV6_RECVPKTINFO and IPV6_RECVHOPLIMIT; returns 0 or -1.
 int csock_enable_ancillary(int fd);
 
@@ -39,8 +47,9 @@ int csock_frames_open(int ifindex);
 /// address's length; 0 for a frame of our own; -1 with errno (EAGAIN: none).
 int csock_frames_source(int fd, unsigned char *address, int capacity);
 
-/// Closes a packet socket on a thread of its own: the kernel waits for an
-/// RCU grace period (about 10 ms here) before close returns.
+/// Closes a packet socket off the caller's thread (one thread, started with
+/// the first packet socket, closes them all in turn): the kernel waits for
+/// an RCU grace period (about 10 ms here) before close returns.
 void csock_frames_close(int fd);
 
 #endif
