@@ -208,11 +208,11 @@ public final class ControllerDaemon {
                 log.warning("send", metadata: ["to": "\(peer)", "type": "\(m.type.name)", "error": "\(error)"])
             }
         }
-        var failed = Set<Int>()
-        for (i, error) in socket.send(datagrams, port: PFCPHeader.udpPort) {
-            failed.insert(i)
+        let failures = socket.send(datagrams, port: PFCPHeader.udpPort)
+        for (i, error) in failures {
             log.warning("send", metadata: ["to": "\(datagrams[i].to)", "type": "\(types[i])", "error": "\(error)"])
         }
+        let failed = Set(failures.map(\.index))
         for (i, type) in types.enumerated() where !failed.contains(i) {
             signalling += 1
             metrics.count("dmm_pfcp_messages_sent_total", [("type", type)])
