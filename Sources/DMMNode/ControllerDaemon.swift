@@ -11,7 +11,7 @@ import Logging
 ///     start -> associations, sessions and locations from the store -> heartbeats (agents associate again)
 ///     an access router's report (the location protocol, or the control socket) -> location management
 ///         -> placements -> sessions at the agents they involve
-///     each step -> its messages sent, its changes handed to the store's thread
+///     each step -> its messages sent -> the agents' answers (or 5 ms) -> its changes handed to the store's thread
 ///         -> committed (with any later steps' changes made meanwhile) -> the access router answered
 public final class ControllerDaemon {
     let config: ControllerConfig
@@ -37,7 +37,7 @@ public final class ControllerDaemon {
     /// fdatasync took 0.3 to 4 ms here), and the loop goes on reading the
     /// agents' answers meanwhile. Each result is the commit's failure, if any.
     let commits: Worker<PendingCommit, Error?>
-    /// Changes made since the commit under way began.
+    /// Changes not yet handed to the store's thread.
     var pending = PendingCommit()
     /// Commits handed over and finished, counted.
     var submitted = 0, committed = 0
@@ -91,7 +91,8 @@ public final class ControllerDaemon {
         }
         reactor.run(
             timeout: { [unowned self] in
-                guard let next = engine.nextDeadline() else { return nil }
+                let due = submitted == committed ? pending.deadline : nil
+                guard let next = [engine.nextDeadline(), due].compactMap({ $0 }).min() else { return nil }
                 return Int32(clamping: (next.nanoseconds - wallClock().nanoseconds + 999_999) / 1_000_000)
             },
             tick: { [unowned self] in
@@ -129,8 +130,8 @@ public final class ControllerDaemon {
                 placing[s.prefix, default: (reportedAt, [])].agents.insert(s.agent)
             }
         }
-        pending.add(changes, location.takeChanges())
-        commitIfIdle()
+        pending.add(changes, location.takeChanges(), at: wallClock())
+        commitIfDue()
         for action in actions {
             switch action {
             case .send: break  // sent above
@@ -156,9 +157,12 @@ public final class ControllerDaemon {
 
     // MARK: The store
 
-    /// Hands the pending changes over, unless a commit is under way.
-    func commitIfIdle() {
-        guard submitted == committed, !pending.isEmpty else { return }
+    /// Hands the pending changes over when they are due (`PendingCommit`),
+    /// or when forced, unless a commit is under way.
+    func commitIfDue(force: Bool = false) {
+        guard submitted == committed, !pending.isEmpty,
+            force || pending.isDue(requestsInFlight: engine.requestsInFlight, at: wallClock())
+        else { return }
         commits.submit(pending)
         pending = PendingCommit()
         submitted += 1
@@ -183,14 +187,15 @@ public final class ControllerDaemon {
         let due = answers.filter { $0.commit <= committed }
         answers.removeAll { $0.commit <= committed }
         for a in due { a.send() }
-        commitIfIdle()
+        commitIfDue()
     }
 
     /// Waits until every change so far is committed: before the control
     /// socket answers a report, and at shutdown.
     func commitAll() {
-        commitIfIdle()
-        while committed < submitted {
+        while true {
+            commitIfDue(force: true)
+            guard committed < submitted else { return }
             _ = isReadable(commits.fd, within: 1)
             commitsFinished()
         }

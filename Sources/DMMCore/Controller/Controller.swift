@@ -247,6 +247,9 @@ public struct Controller: Sendable {
 
     public var pfcpCounters: PFCPCounters { exchange.counters }
 
+    /// PFCP requests it awaits an answer to.
+    public var requestsInFlight: Int { exchange.requestsInFlight }
+
     public mutating func pollActions() -> [ControllerAction] {
         defer { actions = [] }
         return actions

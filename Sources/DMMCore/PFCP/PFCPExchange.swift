@@ -46,6 +46,9 @@ struct PFCPExchange: Sendable {
         requests = PFCPRequests(first: recoveryTimeStamp << 8)
     }
 
+    /// Requests sent and not yet answered or given up.
+    var requestsInFlight: Int { requests.pending.count }
+
     /// When a request is next due to be sent again. Kept answers need no
     /// wake-up: they are forgotten as later ones come, and one past its
     /// lifetime is not used.
