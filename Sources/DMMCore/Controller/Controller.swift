@@ -332,24 +332,22 @@ public struct Controller: Sendable {
     /// The rule IEs that change a session from `before` to `after`, by slot:
     /// a rule whose PDR stays the same changes by its FAR alone.
     static func describe(from before: [ForwardingRule], to after: [ForwardingRule], anchoredHere: Bool, in m: inout PFCPMessage) {
-        func encoded(_ rules: [ForwardingRule]) -> [UInt16: (PFCPPDR, PFCPFAR)] {
-            Dictionary(rules.compactMap { r in PFCPRuleMapping.encode(r, anchoredHere: anchoredHere).map { ($0.0.id, $0) } }) { a, _ in a }
-        }
-        let old = encoded(before), new = encoded(after)
+        let old = Encoded.rules(before, anchoredHere: anchoredHere), new = Encoded.rules(after, anchoredHere: anchoredHere)
         // The BAR comes before the FAR that names it and goes after it.
         if PFCPRuleMapping.buffers(after) && !PFCPRuleMapping.buffers(before) { m.createBAR = PFCPRuleMapping.bar }
         if PFCPRuleMapping.buffers(before) && !PFCPRuleMapping.buffers(after) { m.removeBAR = PFCPRuleReference(id: UInt32(PFCPRuleMapping.bar.id)) }
-        for id in old.keys.sorted() where new[id] == nil {
-            m.removePDR.append(PFCPRuleReference(id: UInt32(id)))
-            m.removeFAR.append(PFCPRuleReference(id: UInt32(id)))
+        for o in old where !new.contains(where: { $0.id == o.id }) {
+            m.removePDR.append(PFCPRuleReference(id: UInt32(o.id)))
+            m.removeFAR.append(PFCPRuleReference(id: UInt32(o.id)))
         }
-        for id in new.keys.sorted() {
-            let (pdr, far) = new[id]!
-            guard let (oldPDR, oldFAR) = old[id] else {
+        for n in new {
+            let pdr = n.pdr, far = n.far
+            guard let o = old.first(where: { $0.id == n.id }) else {
                 m.createPDR.append(pdr)
                 m.createFAR.append(far)
                 continue
             }
+            let oldPDR = o.pdr, oldFAR = o.far
             if pdr != oldPDR { m.updatePDR.append(pdr) }
             if far != oldFAR {
                 if Self.clears(from: oldFAR.forwarding, to: far.forwarding) || (oldFAR.barID != nil && far.barID == nil) {
@@ -364,6 +362,28 @@ public struct Controller: Sendable {
                     m.updateFAR.append(far)
                 }
             }
+        }
+    }
+
+    /// A session's rules as PFCP writes them, in PDR ID order, the first
+    /// of a slot kept. A session holds a few rules: a search through a short
+    /// array costs less than the dictionaries it replaced, whose tuple
+    /// values the runtime copied through generic witnesses (callgrind).
+    struct Encoded {
+        let id: UInt16
+        let pdr: PFCPPDR
+        let far: PFCPFAR
+
+        static func rules(_ rules: [ForwardingRule], anchoredHere: Bool) -> [Encoded] {
+            var out: [Encoded] = []
+            out.reserveCapacity(rules.count)
+            for r in rules {
+                guard let (pdr, far) = PFCPRuleMapping.encode(r, anchoredHere: anchoredHere), !out.contains(where: { $0.id == pdr.id })
+                else { continue }
+                out.append(Encoded(id: pdr.id, pdr: pdr, far: far))
+            }
+            out.sort { $0.id < $1.id }
+            return out
         }
     }
 
