@@ -6,7 +6,8 @@
 /// waits in `take`.
 public final class FlowScanner {
     private let worker: Worker<Void, Result<[FlowMonitor.Event], Error>>
-    private var requested = false
+    /// A dump was asked for and its result not yet taken.
+    public private(set) var isScanning = false
 
     /// Opens its socket in `namespace` (nil: the caller's) and starts the thread.
     public init(namespace: String? = nil) throws {
@@ -19,15 +20,15 @@ public final class FlowScanner {
 
     /// Asks for a dump; one already asked for and not yet taken is enough.
     public func request() {
-        guard !requested else { return }
-        requested = true
+        guard !isScanning else { return }
+        isScanning = true
         worker.submit(())
     }
 
     /// The finished dump's flows, or its failure; nil while none waits.
     public func take() -> Result<[FlowMonitor.Event], Error>? {
         guard let last = worker.take().last else { return nil }
-        requested = false
+        isScanning = false
         return last
     }
 

@@ -48,9 +48,9 @@ public final class UDPSocket {
     }
 
     /// Sends each datagram to its address in one call where the kernel
-    /// takes them all (see `csock_send_many`): what a receiver woken by the
-    /// first one does cannot delay the others. Returns the failures, by
-    /// index; the rest were sent.
+    /// takes them all (see `csock_send_many`), so that a receiver woken by
+    /// the first one seldom runs before the others are sent. Returns the
+    /// failures, by index; the rest were sent.
     public func send(_ datagrams: [(bytes: [UInt8], to: IPv6Address)], port: UInt16) -> [(index: Int, error: NetlinkSocket.Failure)] {
         guard !datagrams.isEmpty else { return [] }
         let joined = datagrams.flatMap(\.bytes), lengths = datagrams.map(\.bytes.count)

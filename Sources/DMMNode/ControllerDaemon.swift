@@ -201,8 +201,9 @@ public final class ControllerDaemon {
         }
     }
 
-    /// Sends a step's messages together: an agent woken by the first takes
-    /// this core until it is done, and would hold back the second agent's.
+    /// Sends a step's messages together: with a send each, an agent woken by
+    /// the first took this core until it was done and held back the second
+    /// agent's (see `UDPSocket.send(_:port:)`).
     func send(_ messages: [(PFCPMessage, IPv6Address)]) {
         var datagrams: [(bytes: [UInt8], to: IPv6Address)] = [], types: [String] = []
         for (m, peer) in messages {

@@ -37,10 +37,8 @@ public final class MARDaemon {
     var malformed: [String: Int] = [:]
     /// Reads connection tracking in full off this thread (see `scanFlows`).
     let flowScanner: FlowScanner
-    /// When connection tracking is next read in full, and whether a read is
-    /// under way.
+    /// When connection tracking is next read in full.
     var nextFlowScan = Instant(nanoseconds: 0)
-    var scanningFlows = false
     static let flowScanInterval: Seconds = 1
     let rules: KernelRules
     /// Under central control, its data-plane agent, writing the same rules.
@@ -198,15 +196,13 @@ public final class MARDaemon {
     /// a minute. The first read, at start, counts the flows already there.
     func scanFlows(at now: Instant) {
         nextFlowScan = now + Self.flowScanInterval
-        guard !scanningFlows else { return }
-        scanningFlows = true
+        guard !flowScanner.isScanning else { return }
         flowCounter.beginScan()
         flowScanner.request()
     }
 
     func flowsScanned() throws {
         guard let result = flowScanner.take() else { return }
-        scanningFlows = false
         let changed = flowCounter.reconcile(present: try result.get(), prefixOf: Self.prefix(ofFlowEnd:))
         for p in changed { engine.handle(.flows(p, count: flowCounter.count(p)), at: wallClock()) }
         if !changed.isEmpty { perform() }

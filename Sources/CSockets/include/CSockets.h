@@ -20,9 +20,10 @@ ssize_t csock_send(int fd, const void *buffer, size_t length, const struct socka
                    const struct in6_addr *source, int interface, int hop_limit);
 
 /// Sends datagrams `first` to `count - 1` (sendmmsg), each to its own
-/// address: one call, so a receiver woken by the first (which on this
-/// kernel without preemption takes the sender's core at the return to user
-/// space) cannot hold back the rest. Returns how many were sent from
+/// address, in one call: a receiver woken by the first, which on a kernel
+/// without preemption takes the sender's core at the return to user space,
+/// no longer runs between every two sends (the kernel may still yield
+/// between datagrams of one call). Returns how many were sent from
 /// `first` on (fewer when one fails), or -1 with errno when `first` fails.
 int csock_send_many(int fd, const void *const *buffers, const size_t *lengths,
                     const struct sockaddr_in6 *to, unsigned first, unsigned count);

@@ -336,13 +336,13 @@ public struct Controller: Sendable {
         // The BAR comes before the FAR that names it and goes after it.
         if PFCPRuleMapping.buffers(after) && !PFCPRuleMapping.buffers(before) { m.createBAR = PFCPRuleMapping.bar }
         if PFCPRuleMapping.buffers(before) && !PFCPRuleMapping.buffers(after) { m.removeBAR = PFCPRuleReference(id: UInt32(PFCPRuleMapping.bar.id)) }
-        for o in old where !new.contains(where: { $0.id == o.id }) {
-            m.removePDR.append(PFCPRuleReference(id: UInt32(o.id)))
-            m.removeFAR.append(PFCPRuleReference(id: UInt32(o.id)))
+        for o in old where !new.contains(where: { $0.pdr.id == o.pdr.id }) {
+            m.removePDR.append(PFCPRuleReference(id: UInt32(o.pdr.id)))
+            m.removeFAR.append(PFCPRuleReference(id: UInt32(o.pdr.id)))
         }
         for n in new {
             let pdr = n.pdr, far = n.far
-            guard let o = old.first(where: { $0.id == n.id }) else {
+            guard let o = old.first(where: { $0.pdr.id == n.pdr.id }) else {
                 m.createPDR.append(pdr)
                 m.createFAR.append(far)
                 continue
@@ -370,7 +370,6 @@ public struct Controller: Sendable {
     /// array costs less than the dictionaries it replaced, whose tuple
     /// values the runtime copied through generic witnesses (callgrind).
     struct Encoded {
-        let id: UInt16
         let pdr: PFCPPDR
         let far: PFCPFAR
 
@@ -378,11 +377,11 @@ public struct Controller: Sendable {
             var out: [Encoded] = []
             out.reserveCapacity(rules.count)
             for r in rules {
-                guard let (pdr, far) = PFCPRuleMapping.encode(r, anchoredHere: anchoredHere), !out.contains(where: { $0.id == pdr.id })
+                guard let (pdr, far) = PFCPRuleMapping.encode(r, anchoredHere: anchoredHere), !out.contains(where: { $0.pdr.id == pdr.id })
                 else { continue }
-                out.append(Encoded(id: pdr.id, pdr: pdr, far: far))
+                out.append(Encoded(pdr: pdr, far: far))
             }
-            out.sort { $0.id < $1.id }
+            out.sort { $0.pdr.id < $1.pdr.id }
             return out
         }
     }
