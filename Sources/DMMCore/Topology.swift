@@ -80,6 +80,17 @@ public struct Topology: Sendable, Hashable {
     public let links: [Link]
     private let addressing: [String: Addressing]
     private let index: [String: Int]
+    private let byAddress: [IPv6Address: Int]
+    /// Each node's links in file order, as (link index, peer's node index):
+    /// its Nth is its interface ethN.
+    private let adjacency: [[(link: Int, peer: Int)]]
+    /// `firstHops[s][d]`: the position in `adjacency[s]` of the link node s
+    /// leaves by toward node d along `path(from:to:)`, `Self.noHop` at d or
+    /// with no path. Made once, with a search from every node: the
+    /// controller asks on every move (two searches per router each time
+    /// took most of a move's time in the controller). n² entries.
+    private let firstHops: [[UInt16]]
+    private static let noHop = UInt16.max
 
     public init(name: String, nodes: [Node], links: [Link]) throws {
         self.name = name
@@ -102,15 +113,70 @@ public struct Topology: Sendable, Hashable {
             if let mtu = l.mtu, !(1280...65535).contains(mtu) { throw Invalid("link \(i + 1): MTU \(mtu) is not from 1280 to 65535") }
         }
         addressing = Self.plan(nodes)
-        var seen: [IPv6Address: String] = [:]
-        for n in nodes {
+        var byAddress: [IPv6Address: Int] = [:]
+        for (i, n) in nodes.enumerated() {
             let a = addressing[n.name]!
-            if let other = seen.updateValue(n.name, forKey: a.address) { throw Invalid("nodes '\(other)' and '\(n.name)' have the same address \(a.address)") }
+            if let other = byAddress.updateValue(i, forKey: a.address) {
+                throw Invalid("nodes '\(nodes[other].name)' and '\(n.name)' have the same address \(a.address)")
+            }
         }
-        let fixed = nodes.filter { $0.kind != .mobileNode }
-        if let unreachable = fixed.first(where: { path(from: fixed[0].name, to: $0.name) == nil }) {
-            throw Invalid("node '\(unreachable.name)' is not connected to '\(fixed[0].name)'")
+        self.byAddress = byAddress
+        var adjacency = [[(link: Int, peer: Int)]](repeating: [], count: nodes.count)
+        for (i, l) in links.enumerated() {
+            let a = index[l.ends.0]!, b = index[l.ends.1]!
+            adjacency[a].append((i, b))
+            adjacency[b].append((i, a))
         }
+        self.adjacency = adjacency
+        guard adjacency.allSatisfy({ $0.count < Int(Self.noHop) }) else { throw Invalid("a node has \(Self.noHop) links or more") }
+        firstHops = nodes.indices.map { Self.firstHops(from: $0, adjacency) }
+        if let first = nodes.firstIndex(where: { $0.kind != .mobileNode }),
+            let unreachable = nodes.indices.first(where: { $0 != first && nodes[$0].kind != .mobileNode && firstHops[first][$0] == Self.noHop })
+        {
+            throw Invalid("node '\(nodes[unreachable].name)' is not connected to '\(nodes[first].name)'")
+        }
+    }
+
+    /// The shortest-path tree from `source`, breadth first through each
+    /// node's links in file order (so among equal paths the one through
+    /// earlier links): each reached node's predecessor, the source its own,
+    /// -1 for a node not reached.
+    static func tree(from source: Int, _ adjacency: [[(link: Int, peer: Int)]]) -> [Int] {
+        var previous = [Int](repeating: -1, count: adjacency.count)
+        previous[source] = source
+        var frontier = [source]
+        while !frontier.isEmpty {
+            var next: [Int] = []
+            for n in frontier {
+                for (_, peer) in adjacency[n] where previous[peer] < 0 {
+                    previous[peer] = n
+                    next.append(peer)
+                }
+            }
+            frontier = next
+        }
+        return previous
+    }
+
+    /// A row of `firstHops`: toward each node, the first link along the
+    /// tree from `source` that leads to the node's first hop.
+    static func firstHops(from source: Int, _ adjacency: [[(link: Int, peer: Int)]]) -> [UInt16] {
+        let previous = tree(from: source, adjacency)
+        return previous.indices.map { d in
+            guard d != source, previous[d] >= 0 else { return noHop }
+            var hop = d
+            while previous[hop] != source { hop = previous[hop] }
+            return UInt16(adjacency[source].firstIndex { $0.peer == hop }!)
+        }
+    }
+
+    public static func == (a: Self, b: Self) -> Bool { a.name == b.name && a.nodes == b.nodes && a.links == b.links }
+
+    /// The derived tables follow from these.
+    public func hash(into h: inout Hasher) {
+        h.combine(name)
+        h.combine(nodes)
+        h.combine(links)
     }
 
     static func plan(_ nodes: [Node]) -> [String: Addressing] {
@@ -146,19 +212,16 @@ public struct Topology: Sendable, Hashable {
     /// The node's links in file order, each as the link's index and the node
     /// at the other end. A node's Nth link is its interface ethN in the lab.
     public func links(of name: String) -> [(link: Int, peer: String)] {
-        links.enumerated().compactMap { i, l in
-            l.ends.0 == name ? (i, l.ends.1) : l.ends.1 == name ? (i, l.ends.0) : nil
-        }
+        guard let i = index[name] else { return [] }
+        return adjacency[i].map { ($0.link, nodes[$0.peer].name) }
     }
 
     /// The node with this address (after the plan), if any.
-    public func name(of address: IPv6Address) -> String? {
-        nodes.first { addressing[$0.name]?.address == address }?.name
-    }
+    public func name(of address: IPv6Address) -> String? { byAddress[address].map { nodes[$0].name } }
 
     /// A node's name for its end of link `link`: ethN for its Nth link.
     public func interface(of node: String, link: Int) -> String? {
-        links(of: node).firstIndex { $0.link == link }.map { "eth\($0)" }
+        index[node].flatMap { i in adjacency[i].firstIndex { $0.link == link } }.map { "eth\($0)" }
     }
 
     /// A node's link-local address on link `link`: fe80::1 at the link's
@@ -173,31 +236,21 @@ public struct Topology: Sendable, Hashable {
     /// network routes by it (the lab installs these routes), so it is also
     /// how the controller knows which routers a switched prefix changes.
     public func nextHop(from node: String, to destination: String) -> (interface: String, via: IPv6Address)? {
-        guard let path = path(from: node, to: destination), path.count > 1,
-            let link = links(of: node).first(where: { $0.peer == path[1] })?.link, let interface = interface(of: node, link: link)
-        else { return nil }
-        return (interface, linkLocal(of: path[1], link: link))
+        guard let s = index[node], let d = index[destination] else { return nil }
+        let position = firstHops[s][d]
+        guard position != Self.noHop else { return nil }
+        let (link, peer) = adjacency[s][Int(position)]
+        return ("eth\(position)", linkLocal(of: nodes[peer].name, link: link))
     }
 
     /// The nodes on a shortest path from one node to another, both included;
     /// among equal paths the one through earlier links. Nil if none.
     public func path(from source: String, to destination: String) -> [String]? {
-        guard index[source] != nil, index[destination] != nil else { return nil }
-        var previous: [String: String] = [source: source]
-        var frontier = [source]
-        while !frontier.isEmpty, previous[destination] == nil {
-            var next: [String] = []
-            for n in frontier {
-                for (_, peer) in links(of: n) where previous[peer] == nil {
-                    previous[peer] = n
-                    next.append(peer)
-                }
-            }
-            frontier = next
-        }
-        guard previous[destination] != nil else { return nil }
-        var path = [destination]
-        while path[0] != source { path.insert(previous[path[0]]!, at: 0) }
-        return path
+        guard let s = index[source], let d = index[destination] else { return nil }
+        let previous = Self.tree(from: s, adjacency)
+        guard previous[d] >= 0 else { return nil }
+        var path = [d]
+        while path[0] != s { path.insert(previous[path[0]], at: 0) }
+        return path.map { nodes[$0].name }
     }
 }
