@@ -55,6 +55,8 @@ public final class MARDaemon {
         dataPlane = try LinuxDataPlane(netlink: NetlinkSocket(), config: config.dataPlane)
         try dataPlane.prepareRouter()
         rules = KernelRules(dataPlane: dataPlane, metrics: metrics, log: log)
+        // Under central control the controller may ask it to buffer a prefix (anchor switching).
+        if config.router.control == .central { try dataPlane.bufferDevice() }
         agent = config.router.control == .central
             ? try AgentSide(config: config.agent, tunnelEndpoint: config.router.tunnelEndpoint, capacity: config.capacity, rules: rules,
                             metrics: metrics, log: log)
