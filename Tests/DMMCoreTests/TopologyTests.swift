@@ -1,3 +1,4 @@
+import DMMTestSupport
 import DMMWire
 import Testing
 
@@ -45,6 +46,37 @@ struct TopologyTests {
                                   links: [.init("a", "b"), .init("a", "c"), .init("b", "d"), .init("c", "d")])
         #expect(square.path(from: "a", to: "d") == ["a", "b", "d"])
         #expect(square.path(from: "d", to: "a") == ["d", "b", "a"])
+    }
+
+    /// `nextHop` comes from a table made at load; it must be the first hop
+    /// of `path`, the search made on demand, for every pair of nodes of
+    /// random meshes (with parallel links and equal paths).
+    @Test func firstHopsAreThoseOfThePaths() throws {
+        for seed in UInt64(1)...20 {
+            var rng = SplitMix64(seed: seed)
+            let count = Int.random(in: 2...12, using: &rng)
+            let names = (0..<count).map { "r\($0)" }
+            // A random tree keeps it connected; random extra links add loops.
+            var links = (1..<count).map { Topology.Link(names[Int.random(in: 0..<$0, using: &rng)], names[$0]) }
+            for _ in 0..<Int.random(in: 0...count, using: &rng) {
+                let a = Int.random(in: 0..<count, using: &rng), b = Int.random(in: 0..<count, using: &rng)
+                if a != b { links.append(.init(names[a], names[b])) }
+            }
+            let t = try Topology(name: "mesh", nodes: names.map { .init(name: $0, kind: .router) }, links: links)
+            for from in names {
+                for to in names {
+                    let hop = t.nextHop(from: from, to: to)
+                    guard let path = t.path(from: from, to: to), path.count > 1 else {
+                        #expect(hop == nil, "seed \(seed): \(from) to \(to)")
+                        continue
+                    }
+                    let position = try #require(t.links(of: from).firstIndex { $0.peer == path[1] })
+                    let link = t.links(of: from)[position].link
+                    #expect(hop?.interface == "eth\(position)", "seed \(seed): \(from) to \(to)")
+                    #expect(hop?.via == t.linkLocal(of: path[1], link: link), "seed \(seed): \(from) to \(to)")
+                }
+            }
+        }
     }
 
     @Test func badTopologiesNameTheProblem() {
