@@ -55,12 +55,14 @@ public final class MARDaemon {
         dataPlane = try LinuxDataPlane(netlink: NetlinkSocket(), config: config.dataPlane)
         try dataPlane.prepareRouter()
         rules = KernelRules(dataPlane: dataPlane, metrics: metrics, log: log)
-        // Under central control the controller may ask it to buffer a prefix (anchor switching).
-        if config.router.control == .central { try dataPlane.bufferDevice() }
-        agent = config.router.control == .central
-            ? try AgentSide(config: config.agent, tunnelEndpoint: config.router.tunnelEndpoint, capacity: config.capacity, rules: rules,
-                            metrics: metrics, log: log)
-            : nil
+        if config.router.control == .central {
+            // The controller may ask it to buffer a prefix (anchor switching).
+            try dataPlane.bufferDevice()
+            agent = try AgentSide(config: config.agent, tunnelEndpoint: config.router.tunnelEndpoint, capacity: config.capacity,
+                                  rules: rules, metrics: metrics, log: log)
+        } else {
+            agent = nil
+        }
         mobility = try RawSocket(protocol: MobilityHeader.protocolNumber, bindTo: config.router.address)
         icmp = try RawSocket(protocol: ICMPv6Message.protocolNumber, icmpTypes: [ICMPv6Message.Kind.routerSolicitation.rawValue])
         links = try LinkMonitor()
