@@ -9,7 +9,7 @@ import DMMWire
 /// (accepted, or 128 with a `reason` option) and one `record` option per
 /// record, which belongs to the node of the nearest MN-Identifier option
 /// before it. A cursor (`recover` and `page`) is a Home Network Prefix
-/// option of its own.
+/// option of its own; so is each previous prefix an `attached` report lists.
 ///
 ///     envelope (subtype 1):  id u32 | kind u8             kind: 1 query 2 register 3 update 4 release 5 records 6 done 7 refused
 ///                                                               8 recover 9 page 10 attached 11 detached 12 advertise
@@ -51,9 +51,9 @@ public enum LocationCodec {
         case .recover(let after):
             kind = .recover
             options = after.map { [.homeNetworkPrefix($0)] } ?? []
-        case .attached(let node, let link):
+        case .attached(let node, let link, let previous):
             kind = .attached
-            options = [node.option, vendor(.link, Array(link.name.utf8))]
+            options = [node.option, vendor(.link, Array(link.name.utf8))] + previous.map { .homeNetworkPrefix($0) }
         case .detached(let node, let link):
             kind = .detached
             options = [node.option, vendor(.link, Array(link.name.utf8))]
@@ -89,7 +89,9 @@ public enum LocationCodec {
             guard let node else { throw Malformed(description: "\(kind) without MN identifier") }
             let link = try text(.link, in: pbu.options)
             guard let link, !link.isEmpty else { throw Malformed(description: "\(kind) without a link") }
-            return LocationEnvelope(id: id, kind == .attached ? .attached(node, link: LinkID(link)) : .detached(node, link: LinkID(link)))
+            guard kind == .attached else { return LocationEnvelope(id: id, .detached(node, link: LinkID(link))) }
+            let previous = pbu.options.compactMap { if case .homeNetworkPrefix(let p) = $0 { p } else { nil } }
+            return LocationEnvelope(id: id, .attached(node, link: LinkID(link), previous: previous))
         default:
             throw Malformed(description: "reply kind \(kind) in a PBU")
         }

@@ -18,9 +18,11 @@ public enum LocationRequest: Hashable, Sendable {
     /// time, each page after the cursor the previous one returned.
     case recover(after: IPv6Prefix?)
     /// To the central controller (RFC 8818 Figure 1, LMc to LM): the node is
-    /// on this access link of the sender. Answered with `advertise`. (The
-    /// flows on a prefix are reported with `update`.)
-    case attached(MobileNodeID, link: LinkID)
+    /// on this access link of the sender, and the prefixes it listed in its
+    /// Router Solicitation as its previous ones (I-D.jhlee-dmm-dnpp; none
+    /// from an unmodified host). Answered with `advertise`. (The flows on a
+    /// prefix are reported with `update`.)
+    case attached(MobileNodeID, link: LinkID, previous: [IPv6Prefix] = [])
     /// To the central controller: the node left this access link.
     case detached(MobileNodeID, link: LinkID)
 }

@@ -78,7 +78,8 @@ enum SignallingCapture {
         case .update(let prefix, let serving, let active, _): "update \(prefix)\(serving.map { " serving \($0)" } ?? "")\(active ? " active" : "")"
         case .release(let prefix): "release \(prefix)"
         case .recover: "recover"
-        case .attached(let node, let link): "attached \(node) on \(link)"
+        case .attached(let node, let link, let previous):
+            "attached \(node) on \(link)" + (previous.isEmpty ? "" : ", listing \(previous.map(\.description).joined(separator: " "))")
         case .detached(let node, let link): "detached \(node) from \(link)"
         }
     }

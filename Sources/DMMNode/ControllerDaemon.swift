@@ -32,6 +32,8 @@ public final class ControllerDaemon {
     var placing: [IPv6Prefix: (started: Instant, agents: Set<IPv6Address>)] = [:]
     var refusals = CounterFollower<UInt8>(), malformed = CounterFollower<WireError.Kind>()
     var dropped = CounterFollower<Controller.Dropped>()
+    /// The previous prefixes nodes listed in their solicitations, by what became of them.
+    var listed = CounterFollower<String>()
     var storeFailures = 0
     /// Commits on a thread of its own: SQLite waits for the disk (an
     /// fdatasync took 0.3 to 4 ms here), and the loop goes on reading the
@@ -296,6 +298,8 @@ public final class ControllerDaemon {
             metrics.gauge("dmm_associations", engine.associations.values.filter { $0.status == status }.count, [("status", status.rawValue)])
         }
         metrics.gauge("dmm_sessions", engine.sessions.count)
+        listed.follow(["used": location.listed.used, "not the node's": location.listed.notTheNodes], into: metrics,
+                      "dmm_listed_prefixes_total", label: "outcome") { $0 }
         return metrics.render()
     }
 
@@ -323,7 +327,8 @@ public final class ControllerDaemon {
                 "retransmissions": pfcp.retransmissions, "unanswered": pfcp.unanswered, "duplicates": pfcp.duplicates,
                 "unexpected_responses": pfcp.unexpectedResponses, "agent_restarts": engine.counters.agentRestarts,
                 "sessions_refused": engine.counters.sessionsRefused, "store_failures": storeFailures,
-                "signalling_messages": signalling,
+                "signalling_messages": signalling, "listed_prefixes_used": location.listed.used,
+                "listed_prefixes_not_the_nodes": location.listed.notTheNodes,
             ],
             "refused": Dictionary(uniqueKeysWithValues: pfcp.refused.map { (PFCPCause(rawValue: $0.key).name, $0.value) }),
             "malformed": Dictionary(uniqueKeysWithValues: pfcp.malformed.map { ($0.key.rawValue, $0.value) }),

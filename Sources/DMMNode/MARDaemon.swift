@@ -143,7 +143,9 @@ public final class MARDaemon {
             case .routerSolicitation(let rs)? = try? ICMPv6Message.decode(d.bytes, checksum: .skip)
         else { return }
         let mac = rs.options.lazy.compactMap { if case .sourceLinkLayerAddress(let a) = $0 { a } else { nil } }.first
-        engine.handle(.routerSolicitation(link: LinkID(link), hopLimit: UInt8(clamping: d.hopLimit), sourceLinkLayerAddress: mac, source: d.source),
+        let listing = rs.options.compactMap { if case .prefixInformation(let p) = $0 { p.prefix } else { nil } }
+        engine.handle(.routerSolicitation(link: LinkID(link), hopLimit: UInt8(clamping: d.hopLimit), sourceLinkLayerAddress: mac,
+                                          source: d.source, listing: listing),
                       at: wallClock())
         perform()
     }

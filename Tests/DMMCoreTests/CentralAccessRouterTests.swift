@@ -105,6 +105,51 @@ import Testing
         #expect(tb.rules(at: "ar1").isEmpty && tb.location.holder(of: p1) == nil)
     }
 
+    /// A node that lists its previous prefixes in its Router Solicitation
+    /// (I-D.jhlee-dmm-dnpp): the access router reports them with the
+    /// attachment, whether the solicitation names the node or comes after
+    /// a frame did; what cannot be a node's prefix is not reported.
+    @Test func previousPrefixesListedInASolicitationGoToTheController() throws {
+        var tb = Self.started()
+        let mac: [UInt8] = [2, 0, 0, 0, 0, 9], node = MobileNodeID(linkLayerAddress: mac)
+        let source = IPv6Address("fe80::9")!
+        func solicit(_ router: String, _ listing: [IPv6Prefix]) {
+            tb.routerEvent(router, .routerSolicitation(link: Self.link, hopLimit: 255, sourceLinkLayerAddress: mac, source: source,
+                                                       listing: listing))
+        }
+        solicit("ar1", [])
+        let p1 = try #require(Self.advertised(tb, "ar1").first?.0)
+        #expect(tb.reports.last == .attached(node, link: Self.link), "an unmodified host lists nothing")
+        tb.routerEvent("ar1", .detached(Self.link))
+        // The solicitation names the node at ar2: p1 is carried though no
+        // flow was counted on it; a link-local and a multicast prefix are
+        // dropped, and p1 listed twice (once not masked) is listed once.
+        let unmasked = IPv6Prefix(IPv6Address(high: p1.address.high, low: 5), length: 64)
+        solicit("ar2", [IPv6Prefix("fe80::/64")!, p1, IPv6Prefix("ff02::/16")!, unmasked])
+        tb.run(for: 0.5)
+        #expect(tb.reports.last == .attached(node, link: Self.link, previous: [p1]))
+        #expect(Self.advertised(tb, "ar2").contains { $0.0 == p1 && !$0.preferred && $0.valid })
+        #expect(tb.routers["ar2"]!.counters.ignored[.previousPrefixUnusable] == 2)
+        #expect(tb.rules(at: "ar1") == [.encapsulate(p1, endpoint: T.address(2), mode: .ipv6InIPv6)])
+        // At ar3 a frame names the node first; p1, released when the node
+        // left ar2 (no flows), is not in the answer. Its solicitation then
+        // lists p1: reported again, p1 back from the hold-down.
+        tb.routerEvent("ar2", .detached(Self.link))
+        tb.routerEvent("ar3", .attached(node, link: Self.link, linkLayerAddress: mac))
+        tb.run(for: 0.5)
+        #expect(tb.location.holder(of: p1) == nil && !Self.advertised(tb, "ar3").contains { $0.0 == p1 && $0.valid })
+        solicit("ar3", [p1])
+        tb.run(for: 0.5)
+        #expect(tb.reports.suffix(2) == [.attached(node, link: Self.link), .attached(node, link: Self.link, previous: [p1])])
+        #expect(tb.location.holder(of: p1) == node)
+        #expect(Self.advertised(tb, "ar3").contains { $0.0 == p1 && !$0.preferred && $0.valid })
+        #expect(tb.rules(at: "ar1") == [.encapsulate(p1, endpoint: T.address(3), mode: .ipv6InIPv6)])
+        // The same listing again is only a solicitation: answered, not reported.
+        let reports = tb.reports.count
+        solicit("ar3", [p1])
+        #expect(tb.reports.count == reports)
+    }
+
     @Test func aFlowOnAPrefixNotAdvertisedHereIsNotReported() {
         var tb = Self.started()
         tb.routerEvent("ar1", .flows(IPv6Prefix("2001:db8:9:1::/64")!, count: 3))

@@ -21,7 +21,8 @@ struct LocationCodecTests {
     @Test(arguments: [
         LocationRequest.query(node), .register(full), .register(bare), .update(p, serving: mar2, active: true, expires: full.expires),
         .update(p, serving: nil, active: false), .release(p), .recover(after: nil), .recover(after: p),
-        .attached(node, link: "acc0"), .detached(MobileNodeID(identifier: [2, 0, 0, 0, 0, 1]), link: "mn-1.ü"),
+        .attached(node, link: "acc0"), .attached(node, link: "acc0", previous: [p, IPv6Prefix("2001:db8:2:9::/64")!]),
+        .detached(MobileNodeID(identifier: [2, 0, 0, 0, 0, 1]), link: "mn-1.ü"),
     ])
     func requestsRoundTrip(_ request: LocationRequest) throws {
         let e = LocationEnvelope(id: 0x1234_5678, request)
@@ -64,7 +65,7 @@ struct LocationCodecTests {
     @Test(arguments: [1, 2, 3] as [UInt64]) func randomDamageNeverTraps(seed: UInt64) throws {
         var g = SplitMix64(seed: seed)
         let requests: [LocationRequest] = [.query(Self.node), .register(Self.full), .update(Self.p, serving: Self.mar2, active: true),
-                                           .release(Self.p), .recover(after: Self.p), .attached(Self.node, link: "acc0"),
+                                           .release(Self.p), .recover(after: Self.p), .attached(Self.node, link: "acc0", previous: [Self.p]),
                                            .detached(Self.node, link: "acc0")]
         let replies: [LocationReply] = [.records(Self.node, [Self.full, Self.bare]), .page([Self.full, Self.other], next: Self.p),
                                         .done, .refused("x"), .advertise([.init(prefix: Self.p, preferred: true)])]

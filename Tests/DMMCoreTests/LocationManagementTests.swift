@@ -62,6 +62,57 @@ import Testing
         #expect(tb.controller.sessions.count == 1)
     }
 
+    /// A node that lists its previous prefixes in its Router Solicitation
+    /// (I-D.jhlee-dmm-dnpp) has those it holds carried, flows counted or
+    /// not; a listed prefix it does not hold is neither advertised nor
+    /// touched.
+    @Test func listedPrefixesTheNodeHoldsFollowItAndOthersAreIgnored() throws {
+        var tb = Self.started()
+        let p1 = try #require(tb.attach("mn1", at: "ar1").first?.prefix)
+        let theirs = try #require(tb.attach("mn2", at: "ar3").first?.prefix)
+        let nobodys = IPv6Prefix("2001:db8:77::/64")!
+        tb.run(for: 0.5)
+        let ads = tb.attach("mn1", at: "ar2", previous: [p1, theirs, nobodys])
+        tb.run(for: 0.5)
+        let p2 = try #require(ads.first?.prefix)
+        #expect(ads == [.init(prefix: p2, preferred: true), .init(prefix: p1, preferred: false)], "no flow was counted on p1")
+        #expect(tb.rules(at: "ar1") == [.encapsulate(p1, endpoint: T.address(2), mode: .ipv6InIPv6)])
+        #expect(tb.rules(at: "ar3") == [.deliver(theirs, link: Self.link)], "mn2's prefix stays where mn2 is")
+        #expect(tb.location.holder(of: theirs) == MobileNodeID("mn2") && tb.location.holder(of: nobodys) == nil)
+        #expect(tb.location.listed == .init(used: 1, notTheNodes: 2))
+        // Unlisted and without flows at the next move: released as for any node.
+        _ = tb.attach("mn1", at: "ar3")
+        tb.run(for: 0.5)
+        #expect(tb.location.holder(of: p1) == nil && tb.rules(at: "ar1").isEmpty)
+    }
+
+    /// A prefix released from the node when it left (no flow was counted
+    /// on it) and listed at its next attachment comes back from the
+    /// hold-down; not for another node, nor once the hold-down is over.
+    @Test func aListedPrefixReleasedFromTheNodeComesBackWithinTheHoldDown() throws {
+        var tb = Self.started()
+        let p1 = try #require(tb.attach("mn1", at: "ar1").first?.prefix)
+        tb.run(for: 0.5)
+        tb.detach("mn1", from: "ar1")
+        tb.run(for: 0.5)
+        #expect(tb.location.holder(of: p1) == nil && tb.location.holding.map(\.prefix) == [p1] && tb.rules(at: "ar1").isEmpty)
+        let ads = tb.attach("mn1", at: "ar2", previous: [p1])
+        tb.run(for: 0.5)
+        #expect(ads.count == 2 && ads[1] == .init(prefix: p1, preferred: false))
+        #expect(tb.location.holder(of: p1) == MobileNodeID("mn1") && tb.location.holding.isEmpty)
+        #expect(tb.rules(at: "ar1") == [.encapsulate(p1, endpoint: T.address(2), mode: .ipv6InIPv6)])
+        // Released again (unlisted, no flows): another node listing it gets nothing.
+        _ = tb.attach("mn1", at: "ar3")
+        tb.run(for: 0.5)
+        _ = tb.attach("mn2", at: "ar3", previous: [p1])
+        #expect(tb.location.holder(of: p1) == nil && tb.location.holding.map(\.prefix).contains(p1))
+        // Once the hold-down is over, not even for the node it was released from.
+        tb.run(for: tb.location.holdDown * 1.1)
+        _ = tb.attach("mn1", at: "ar2", previous: [p1])
+        #expect(tb.location.holder(of: p1) == nil)
+        #expect(tb.location.listed == .init(used: 1, notTheNodes: 2))
+    }
+
     @Test func backHomeThePrefixIsDeliveredAgainAndPreferred() throws {
         var tb = Self.started()
         let p1 = try #require(tb.attach("mn1", at: "ar1").first?.prefix)

@@ -166,11 +166,12 @@ struct PFCPTestbed {
         now = end
     }
 
-    /// An access router's report that `node` attached on `link` of `agent`;
-    /// what it is told to advertise.
-    mutating func attach(_ node: String, at agent: String, link: String = "acc0") -> [LocationManagement.Advertisement] {
+    /// An access router's report that `node` attached on `link` of `agent`,
+    /// listing `previous` prefixes; what it is told to advertise.
+    mutating func attach(_ node: String, at agent: String, link: String = "acc0",
+                         previous: [IPv6Prefix] = []) -> [LocationManagement.Advertisement] {
         let advertised = location.attached(MobileNodeID(node), at: Placement.Attachment(agent: addresses[agent]!, link: LinkID(link)),
-                                           controller: &controller, now: now)
+                                           previous: previous, controller: &controller, now: now)
         collect()
         return advertised
     }

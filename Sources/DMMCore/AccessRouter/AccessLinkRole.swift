@@ -25,6 +25,9 @@ struct AccessLinkRole: Sendable {
         var since: Instant
         /// Prefixes to advertise once with valid lifetime 0.
         var withdrawn: Set<IPv6Prefix> = []
+        /// The prefixes the node listed in its Router Solicitation as its
+        /// previous ones (I-D.jhlee-dmm-dnpp), told to the controller.
+        var previous: [IPv6Prefix] = []
         /// Prefixes anchored here and delivered on this link, and prefixes
         /// served here for other anchors; each checked against the anchor or
         /// serving role on use, so a member that moved on is skipped.
@@ -163,20 +166,46 @@ struct AccessLinkRole: Sendable {
     /// What a Router Solicitation means (RFC 4861 section 6.2.6): an
     /// advertisement for the node on the link, or, on a link with no node
     /// yet, the node named by its link-layer address (or, without one, by
-    /// its interface identifier). Returns the node to attach, if any.
-    enum Solicited { case advertise, attach(MobileNodeID, linkLayer: [UInt8]), nothing }
+    /// its interface identifier). Returns the node to attach, if any, with
+    /// the previous prefixes it listed (`listing`); from the node already
+    /// on the link, a listing it had not made yet (it was named by an
+    /// earlier frame).
+    enum Solicited { case advertise, attach(MobileNodeID, linkLayer: [UInt8], previous: [IPv6Prefix]), relist([IPv6Prefix]), nothing }
+
+    /// At most this many previous prefixes are taken from a solicitation.
+    static let previousLimit = 16
 
     func routerSolicitation(on link: LinkID, hopLimit: UInt8, sourceLinkLayer: [UInt8]?, source: IPv6Address,
-                            _ c: inout RoleContext) -> Solicited {
+                            listing: [IPv6Prefix], _ c: inout RoleContext) -> Solicited {
         // RFC 4861 section 6.1.1: a solicitation not from the link is dropped.
         guard hopLimit == 255 else {
             c.counters.ignored[.routerSolicitationHopLimit, default: 0] += 1
             return .nothing
         }
-        if let a = attachments[link] { return a.isServed ? .advertise : .nothing }
+        let previous = Self.previous(listing, &c)
+        if let a = attachments[link] {
+            if !previous.isEmpty, previous != a.previous, sourceLinkLayer.map({ $0 == a.linkLayer }) ?? true { return .relist(previous) }
+            return a.isServed ? .advertise : .nothing
+        }
         guard c.config.nodeIdentity == .linkLayerAddress else { return .nothing }
         let mac = sourceLinkLayer ?? []
-        return .attach(MobileNodeID(linkLayerAddress: mac.isEmpty ? Array(source.bytes.suffix(8)) : mac), linkLayer: mac)
+        return .attach(MobileNodeID(linkLayerAddress: mac.isEmpty ? Array(source.bytes.suffix(8)) : mac), linkLayer: mac, previous: previous)
+    }
+
+    /// The prefixes a solicitation lists that can be a node's: global
+    /// unicast, in order, each once, at most `previousLimit` (the rest
+    /// counted).
+    static func previous(_ listing: [IPv6Prefix], _ c: inout RoleContext) -> [IPv6Prefix] {
+        var out: [IPv6Prefix] = []
+        for p in listing {
+            guard 1...128 ~= p.length, !p.address.isLinkLocal, !p.address.isMulticast, out.count < previousLimit else {
+                c.counters.ignored[.previousPrefixUnusable, default: 0] += 1
+                continue
+            }
+            let canonical = IPv6Prefix(covering: p.address, length: p.length)
+            if !out.contains(canonical) { out.append(canonical) }
+        }
+        return out.sorted { ($0.address, $0.length) < ($1.address, $1.length) }
     }
 
     // MARK: Router Advertisements (seite section 4.2 step 4)

@@ -84,10 +84,13 @@ public struct AccessRouter: Sendable {
             if let node = accessLinks.frame(on: link, from: source) { attach(node, link: link, linkLayer: source, at: now) }
         case .attached(let node, let link, let linkLayer): attach(node, link: link, linkLayer: linkLayer, at: now)
         case .detached(let link): detach(link, at: now)
-        case .routerSolicitation(let link, let hopLimit, let sourceLinkLayer, let source):
-            switch accessLinks.routerSolicitation(on: link, hopLimit: hopLimit, sourceLinkLayer: sourceLinkLayer, source: source, &context) {
+        case .routerSolicitation(let link, let hopLimit, let sourceLinkLayer, let source, let listing):
+            switch accessLinks.routerSolicitation(on: link, hopLimit: hopLimit, sourceLinkLayer: sourceLinkLayer, source: source,
+                                                  listing: listing, &context) {
             case .advertise: advertise(on: link, at: now)
-            case .attach(let node, let linkLayer): attach(node, link: link, linkLayer: linkLayer, at: now)
+            case .attach(let node, let linkLayer, let previous): attach(node, link: link, linkLayer: linkLayer, previous: previous, at: now)
+            case .relist(let previous) where isCentral: relist(previous, on: link, at: now)
+            case .relist: if accessLinks[link]?.isServed == true { advertise(on: link, at: now) }
             case .nothing: break
             }
         case .flows(let prefix, let count): flowsChanged(prefix, count: count, at: now)
@@ -130,14 +133,27 @@ public struct AccessRouter: Sendable {
 
     // MARK: Attachment
 
-    mutating func attach(_ node: MobileNodeID, link: LinkID, linkLayer: [UInt8], at now: Instant) {
+    /// Previous prefixes the node listed (I-D.jhlee-dmm-dnpp) go to the
+    /// central controller; the distributed scheme's location server is
+    /// asked by node, and they are not used.
+    mutating func attach(_ node: MobileNodeID, link: LinkID, linkLayer: [UInt8], previous: [IPv6Prefix] = [], at now: Instant) {
         if accessLinks[link] != nil, accessLinks[link]?.node != node { detach(link, at: now) }
         // While recovery reads its pages, a query's answer could not be acted on yet.
         let awaiting = recovery?.paging == true
         guard accessLinks.attach(node, link: link, linkLayer: linkLayer, at: now, &context) else { return }
-        let request: LocationRequest = isCentral ? .attached(node, link: link) : .query(node)
+        let request: LocationRequest = isCentral ? .attached(node, link: link, previous: previous) : .query(node)
+        if isCentral { accessLinks[link]?.previous = previous }
         if !awaiting { accessLinks.locating(link, query: context.ask(request, at: now)) }
         context.actions.append(.nodeAttached(node, link: link))
+    }
+
+    /// The node, named by an earlier frame, listed its previous prefixes:
+    /// the controller is told again, and its answer is what the link
+    /// advertises.
+    mutating func relist(_ previous: [IPv6Prefix], on link: LinkID, at now: Instant) {
+        guard let a = accessLinks[link] else { return }
+        accessLinks[link]?.previous = previous
+        accessLinks.locating(link, query: context.ask(.attached(a.node, link: link, previous: previous), at: now))
     }
 
     /// The node's records are in: make each prefix reachable on the link it
@@ -338,8 +354,10 @@ public enum AccessRouterEvent: Sendable {
     /// The access link went down.
     case detached(LinkID)
     /// A Router Solicitation arrived with this hop limit, source link-layer
-    /// address option (if any) and source address.
-    case routerSolicitation(link: LinkID, hopLimit: UInt8, sourceLinkLayerAddress: [UInt8]?, source: IPv6Address)
+    /// address option (if any), source address, and the prefixes of its
+    /// Prefix Information options: the node's previous prefixes, as
+    /// I-D.jhlee-dmm-dnpp has a node list them (none from an unmodified host).
+    case routerSolicitation(link: LinkID, hopLimit: UInt8, sourceLinkLayerAddress: [UInt8]?, source: IPv6Address, listing: [IPv6Prefix] = [])
     /// The data plane counts `count` flows using `prefix` now.
     case flows(IPv6Prefix, count: Int)
     case mobility(MobilityHeader, from: IPv6Address)
@@ -393,6 +411,7 @@ extension AccessRouter {
         case prefixPoolExhausted = "prefix pool exhausted"
         case nodeNeverAnswered = "node on a link never answered"
         case routerSolicitationHopLimit = "Router Solicitation with hop limit not 255"
+        case previousPrefixUnusable = "previous prefix listed in a Router Solicitation not global unicast, or one too many"
     }
 
     public struct Counters: Sendable, Hashable {

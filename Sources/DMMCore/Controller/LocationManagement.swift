@@ -11,8 +11,9 @@ import DMMWire
 ///  | report                         | decision                                                           |
 ///  |--------------------------------|--------------------------------------------------------------------|
 ///  | node attached at agent B       | its prefix anchored at B preferred (a new one if it has none;      |
-///  |                                | anchored elsewhere if B cannot anchor); prefixes with flows follow |
-///  |                                | it, deprecated; prefixes without flows are released                |
+///  |                                | anchored elsewhere if B cannot anchor); prefixes with flows, and   |
+///  |                                | those the node listed as its previous ones, follow it, deprecated; |
+///  |                                | prefixes without flows are released                                |
 ///  | flows on a prefix ended        | released, unless it is the preferred prefix where the node is      |
 ///  | node detached                  | its prefixes without flows released; the others stay until their  |
 ///  |                                | flows end or the node attaches again                               |
@@ -54,9 +55,23 @@ public struct LocationManagement: Sendable {
     var pools: [IPv6Address: [PrefixPool]] = [:]
     /// Released prefixes waiting out the hold-down, in the order released.
     public private(set) var holding: [Holding] = []
+    /// What became of the prefixes nodes listed in their Router
+    /// Solicitations as their previous ones (I-D.jhlee-dmm-dnpp).
+    public private(set) var listed = Listed()
+    /// The node each prefix in the hold-down was released from: listed by
+    /// that node, it is taken back (`attached`). Not stored: after a
+    /// restart such a listing finds the prefix released.
+    var releasedFrom: [IPv6Prefix: MobileNodeID] = [:]
     /// Nodes whose prefixes or attachment changed since `takeChanges()`.
     var changedNodes: Set<MobileNodeID> = []
     var holdingChanged = false
+
+    public struct Listed: Sendable, Hashable {
+        /// Listed prefixes the node holds: carried to where it is.
+        public var used = 0
+        /// Listed prefixes the node does not hold: ignored, never advertised.
+        public var notTheNodes = 0
+    }
 
     public struct Holding: Sendable, Hashable {
         public var prefix: IPv6Prefix
@@ -132,15 +147,34 @@ public struct LocationManagement: Sendable {
 
     // MARK: Reports from the access routers
 
-    /// Node `node` attached at `at`: places its prefixes and returns what
-    /// the access router advertises to it, the preferred prefix first.
-    public mutating func attached(_ node: MobileNodeID, at: Placement.Attachment, controller: inout Controller,
-                                  now: Instant) -> [Advertisement] {
+    /// Node `node` attached at `at`, having listed `previous` as its
+    /// previous prefixes: places its prefixes and returns what the access
+    /// router advertises to it, the preferred prefix first.
+    ///
+    /// A listed prefix the node holds is carried even if no flow was seen
+    /// on it (the node knows its sessions; the access router's idle grace
+    /// still releases it if none shows up), and so is one released from
+    /// this node and still held down (when it left its last link, or by
+    /// the report of this attachment that came before its solicitation);
+    /// any other is ignored and counted.
+    public mutating func attached(_ node: MobileNodeID, at: Placement.Attachment, previous: [IPv6Prefix] = [],
+                                  controller: inout Controller, now: Instant) -> [Advertisement] {
+        var held = nodes[node] ?? []
+        for prefix in previous where owner[prefix] == nil && releasedFrom[prefix] == node {
+            guard let i = holding.firstIndex(where: { $0.prefix == prefix && $0.until > now }) else { continue }
+            held.append(Held(prefix: prefix, anchor: holding.remove(at: i).anchor, active: false))
+            releasedFrom[prefix] = nil
+            owner[prefix] = node
+            holdingChanged = true
+        }
+        let listed = Set(previous), used = held.filter { listed.contains($0.prefix) }.count
+        self.listed.used += used
+        self.listed.notTheNodes += listed.count - used
         attachments[node] = at
         changedNodes.insert(node)
         var kept: [Held] = []
-        for h in nodes[node] ?? [] {
-            if h.active || h.anchor == at.agent {
+        for h in held {
+            if h.active || h.anchor == at.agent || listed.contains(h.prefix) {
                 controller.place(Placement(prefix: h.prefix, anchor: h.anchor, serving: at), at: now)
                 kept.append(h)
             } else {
@@ -185,8 +219,9 @@ public struct LocationManagement: Sendable {
                                 now: Instant) -> LocationReply {
         guard controller.associations[agent] != nil else { return .refused("\(agent) is not an associated agent") }
         switch request {
-        case .attached(let node, let link):
-            return .advertise(attached(node, at: Placement.Attachment(agent: agent, link: link), controller: &controller, now: now))
+        case .attached(let node, let link, let previous):
+            return .advertise(attached(node, at: Placement.Attachment(agent: agent, link: link), previous: previous,
+                                       controller: &controller, now: now))
         case .detached(let node, let link):
             detached(node, from: Placement.Attachment(agent: agent, link: link), controller: &controller, now: now)
             return .done
@@ -207,6 +242,7 @@ public struct LocationManagement: Sendable {
         nodes[node]?.removeAll { $0.prefix == h.prefix }
         if nodes[node]?.isEmpty == true { nodes[node] = nil }
         changedNodes.insert(node)
+        releasedFrom[h.prefix] = node
         holding.append(Holding(prefix: h.prefix, anchor: h.anchor, until: now + holdDown))
         holdingChanged = true
     }
@@ -216,6 +252,7 @@ public struct LocationManagement: Sendable {
         // Prefixes whose hold-down is over go back to their pools first.
         while let first = holding.first, first.until <= now {
             holding.removeFirst()
+            releasedFrom[first.prefix] = nil
             holdingChanged = true
             for i in pools[first.anchor, default: []].indices where pools[first.anchor]![i].contains(first.prefix) {
                 pools[first.anchor]![i].release(first.prefix)
