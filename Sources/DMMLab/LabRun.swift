@@ -54,6 +54,11 @@ public struct LabRun {
         /// Anchor switching: packets the routers held, released and
         /// dropped during the move (FM-buffer).
         public var buffered: [String: Int]?
+        /// A node that lists its previous prefixes (dnpp): those its
+        /// solicitation listed when its link came up, and how many the
+        /// controller used.
+        public var listed: [String]?
+        public var listedUsed: Int?
     }
 
     /// The network as the report draws it.
@@ -101,6 +106,7 @@ public struct LabRun {
         public var moves: [Move]
         public var stream: Traffic.StreamLog?
         public var ping: Traffic.PingLog?
+        public var solicitations: Traffic.SolicitLog?
         public var timeline: [String]
         public var network: Network?
         public var phases: [Phase] = []
@@ -110,7 +116,7 @@ public struct LabRun {
     public static func run(_ scenario: Scenario, executable: String) -> Result {
         var failures: [String] = []
         var moves: [Move] = []
-        var stream: Traffic.StreamLog?, ping: Traffic.PingLog?
+        var stream: Traffic.StreamLog?, ping: Traffic.PingLog?, solicitations: Traffic.SolicitLog?
         var phases: [Phase] = [], signalling: [SignallingMessage] = []
         let lab: Lab
         do {
@@ -140,6 +146,12 @@ public struct LabRun {
                                               "--interval", "\(scenario.pingInterval)", "--duration", "600", "--stop-file", stop],
                           stdout: out.appendingPathComponent("ping.json"))
             lab.note("started a TCP stream and a ping to the correspondent")
+            if scenario.dnpp {
+                try lab.spawn("solicit", in: lab.mobileNode, [executable, "lab", "traffic", "solicit", "--interface", "eth0", "--duration", "600",
+                                                     "--stop-file", stop],
+                              stdout: out.appendingPathComponent("solicit.json"))
+                lab.note("the node lists its previous prefixes in a Router Solicitation when its link comes up")
+            }
             try lab.sleep(scenario.dwell)
             var seen = try lab.observe("at \(scenario.start)", node: scenario.start)
             phases.append(seen.phase)
@@ -173,6 +185,7 @@ public struct LabRun {
                 var move = Move(from: at, to: next, at: t, pingsLost: 0,
                                 signallingMessages: after.messages - before.messages, ruleChanges: after.rules - before.rules,
                                 newConnectionSource: probeLog.source, newConnectionUsedNewestPrefix: used)
+                if scenario.dnpp { move.listedUsed = after.listedUsed - before.listedUsed }
                 move.directHops = scenario.topology.path(from: lab.correspondent, to: next).map { $0.count - 1 }
                 if scenario.forwarding == .anchorSwitching {
                     lab.compareEntries(&move, before: previous, after: seen.phase)
@@ -184,8 +197,17 @@ public struct LabRun {
                 at = next
             }
             _ = FileManager.default.createFile(atPath: stop, contents: nil)
-            try lab.wait("the traffic to stop", seconds: 10) { !lab.isRunning("stream") && !lab.isRunning("ping") }
+            try lab.wait("the traffic to stop", seconds: 10) { !lab.isRunning("stream") && !lab.isRunning("ping") && !lab.isRunning("solicit") }
             lab.note("stopped the traffic")
+            if scenario.dnpp {
+                solicitations = try? JSONDecoder().decode(Traffic.SolicitLog.self, from: Data(contentsOf: out.appendingPathComponent("solicit.json")))
+                for (i, t) in moveTimes.enumerated() {
+                    moves[i].listed = solicitations?.sent.first { $0.at > t && $0.at < t + 1 }?.prefixes
+                    if moves[i].listed?.isEmpty != false || moves[i].listedUsed == 0 {
+                        failures.append("move to \(moves[i].to): the node's solicitation listed \(moves[i].listed ?? []), the controller used \(moves[i].listedUsed ?? 0)")
+                    }
+                }
+            }
             stream = try? JSONDecoder().decode(Traffic.StreamLog.self, from: Data(contentsOf: out.appendingPathComponent("stream.json")))
             ping = try? JSONDecoder().decode(Traffic.PingLog.self, from: Data(contentsOf: out.appendingPathComponent("ping.json")))
             if let s = stream {
@@ -244,7 +266,7 @@ public struct LabRun {
         failures += left
         lab.note(left.isEmpty ? "torn down: no namespace, route or process left" : "left behind: \(left)")
         return Result(scenario: scenario.name, passed: failures.isEmpty, failures: failures, moves: moves, stream: stream, ping: ping,
-                      timeline: lab.timeline.map { String(format: "%.3f %@", $0.time - lab.started, $0.event) },
+                      solicitations: solicitations, timeline: lab.timeline.map { String(format: "%.3f %@", $0.time - lab.started, $0.event) },
                       network: Network(scenario.topology), phases: phases, signalling: signalling)
     }
 
@@ -281,7 +303,7 @@ extension Lab {
     /// Under central control the controller says where each prefix is
     /// anchored and served, and sees every message: PFCP, and the access
     /// routers' reports and their answers.
-    func observe(_ label: String, node: String) throws -> (phase: LabRun.Phase, signalling: (messages: Int, rules: Int)) {
+    func observe(_ label: String, node: String) throws -> (phase: LabRun.Phase, signalling: (messages: Int, rules: Int, listedUsed: Int)) {
         let states = try accessRouters.map { (mar: $0, state: try state($0)) }
         var messages = 0, rules = 0
         for (_, s) in states {
@@ -299,6 +321,7 @@ extension Lab {
         if scenario.control == .central {
             let controller = try state(locationServer)
             messages = (controller["counters"] as? [String: Int])?["signalling_messages"] ?? 0
+            let listedUsed = (controller["counters"] as? [String: Int])?["listed_prefixes_used"] ?? 0
             for n in controller["nodes"] as? [[String: Any]] ?? [] {
                 guard let at = (n["at"] as? String)?.split(separator: " ").first.flatMap({ byAddress[String($0)] }) else { continue }
                 for h in n["held"] as? [[String: Any]] ?? [] {
@@ -314,7 +337,7 @@ extension Lab {
             if scenario.forwarding == .anchorSwitching {
                 (phase.entries, phase.buffered) = try switchingState(accessRouters: Dictionary(uniqueKeysWithValues: states))
             }
-            return (phase, (messages, rules))
+            return (phase, (messages, rules, listedUsed))
         }
         for (anchor, s) in states {
             for entry in s["anchored"] as? [[String: Any]] ?? [] {
@@ -330,7 +353,7 @@ extension Lab {
                 prefixes.append(path(prefix, anchor: anchor, served: served))
             }
         }
-        return (.init(label: label, node: node, prefixes: prefixes.sorted { $0.prefix < $1.prefix }), (messages, rules))
+        return (.init(label: label, node: node, prefixes: prefixes.sorted { $0.prefix < $1.prefix }), (messages, rules, 0))
     }
 
     /// Every agent's own routes in the kernel (not its pools' unreachable

@@ -23,6 +23,8 @@ import Foundation
 ///       start: mar1                # access routers of the topology
 ///       moves: [mar2, mar3, mar1]
 ///       dwell: 3                   # seconds at each access router
+///       dnpp: false                # true: each time its link comes up, the node lists its prefixes as its
+///                                  # previous ones in a Router Solicitation (I-D.jhlee-dmm-dnpp; control: central)
 ///     traffic:
 ///       stream-interval: 0.01      # a TCP message every 10 ms
 ///       ping-interval: 0.02
@@ -46,6 +48,9 @@ public struct Scenario: Sendable {
     public var start: String
     public var moves: [String]
     public var dwell: Double
+    /// The node lists its previous prefixes in a Router Solicitation each
+    /// time its link comes up (`dmm lab traffic solicit`).
+    public var dnpp: Bool
     public var streamInterval: Double
     public var pingInterval: Double
 
@@ -78,20 +83,24 @@ public struct Scenario: Sendable {
         guard accessRouters.count >= 2 else {
             throw ConfigReader.Invalid(description: "topology '\(topology.name)' has \(accessRouters.count) access router; a move needs two")
         }
-        let (start, moves, dwell) = try r.required("node") { r, key in
-            try r.section(key) { n -> (String, [String], Double) in
+        let (start, moves, dwell, dnpp) = try r.required("node") { r, key in
+            try r.section(key) { n -> (String, [String], Double, Bool) in
                 let start = try n.string("start") ?? accessRouters[0]
                 let moves = try n.required("moves") { try $0.strings($1) }
                 let dwell = try n.number("dwell", in: 0.5...600) ?? 3
                 for m in [start] + moves where !accessRouters.contains(m) {
                     throw ConfigReader.Invalid(description: "key 'node': '\(m)' is not an access router of the topology (\(accessRouters.joined(separator: ", ")))")
                 }
-                return (start, moves, dwell)
+                return (start, moves, dwell, try n.bool("dnpp") ?? false)
             }
+        }
+        if dnpp && control != .central {
+            throw ConfigReader.Invalid(description: "key 'node': dnpp: the listed prefixes are used by the central controller; add control: central")
         }
         self.start = start
         self.moves = moves
         self.dwell = dwell
+        self.dnpp = dnpp
         (streamInterval, pingInterval) = try r.section("traffic") { t in
             (try t.number("stream-interval", in: 0.001...1) ?? 0.01, try t.number("ping-interval", in: 0.001...1) ?? 0.02)
         } ?? (0.01, 0.02)

@@ -6,7 +6,8 @@ import Glibc
 
 /// The lab's traffic tools, run inside namespaces as `dmm lab traffic ...`:
 /// a TCP echo server, a TCP stream that timestamps every message and its
-/// echo, and a ping over a raw ICMPv6 socket. Each client prints one JSON
+/// echo, a ping over a raw ICMPv6 socket, and the Router Solicitations of a
+/// node that lists its previous prefixes. Each client prints one JSON
 /// object with what it saw, so the lab can measure interruptions.
 public enum Traffic {
     public struct Failure: Error, CustomStringConvertible { public var description: String }
@@ -142,6 +143,60 @@ public enum Traffic {
         public var sent: Int
         public var received: Int
         public var arrivals: [Double]
+    }
+
+    /// The Router Solicitations sent, each with the time and the prefixes it listed.
+    public struct SolicitLog: Codable, Sendable {
+        public struct Solicitation: Codable, Sendable {
+            public var at: Double
+            public var prefixes: [String]
+        }
+        public var sent: [Solicitation]
+    }
+
+    /// Each time `interface` gets carrier, a Router Solicitation to all
+    /// routers listing the prefixes of the node's global addresses as
+    /// Prefix Information options: the previous prefixes of the node that
+    /// moved, as I-D.jhlee-dmm-dnpp has it (an unmodified Linux node sends
+    /// no solicitation when carrier returns). With its link-layer address,
+    /// which names the node as its other frames do.
+    public static func solicit(interface: String, duration: Double, stopFile: String?) throws -> SolicitLog {
+        let links = try LinkMonitor()
+        _ = try links.current()
+        guard let mac = try LinkMonitor.linkLayerAddress(of: interface) else { throw Failure(description: "no interface \(interface)") }
+        let s = try RawSocket(protocol: ICMPv6Message.protocolNumber, icmpTypes: [])
+        var log = SolicitLog(sent: [])
+        let start = now()
+        while now() - start < duration && !(stopFile.map { FileManager.default.fileExists(atPath: $0) } ?? false) {
+            guard isReadable(links.fd, within: 0.05) else { continue }
+            for case .up(interface, let index) in try links.poll() {
+                let prefixes = globalPrefixes(of: interface)
+                let options = [NDOption.sourceLinkLayerAddress(mac)] + prefixes.map {
+                    NDOption.prefixInformation(PrefixInformation(prefix: $0, validLifetime: 0, preferredLifetime: 0))
+                }
+                // The kernel fills in the link-local source and the checksum.
+                let rs = try ICMPv6Message.routerSolicitation(RouterSolicitation(options: options)).encode(source: .unspecified, destination: .unspecified)
+                try s.send(rs, to: IPv6Address("ff02::2")!, interface: index, hopLimit: 255)
+                log.sent.append(.init(at: now(), prefixes: prefixes.map(\.description)))
+            }
+        }
+        return log
+    }
+
+    /// The prefixes of `interface`'s global addresses, from
+    /// /proc/net/if_inet6 (address, index, prefix length, scope, flags, name).
+    static func globalPrefixes(of interface: String) -> [IPv6Prefix] {
+        let table = (try? String(contentsOfFile: "/proc/thread-self/net/if_inet6", encoding: .utf8)) ?? ""
+        var out: [IPv6Prefix] = []
+        for line in table.split(separator: "\n") {
+            let f = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard f.count == 6, f[5] == interface, f[3] == "00", f[0].count == 32, let length = UInt8(f[2], radix: 16), length <= 128,
+                  let high = UInt64(f[0].prefix(16), radix: 16), let low = UInt64(f[0].suffix(16), radix: 16)
+            else { continue }
+            let p = IPv6Prefix(covering: IPv6Address(high: high, low: low), length: length)
+            if !out.contains(p) { out.append(p) }
+        }
+        return out
     }
 
     public static func ping(to destination: IPv6Address, interval: Double, duration: Double, stopFile: String?) throws -> PingLog {

@@ -48,10 +48,26 @@ public final class LinkMonitor {
     /// Every link, as `needsSetup` events, and those up now, as `up` events,
     /// from a dump; later changes come from `poll`.
     public func current() throws -> [Event] {
+        try socket.dump(Self.everyLink).flatMap(events)
+    }
+
+    /// RTM_GETLINK for a dump of every link.
+    static var everyLink: NetlinkMessage {
         var w = NetlinkWriter()
         w.u8(UInt8(AF_UNSPEC))
         w.bytes += [UInt8](repeating: 0, count: 15)
-        return try socket.dump(NetlinkMessage(type: UInt16(RTM_GETLINK), flags: 0, payload: w.bytes)).flatMap(events)
+        return NetlinkMessage(type: UInt16(RTM_GETLINK), flags: 0, payload: w.bytes)
+    }
+
+    /// Link `name`'s link-layer address (IFLA_ADDRESS), nil if there is no
+    /// such link; asked on a socket of its own, where no event comes
+    /// between the dump's parts.
+    public static func linkLayerAddress(of name: String, namespace: String? = nil) throws -> [UInt8]? {
+        for reply in try NetlinkSocket(namespace: namespace).dump(everyLink) where reply.type == UInt16(RTM_NEWLINK) && reply.payload.count >= 16 {
+            let attributes = NetlinkAttributes(reply.payload, from: 16)
+            if attributes.string(c16(IFLA_IFNAME)) == name { return attributes[c16(IFLA_ADDRESS)] }
+        }
+        return nil
     }
 
     /// The changes queued since the last call, without blocking.

@@ -48,7 +48,7 @@ struct LabCommand: ParsableCommand {
 
     struct Traffic: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Traffic tools the lab runs inside namespaces.",
-                                                        subcommands: [Serve.self, Stream.self, Ping.self])
+                                                        subcommands: [Serve.self, Stream.self, Ping.self, Solicit.self])
         struct Serve: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "A TCP echo server.")
             @Option var address: String
@@ -68,6 +68,17 @@ struct LabCommand: ParsableCommand {
             func run() throws {
                 guard let a = IPv6Address(to) else { throw ValidationError("--to '\(to)' is not an IPv6 address") }
                 let log = try DMMLab.Traffic.stream(to: a, port: port, interval: interval, duration: duration, stopFile: stopFile)
+                Swift.print(String(decoding: try JSONEncoder().encode(log), as: UTF8.self))
+            }
+        }
+        struct Solicit: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Each time the interface gets carrier, a Router Solicitation listing the prefixes of its global addresses (I-D.jhlee-dmm-dnpp); prints JSON of what was sent.")
+            @Option var interface = "eth0"
+            @Option var duration = 10.0
+            @Option(help: "Stop early when this file appears.") var stopFile: String?
+            func run() throws {
+                let log = try DMMLab.Traffic.solicit(interface: interface, duration: duration, stopFile: stopFile)
                 Swift.print(String(decoding: try JSONEncoder().encode(log), as: UTF8.self))
             }
         }

@@ -113,6 +113,23 @@ import Testing
         #expect(tb.location.listed == .init(used: 1, notTheNodes: 2))
     }
 
+    /// A prefix released because its flows ended was withdrawn from the
+    /// node; a node that still lists it (Linux keeps the address) does not
+    /// get it back.
+    @Test func aListedPrefixWhoseFlowsEndedStaysReleased() throws {
+        var tb = Self.started()
+        let p1 = try #require(tb.attach("mn1", at: "ar1").first?.prefix)
+        tb.flows(p1, active: true)
+        _ = tb.attach("mn1", at: "ar2")
+        tb.flows(p1, active: false)
+        tb.run(for: 0.5)
+        #expect(tb.location.holder(of: p1) == nil && tb.rules(at: "ar1").isEmpty)
+        _ = tb.attach("mn1", at: "ar3", previous: [p1])
+        tb.run(for: 0.5)
+        #expect(tb.location.holder(of: p1) == nil && tb.rules(at: "ar1").isEmpty)
+        #expect(tb.location.listed == .init(used: 0, notTheNodes: 1))
+    }
+
     @Test func backHomeThePrefixIsDeliveredAgainAndPreferred() throws {
         var tb = Self.started()
         let p1 = try #require(tb.attach("mn1", at: "ar1").first?.prefix)

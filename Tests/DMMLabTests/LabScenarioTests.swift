@@ -32,6 +32,10 @@ struct ScenarioTests {
             description: "key 'topology': 'ring' is neither a shipped topology (star, pair, tree) nor a readable file")) {
             try Scenario(yaml: "topology: ring\nnode:\n  moves: [mar2]")
         }
+        #expect(throws: DMMNode.ConfigReader.Invalid(
+            description: "key 'node': dnpp: the listed prefixes are used by the central controller; add control: central")) {
+            try Scenario(yaml: "node:\n  moves: [mar2]\n  dnpp: true")
+        }
     }
 }
 
@@ -238,5 +242,38 @@ struct TreeTopologyLabTests {
         try #require(indirect.passed, "\(indirect.summary)")
         // Through ar1 and a tunnel: ar1, then ar2 (or ar3) after decapsulation.
         #expect(indirect.moves.map { $0.hops } == [4, 4, 3], "\(indirect.summary)")
+    }
+}
+
+/// A node that lists its previous prefixes in its Router Solicitation
+/// (I-D.jhlee-dmm-dnpp), as `dmm lab traffic solicit` makes it do each time
+/// its link comes up: the access router reports them and the controller
+/// uses them (`LabRun` fails a move where it used none), and Wireshark
+/// reads the solicitation with its Prefix Information option.
+@Suite(.serialized, .enabled(if: TestNamespace.available || ProcessInfo.processInfo.environment["CI"] != nil, TestNamespace.skipReason))
+struct PreviousPrefixesLabTests {
+    @Test func theControllerUsesThePrefixesTheNodeLists() throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("dmm-dnpp-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let scenario = try Scenario(yaml: """
+            name: dnpp
+            topology: pair
+            control: central
+            idle-grace: 1
+            output: \(output)
+            node:
+              start: mar1
+              moves: [mar2, mar1]
+              dwell: 1.5
+              dnpp: true
+            """)
+        let result = LabRun.run(scenario, executable: LabDemoTests.dmm)
+        try #require(result.passed, "\(result.summary)\n\(result.timeline.joined(separator: "\n"))")
+        let p1 = try #require(result.stream.flatMap { IPv6Address($0.source) }.map { IPv6Prefix(covering: $0, length: 64) })
+        #expect(result.moves[0].listed == ["\(p1)"] && result.moves[0].listedUsed == 1, "\(result.summary)")
+        #expect(result.signalling.contains { $0.label.contains("listing \(p1)") })
+        let tshark = try Command.run("/usr/bin/tshark", ["-r", output + "/mar2.pcapng", "-Y", "icmpv6.type == 133", "-T", "fields",
+                                                         "-e", "icmpv6.opt.prefix", "-e", "icmpv6.opt.prefix.length", "-e", "_ws.malformed"])
+        #expect(tshark.out.split(separator: "\n").contains("\(p1.address)\t64\t"), "\(tshark.out)\(tshark.err)")
     }
 }

@@ -58,8 +58,8 @@ public struct LocationManagement: Sendable {
     /// What became of the prefixes nodes listed in their Router
     /// Solicitations as their previous ones (I-D.jhlee-dmm-dnpp).
     public private(set) var listed = Listed()
-    /// The node each prefix in the hold-down was released from: listed by
-    /// that node, it is taken back (`attached`). Not stored: after a
+    /// The node each prefix in the hold-down was released from as it
+    /// moved: listed by that node, it is taken back (`attached`). Not stored: after a
     /// restart such a listing finds the prefix released.
     var releasedFrom: [IPv6Prefix: MobileNodeID] = [:]
     /// Nodes whose prefixes or attachment changed since `takeChanges()`.
@@ -154,9 +154,12 @@ public struct LocationManagement: Sendable {
     /// A listed prefix the node holds is carried even if no flow was seen
     /// on it (the node knows its sessions; the access router's idle grace
     /// still releases it if none shows up), and so is one released from
-    /// this node and still held down (when it left its last link, or by
-    /// the report of this attachment that came before its solicitation);
-    /// any other is ignored and counted.
+    /// this node without flows as it moved and still held down (when it
+    /// left its last link, or by the report of this attachment that came
+    /// before its solicitation); any other is ignored and counted. (A
+    /// prefix whose flows ended was withdrawn from the node; Linux keeps
+    /// the address for up to two hours, RFC 4862 section 5.5.3 e, and lists
+    /// it: not its own any more.)
     public mutating func attached(_ node: MobileNodeID, at: Placement.Attachment, previous: [IPv6Prefix] = [],
                                   controller: inout Controller, now: Instant) -> [Advertisement] {
         var held = nodes[node] ?? []
@@ -178,7 +181,7 @@ public struct LocationManagement: Sendable {
                 controller.place(Placement(prefix: h.prefix, anchor: h.anchor, serving: at), at: now)
                 kept.append(h)
             } else {
-                release(h, controller: &controller, now: now)
+                release(h, movedAway: true, controller: &controller, now: now)
             }
         }
         var preferred = kept.last { $0.anchor == at.agent }
@@ -202,7 +205,7 @@ public struct LocationManagement: Sendable {
         nodes[node] = held
         changedNodes.insert(node)
         let isPreferred = attachments[node].map { $0.agent == held[i].anchor } ?? false
-        if !active && !isPreferred { release(held[i], controller: &controller, now: now) }
+        if !active && !isPreferred { release(held[i], movedAway: false, controller: &controller, now: now) }
     }
 
     /// Node `node` left `from` (a later attachment elsewhere counts, not this).
@@ -210,7 +213,7 @@ public struct LocationManagement: Sendable {
         guard attachments[node] == from else { return }
         attachments[node] = nil
         changedNodes.insert(node)
-        for h in nodes[node] ?? [] where !h.active { release(h, controller: &controller, now: now) }
+        for h in nodes[node] ?? [] where !h.active { release(h, movedAway: true, controller: &controller, now: now) }
     }
 
     /// An access router's report in the location protocol, from `agent`:
@@ -236,13 +239,16 @@ public struct LocationManagement: Sendable {
 
     // MARK: Prefixes
 
-    mutating func release(_ h: Held, controller: inout Controller, now: Instant) {
+    /// Releases a prefix; `movedAway`: because the node moved without
+    /// flows on it, not because its flows ended (the node was told to stop
+    /// using those), so that the node can list it back (`attached`).
+    mutating func release(_ h: Held, movedAway: Bool, controller: inout Controller, now: Instant) {
         guard let node = owner.removeValue(forKey: h.prefix) else { return }
         controller.place(Placement(prefix: h.prefix, anchor: h.anchor, serving: nil), at: now)
         nodes[node]?.removeAll { $0.prefix == h.prefix }
         if nodes[node]?.isEmpty == true { nodes[node] = nil }
         changedNodes.insert(node)
-        releasedFrom[h.prefix] = node
+        releasedFrom[h.prefix] = movedAway ? node : nil
         holding.append(Holding(prefix: h.prefix, anchor: h.anchor, until: now + holdDown))
         holdingChanged = true
     }
