@@ -242,7 +242,8 @@ public final class ControllerDaemon {
     // MARK: The control socket
 
     /// `state` (what `dmm ctl` shows), or an access router's report in words,
-    /// answered as the location protocol would: `attach NODE AGENT LINK`,
+    /// answered as the location protocol would: `attach NODE AGENT LINK
+    /// [PREFIX...]` (the prefixes the node listed as its previous ones),
     /// `detach NODE AGENT LINK`, `flows PREFIX active|ended` (from the agent
     /// the node is attached to, else the prefix's anchor). NODE is the
     /// node's identifier as text (its NAI).
@@ -264,15 +265,21 @@ public final class ControllerDaemon {
 
     struct CommandError: Error, CustomStringConvertible { var description: String }
 
-    static let usage = "state, attach NODE AGENT LINK, detach NODE AGENT LINK, or flows PREFIX active|ended"
+    static let usage = "state, attach NODE AGENT LINK [PREFIX...], detach NODE AGENT LINK, or flows PREFIX active|ended"
 
     static func report(_ w: [String], _ location: LocationManagement) -> Result<(LocationRequest, IPv6Address), CommandError> {
         switch (w.first, w.count) {
-        case ("attach", 4), ("detach", 4):
+        case ("attach", 4...), ("detach", 4):
             guard let agent = IPv6Address(w[2]) else { return .failure(CommandError(description: "'\(w[2])' is not an IPv6 address")) }
             guard !w[3].isEmpty, w[3].utf8.count < 16 else { return .failure(CommandError(description: "'\(w[3])' is not an interface name")) }
             let node = MobileNodeID(w[1]), link = LinkID(w[3])
-            return .success((w[0] == "attach" ? .attached(node, link: link) : .detached(node, link: link), agent))
+            guard w[0] == "attach" else { return .success((.detached(node, link: link), agent)) }
+            var previous: [IPv6Prefix] = []
+            for word in w.dropFirst(4) {
+                guard let p = IPv6Prefix(word) else { return .failure(CommandError(description: "'\(word)' is not an IPv6 prefix")) }
+                previous.append(p)
+            }
+            return .success((.attached(node, link: link, previous: previous), agent))
         case ("flows", 3):
             guard let prefix = IPv6Prefix(w[1]) else { return .failure(CommandError(description: "'\(w[1])' is not an IPv6 prefix")) }
             guard w[2] == "active" || w[2] == "ended" else { return .failure(CommandError(description: "flows are 'active' or 'ended', not '\(w[2])'")) }

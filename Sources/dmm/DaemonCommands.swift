@@ -76,7 +76,7 @@ struct CtlCommand: ParsableCommand {
     @Flag(help: "Print the daemon's JSON as it is.")
     var json = false
 
-    @Argument(help: "A command for the daemon instead of showing its state; the controller takes 'attach NODE AGENT LINK', 'detach NODE AGENT LINK' and 'flows PREFIX active|ended'.")
+    @Argument(help: "A command for the daemon instead of showing its state; the controller takes 'attach NODE AGENT LINK [PREFIX...]', 'detach NODE AGENT LINK' and 'flows PREFIX active|ended'.")
     var command: [String] = []
 
     func run() throws {

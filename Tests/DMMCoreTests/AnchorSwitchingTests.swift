@@ -74,6 +74,23 @@ import Testing
         #expect(tb.location.nodes[MobileNodeID("mn")]?.first { $0.prefix == hnp1 }?.anchor == T.address(1))
     }
 
+    /// A prefix with no flow counted that the node lists as a previous one
+    /// (I-D.jhlee-dmm-dnpp) is switched like one with flows, after it was
+    /// released when the node left ar1.
+    @Test func aListedPrefixIsSwitchedWithoutCountedFlows() throws {
+        var tb = T(topology: try TopologyTests.tree())
+        tb.run(for: 0.5)
+        let hnp1 = try #require(tb.attach("mn", at: "ar1").first?.prefix)
+        tb.run(for: 0.5)
+        tb.detach("mn", from: "ar1")
+        tb.run(for: 0.5)
+        #expect(Self.entries(tb, hnp1).isEmpty)
+        let advertised = tb.attach("mn", at: "ar2", previous: [hnp1])
+        tb.run(for: 0.5)
+        #expect(advertised.count == 2 && advertised[1] == LocationManagement.Advertisement(prefix: hnp1, preferred: false))
+        #expect(Self.entries(tb, hnp1) == Self.switchedToAR2(hnp1))
+    }
+
     @Test func theOldServingRouterBuffersUntilTheNewPathIsAcknowledged() throws {
         var (tb, hnp1) = try Self.nodeAtAR1()
         let mark = tb.sent.count

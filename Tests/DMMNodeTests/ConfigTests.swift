@@ -91,6 +91,24 @@ struct ConfigTests {
 
 /// Daemon configurations written from typed values read back as the same
 /// values (the lab writes its daemons' files this way).
+/// The controller's reports in words, through its control socket.
+struct ControllerCommandTests {
+    @Test func anAttachmentListsThePreviousPrefixesAfterTheLink() throws {
+        let agent = IPv6Address("2001:db8:ffff::2")!, p = IPv6Prefix("2001:db8:1::/64")!
+        guard case .success(let (request, from)) = ControllerDaemon.report(["attach", "mn1", "\(agent)", "acc0", "\(p)"], LocationManagement())
+        else { Issue.record("refused"); return }
+        #expect(request == .attached(MobileNodeID("mn1"), link: "acc0", previous: [p]) && from == agent)
+        guard case .success(let (plain, _)) = ControllerDaemon.report(["attach", "mn1", "\(agent)", "acc0"], LocationManagement())
+        else { Issue.record("refused"); return }
+        #expect(plain == .attached(MobileNodeID("mn1"), link: "acc0"))
+        guard case .failure(let e) = ControllerDaemon.report(["attach", "mn1", "\(agent)", "acc0", "2001:db8:1::"], LocationManagement())
+        else { Issue.record("a prefix without a length was taken"); return }
+        #expect(e.description == "'2001:db8:1::' is not an IPv6 prefix")
+        guard case .failure = ControllerDaemon.report(["detach", "mn1", "\(agent)", "acc0", "\(p)"], LocationManagement())
+        else { Issue.record("a detachment with prefixes was taken"); return }
+    }
+}
+
 struct ConfigWritingTests {
     @Test func aMARConfigurationReadsBackUnchanged() throws {
         var router = AccessRouterConfig(address: IPv6Address("2001:db8:ffff::1")!, prefixBlock: IPv6Prefix("2001:db8:1::/48")!,
