@@ -150,6 +150,31 @@ import Testing
         #expect(tb.reports.count == reports)
     }
 
+    /// A listing that comes while the report of the frame that named the
+    /// node is unanswered replaces that report: only the report with the
+    /// listing is sent again, never the one without (whose answer would
+    /// release what the node listed).
+    @Test func aListingReplacesAnUnansweredReport() {
+        var config = AccessRouterConfig(address: T.address(1), prefixBlock: T.block(1), peers: [], locationServer: T.controllerAddress)
+        config.control = .central
+        var ar = AccessRouter(config: config)
+        let mac: [UInt8] = [2, 0, 0, 0, 0, 9], node = MobileNodeID(linkLayerAddress: mac), p = IPv6Prefix("2001:db8:2::/64")!
+        var now = Instant(seconds: 1_795_000_000)
+        ar.start(at: now)
+        ar.handle(.attached(node, link: Self.link, linkLayerAddress: mac), at: now)
+        ar.handle(.routerSolicitation(link: Self.link, hopLimit: 255, sourceLinkLayerAddress: mac, source: IPv6Address("fe80::9")!,
+                                      listing: [p]), at: now)
+        var sent: [LocationRequest] = []
+        for _ in 0..<40 {
+            for case .location(let e) in ar.pollActions() { sent.append(e.body) }
+            guard let next = ar.nextDeadline() else { break }
+            now = next
+            ar.handleTimeout(at: now)
+        }
+        #expect(sent.first == .attached(node, link: Self.link) && sent.count > 2, "\(sent)")
+        #expect(sent.dropFirst().allSatisfy { $0 == .attached(node, link: Self.link, previous: [p]) }, "\(sent)")
+    }
+
     @Test func aFlowOnAPrefixNotAdvertisedHereIsNotReported() {
         var tb = Self.started()
         tb.routerEvent("ar1", .flows(IPv6Prefix("2001:db8:9:1::/64")!, count: 3))

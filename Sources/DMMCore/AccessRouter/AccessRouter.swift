@@ -149,9 +149,11 @@ public struct AccessRouter: Sendable {
 
     /// The node, named by an earlier frame, listed its previous prefixes:
     /// the controller is told again, and its answer is what the link
-    /// advertises.
+    /// advertises. The earlier report, if unanswered, is not sent again:
+    /// it would have the controller release what the node listed.
     mutating func relist(_ previous: [IPv6Prefix], on link: LinkID, at now: Instant) {
         guard let a = accessLinks[link] else { return }
+        if case .locating(let earlier) = a.state, context.location.answered(earlier) != nil { context.timers.cancel(.location(earlier)) }
         accessLinks[link]?.previous = previous
         accessLinks.locating(link, query: context.ask(.attached(a.node, link: link, previous: previous), at: now))
     }

@@ -59,8 +59,8 @@ public struct LocationManagement: Sendable {
     /// Solicitations as their previous ones (I-D.jhlee-dmm-dnpp).
     public private(set) var listed = Listed()
     /// The node each prefix in the hold-down was released from as it
-    /// moved: listed by that node, it is taken back (`attached`). Not stored: after a
-    /// restart such a listing finds the prefix released.
+    /// moved: listed by that node, it is taken back (`attached`). Not
+    /// stored: after a restart such a listing finds the prefix released.
     var releasedFrom: [IPv6Prefix: MobileNodeID] = [:]
     /// Nodes whose prefixes or attachment changed since `takeChanges()`.
     var changedNodes: Set<MobileNodeID> = []
