@@ -74,6 +74,35 @@ import Testing
         #expect(tb.location.nodes[MobileNodeID("mn")]?.first { $0.prefix == hnp1 }?.anchor == T.address(1))
     }
 
+    /// The node leaves ar1 with a flow on its prefix: ar1 holds the
+    /// prefix's packets from then on; the move to ar2 finds step 1 done and
+    /// releases them into ar1's final route, and a return to the same link
+    /// releases them into the delivery there. Under indirection, or with
+    /// buffering off, leaving changes no rule.
+    @Test func theServingRouterBuffersFromTheNodesDeparture() throws {
+        var (tb, hnp1) = try Self.nodeAtAR1()
+        tb.detach("mn", from: "ar1")
+        tb.run(for: 0.5)
+        #expect(Self.entries(tb, hnp1) == ["ar1": [.buffer(hnp1)]])
+        let mark = tb.sent.count
+        _ = tb.attach("mn", at: "ar2")
+        tb.run(for: 0.5)
+        #expect(Self.entries(tb, hnp1) == Self.switchedToAR2(hnp1))
+        #expect(Self.contacted(tb, since: mark) == ["ar1", "ar2", "agg1"])
+        // Leaving ar2 and coming back to it: ar2 buffers, then delivers again.
+        tb.detach("mn", from: "ar2")
+        tb.run(for: 0.5)
+        #expect(Self.entries(tb, hnp1)["ar2"] == [.buffer(hnp1)])
+        _ = tb.attach("mn", at: "ar2")
+        tb.run(for: 0.5)
+        #expect(Self.entries(tb, hnp1) == Self.switchedToAR2(hnp1))
+
+        var (plain, p) = try Self.nodeAtAR1(buffering: false)
+        plain.detach("mn", from: "ar1")
+        plain.run(for: 0.5)
+        #expect(Self.entries(plain, p) == ["ar1": [.deliver(p, link: Self.link)]])
+    }
+
     /// A prefix with no flow counted that the node lists as a previous one
     /// (I-D.jhlee-dmm-dnpp) is switched like one with flows, after it was
     /// released when the node left ar1.

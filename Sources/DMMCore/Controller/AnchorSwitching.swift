@@ -18,7 +18,8 @@ import DMMWire
 ///
 /// A move is made in steps (FM-buffer, GL-switch:2, 7 and 10):
 ///
-///     1. the agent that served the prefix buffers it;
+///     1. the agent that served the prefix buffers it (from the moment the
+///        node left it, when the controller heard of that first);
 ///     2. the new serving agent delivers it, the routers get their routes;
 ///     3. once all of 2 is acknowledged, the old serving agent gets its final
 ///        rule (forward toward the new one, or none), which releases what it
@@ -86,6 +87,19 @@ extension Controller {
             actions.append(.placed(prefix: prefix, at: serving.agent, by: .anchorSwitching))
         }
         completeSwitch(of: prefix, at: now)
+    }
+
+    /// The node left the link where the prefix is served, with flows on
+    /// it: with buffering, the serving agent holds the prefix's packets
+    /// from now rather than drop them until the node is somewhere again
+    /// (step 1 of the next move, begun at the departure; that move, or a
+    /// return to the same link, releases them). Under indirection nothing
+    /// changes.
+    public mutating func nodeLeft(_ prefix: IPv6Prefix, at now: Instant) {
+        guard config.forwarding == .anchorSwitching, config.buffering, switches[prefix] == nil,
+            let serving = placements[prefix]?.serving
+        else { return }
+        program([.buffer(prefix)], at: serving.agent, for: prefix, at: now)
     }
 
     /// Places the prefix by indirection (a move that anchor switching could

@@ -16,7 +16,8 @@ import DMMWire
 ///  |                                | prefixes without flows are released                                |
 ///  | flows on a prefix ended        | released, unless it is the preferred prefix where the node is      |
 ///  | node detached                  | its prefixes without flows released; the others stay until their  |
-///  |                                | flows end or the node attaches again                               |
+///  |                                | flows end or the node attaches again (buffered where they were     |
+///  |                                | served, under anchor switching with buffering)                     |
 public struct LocationManagement: Sendable {
     /// A prefix a node holds.
     public struct Held: Sendable, Hashable {
@@ -213,7 +214,9 @@ public struct LocationManagement: Sendable {
         guard attachments[node] == from else { return }
         attachments[node] = nil
         changedNodes.insert(node)
-        for h in nodes[node] ?? [] where !h.active { release(h, movedAway: true, controller: &controller, now: now) }
+        for h in nodes[node] ?? [] {
+            if h.active { controller.nodeLeft(h.prefix, at: now) } else { release(h, movedAway: true, controller: &controller, now: now) }
+        }
     }
 
     /// An access router's report in the location protocol, from `agent`:
