@@ -403,8 +403,8 @@ extension Lab {
     /// every MAR shares (fe80::1 by default), read from the namespace's
     /// /proc/net/if_inet6.
     func accessLinkConfigured(at mar: String) throws -> Bool {
-        let table = try inNetworkNamespace(ns(mar)) { (try? String(contentsOfFile: "/proc/thread-self/net/if_inet6", encoding: .utf8)) ?? "" }
-        return table.split(separator: "\n").contains { $0.hasPrefix("fe800000000000000000000000000001 ") && $0.hasSuffix(" mn1") }
+        let shared = IPv6Address("fe80::1")!
+        return try inNetworkNamespace(ns(mar)) { InterfaceAddress.current() }.contains { $0.interface == "mn1" && $0.address == shared }
     }
 }
 

@@ -183,17 +183,11 @@ public enum Traffic {
         return log
     }
 
-    /// The prefixes of `interface`'s global addresses, from
-    /// /proc/net/if_inet6 (address, index, prefix length, scope, flags, name).
+    /// The prefixes of `interface`'s global addresses, each once.
     static func globalPrefixes(of interface: String) -> [IPv6Prefix] {
-        let table = (try? String(contentsOfFile: "/proc/thread-self/net/if_inet6", encoding: .utf8)) ?? ""
         var out: [IPv6Prefix] = []
-        for line in table.split(separator: "\n") {
-            let f = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard f.count == 6, f[5] == interface, f[3] == "00", f[0].count == 32, let length = UInt8(f[2], radix: 16), length <= 128,
-                  let high = UInt64(f[0].prefix(16), radix: 16), let low = UInt64(f[0].suffix(16), radix: 16)
-            else { continue }
-            let p = IPv6Prefix(covering: IPv6Address(high: high, low: low), length: length)
+        for a in InterfaceAddress.current() where a.interface == interface && a.isGlobal {
+            let p = IPv6Prefix(covering: a.address, length: a.prefixLength)
             if !out.contains(p) { out.append(p) }
         }
         return out

@@ -10,8 +10,9 @@ import DMMWire
 /// It falls due once no request to an agent awaits its answer, or once its
 /// oldest change has waited `wait`: the answers' acknowledged rules then go
 /// into the commit of the step that asked for them (one commit for most
-/// moves where there were two), and a commit's CPU (0.3 to 0.5 ms of the store thread's on the
-/// development machine) is not taken while the agents program a move.
+/// moves where there were two), and a commit's CPU (0.3 to 0.5 ms of the
+/// store thread's on the development machine) is not taken while the
+/// agents program a move.
 struct PendingCommit {
     /// How long a change waits at most for the agents' answers.
     static let wait: Seconds = 0.005

@@ -24,13 +24,13 @@ import Testing
     }
 
     /// The tree's agents associated, and a node attached at ar1 whose
-    /// prefix carries a flow.
-    static func nodeAtAR1(buffering: Bool = true) throws -> (PFCPTestbed, IPv6Prefix) {
+    /// prefix carries a flow (or none).
+    static func nodeAtAR1(buffering: Bool = true, flow: Bool = true) throws -> (PFCPTestbed, IPv6Prefix) {
         var tb = T(topology: try TopologyTests.tree(), buffering: buffering)
         tb.run(for: 0.5)
         #expect(tb.controller.associations.count == 7)
         let hnp1 = try #require(tb.attach("mn", at: "ar1").first?.prefix)
-        tb.flows(hnp1, active: true)
+        if flow { tb.flows(hnp1, active: true) }
         tb.run(for: 0.5)
         #expect(tb.rules(at: "ar1") == [.deliver(hnp1, link: link)])
         return (tb, hnp1)
@@ -107,10 +107,7 @@ import Testing
     /// (I-D.jhlee-dmm-dnpp) is switched like one with flows, after it was
     /// released when the node left ar1.
     @Test func aListedPrefixIsSwitchedWithoutCountedFlows() throws {
-        var tb = T(topology: try TopologyTests.tree())
-        tb.run(for: 0.5)
-        let hnp1 = try #require(tb.attach("mn", at: "ar1").first?.prefix)
-        tb.run(for: 0.5)
+        var (tb, hnp1) = try Self.nodeAtAR1(flow: false)
         tb.detach("mn", from: "ar1")
         tb.run(for: 0.5)
         #expect(Self.entries(tb, hnp1).isEmpty)
@@ -228,10 +225,7 @@ import Testing
     /// GL-switch:3 and 4: an access router advertises a moved prefix only
     /// because the controller moved it there; one without flows is not moved.
     @Test func onlyAPrefixTheControllerMovesIsAdvertisedAtTheNewRouter() throws {
-        var tb = T(topology: try TopologyTests.tree())
-        tb.run(for: 0.5)
-        let idle = try #require(tb.attach("mn", at: "ar1").first?.prefix)
-        tb.run(for: 0.5)
+        var (tb, idle) = try Self.nodeAtAR1(flow: false)
         let advertised = tb.attach("mn", at: "ar2")
         tb.run(for: 0.5)
         #expect(advertised.count == 1 && advertised[0].preferred && T.block(2).contains(advertised[0].prefix))

@@ -76,8 +76,10 @@ struct AccessLinkRole: Sendable {
         return true
     }
 
-    /// The node on `link` waits for the answer to location query `id`.
+    /// The node on `link` waits for the answer to location query `id`,
+    /// not to any earlier one (a report made again replaces it).
     mutating func locating(_ link: LinkID, query id: UInt32) {
+        if case .locating(let earlier) = attachments[link]?.state { queries[earlier] = nil }
         attachments[link]?.state = .locating(id)
         queries[id] = link
     }
@@ -193,19 +195,21 @@ struct AccessLinkRole: Sendable {
     }
 
     /// The prefixes a solicitation lists that can be a node's: global
-    /// unicast, in order, each once, at most `previousLimit` (the rest
-    /// counted).
+    /// unicast, each once, at most `previousLimit` (the rest counted),
+    /// sorted so that a listing repeated in another order is the same.
     static func previous(_ listing: [IPv6Prefix], _ c: inout RoleContext) -> [IPv6Prefix] {
-        var out: [IPv6Prefix] = []
+        var usable: Set<IPv6Prefix> = []
         for p in listing {
-            guard 1...128 ~= p.length, !p.address.isLinkLocal, !p.address.isMulticast, out.count < previousLimit else {
+            let canonical = IPv6Prefix(covering: p.address, length: p.length)
+            guard 1...128 ~= p.length, !p.address.isLinkLocal, !p.address.isMulticast,
+                usable.contains(canonical) || usable.count < previousLimit
+            else {
                 c.counters.ignored[.previousPrefixUnusable, default: 0] += 1
                 continue
             }
-            let canonical = IPv6Prefix(covering: p.address, length: p.length)
-            if !out.contains(canonical) { out.append(canonical) }
+            usable.insert(canonical)
         }
-        return out.sorted { ($0.address, $0.length) < ($1.address, $1.length) }
+        return usable.sorted { ($0.address, $0.length) < ($1.address, $1.length) }
     }
 
     // MARK: Router Advertisements (seite section 4.2 step 4)
