@@ -198,9 +198,8 @@ public final class SQLiteControllerStore {
 
     func rules(_ bytes: [UInt8], _ what: String) throws -> [ForwardingRule] {
         let m = try message(bytes, what)
-        let fars = Dictionary(m.createFAR.map { ($0.id, $0) }) { a, _ in a }
-        switch PFCPRuleMapping.rules(pdrs: m.createPDR, fars: fars, tunnelMode: tunnelMode) {
-        case .success(let made): return made.map(\.rule)
+        switch PFCPRuleMapping.rules(pdrs: m.createPDR.sorted { $0.id < $1.id }, fars: m.createFAR, tunnelMode: tunnelMode) {
+        case .success(let rules): return rules
         case .failure(let refusal): throw StoreFailure(description: "\(path): \(what) holds rules that do not read: \(refusal.reason)")
         }
     }

@@ -7,8 +7,10 @@ import DMMWire
 struct AgentSession: Sendable, Hashable {
     /// The controller's end of the session.
     var controller: PFCPFSEID
-    var pdrs: [UInt16: PFCPPDR] = [:]
-    var fars: [UInt32: PFCPFAR] = [:]
+    /// In ID order. A session holds a rule or two: arrays searched in place
+    /// cost less than dictionaries, which a request copied whole.
+    private(set) var pdrs: [PFCPPDR] = []
+    private(set) var fars: [PFCPFAR] = []
     var bar: PFCPBAR?
     /// The rules the PDRs and FARs make, ordered by PDR ID.
     private(set) var rules: [ForwardingRule] = []
@@ -22,58 +24,52 @@ struct AgentSession: Sendable, Hashable {
         }
         var next = self
         for r in m.removePDR {
-            guard next.pdrs.removeValue(forKey: UInt16(truncatingIfNeeded: r.id)) != nil else { return refuse(.removePDR, "no PDR \(r.id)") }
+            guard next.pdrs.remove(id: UInt16(truncatingIfNeeded: r.id)) else { return refuse(.removePDR, "no PDR \(r.id)") }
         }
         for r in m.removeFAR {
-            guard next.fars.removeValue(forKey: r.id) != nil else { return refuse(.removeFAR, "no FAR \(r.id)") }
+            guard next.fars.remove(id: r.id) else { return refuse(.removeFAR, "no FAR \(r.id)") }
         }
         if let r = m.removeBAR {
             guard next.bar?.id == UInt8(truncatingIfNeeded: r.id) else { return refuse(.removeBAR, "no BAR \(r.id)") }
             next.bar = nil
         }
         for pdr in m.createPDR {
-            guard next.pdrs[pdr.id] == nil else { return refuse(.createPDR, "PDR \(pdr.id) exists") }
-            next.pdrs[pdr.id] = pdr
+            guard next.pdrs.insert(pdr) else { return refuse(.createPDR, "PDR \(pdr.id) exists") }
         }
         for far in m.createFAR {
-            guard next.fars[far.id] == nil else { return refuse(.createFAR, "FAR \(far.id) exists") }
-            next.fars[far.id] = far
+            guard next.fars.insert(far) else { return refuse(.createFAR, "FAR \(far.id) exists") }
         }
         if let bar = m.createBAR { next.bar = bar }
         for update in m.updatePDR {
-            guard var pdr = next.pdrs[update.id] else { return refuse(.updatePDR, "no PDR \(update.id)") }
-            if let p = update.precedence { pdr.precedence = p }
-            if let p = update.pdi { pdr.pdi = p }
-            if let o = update.outerHeaderRemoval { pdr.outerHeaderRemoval = o }
-            if let f = update.farID { pdr.farID = f }
-            next.pdrs[update.id] = pdr
+            guard let i = next.pdrs.index(id: update.id) else { return refuse(.updatePDR, "no PDR \(update.id)") }
+            if let p = update.precedence { next.pdrs[i].precedence = p }
+            if let p = update.pdi { next.pdrs[i].pdi = p }
+            if let o = update.outerHeaderRemoval { next.pdrs[i].outerHeaderRemoval = o }
+            if let f = update.farID { next.pdrs[i].farID = f }
         }
         for update in m.updateFAR {
-            guard var far = next.fars[update.id] else { return refuse(.updateFAR, "no FAR \(update.id)") }
-            if let a = update.applyAction { far.applyAction = a }
+            guard let i = next.fars.index(id: update.id) else { return refuse(.updateFAR, "no FAR \(update.id)") }
+            if let a = update.applyAction { next.fars[i].applyAction = a }
             if let u = update.forwarding {
-                var f = far.forwarding ?? PFCPForwardingParameters(destinationInterface: nil)
+                var f = next.fars[i].forwarding ?? PFCPForwardingParameters(destinationInterface: nil)
                 if let d = u.destinationInterface { f.destinationInterface = d }
                 if let n = u.networkInstance { f.networkInstance = n }
                 if let o = u.outerHeaderCreation { f.outerHeaderCreation = o }
                 if let h = u.nextHop { f.nextHop = h }
-                far.forwarding = f
+                next.fars[i].forwarding = f
             }
-            if let b = update.barID { far.barID = b }
-            next.fars[update.id] = far
+            if let b = update.barID { next.fars[i].barID = b }
         }
         if let update = m.updateBAR {
             guard next.bar?.id == update.id else { return refuse(.updateBAR, "no BAR \(update.id)") }
             next.bar = update
         }
-        let rules: [ForwardingRule]
-        switch PFCPRuleMapping.rules(pdrs: next.pdrs.values, fars: next.fars, tunnelMode: policy.tunnelMode) {
-        case .success(let made):
-            for (pdr, rule) in made { if let refusal = policy.check(rule, pdr: pdr) { return refusal } }
-            rules = made.map(\.rule)
+        switch PFCPRuleMapping.rules(pdrs: next.pdrs, fars: next.fars, tunnelMode: policy.tunnelMode) {
+        case .success(let rules):
+            for (pdr, rule) in zip(next.pdrs, rules) { if let refusal = policy.check(rule, pdr: pdr) { return refusal } }
+            next.rules = rules
         case .failure(let refusal): return refusal
         }
-        next.rules = rules
         self = next
         return nil
     }
@@ -101,5 +97,33 @@ struct AgentPolicy: Sendable {
                                            reason: "PDR \(pdr.id): \(prefix) is not anchored here")
         }
         return nil
+    }
+}
+
+/// A PDR or a FAR: a rule IE named by its ID within its session.
+protocol PFCPIdentifiedRule {
+    associatedtype ID: Comparable
+    var id: ID { get }
+}
+
+extension PFCPPDR: PFCPIdentifiedRule {}
+extension PFCPFAR: PFCPIdentifiedRule {}
+
+extension Array where Element: PFCPIdentifiedRule {
+    func index(id: Element.ID) -> Int? { firstIndex { $0.id == id } }
+
+    /// Inserts `rule` in ID order; false if its ID is taken.
+    mutating func insert(_ rule: Element) -> Bool {
+        let i = firstIndex { $0.id >= rule.id } ?? count
+        if i < count && self[i].id == rule.id { return false }
+        insert(rule, at: i)
+        return true
+    }
+
+    /// False if no rule has the ID.
+    mutating func remove(id: Element.ID) -> Bool {
+        guard let i = index(id: id) else { return false }
+        remove(at: i)
+        return true
     }
 }

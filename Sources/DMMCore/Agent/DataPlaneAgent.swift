@@ -277,7 +277,7 @@ public struct DataPlaneAgent: Sendable {
         change(from: before, to: session.rules)
         r.cause = .requestAccepted
         r.fSEID = PFCPFSEID(seid: seid, ipv6: config.address)
-        r.createdPDR = session.pdrs.keys.sorted().map { PFCPRuleReference(id: UInt32($0)) }
+        r.createdPDR = session.pdrs.map { PFCPRuleReference(id: UInt32($0.id)) }
         r.loadControl = loadControl
         return r
     }

@@ -329,27 +329,27 @@ public struct Controller: Sendable {
         sessions[seid]!.inFlight = s.wanted
     }
 
-    /// The rule IEs that change a session from `before` to `after`, by slot:
-    /// a rule whose PDR stays the same changes by its FAR alone.
+    /// The rule IEs that change a session from `before` to `after`, by slot
+    /// (the first rule of a slot counts): a rule whose PDR stays the same
+    /// changes by its FAR alone, and only changed rules are encoded.
     static func describe(from before: [ForwardingRule], to after: [ForwardingRule], anchoredHere: Bool, in m: inout PFCPMessage) {
-        let old = Encoded.rules(before, anchoredHere: anchoredHere), new = Encoded.rules(after, anchoredHere: anchoredHere)
         // The BAR comes before the FAR that names it and goes after it.
         if PFCPRuleMapping.buffers(after) && !PFCPRuleMapping.buffers(before) { m.createBAR = PFCPRuleMapping.bar }
         if PFCPRuleMapping.buffers(before) && !PFCPRuleMapping.buffers(after) { m.removeBAR = PFCPRuleReference(id: UInt32(PFCPRuleMapping.bar.id)) }
-        for o in old where !new.contains(where: { $0.pdr.id == o.pdr.id }) {
-            m.removePDR.append(PFCPRuleReference(id: UInt32(o.pdr.id)))
-            m.removeFAR.append(PFCPRuleReference(id: UInt32(o.pdr.id)))
-        }
-        for n in new {
-            let pdr = n.pdr, far = n.far
-            guard let o = old.first(where: { $0.pdr.id == n.pdr.id }) else {
+        for slot in PFCPRuleMapping.slots {
+            let was = before.first { PFCPRuleMapping.slot(of: $0.key) == slot }, will = after.first { PFCPRuleMapping.slot(of: $0.key) == slot }
+            if was == will { continue }
+            switch (was.flatMap { PFCPRuleMapping.encode($0, anchoredHere: anchoredHere) }, will.flatMap { PFCPRuleMapping.encode($0, anchoredHere: anchoredHere) }) {
+            case (nil, nil): continue
+            case (let old?, nil):
+                m.removePDR.append(PFCPRuleReference(id: UInt32(old.0.id)))
+                m.removeFAR.append(PFCPRuleReference(id: old.1.id))
+            case (nil, let (pdr, far)?):
                 m.createPDR.append(pdr)
                 m.createFAR.append(far)
-                continue
-            }
-            let oldPDR = o.pdr, oldFAR = o.far
-            if pdr != oldPDR { m.updatePDR.append(pdr) }
-            if far != oldFAR {
+            case (let (oldPDR, oldFAR)?, let (pdr, far)?):
+                if pdr != oldPDR { m.updatePDR.append(pdr) }
+                guard far != oldFAR else { continue }
                 if Self.clears(from: oldFAR.forwarding, to: far.forwarding) || (oldFAR.barID != nil && far.barID == nil) {
                     // An Update FAR sets IEs and cannot take one away (the
                     // access link of a delivery that becomes a tunnel, the
@@ -362,27 +362,6 @@ public struct Controller: Sendable {
                     m.updateFAR.append(far)
                 }
             }
-        }
-    }
-
-    /// A session's rules as PFCP writes them, in PDR ID order, the first
-    /// of a slot kept. A session holds a few rules: a search through a short
-    /// array costs less than the dictionaries it replaced, whose tuple
-    /// values the runtime copied through generic witnesses (callgrind).
-    struct Encoded {
-        let pdr: PFCPPDR
-        let far: PFCPFAR
-
-        static func rules(_ rules: [ForwardingRule], anchoredHere: Bool) -> [Encoded] {
-            var out: [Encoded] = []
-            out.reserveCapacity(rules.count)
-            for r in rules {
-                guard let (pdr, far) = PFCPRuleMapping.encode(r, anchoredHere: anchoredHere), !out.contains(where: { $0.pdr.id == pdr.id })
-                else { continue }
-                out.append(Encoded(pdr: pdr, far: far))
-            }
-            out.sort { $0.pdr.id < $1.pdr.id }
-            return out
         }
     }
 

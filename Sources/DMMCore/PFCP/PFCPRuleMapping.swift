@@ -30,6 +30,9 @@ public enum PFCPRuleMapping {
         }
     }
 
+    /// Every slot `slot(of:)` gives, in order.
+    static let slots: ClosedRange<UInt16> = 1...3
+
     /// Precedence: rules about a node's own source first, then routes.
     static func precedence(of key: ForwardingRule.Key) -> UInt32 {
         switch key {
@@ -90,17 +93,17 @@ public enum PFCPRuleMapping {
         if buffers(rules) { m.createBAR = bar }
     }
 
-    /// The rules the PDRs make with the FARs they name, in PDR ID order.
-    public static func rules(pdrs: some Sequence<PFCPPDR>, fars: [UInt32: PFCPFAR], tunnelMode: TunnelMode)
-        -> Result<[(pdr: PFCPPDR, rule: ForwardingRule)], Refusal>
-    {
-        var made: [(pdr: PFCPPDR, rule: ForwardingRule)] = []
-        for pdr in pdrs.sorted(by: { $0.id < $1.id }) {
-            guard let farID = pdr.farID, let far = fars[farID] else {
+    /// The rules the PDRs make with the FARs they name, one for each PDR in
+    /// its order; a FAR ID given twice names the first.
+    public static func rules(pdrs: [PFCPPDR], fars: [PFCPFAR], tunnelMode: TunnelMode) -> Result<[ForwardingRule], Refusal> {
+        var made: [ForwardingRule] = []
+        made.reserveCapacity(pdrs.count)
+        for pdr in pdrs {
+            guard let farID = pdr.farID, let far = fars.first(where: { $0.id == farID }) else {
                 return .failure(Refusal(cause: .mandatoryIEIncorrect, offendingIE: .farID, reason: "PDR \(pdr.id) names no FAR of the session"))
             }
             switch decode(pdr, far, tunnelMode: tunnelMode) {
-            case .success(let rule): made.append((pdr, rule))
+            case .success(let rule): made.append(rule)
             case .failure(let refusal): return .failure(refusal)
             }
         }
