@@ -62,8 +62,8 @@ public final class LinkMonitor {
     /// Link `name`'s link-layer address (IFLA_ADDRESS), nil if there is no
     /// such link; asked on a socket of its own, where no event comes
     /// between the dump's parts.
-    public static func linkLayerAddress(of name: String, namespace: String? = nil) throws -> [UInt8]? {
-        for reply in try NetlinkSocket(namespace: namespace).dump(everyLink) where reply.type == UInt16(RTM_NEWLINK) && reply.payload.count >= 16 {
+    public static func linkLayerAddress(of name: String) throws -> [UInt8]? {
+        for reply in try NetlinkSocket().dump(everyLink) where reply.type == UInt16(RTM_NEWLINK) && reply.payload.count >= 16 {
             let attributes = NetlinkAttributes(reply.payload, from: 16)
             if attributes.string(c16(IFLA_IFNAME)) == name { return attributes[c16(IFLA_ADDRESS)] }
         }
