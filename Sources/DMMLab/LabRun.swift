@@ -51,7 +51,7 @@ public struct LabRun {
         /// the lab computes from the topology (FM-path-tbl:6: the same).
         public var routersUpdated: [String]?
         public var nextHopChanged: [String]?
-        /// Anchor switching: packets the routers held, released and
+        /// Central control: packets the access routers held, released and
         /// dropped during the move (FM-buffer).
         public var buffered: [String: Int]?
         /// A node that lists its previous prefixes (dnpp): those its
@@ -79,9 +79,9 @@ public struct LabRun {
         public var label: String
         public var node: String?
         public var prefixes: [PrefixPath]
-        /// Anchor switching: each router's own routes for these prefixes,
-        /// and what the routers' buffers counted so far.
+        /// Anchor switching: each router's own routes for these prefixes.
         public var entries: [String: [String]]?
+        /// Central control: what the access routers' buffers counted so far.
         public var buffered: [String: Int]?
     }
 
@@ -187,6 +187,9 @@ public struct LabRun {
                                 newConnectionSource: probeLog.source, newConnectionUsedNewestPrefix: used)
                 if scenario.dnpp { move.listedUsed = after.listedUsed - before.listedUsed }
                 move.directHops = scenario.topology.path(from: lab.correspondent, to: next).map { $0.count - 1 }
+                if let b = previous.buffered, let a = seen.phase.buffered {
+                    move.buffered = a.merging(b.mapValues { -$0 }, uniquingKeysWith: +).filter { $0.key != "stray" }
+                }
                 if scenario.forwarding == .anchorSwitching {
                     lab.compareEntries(&move, before: previous, after: seen.phase)
                     if move.routersUpdated != move.nextHopChanged {
@@ -334,9 +337,11 @@ extension Lab {
                 }
             }
             var phase = LabRun.Phase(label: label, node: node, prefixes: prefixes.sorted { $0.prefix < $1.prefix })
-            if scenario.forwarding == .anchorSwitching {
-                (phase.entries, phase.buffered) = try switchingState(accessRouters: Dictionary(uniqueKeysWithValues: states))
+            phase.buffered = states.reduce(into: [:]) { sum, s in
+                let counters = ((s.1["agent"] as? [String: Any]) ?? s.1)["buffer"] as? [String: Int] ?? [:]
+                sum.merge(counters, uniquingKeysWith: +)
             }
+            if scenario.forwarding == .anchorSwitching { phase.entries = try routerEntries() }
             return (phase, (messages, rules, listedUsed))
         }
         for (anchor, s) in states {
@@ -357,26 +362,22 @@ extension Lab {
     }
 
     /// Every agent's own routes in the kernel (not its pools' unreachable
-    /// blocks), and the sum of their buffers' counters; the access routers'
-    /// states are those already read.
-    func switchingState(accessRouters states: [String: [String: Any]]) throws -> (entries: [String: [String]], buffered: [String: Int]) {
-        var entries: [String: [String]] = [:], buffered: [String: Int] = [:]
+    /// blocks).
+    func routerEntries() throws -> [String: [String]] {
+        var entries: [String: [String]] = [:]
         for node in accessRouters + agentRouters {
             let lines = try ip(node, ["-6", "route", "show", "proto", "177"]).split(separator: "\n").map(String.init)
                 .filter { !$0.hasPrefix("unreachable") }
                 .map { $0.split(separator: " ").prefix { $0 != "metric" }.joined(separator: " ") }
             if !lines.isEmpty { entries[node] = lines.sorted() }
-            let s = try states[node] ?? state(node)
-            let counters = ((s["agent"] as? [String: Any]) ?? s)["buffer"] as? [String: Int] ?? [:]
-            buffered.merge(counters, uniquingKeysWith: +)
         }
-        return (entries, buffered)
+        return entries
     }
 
     /// Anchor switching, one move: which routers' entries for the moved
     /// prefixes changed, against which routers' next hop for them changed,
     /// as the topology says (toward the old serving router, or delivery
-    /// there, against toward the new one); and what the buffers counted.
+    /// there, against toward the new one).
     func compareEntries(_ move: inout LabRun.Move, before: LabRun.Phase, after: LabRun.Phase) {
         let moved = after.prefixes.filter { p in before.prefixes.contains { $0.prefix == p.prefix && $0.servedAt == move.from } }.map(\.prefix)
         func entries(_ phase: LabRun.Phase, _ node: String) -> [String] {
@@ -386,9 +387,6 @@ extension Lab {
         move.routersUpdated = nodes.filter { entries(before, $0) != entries(after, $0) }.sorted()
         func hop(_ node: String, _ toward: String) -> String { node == toward ? "here" : topology.path(from: node, to: toward)?[1] ?? "?" }
         move.nextHopChanged = moved.isEmpty ? [] : nodes.filter { hop($0, move.from) != hop($0, move.to) }.sorted()
-        if let b = before.buffered, let a = after.buffered {
-            move.buffered = a.merging(b.mapValues { -$0 }, uniquingKeysWith: +).filter { $0.key != "stray" }
-        }
     }
 
     /// The way a prefix's downlink packets go now, read from the kernels:

@@ -6,14 +6,16 @@ import Foundation
 extension LabRun.Result {
     /// The moves as a table, for the terminal and the report alike.
     var moveTable: (header: [String], rows: [[String]]) {
-        let switching = moves.contains { $0.routersUpdated != nil }, listing = moves.contains { $0.listedUsed != nil }
+        let switching = moves.contains { $0.routersUpdated != nil }, buffering = moves.contains { $0.buffered != nil }
+        let listing = moves.contains { $0.listedUsed != nil }
         let header = ["move"] + Self.interruptionColumns + ["pings lost", "hops (direct)", "signalling msgs", "rule changes"]
-            + (switching ? ["routers updated", "held/released/dropped"] : []) + (listing ? ["listed in RS (used)"] : []) + ["new connection from"]
+            + (switching ? ["routers updated"] : []) + (buffering ? ["held/released/dropped"] : [])
+            + (listing ? ["listed in RS (used)"] : []) + ["new connection from"]
         let rows = moves.map { m in
             ["\(m.from) -> \(m.to)"] + m.interruptions
                 + ["\(m.pingsLost)", "\(m.hops.map(String.init) ?? "-") (\(m.directHops.map(String.init) ?? "-"))", "\(m.signallingMessages)", "\(m.ruleChanges)"]
-                + (switching ? ["\((m.routersUpdated ?? []).joined(separator: ","))",
-                                ["held", "released", "dropped"].map { "\(m.buffered?[$0] ?? 0)" }.joined(separator: "/")] : [])
+                + (switching ? ["\((m.routersUpdated ?? []).joined(separator: ","))"] : [])
+                + (buffering ? [["held", "released", "dropped"].map { "\(m.buffered?[$0] ?? 0)" }.joined(separator: "/")] : [])
                 + (listing ? ["\((m.listed ?? []).joined(separator: " ")) (\(m.listedUsed ?? 0))"] : [])
                 + [m.newConnectionSource + (m.newConnectionUsedNewestPrefix ? "" : " (old prefix!)")]
         }

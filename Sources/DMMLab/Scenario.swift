@@ -11,7 +11,8 @@ import Foundation
 ///                                  # access routers report to it and are its data-plane agents over PFCP
 ///     forwarding: indirection      # or anchor-switching (control: central): a moved prefix's anchoring
 ///                                  # follows the node, the routers between run agents and get host routes
-///     buffering: true              # with anchor-switching: the old serving router holds the prefix's packets
+///     buffering: true              # control: central: through a move, the router the prefix's packets reach
+///                                  # (the anchor, or the old serving router when switching) holds them
 ///                                  # until the new path is in place
 ///     uplink-mode: direct          # or reverse-tunnel
 ///     tunnel-mode: ipv6-in-ipv6    # or srv6

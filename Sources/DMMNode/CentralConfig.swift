@@ -113,8 +113,9 @@ public struct AgentConfig: Sendable {
 ///     topology: /etc/dmm/tree.yaml         # the network, in the lab's topology format: which routers a
 ///                                          # switch updates (required with anchor-switching); every router
 ///                                          # and access router of it must run an agent
-///     buffering: true                      # with anchor-switching: the old serving router holds the prefix's
-///                                          # packets until the new path is in place
+///     buffering: true                      # through a move, the agent the prefix's packets reach (the
+///                                          # anchor, or the old serving router when switching) holds
+///                                          # them until the new path is in place
 ///     t1: 0.5
 ///     n1: 3
 ///     heartbeat-interval: 5

@@ -88,8 +88,11 @@ extension BenchCommand {
             line("access routers' rule changes per move") { Self.counts($0.moves.map(\.ruleChanges)) }
             if setups.contains(where: { $0.forwarding == .anchorSwitching }) {
                 line("routers updated per move") { Self.counts($0.moves.compactMap { $0.routersUpdated?.count }) }
+            }
+            if setups.contains(where: { $0.control == .central }) {
                 line("packets held/released/dropped in all") { r in
-                    ["held", "released", "dropped"].map { k in "\(r.moves.reduce(0) { $0 + ($1.buffered?[k] ?? 0) })" }.joined(separator: "/")
+                    guard r.moves.contains(where: { $0.buffered != nil }) else { return "-" }
+                    return ["held", "released", "dropped"].map { k in "\(r.moves.reduce(0) { $0 + ($1.buffered?[k] ?? 0) })" }.joined(separator: "/")
                 }
             }
             for (setup, result) in zip(setups, results) {

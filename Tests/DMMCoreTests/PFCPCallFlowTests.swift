@@ -40,8 +40,9 @@ import Testing
         #expect(tb.controller.anchor(of: IPv6Prefix("2001:db8::/32")!) == nil)
     }
 
+    /// Without buffering, so that each move is one request per agent.
     @Test func aMoveWithIndirectionIsPushedAsSessions() throws {
-        var tb = T()
+        var tb = T(buffering: false)
         tb.run(for: 0.5)
         let p = Self.prefix
         // The node at its anchor: one session, at the anchor, nothing elsewhere.
@@ -93,6 +94,85 @@ import Testing
         }
         #expect(tb.controller.sessions.isEmpty)
         #expect(tb.controllerActions.contains(.programmed(agent: T.address(1), prefix: p)))
+    }
+
+    /// FM-buffer under indirection: the anchor holds the prefix's packets
+    /// from the node's departure (or the start of a move it did not hear
+    /// of) and sends them into the tunnel once the new serving agent has
+    /// acknowledged its delivery; a return to the anchor releases them into
+    /// the delivery there at once.
+    @Test func theAnchorBuffersThroughAMoveUnderIndirection() throws {
+        var tb = T()
+        tb.run(for: 0.5)
+        let p = try #require(tb.attach("mn", at: "ar1").first?.prefix)
+        tb.flows(p, active: true)
+        tb.run(for: 0.5)
+        #expect(tb.rules(at: "ar1") == [.deliver(p, link: "acc0")])
+        tb.detach("mn", from: "ar1")
+        tb.run(for: 0.5)
+        #expect(tb.rules(at: "ar1") == [.buffer(p)])
+
+        // To ar2, whose first answer is lost: the anchor buffers until the
+        // answer to the request sent again has come.
+        tb.dropNext(from: "ar2")
+        _ = tb.attach("mn", at: "ar2")
+        tb.run(for: 0.05)
+        #expect(tb.rules(at: "ar1") == [.buffer(p)])
+        #expect(tb.rules(at: "ar2").contains(.deliver(p, link: "acc0")), "installed, its answer lost")
+        tb.run(for: 0.5)
+        let tunnel = ForwardingRule.encapsulate(p, endpoint: T.address(2), mode: .ipv6InIPv6)
+        #expect(tb.rules(at: "ar1") == [tunnel])
+        let release = try #require(tb.sent.lastIndex { $0.from == "controller" && $0.to == "ar1" && $0.message.type.isSessionMessage })
+        // ar2's answers: the one lost, the one for its own prefix, and the one to the request sent again.
+        let answers = tb.sent.indices.filter { tb.sent[$0].from == "ar2" && tb.sent[$0].message.type == .sessionEstablishmentResponse }
+        #expect(answers.count == 3 && answers.allSatisfy { $0 < release }, "the release follows ar2's answers")
+        #expect(tb.sent[release].message.removeBAR != nil, "the BAR goes with the buffer")
+
+        // On to ar3 with no departure heard: the move's first request tells
+        // the anchor to buffer.
+        var mark = tb.sent.count
+        _ = tb.attach("mn", at: "ar3")
+        let first = try #require(tb.sent[mark...].first { $0.from == "controller" })
+        #expect(first.to == "ar1" && first.message.createBAR == PFCPRuleMapping.bar)
+        tb.run(for: 0.5)
+        #expect(tb.rules(at: "ar1") == [.encapsulate(p, endpoint: T.address(3), mode: .ipv6InIPv6)])
+        #expect(tb.rules(at: "ar2").isEmpty && tb.rules(at: "ar3").contains(.deliver(p, link: "acc0")))
+
+        // Back at the anchor: one request there, delivery at once.
+        tb.detach("mn", from: "ar3")
+        tb.run(for: 0.5)
+        #expect(tb.rules(at: "ar1") == [.buffer(p)])
+        mark = tb.sent.count
+        _ = tb.attach("mn", at: "ar1")
+        tb.run(for: 0.5)
+        #expect(tb.rules(at: "ar1") == [.deliver(p, link: "acc0")] && tb.rules(at: "ar3").isEmpty)
+        #expect(tb.sent[mark...].filter { $0.from == "controller" && $0.to == "ar1" }.count == 1)
+
+        // With buffering off, leaving changes no rule.
+        var plain = T(buffering: false)
+        plain.run(for: 0.5)
+        let q = try #require(plain.attach("mn", at: "ar1").first?.prefix)
+        plain.flows(q, active: true)
+        plain.detach("mn", from: "ar1")
+        plain.run(for: 0.5)
+        #expect(plain.rules(at: "ar1") == [.deliver(q, link: "acc0")])
+    }
+
+    /// A move whose new serving agent stops answering: the anchor sends
+    /// what it held after the node anyway, as indirection would have.
+    @Test func theAnchorReleasesWhenTheNewServingAgentIsLost() throws {
+        var tb = T()
+        tb.run(for: 0.5)
+        let p = try #require(tb.attach("mn", at: "ar1").first?.prefix)
+        tb.flows(p, active: true)
+        tb.run(for: 0.5)
+        tb.isolated.insert("ar2")
+        _ = tb.attach("mn", at: "ar2")
+        tb.run(for: 0.1)
+        #expect(tb.rules(at: "ar1") == [.buffer(p)])
+        tb.run(for: 1)
+        #expect(tb.controller.associations[T.address(2)]?.status == .down)
+        #expect(tb.rules(at: "ar1") == [.encapsulate(p, endpoint: T.address(2), mode: .ipv6InIPv6)])
     }
 
     @Test func theUplinkIsTunnelledBackOnlyWhenConfigured() {

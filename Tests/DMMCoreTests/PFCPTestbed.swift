@@ -44,9 +44,9 @@ struct PFCPTestbed {
     var agentConfigs: [String: DataPlaneAgent.Config] = [:]
 
     /// `allowed`: the agents the controller accepts (empty: any).
-    init(agents count: Int = 3, loadLimit: UInt8 = 80, allowed: Set<IPv6Address> = []) {
+    init(agents count: Int = 3, loadLimit: UInt8 = 80, allowed: Set<IPv6Address> = [], buffering: Bool = true) {
         controller = Controller(config: Controller.Config(address: Self.controllerAddress, timing: Self.timing, loadLimit: loadLimit,
-                                                          agents: allowed, uplink: .reverseTunnel),
+                                                          agents: allowed, uplink: .reverseTunnel, buffering: buffering),
                                 startedAt: now)
         for i in 1...count { addAgent("ar\(i)", address: Self.address(i), pools: [Self.block(i)]) }
     }

@@ -16,14 +16,9 @@ import DMMWire
 ///  |                                | whose own is "here", among them)                                        |
 ///  | nowhere, or no flow uses it    | none: the prefix is home again, in H's pool (FM-path-tbl:7)             |
 ///
-/// A move is made in steps (FM-buffer, GL-switch:2, 7 and 10):
-///
-///     1. the agent that served the prefix buffers it (from the moment the
-///        node left it, when the controller heard of that first);
-///     2. the new serving agent delivers it, the routers get their routes;
-///     3. once all of 2 is acknowledged, the old serving agent gets its final
-///        rule (forward toward the new one, or none), which releases what it
-///        buffered, in order, into that forwarding.
+/// A move is made in the steps of `MoveBuffering.swift`, the agent that
+/// served the prefix buffering it; its final rule forwards toward the new
+/// one, or is none.
 ///
 /// The routers' next hops come from the topology in the controller's
 /// configuration (the file the lab builds the network from), not from the
@@ -56,13 +51,6 @@ extension Placement {
 }
 
 extension Controller {
-    /// A move in progress: the agent that buffers the prefix, and the rules
-    /// it gets once the others have acknowledged theirs.
-    struct Switch: Sendable, Hashable {
-        var buffering: IPv6Address
-        var final: [ForwardingRule]
-    }
-
     /// Places the prefix by anchor switching, or by indirection where that
     /// cannot be done.
     mutating func placeBySwitching(_ placement: Placement, at now: Instant) {
@@ -77,10 +65,7 @@ extension Controller {
         placements[prefix] = placement.serving == nil ? nil : placement
         switches[prefix] = nil
         if config.buffering, let old = previous?.serving?.agent, let new = placement.serving?.agent, old != new {
-            switches[prefix] = Switch(buffering: old, final: wanted[old] ?? [])
-            wanted[old] = [.buffer(prefix)]
-            // Step 1 goes out first.
-            program([.buffer(prefix)], at: old, for: prefix, at: now)
+            beginSwitch(of: prefix, holder: old, wanted: &wanted, at: now)
         }
         program(wanted, for: prefix, at: now)
         if let serving = placement.serving, serving.agent != placement.anchor {
@@ -89,46 +74,15 @@ extension Controller {
         completeSwitch(of: prefix, at: now)
     }
 
-    /// The node left the link where the prefix is served, with flows on
-    /// it: with buffering, the serving agent holds the prefix's packets
-    /// from now rather than drop them until the node is somewhere again
-    /// (step 1 of the next move, begun at the departure; that move, or a
-    /// return to the same link, releases them). Under indirection nothing
-    /// changes.
-    public mutating func nodeLeft(_ prefix: IPv6Prefix, at now: Instant) {
-        guard config.forwarding == .anchorSwitching, config.buffering, switches[prefix] == nil,
-            let serving = placements[prefix]?.serving
-        else { return }
-        program([.buffer(prefix)], at: serving.agent, for: prefix, at: now)
-    }
-
-    /// Places the prefix by indirection (a move that anchor switching could
-    /// not make, or that lost an agent on the way): its switched entries go.
-    mutating func placeByIndirection(_ placement: Placement, at now: Instant) {
-        placements[placement.prefix] = nil
-        switches[placement.prefix] = nil
-        program(placement.rules(endpoint: endpoint(of:), mode: config.tunnelMode, uplink: config.uplink), for: placement.prefix, at: now)
-        if let serving = placement.serving, serving.agent != placement.anchor {
-            actions.append(.placed(prefix: placement.prefix, at: serving.agent, by: .indirection))
-        }
-    }
-
-    /// Step 3 of a move: once every agent but the buffering one holds what
-    /// it is asked, the buffering agent gets its final rules, which release
-    /// what it held (FM-buffer:2).
-    mutating func completeSwitch(of prefix: IPv6Prefix, at now: Instant) {
-        guard let s = switches[prefix] else { return }
-        for (agent, seid) in sessionOf[prefix] ?? [:] where agent != s.buffering {
-            guard let session = sessions[seid], session.isProgrammed, session.inFlight == nil else { return }
-        }
-        switches[prefix] = nil
-        program(s.final, at: s.buffering, for: prefix, at: now)
-    }
-
     /// An agent stopped answering during a move or while a prefix was
     /// switched: the prefix is placed by indirection from then on.
+    /// Under indirection only the move's last step is left: the anchor
+    /// sends what it held after the node, answered or not.
     mutating func switchLost(_ prefix: IPv6Prefix, at now: Instant) {
-        guard let placement = placements[prefix] else { return }
+        guard let placement = placements[prefix] else {
+            if let s = switches.removeValue(forKey: prefix) { program(s.final, at: s.buffering, for: prefix, at: now) }
+            return
+        }
         counters.switchesByIndirection += 1
         placeByIndirection(placement, at: now)
     }

@@ -58,6 +58,27 @@ extension Controller {
         }
     }
 
+    /// Places the prefix by indirection (the configured method, or a move
+    /// that anchor switching could not make or that lost an agent on the
+    /// way: its switched entries go). The anchor receives the prefix's
+    /// packets: with buffering it holds them while the node moves to another
+    /// agent than the one delivering it (`MoveBuffering.swift`).
+    mutating func placeByIndirection(_ placement: Placement, at now: Instant) {
+        let prefix = placement.prefix
+        placements[prefix] = nil
+        switches[prefix] = nil
+        var wanted = placement.rules(endpoint: endpoint(of:), mode: config.tunnelMode, uplink: config.uplink)
+        if config.buffering, let new = placement.serving?.agent, new != placement.anchor, deliverer(of: prefix) != new,
+            sessionOf[prefix]?[placement.anchor] != nil {
+            beginSwitch(of: prefix, holder: placement.anchor, wanted: &wanted, at: now)
+        }
+        program(wanted, for: prefix, at: now)
+        if let serving = placement.serving, serving.agent != placement.anchor {
+            actions.append(.placed(prefix: prefix, at: serving.agent, by: .indirection))
+        }
+        completeSwitch(of: prefix, at: now)
+    }
+
     /// Makes the rules for `prefix` at each agent `wanted`: the agents it
     /// names get their rules, an agent it leaves out loses its session for
     /// the prefix. Each agent's session changes in one request.

@@ -16,8 +16,8 @@ import DMMWire
 ///  |                                | prefixes without flows are released                                |
 ///  | flows on a prefix ended        | released, unless it is the preferred prefix where the node is      |
 ///  | node detached                  | its prefixes without flows released; the others stay until their  |
-///  |                                | flows end or the node attaches again (buffered where they were     |
-///  |                                | served, under anchor switching with buffering)                     |
+///  |                                | flows end or the node attaches again (buffered on their way to it, |
+///  |                                | with buffering)                                                    |
 public struct LocationManagement: Sendable {
     /// A prefix a node holds.
     public struct Held: Sendable, Hashable {
@@ -215,7 +215,7 @@ public struct LocationManagement: Sendable {
         attachments[node] = nil
         changedNodes.insert(node)
         for h in nodes[node] ?? [] {
-            if h.active { controller.nodeLeft(h.prefix, at: now) } else { release(h, movedAway: true, controller: &controller, now: now) }
+            if h.active { controller.nodeLeft(h.prefix, anchor: h.anchor, at: now) } else { release(h, movedAway: true, controller: &controller, now: now) }
         }
     }
 
