@@ -68,6 +68,12 @@ struct LabDemoTests {
         let atMAR2 = try #require(result.phases.first { $0.label.hasPrefix("at mar2") })
         #expect(atMAR2.prefixes.contains { $0.anchor == "mar1" && $0.servedAt == "mar2" }, "\(atMAR2)")
         guard control == .central else { return }
+        // FM-buffer at the anchor through each move: whatever it held went
+        // on to the node, nothing dropped.
+        for m in result.moves {
+            let b = try #require(m.buffered, "move to \(m.to): no buffer counts")
+            #expect(b["released", default: 0] == b["held", default: 0] && b["dropped", default: 0] == 0, "move to \(m.to): \(b)")
+        }
         // Every forwarding entry came over PFCP, in the ladder diagram too,
         // and Wireshark reads every PFCP packet of the captures.
         for type in ["Session Establishment Request", "Session Modification Request", "Session Deletion Request", "attached"] {
