@@ -21,6 +21,18 @@ import Testing
         return tb
     }
 
+    /// Up and associated, with a node attached at ar1 whose prefix, of
+    /// ar1's pool, carries a flow.
+    static func nodeWithAFlowAtAR1(buffering: Bool = true) throws -> (PFCPTestbed, IPv6Prefix) {
+        var tb = T(buffering: buffering)
+        tb.run(for: 0.5)
+        let p = try #require(tb.attach("mn", at: "ar1").first?.prefix)
+        tb.flows(p, active: true)
+        tb.run(for: 0.5)
+        #expect(tb.rules(at: "ar1") == [.deliver(p, link: "acc0")])
+        return (tb, p)
+    }
+
     @Test func agentsRegisterTheirPoolsAndAnchorsAreFoundByPrefix() {
         var tb = T()
         tb.run(for: 0.5)
@@ -102,12 +114,7 @@ import Testing
     /// acknowledged its delivery; a return to the anchor releases them into
     /// the delivery there at once.
     @Test func theAnchorBuffersThroughAMoveUnderIndirection() throws {
-        var tb = T()
-        tb.run(for: 0.5)
-        let p = try #require(tb.attach("mn", at: "ar1").first?.prefix)
-        tb.flows(p, active: true)
-        tb.run(for: 0.5)
-        #expect(tb.rules(at: "ar1") == [.deliver(p, link: "acc0")])
+        var (tb, p) = try Self.nodeWithAFlowAtAR1()
         tb.detach("mn", from: "ar1")
         tb.run(for: 0.5)
         #expect(tb.rules(at: "ar1") == [.buffer(p)])
@@ -149,10 +156,7 @@ import Testing
         #expect(tb.sent[mark...].filter { $0.from == "controller" && $0.to == "ar1" }.count == 1)
 
         // With buffering off, leaving changes no rule.
-        var plain = T(buffering: false)
-        plain.run(for: 0.5)
-        let q = try #require(plain.attach("mn", at: "ar1").first?.prefix)
-        plain.flows(q, active: true)
+        var (plain, q) = try Self.nodeWithAFlowAtAR1(buffering: false)
         plain.detach("mn", from: "ar1")
         plain.run(for: 0.5)
         #expect(plain.rules(at: "ar1") == [.deliver(q, link: "acc0")])
@@ -161,11 +165,7 @@ import Testing
     /// A move whose new serving agent stops answering: the anchor sends
     /// what it held after the node anyway, as indirection would have.
     @Test func theAnchorReleasesWhenTheNewServingAgentIsLost() throws {
-        var tb = T()
-        tb.run(for: 0.5)
-        let p = try #require(tb.attach("mn", at: "ar1").first?.prefix)
-        tb.flows(p, active: true)
-        tb.run(for: 0.5)
+        var (tb, p) = try Self.nodeWithAFlowAtAR1()
         tb.isolated.insert("ar2")
         _ = tb.attach("mn", at: "ar2")
         tb.run(for: 0.1)
