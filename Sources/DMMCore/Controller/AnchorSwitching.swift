@@ -75,8 +75,8 @@ extension Controller {
     }
 
     /// An agent stopped answering during a move or while a prefix was
-    /// switched: the prefix is placed by indirection from then on.
-    /// Under indirection only the move's last step is left: the anchor
+    /// switched: the prefix is placed by indirection from then on. In a
+    /// move made by indirection, only its last step is left: the anchor
     /// sends what it held after the node, answered or not.
     mutating func switchLost(_ prefix: IPv6Prefix, at now: Instant) {
         guard let placement = placements[prefix] else {

@@ -35,8 +35,10 @@ public struct Controller: Sendable {
         public var forwarding: ForwardingMethod
         /// The network, for anchor switching: which routers a move updates.
         public var topology: Topology?
-        /// With anchor switching, whether the agent that served a prefix
-        /// holds its packets until the new path is in place (FM-buffer).
+        /// Whether, through a move, the agent a prefix's packets reach (the
+        /// anchor, or under anchor switching the agent that served it)
+        /// holds them until the new path is in place (FM-buffer,
+        /// `MoveBuffering.swift`).
         public var buffering: Bool
 
         public init(address: IPv6Address, timing: PFCPTiming = PFCPTiming(), loadLimit: UInt8 = 80,
