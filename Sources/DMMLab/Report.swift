@@ -15,7 +15,7 @@ extension LabRun.Result {
             ["\(m.from) -> \(m.to)"] + m.interruptions
                 + ["\(m.pingsLost)", "\(m.hops.map(String.init) ?? "-") (\(m.directHops.map(String.init) ?? "-"))", "\(m.signallingMessages)", "\(m.ruleChanges)"]
                 + (switching ? ["\((m.routersUpdated ?? []).joined(separator: ","))"] : [])
-                + (buffering ? [["held", "released", "dropped"].map { "\(m.buffered?[$0] ?? 0)" }.joined(separator: "/")] : [])
+                + (buffering ? [LabRun.Move.bufferFigures(m.buffered ?? [:])] : [])
                 + (listing ? ["\((m.listed ?? []).joined(separator: " ")) (\(m.listedUsed ?? 0))"] : [])
                 + [m.newConnectionSource + (m.newConnectionUsedNewestPrefix ? "" : " (old prefix!)")]
         }

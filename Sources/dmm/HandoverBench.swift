@@ -92,7 +92,7 @@ extension BenchCommand {
             if setups.contains(where: { $0.control == .central }) {
                 line("packets held/released/dropped in all") { r in
                     guard r.moves.contains(where: { $0.buffered != nil }) else { return "-" }
-                    return ["held", "released", "dropped"].map { k in "\(r.moves.reduce(0) { $0 + ($1.buffered?[k] ?? 0) })" }.joined(separator: "/")
+                    return LabRun.Move.bufferFigures(r.moves.reduce(into: [:]) { $0.merge($1.buffered ?? [:], uniquingKeysWith: +) })
                 }
             }
             for (setup, result) in zip(setups, results) {

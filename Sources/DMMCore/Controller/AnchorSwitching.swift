@@ -56,22 +56,16 @@ extension Controller {
     mutating func placeBySwitching(_ placement: Placement, at now: Instant) {
         let prefix = placement.prefix
         let previous = placements[prefix]
-        guard var wanted = config.topology.flatMap(placement.switchedRules(in:)),
+        guard let wanted = config.topology.flatMap(placement.switchedRules(in:)),
             wanted.keys.allSatisfy({ associations[$0]?.status == .up })
         else {
             placeByIndirection(placement, at: now)
             return
         }
         placements[prefix] = placement.serving == nil ? nil : placement
-        switches[prefix] = nil
-        if config.buffering, let old = previous?.serving?.agent, let new = placement.serving?.agent, old != new {
-            beginSwitch(of: prefix, holder: old, wanted: &wanted, at: now)
-        }
-        program(wanted, for: prefix, at: now)
-        if let serving = placement.serving, serving.agent != placement.anchor {
-            actions.append(.placed(prefix: prefix, at: serving.agent, by: .anchorSwitching))
-        }
-        completeSwitch(of: prefix, at: now)
+        var holder: IPv6Address?
+        if config.buffering, let old = previous?.serving?.agent, let new = placement.serving?.agent, old != new { holder = old }
+        carryOut(placement, wanted: wanted, holder: holder, by: .anchorSwitching, at: now)
     }
 
     /// An agent stopped answering during a move or while a prefix was

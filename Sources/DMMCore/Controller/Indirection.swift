@@ -66,17 +66,13 @@ extension Controller {
     mutating func placeByIndirection(_ placement: Placement, at now: Instant) {
         let prefix = placement.prefix
         placements[prefix] = nil
-        switches[prefix] = nil
-        var wanted = placement.rules(endpoint: endpoint(of:), mode: config.tunnelMode, uplink: config.uplink)
+        var holder: IPv6Address?
         if config.buffering, let new = placement.serving?.agent, new != placement.anchor, deliverer(of: prefix) != new,
             sessionOf[prefix]?[placement.anchor] != nil {
-            beginSwitch(of: prefix, holder: placement.anchor, wanted: &wanted, at: now)
+            holder = placement.anchor
         }
-        program(wanted, for: prefix, at: now)
-        if let serving = placement.serving, serving.agent != placement.anchor {
-            actions.append(.placed(prefix: prefix, at: serving.agent, by: .indirection))
-        }
-        completeSwitch(of: prefix, at: now)
+        carryOut(placement, wanted: placement.rules(endpoint: endpoint(of:), mode: config.tunnelMode, uplink: config.uplink),
+                 holder: holder, by: .indirection, at: now)
     }
 
     /// Makes the rules for `prefix` at each agent `wanted`: the agents it

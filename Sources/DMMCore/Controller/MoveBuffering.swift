@@ -35,13 +35,24 @@ extension Controller {
         program([.buffer(prefix)], at: holder, for: prefix, at: now)
     }
 
-    /// Step 1 of a move that `holder` buffers: its rules in `wanted` become
-    /// the buffer until step 3, and go out first.
-    mutating func beginSwitch(of prefix: IPv6Prefix, holder: IPv6Address, wanted: inout [IPv6Address: [ForwardingRule]],
-                              at now: Instant) {
-        switches[prefix] = Switch(buffering: holder, final: wanted[holder] ?? [])
-        wanted[holder] = [.buffer(prefix)]
-        program([.buffer(prefix)], at: holder, for: prefix, at: now)
+    /// Gives each agent its rules in `wanted` for `placement`, made by
+    /// `method`. With a `holder`, in the steps above: the holder's rules
+    /// become the buffer until step 3, and go out first.
+    mutating func carryOut(_ placement: Placement, wanted: [IPv6Address: [ForwardingRule]], holder: IPv6Address?,
+                           by method: ForwardingMethod, at now: Instant) {
+        let prefix = placement.prefix
+        var wanted = wanted
+        switches[prefix] = nil
+        if let holder {
+            switches[prefix] = Switch(buffering: holder, final: wanted[holder] ?? [])
+            wanted[holder] = [.buffer(prefix)]
+            program([.buffer(prefix)], at: holder, for: prefix, at: now)
+        }
+        program(wanted, for: prefix, at: now)
+        if let serving = placement.serving, serving.agent != placement.anchor {
+            actions.append(.placed(prefix: prefix, at: serving.agent, by: method))
+        }
+        completeSwitch(of: prefix, at: now)
     }
 
     /// Step 3 of a move: once every agent but the buffering one holds what
