@@ -4,6 +4,17 @@
 // take their place beside DMMWire.
 import PackageDescription
 
+/// Release builds of the wire and core layers: their code is inlined into
+/// the layers above (their small value types, rules, IEs and addresses, are
+/// built and compared in every engine step, and a call across modules costs
+/// more than the work), and the run-time exclusivity check on class
+/// properties is left out (a PFCP message's IE groups live in a box that is
+/// written only when uniquely referenced; the compile-time checks remain).
+/// See BENCHMARKS.md, `dmm bench controller`.
+let engineSettings: [SwiftSetting] = [
+    .unsafeFlags(["-cross-module-optimization", "-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+
 let package = Package(
     name: "dmm",
     platforms: [.macOS(.v14)],
@@ -26,9 +37,9 @@ let package = Package(
     ],
     targets: [
         // wire: value types and codecs for every message on the wire.
-        .target(name: "DMMWire"),
+        .target(name: "DMMWire", swiftSettings: engineSettings),
         // core: the protocol engines, pure state machines with an explicit clock.
-        .target(name: "DMMCore", dependencies: ["DMMWire"]),
+        .target(name: "DMMCore", dependencies: ["DMMWire"], swiftSettings: engineSettings),
         // data plane: drivers that make forwarding rules true; here the
         // in-memory network model that traces packets.
         .target(name: "DMMDataPlane", dependencies: ["DMMCore"]),

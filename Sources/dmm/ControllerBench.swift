@@ -103,8 +103,9 @@ extension BenchCommand {
                 now = now + 1
                 ruleChanges = 0
                 messages = 0
+                let wanted = all.map { p in (p, rule(p).map { [$0] } ?? []) }
                 let start = DispatchTime.now().uptimeNanoseconds
-                for p in all { controller.program(rule(p).map { [$0] } ?? [], at: Self.agentAddress, for: p, at: now) }
+                for (p, rules) in wanted { controller.program(rules, at: Self.agentAddress, for: p, at: now) }
                 try pump()
                 let failures = try dataPlane?.apply(changes).count ?? 0
                 changes.removeAll(keepingCapacity: true)

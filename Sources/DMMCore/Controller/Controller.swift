@@ -294,7 +294,7 @@ public struct Controller: Sendable {
             sessionOf[prefix, default: [:]][agent] = seid
             sessions[seid] = Session(agent: agent, prefix: prefix, seid: seid, wanted: [], acknowledged: [])
         }
-        sessions[seid]!.wanted = rules.sorted { PFCPRuleMapping.slot(of: $0.key) < PFCPRuleMapping.slot(of: $1.key) }
+        sessions[seid]!.wanted = rules.count < 2 ? rules : rules.sorted { PFCPRuleMapping.slot(of: $0.key) < PFCPRuleMapping.slot(of: $1.key) }
         changedSessions.insert(seid)
         push(seid, at: now)
     }
@@ -319,7 +319,7 @@ public struct Controller: Sendable {
                 m = PFCPMessage(.sessionDeletionRequest, sequence: 0, seid: agentSEID)
             } else {
                 m = PFCPMessage(.sessionModificationRequest, sequence: 0, seid: agentSEID)
-                Self.describe(from: s.acknowledged, to: s.wanted, anchoredHere: anchoredHere, in: &m)
+                PFCPRuleMapping.describe(from: s.acknowledged, to: s.wanted, anchoredHere: anchoredHere, in: &m)
             }
         } else {
             m = PFCPMessage(.sessionEstablishmentRequest, sequence: 0, seid: 0)
@@ -329,50 +329,6 @@ public struct Controller: Sendable {
         }
         send(m, to: s.agent, purpose: .session(seid), at: now)
         sessions[seid]!.inFlight = s.wanted
-    }
-
-    /// The rule IEs that change a session from `before` to `after`, by slot
-    /// (the first rule of a slot counts): a rule whose PDR stays the same
-    /// changes by its FAR alone, and only changed rules are encoded.
-    static func describe(from before: [ForwardingRule], to after: [ForwardingRule], anchoredHere: Bool, in m: inout PFCPMessage) {
-        // The BAR comes before the FAR that names it and goes after it.
-        if PFCPRuleMapping.buffers(after) && !PFCPRuleMapping.buffers(before) { m.createBAR = PFCPRuleMapping.bar }
-        if PFCPRuleMapping.buffers(before) && !PFCPRuleMapping.buffers(after) { m.removeBAR = PFCPRuleReference(id: UInt32(PFCPRuleMapping.bar.id)) }
-        for slot in PFCPRuleMapping.slots {
-            let was = before.first { PFCPRuleMapping.slot(of: $0.key) == slot }, will = after.first { PFCPRuleMapping.slot(of: $0.key) == slot }
-            if was == will { continue }
-            switch (was.flatMap { PFCPRuleMapping.encode($0, anchoredHere: anchoredHere) }, will.flatMap { PFCPRuleMapping.encode($0, anchoredHere: anchoredHere) }) {
-            case (nil, nil): continue
-            case (let old?, nil):
-                m.removePDR.append(PFCPRuleReference(id: UInt32(old.0.id)))
-                m.removeFAR.append(PFCPRuleReference(id: old.1.id))
-            case (nil, let (pdr, far)?):
-                m.createPDR.append(pdr)
-                m.createFAR.append(far)
-            case (let (oldPDR, oldFAR)?, let (pdr, far)?):
-                if pdr != oldPDR { m.updatePDR.append(pdr) }
-                guard far != oldFAR else { continue }
-                if Self.clears(from: oldFAR.forwarding, to: far.forwarding) || (oldFAR.barID != nil && far.barID == nil) {
-                    // An Update FAR sets IEs and cannot take one away (the
-                    // access link of a delivery that becomes a tunnel, the
-                    // outer header of a tunnel that becomes a delivery, the
-                    // BAR of a buffer that forwards again):
-                    // the FAR is written anew, in the same request.
-                    m.removeFAR.append(PFCPRuleReference(id: far.id))
-                    m.createFAR.append(far)
-                } else {
-                    m.updateFAR.append(far)
-                }
-            }
-        }
-    }
-
-    /// Whether going from `old` to `new` leaves out an IE that `old` has.
-    static func clears(from old: PFCPForwardingParameters?, to new: PFCPForwardingParameters?) -> Bool {
-        guard let old else { return false }
-        guard let new else { return true }
-        return (old.destinationInterface != nil && new.destinationInterface == nil) || (old.networkInstance != nil && new.networkInstance == nil)
-            || (old.outerHeaderCreation != nil && new.outerHeaderCreation == nil) || (old.nextHop != nil && new.nextHop == nil)
     }
 
     mutating func forget(_ seid: UInt64) {

@@ -6,28 +6,13 @@ import DMMWire
 /// request went to and be of the request's response type.
 struct PFCPRequests: Sendable {
     struct Pending: Sendable {
-        /// The request, boxed: the table moves a reference, not a whole
-        /// message, when it grows.
-        final class Request: Sendable {
-            let message: PFCPMessage
-            let peer: IPv6Address
-            /// What the request is for, to the engine that sent it.
-            let purpose: Purpose
-
-            init(message: PFCPMessage, peer: IPv6Address, purpose: Purpose) {
-                self.message = message
-                self.peer = peer
-                self.purpose = purpose
-            }
-        }
-
-        let request: Request
+        let message: PFCPMessage
+        let peer: IPv6Address
+        /// What the request is for, to the engine that sent it.
+        let purpose: Purpose
         var retransmissions = 0
         /// When it is to be sent again.
         var due: Instant
-        var message: PFCPMessage { request.message }
-        var peer: IPv6Address { request.peer }
-        var purpose: Purpose { request.purpose }
     }
 
     /// Why a request was sent, so that its answer or its loss can be acted on.
@@ -49,7 +34,7 @@ struct PFCPRequests: Sendable {
     mutating func register(_ message: inout PFCPMessage, to peer: IPv6Address, for purpose: Purpose, due: Instant) -> UInt32 {
         last = (last + 1) & 0xFF_FFFF
         message.header.sequence = last
-        pending[last] = Pending(request: Pending.Request(message: message, peer: peer, purpose: purpose), due: due)
+        pending[last] = Pending(message: message, peer: peer, purpose: purpose, due: due)
         return last
     }
 
@@ -94,14 +79,9 @@ struct PFCPAnswers: Sendable {
         var sequence: UInt32
     }
 
-    /// Each answer boxed, so that the table moves a reference when it grows.
-    final class Answer: Sendable {
+    struct Answer: Sendable {
         let message: PFCPMessage
         let until: Instant
-        init(_ message: PFCPMessage, until: Instant) {
-            self.message = message
-            self.until = until
-        }
     }
 
     private var answers: [Key: Answer] = [:]
@@ -122,7 +102,7 @@ struct PFCPAnswers: Sendable {
             if let a = answers[key], a.until == at { answers[key] = nil }
         }
         let key = Key(peer: peer, sequence: answer.sequence)
-        answers[key] = Answer(answer, until: until)
+        answers[key] = Answer(message: answer, until: until)
         lifetimes.append(key, at: until)
     }
 }

@@ -46,31 +46,104 @@ public enum PFCPRuleMapping {
     /// or not, or nil for a rule that is not a session's (the agent's own
     /// tunnel endpoints).
     public static func encode(_ rule: ForwardingRule, anchoredHere: Bool) -> (PFCPPDR, PFCPFAR)? {
-        let id = slot(of: rule.key)
-        func pdr(_ source: PFCPInterface, _ link: LinkID?, _ prefix: IPv6Prefix) -> PFCPPDR {
-            PFCPPDR(id: id, precedence: precedence(of: rule.key),
-                    pdi: PFCPPDI(sourceInterface: source, networkInstance: link?.name,
-                                 ueIPAddresses: [PFCPUEIPAddress(prefix: prefix, isDestination: source == .core)]),
-                    farID: UInt32(id))
-        }
-        func forward(_ destination: PFCPInterface, link: LinkID? = nil, tunnel: IPv6Address? = nil) -> PFCPFAR {
-            PFCPFAR(id: UInt32(id), applyAction: .forward, forwarding: PFCPForwardingParameters(
-                destinationInterface: destination, networkInstance: link?.name, outerHeaderCreation: tunnel.map(PFCPOuterHeaderCreation.ipv6)))
-        }
+        guard let (detection, treatment) = parts(of: rule, anchoredHere: anchoredHere) else { return nil }
+        return (pdr(detection, for: rule.key), far(treatment, for: rule.key))
+    }
+
+    /// What a rule's PDR detects: rules of one slot whose detections are
+    /// equal have equal PDRs, so that what changed is found without
+    /// encoding either.
+    struct Detection: Equatable {
+        var source: PFCPInterface
+        /// The access link packets come in on (Source Interface Access).
+        var link: LinkID?
+        var prefix: IPv6Prefix
+        /// Packets come out of a tunnel (Outer Header Removal).
+        var decapsulated = false
+    }
+
+    /// What a rule's FAR does with what its PDR detects, the same way.
+    struct Treatment: Equatable {
+        var action: PFCPApplyAction
+        var destination: PFCPInterface?
+        /// Network Instance: the link to deliver on, or to the next hop.
+        var link: LinkID?
+        var tunnel: IPv6Address?
+        var via: IPv6Address?
+    }
+
+    /// The rule's detection and treatment; nil for a rule that is not a session's.
+    static func parts(of rule: ForwardingRule, anchoredHere: Bool) -> (Detection, Treatment)? {
+        func core(_ p: IPv6Prefix) -> Detection { Detection(source: .core, prefix: p) }
         switch rule {
         case .deliver(let p, let link):
-            var delivery = pdr(.core, nil, p)
-            if !anchoredHere { delivery.outerHeaderRemoval = .ipv6 }
-            return (delivery, forward(.access, link: link))
-        case .encapsulate(let p, let endpoint, _): return (pdr(.core, nil, p), forward(.core, tunnel: endpoint))
-        case .unreachable(let p): return (pdr(.core, nil, p), PFCPFAR(id: UInt32(id), applyAction: .drop))
-        case .reverseTunnel(let p, let link, let endpoint, _): return (pdr(.access, link, p), forward(.core, tunnel: endpoint))
-        case .forward(let p, let link, let via):
-            var far = forward(.core, link: link)
-            far.forwarding?.nextHop = via
-            return (pdr(.core, nil, p), far)
-        case .buffer(let p): return (pdr(.core, nil, p), PFCPFAR(id: UInt32(id), applyAction: .buffer, barID: bar.id))
+            return (Detection(source: .core, prefix: p, decapsulated: !anchoredHere), Treatment(action: .forward, destination: .access, link: link))
+        case .encapsulate(let p, let endpoint, _): return (core(p), Treatment(action: .forward, destination: .core, tunnel: endpoint))
+        case .unreachable(let p): return (core(p), Treatment(action: .drop))
+        case .reverseTunnel(let p, let link, let endpoint, _):
+            return (Detection(source: .access, link: link, prefix: p), Treatment(action: .forward, destination: .core, tunnel: endpoint))
+        case .forward(let p, let link, let via): return (core(p), Treatment(action: .forward, destination: .core, link: link, via: via))
+        case .buffer(let p): return (core(p), Treatment(action: .buffer))
         case .decapsulate, .crossConnect: return nil
+        }
+    }
+
+    static func pdr(_ d: Detection, for key: ForwardingRule.Key) -> PFCPPDR {
+        let id = slot(of: key)
+        return PFCPPDR(id: id, precedence: precedence(of: key),
+                       pdi: PFCPPDI(sourceInterface: d.source, networkInstance: d.link?.name,
+                                    ueIPAddresses: [PFCPUEIPAddress(prefix: d.prefix, isDestination: d.source == .core)]),
+                       outerHeaderRemoval: d.decapsulated ? .ipv6 : nil, farID: UInt32(id))
+    }
+
+    static func far(_ t: Treatment, for key: ForwardingRule.Key) -> PFCPFAR {
+        let id = UInt32(slot(of: key))
+        guard let destination = t.destination else { return PFCPFAR(id: id, applyAction: t.action, barID: t.action == .buffer ? bar.id : nil) }
+        return PFCPFAR(id: id, applyAction: t.action, forwarding: PFCPForwardingParameters(
+            destinationInterface: destination, networkInstance: t.link?.name, outerHeaderCreation: t.tunnel.map(PFCPOuterHeaderCreation.ipv6),
+            nextHop: t.via))
+    }
+
+    /// The rule IEs that change a session from `before` to `after`, by slot
+    /// (the first rule of a slot counts): only what differs is encoded, a
+    /// PDR when it detects other packets, a FAR when it acts otherwise.
+    static func describe(from before: [ForwardingRule], to after: [ForwardingRule], anchoredHere: Bool, in m: inout PFCPMessage) {
+        // The BAR comes before the FAR that names it and goes after it.
+        if buffers(after) && !buffers(before) { m.createBAR = bar }
+        if buffers(before) && !buffers(after) { m.removeBAR = PFCPRuleReference(id: UInt32(bar.id)) }
+        for slot in slots {
+            func first(_ rules: [ForwardingRule]) -> (key: ForwardingRule.Key, parts: (Detection, Treatment))? {
+                guard let r = rules.first(where: { self.slot(of: $0.key) == slot }), let parts = parts(of: r, anchoredHere: anchoredHere)
+                else { return nil }
+                return (r.key, parts)
+            }
+            switch (first(before), first(after)) {
+            case (nil, nil): continue
+            case (_?, nil):
+                m.removePDR.append(PFCPRuleReference(id: UInt32(slot)))
+                m.removeFAR.append(PFCPRuleReference(id: UInt32(slot)))
+            case (nil, let new?):
+                m.createPDR.append(pdr(new.parts.0, for: new.key))
+                m.createFAR.append(far(new.parts.1, for: new.key))
+            case (let old?, let new?):
+                if new.parts.0 != old.parts.0 { m.updatePDR.append(pdr(new.parts.0, for: new.key)) }
+                let (was, will) = (old.parts.1, new.parts.1)
+                if was == will { continue }
+                // An Update FAR sets IEs and cannot take one away (the access
+                // link of a delivery that becomes a tunnel, the outer header
+                // of a tunnel that becomes a delivery, the BAR of a buffer
+                // that forwards again): the FAR is then written anew, in the
+                // same request.
+                let clears = (was.destination != nil && will.destination == nil) || (was.link != nil && will.link == nil)
+                    || (was.tunnel != nil && will.tunnel == nil) || (was.via != nil && will.via == nil)
+                    || (was.action == .buffer && will.action != .buffer)
+                if clears {
+                    m.removeFAR.append(PFCPRuleReference(id: UInt32(slot)))
+                    m.createFAR.append(far(will, for: new.key))
+                } else {
+                    m.updateFAR.append(far(will, for: new.key))
+                }
+            }
         }
     }
 

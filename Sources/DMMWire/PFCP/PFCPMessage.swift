@@ -295,27 +295,35 @@ public struct PFCPMessage: Hashable, Sendable {
     @inline(never)
     private mutating func readElements(_ bytes: [UInt8], to length: Int) throws(WireError) {
         // Group IEs are read into a box of this message's own, in place (a
-        // value read locally and then boxed was copied whole); it is kept
-        // only if one came.
-        let b = Box(Groups())
-        if try readElements(bytes, to: length, groups: &b.groups) { box = b }
+        // value read locally and then boxed was copied whole), made only if
+        // one is there (a response often carries its Cause alone).
+        let carried = Self.elements(of: header.type).all
+        var it = PFCPElements(from: header.encodedLength, to: length)
+        var grouped = false
+        while !grouped, let e = try? it.next(in: bytes) {
+            grouped = !(Self.scalarTypes.contains(e.type) && carried.contains(e.type))
+        }
+        if grouped {
+            let b = Box(Groups())
+            try readElements(bytes, to: length, groups: &b.groups)
+            box = b
+        } else {
+            var none = Groups()
+            try readElements(bytes, to: length, groups: &none)
+        }
     }
 
-    /// Returns whether a group IE came.
-    private mutating func readElements(_ bytes: [UInt8], to length: Int, groups g: inout Groups) throws(WireError) -> Bool {
+    private mutating func readElements(_ bytes: [UInt8], to length: Int, groups g: inout Groups) throws(WireError) {
         let (mandatory, carried) = Self.elements(of: header.type)
         // Bit i: an IE of type carried[i] was read.
         var present: UInt64 = 0
-        var grouped = false
         var it = PFCPElements(from: header.encodedLength, to: length)
         while let e = try it.next(in: bytes) {
             guard let i = carried.firstIndex(of: e.type) else {
                 g.unknown.append(e.raw(in: bytes))
-                grouped = true
                 continue
             }
             present |= 1 << i
-            if !Self.scalarTypes.contains(e.type) { grouped = true }
             switch e.type {
             case .nodeID: g.nodeID = try e.decode(bytes, PFCPNodeID.decode)
             case .cause: cause = PFCPCause(rawValue: try e.integer(bytes, "cause"))
@@ -344,7 +352,6 @@ public struct PFCPMessage: Hashable, Sendable {
         for i in 0..<mandatory where present & 1 << i == 0 {
             throw missing(carried[i], in: header.type.name, at: 0)
         }
-        return grouped
     }
 
     /// The IEs kept outside the box.
