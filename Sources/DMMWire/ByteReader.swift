@@ -117,7 +117,7 @@ public struct ByteWriter: ~Copyable {
     }
     public mutating func append<C: Collection>(_ data: C) where C.Element == UInt8 {
         reserve(data.count)
-        let copied = data.withContiguousStorageIfAvailable { source in
+        let copied: Void? = data.withContiguousStorageIfAvailable { source in
             (base + count).update(from: source.baseAddress!, count: source.count)
         }
         if copied == nil {

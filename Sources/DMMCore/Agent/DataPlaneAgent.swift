@@ -275,10 +275,9 @@ public struct DataPlaneAgent: Sendable {
         byController[controller.seid] = seid
         confirmed?.insert(seid)
         change(from: before, to: session.rules)
-        r.cause = .requestAccepted
         r.fSEID = PFCPFSEID(seid: seid, ipv6: config.address)
         r.createdPDR = session.pdrs.map { PFCPRuleReference(id: UInt32($0.id)) }
-        r.loadControl = loadControl
+        accept(&r)
         return r
     }
 
@@ -301,8 +300,7 @@ public struct DataPlaneAgent: Sendable {
         sessions[seid] = session
         confirmed?.insert(seid)
         change(from: before, to: session.rules)
-        r.cause = .requestAccepted
-        r.loadControl = loadControl
+        accept(&r)
         return r
     }
 
@@ -313,9 +311,16 @@ public struct DataPlaneAgent: Sendable {
         byController[session.controller.seid] = nil
         change(from: session.rules, to: [])
         var r = PFCPMessage(.sessionDeletionResponse, sequence: m.sequence, seid: session.controller.seid)
-        r.cause = .requestAccepted
-        r.loadControl = loadControl
+        accept(&r)
         return r
+    }
+
+    /// A session request carried out: the answer says so, with the load if
+    /// known (an absent IE set to nothing would still give the answer a
+    /// box of IE groups of its own).
+    func accept(_ r: inout PFCPMessage) {
+        r.cause = .requestAccepted
+        if let loadControl { r.loadControl = loadControl }
     }
 
     func sessionContextNotFound(_ m: PFCPMessage) -> PFCPMessage {
