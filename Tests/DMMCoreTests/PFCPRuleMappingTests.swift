@@ -1,0 +1,61 @@
+import DMMWire
+import Testing
+
+@testable import DMMCore
+
+/// How rules travel in PFCP sessions (FM-cpdp:1): whatever rules a session
+/// holds and whatever it is to hold next, the controller's modification,
+/// through the wire, takes the agent's session exactly there, and carries
+/// nothing when nothing changes.
+@Suite struct PFCPRuleMappingTests {
+    static let prefix = IPv6Prefix("2001:db8:1:5::/64")!
+    static let far1 = IPv6Address("fc00:2::d6")!, far2 = IPv6Address("fc00:3::d6")!
+    static let neighbour = IPv6Address("fe80::2")!
+
+    /// Each slot's choices, nothing among them, at an agent that anchors
+    /// the prefix or not (where it may only deliver, forward and tunnel back).
+    static func choices(anchoredHere: Bool) -> [[ForwardingRule]] {
+        let p = prefix
+        let routes: [ForwardingRule?] = anchoredHere
+            ? [nil, .deliver(p, link: "acc0"), .deliver(p, link: "acc1"), .encapsulate(p, endpoint: far1, mode: .ipv6InIPv6),
+               .encapsulate(p, endpoint: far2, mode: .ipv6InIPv6), .unreachable(p), .forward(p, link: "core0", via: neighbour),
+               .buffer(p)]
+            : [nil, .deliver(p, link: "acc0"), .deliver(p, link: "acc1"), .forward(p, link: "core0", via: neighbour)]
+        let sources: [ForwardingRule?] = [nil, .reverseTunnel(from: p, link: "acc0", endpoint: far1, mode: .ipv6InIPv6),
+                                          .reverseTunnel(from: p, link: "acc1", endpoint: far2, mode: .ipv6InIPv6)]
+        return routes.flatMap { r in sources.map { s in [r, s].compactMap { $0 } } }
+    }
+
+    /// `m` as the agent receives it: encoded and decoded.
+    static func sent(_ m: PFCPMessage) throws -> PFCPMessage { try PFCPMessage.decode(m.encode()) }
+
+    @Test(arguments: [true, false])
+    func everyModificationTakesTheSessionWhereItIsWanted(anchoredHere: Bool) throws {
+        let policy = AgentPolicy(tunnelMode: .ipv6InIPv6, pools: anchoredHere ? [IPv6Prefix("2001:db8:1::/48")!] : [])
+        let sets = Self.choices(anchoredHere: anchoredHere)
+        var pairs = 0
+        for before in sets where !before.isEmpty {
+            var establishment = PFCPMessage(.sessionEstablishmentRequest, sequence: 1, seid: 0)
+            establishment.nodeID = .ipv6(Self.far1)
+            establishment.fSEID = PFCPFSEID(seid: 7, ipv6: Self.far1)
+            PFCPRuleMapping.write(before, anchoredHere: anchoredHere, into: &establishment)
+            var session = AgentSession(controller: PFCPFSEID(seid: 7, ipv6: Self.far1))
+            #expect(session.apply(try Self.sent(establishment), policy: policy) == nil, "establishing \(before)")
+            #expect(session.rules == before)
+            for after in sets where !after.isEmpty {
+                var modification = PFCPMessage(.sessionModificationRequest, sequence: 2, seid: 1)
+                PFCPRuleMapping.describe(from: before, to: after, anchoredHere: anchoredHere, in: &modification)
+                if before == after {
+                    #expect(modification == PFCPMessage(.sessionModificationRequest, sequence: 2, seid: 1), "\(before) to itself")
+                }
+                var changed = session
+                let refusal = changed.apply(try Self.sent(modification), policy: policy)
+                #expect(refusal == nil, "\(before) to \(after)")
+                #expect(changed.rules == after, "\(before) to \(after)")
+                #expect((changed.bar != nil) == after.contains(.buffer(Self.prefix)), "\(before) to \(after)")
+                pairs += 1
+            }
+        }
+        #expect(pairs == (sets.count - 1) * (sets.count - 1))
+    }
+}
