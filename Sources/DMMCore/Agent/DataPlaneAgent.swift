@@ -315,12 +315,10 @@ public struct DataPlaneAgent: Sendable {
         return r
     }
 
-    /// A session request carried out: the answer says so, with the load if
-    /// known (an absent IE set to nothing would still give the answer a
-    /// box of IE groups of its own).
+    /// A session request carried out: the answer says so, with the load if known.
     func accept(_ r: inout PFCPMessage) {
         r.cause = .requestAccepted
-        if let loadControl { r.loadControl = loadControl }
+        r.loadControl = loadControl
     }
 
     func sessionContextNotFound(_ m: PFCPMessage) -> PFCPMessage {

@@ -70,10 +70,18 @@ public enum PFCPRuleMapping {
         var link: LinkID?
         var tunnel: IPv6Address?
         var via: IPv6Address?
+
+        /// Whether this FAR lacks an IE that `earlier` has (a BAR's ID for
+        /// a buffer), which an Update FAR cannot take away.
+        func leavesOut(_ earlier: Treatment) -> Bool {
+            (earlier.destination != nil && destination == nil) || (earlier.link != nil && link == nil)
+                || (earlier.tunnel != nil && tunnel == nil) || (earlier.via != nil && via == nil)
+                || (earlier.action == .buffer && action != .buffer)
+        }
     }
 
     /// The rule's detection and treatment; nil for a rule that is not a session's.
-    static func parts(of rule: ForwardingRule, anchoredHere: Bool) -> (Detection, Treatment)? {
+    static func parts(of rule: ForwardingRule, anchoredHere: Bool) -> (detection: Detection, treatment: Treatment)? {
         func core(_ p: IPv6Prefix) -> Detection { Detection(source: .core, prefix: p) }
         switch rule {
         case .deliver(let p, let link):
@@ -112,10 +120,11 @@ public enum PFCPRuleMapping {
         if buffers(after) && !buffers(before) { m.createBAR = bar }
         if buffers(before) && !buffers(after) { m.removeBAR = PFCPRuleReference(id: UInt32(bar.id)) }
         for slot in slots {
-            func first(_ rules: [ForwardingRule]) -> (key: ForwardingRule.Key, parts: (Detection, Treatment))? {
+            /// The slot's first rule, if it is a session's: its key and parts.
+            func first(_ rules: [ForwardingRule]) -> (key: ForwardingRule.Key, detection: Detection, treatment: Treatment)? {
                 guard let r = rules.first(where: { self.slot(of: $0.key) == slot }), let parts = parts(of: r, anchoredHere: anchoredHere)
                 else { return nil }
-                return (r.key, parts)
+                return (r.key, parts.detection, parts.treatment)
             }
             switch (first(before), first(after)) {
             case (nil, nil): continue
@@ -123,25 +132,21 @@ public enum PFCPRuleMapping {
                 m.removePDR.append(PFCPRuleReference(id: UInt32(slot)))
                 m.removeFAR.append(PFCPRuleReference(id: UInt32(slot)))
             case (nil, let new?):
-                m.createPDR.append(pdr(new.parts.0, for: new.key))
-                m.createFAR.append(far(new.parts.1, for: new.key))
+                m.createPDR.append(pdr(new.detection, for: new.key))
+                m.createFAR.append(far(new.treatment, for: new.key))
             case (let old?, let new?):
-                if new.parts.0 != old.parts.0 { m.updatePDR.append(pdr(new.parts.0, for: new.key)) }
-                let (was, will) = (old.parts.1, new.parts.1)
-                if was == will { continue }
+                if new.detection != old.detection { m.updatePDR.append(pdr(new.detection, for: new.key)) }
+                if new.treatment == old.treatment { continue }
                 // An Update FAR sets IEs and cannot take one away (the access
                 // link of a delivery that becomes a tunnel, the outer header
                 // of a tunnel that becomes a delivery, the BAR of a buffer
                 // that forwards again): the FAR is then written anew, in the
                 // same request.
-                let clears = (was.destination != nil && will.destination == nil) || (was.link != nil && will.link == nil)
-                    || (was.tunnel != nil && will.tunnel == nil) || (was.via != nil && will.via == nil)
-                    || (was.action == .buffer && will.action != .buffer)
-                if clears {
+                if new.treatment.leavesOut(old.treatment) {
                     m.removeFAR.append(PFCPRuleReference(id: UInt32(slot)))
-                    m.createFAR.append(far(will, for: new.key))
+                    m.createFAR.append(far(new.treatment, for: new.key))
                 } else {
-                    m.updateFAR.append(far(will, for: new.key))
+                    m.updateFAR.append(far(new.treatment, for: new.key))
                 }
             }
         }

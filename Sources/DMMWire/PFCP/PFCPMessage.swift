@@ -102,8 +102,18 @@ public struct PFCPMessage: Hashable, Sendable {
         }
     }
 
+    /// Sets an optional group IE. Setting one that is absent to nothing
+    /// leaves the shared empty box alone: an answer whose load, say, is not
+    /// known would otherwise get a box of its own for no IE.
+    @inline(__always)
+    private mutating func set<T>(_ field: WritableKeyPath<Groups, T?>, _ value: T?) {
+        if value == nil && box === Box.empty { return }
+        groups[keyPath: field] = value
+    }
+
     public var nodeID: PFCPNodeID? {
         get { box.groups.nodeID }
+        set { set(\.nodeID, newValue) }
         _modify { yield &groups.nodeID }
     }
     public var removePDR: [PFCPRuleReference] {
@@ -116,6 +126,7 @@ public struct PFCPMessage: Hashable, Sendable {
     }
     public var removeBAR: PFCPRuleReference? {
         get { box.groups.removeBAR }
+        set { set(\.removeBAR, newValue) }
         _modify { yield &groups.removeBAR }
     }
     public var createPDR: [PFCPPDR] {
@@ -128,6 +139,7 @@ public struct PFCPMessage: Hashable, Sendable {
     }
     public var createBAR: PFCPBAR? {
         get { box.groups.createBAR }
+        set { set(\.createBAR, newValue) }
         _modify { yield &groups.createBAR }
     }
     public var updatePDR: [PFCPPDR] {
@@ -140,6 +152,7 @@ public struct PFCPMessage: Hashable, Sendable {
     }
     public var updateBAR: PFCPBAR? {
         get { box.groups.updateBAR }
+        set { set(\.updateBAR, newValue) }
         _modify { yield &groups.updateBAR }
     }
     public var createdPDR: [PFCPRuleReference] {
@@ -148,10 +161,12 @@ public struct PFCPMessage: Hashable, Sendable {
     }
     public var downlinkDataReport: PFCPDownlinkDataReport? {
         get { box.groups.downlinkDataReport }
+        set { set(\.downlinkDataReport, newValue) }
         _modify { yield &groups.downlinkDataReport }
     }
     public var loadControl: PFCPLoadControl? {
         get { box.groups.loadControl }
+        set { set(\.loadControl, newValue) }
         _modify { yield &groups.loadControl }
     }
     public var poolInformation: [PFCPPoolInformation] {
