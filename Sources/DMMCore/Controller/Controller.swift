@@ -110,6 +110,64 @@ public struct Controller: Sendable {
         /// deleted, not held).
         public var isProgrammed: Bool { wanted == acknowledged && (agentSEID != nil || wanted.isEmpty) }
 
+        /// What a session needs next.
+        enum Next {
+            /// Its request in flight to be answered.
+            case waiting
+            /// Nothing: the agent holds what is wanted.
+            case programmed
+            /// To be forgotten: nothing is wanted, and nothing is held.
+            case emptied
+            /// This request, now in flight.
+            case request(PFCPMessage)
+        }
+
+        /// The request that takes the agent from what it acknowledged to
+        /// what is wanted, if nothing is in flight: an establishment, a
+        /// modification or a deletion. `anchored` tells whether the agent
+        /// anchors the prefix.
+        mutating func next(from controller: IPv6Address, anchored: (IPv6Address, IPv6Prefix) -> Bool)
+            -> (agent: IPv6Address, prefix: IPv6Prefix, next: Next) {
+            guard inFlight == nil else { return (agent, prefix, .waiting) }
+            guard !isProgrammed else { return (agent, prefix, wanted.isEmpty ? .emptied : .programmed) }
+            let anchoredHere = anchored(agent, prefix)
+            var m: PFCPMessage
+            if let agentSEID {
+                if wanted.isEmpty {
+                    m = PFCPMessage(.sessionDeletionRequest, sequence: 0, seid: agentSEID)
+                } else {
+                    m = PFCPMessage(.sessionModificationRequest, sequence: 0, seid: agentSEID)
+                    PFCPRuleMapping.describe(from: acknowledged, to: wanted, anchoredHere: anchoredHere, in: &m)
+                }
+            } else {
+                m = PFCPMessage(.sessionEstablishmentRequest, sequence: 0, seid: 0)
+                m.nodeID = .ipv6(controller)
+                m.fSEID = PFCPFSEID(seid: seid, ipv6: controller)
+                PFCPRuleMapping.write(wanted, anchoredHere: anchoredHere, into: &m)
+            }
+            inFlight = wanted
+            return (agent, prefix, .request(m))
+        }
+
+        /// Takes the agent's answer to the request in flight (nil if none
+        /// was): what was asked is acknowledged, or on a refusal the session
+        /// is set up anew (the agent lost it, or is associating again) or
+        /// wants no more than the agent accepted, until asked again.
+        mutating func answered(by m: PFCPMessage) -> (agent: IPv6Address, prefix: IPv6Prefix)? {
+            guard let asked = inFlight else { return nil }
+            inFlight = nil
+            if m.cause?.isAcceptance == true {
+                acknowledged = asked
+                if m.type == .sessionEstablishmentResponse { agentSEID = m.fSEID?.seid }
+                if m.type == .sessionDeletionResponse { agentSEID = nil }
+            } else if m.cause == .noEstablishedAssociation || m.cause == .sessionContextNotFound {
+                reset()
+            } else {
+                wanted = acknowledged
+            }
+            return (agent, prefix)
+        }
+
         /// Back to nothing at the agent: it is to be set up anew.
         mutating func reset() {
             inFlight = nil
@@ -294,9 +352,12 @@ public struct Controller: Sendable {
             sessionOf[prefix, default: [:]][agent] = seid
             sessions[seid] = Session(agent: agent, prefix: prefix, seid: seid, wanted: [], acknowledged: [])
         }
-        sessions[seid]!.wanted = rules.count < 2 ? rules : rules.sorted { PFCPRuleMapping.slot(of: $0.key) < PFCPRuleMapping.slot(of: $1.key) }
+        // The session is read and written in place, by index, from here to
+        // its request: a lookup by SEID hashes, a copy retains its lists.
+        let i = sessions.index(forKey: seid)!
+        sessions.values[i].wanted = rules.count < 2 ? rules : rules.sorted { PFCPRuleMapping.slot(of: $0.key) < PFCPRuleMapping.slot(of: $1.key) }
         changedSessions.insert(seid)
-        push(seid, at: now)
+        push(at: i, at: now)
     }
 
     /// The rules `agent` acknowledged, every session's, in session order.
@@ -307,28 +368,21 @@ public struct Controller: Sendable {
     /// Sends what a session needs to go from what the agent acknowledged to
     /// what is wanted, if nothing is in flight for it.
     mutating func push(_ seid: UInt64, at now: Instant) {
-        guard let s = sessions[seid], s.inFlight == nil else { return }
-        guard !s.isProgrammed else {
-            if s.wanted.isEmpty { forget(seid) } else { actions.append(.programmed(agent: s.agent, prefix: s.prefix)) }
-            return
+        if let i = sessions.index(forKey: seid) { push(at: i, at: now) }
+    }
+
+    mutating func push(at i: [UInt64: Session].Index, at now: Instant) {
+        let seid = sessions.keys[i]
+        let associations = self.associations
+        // A mutating call reaches the session in place; reading it through
+        // the dictionary would copy it whole.
+        let (agent, prefix, next) = sessions.values[i].next(from: config.address) { associations[$0]?.anchors($1) ?? false }
+        switch next {
+        case .waiting: break
+        case .programmed: actions.append(.programmed(agent: agent, prefix: prefix))
+        case .emptied: forget(seid)
+        case .request(let m): send(m, to: agent, purpose: .session(seid), at: now)
         }
-        let anchoredHere = associations[s.agent]?.anchors(s.prefix) ?? false
-        var m: PFCPMessage
-        if let agentSEID = s.agentSEID {
-            if s.wanted.isEmpty {
-                m = PFCPMessage(.sessionDeletionRequest, sequence: 0, seid: agentSEID)
-            } else {
-                m = PFCPMessage(.sessionModificationRequest, sequence: 0, seid: agentSEID)
-                PFCPRuleMapping.describe(from: s.acknowledged, to: s.wanted, anchoredHere: anchoredHere, in: &m)
-            }
-        } else {
-            m = PFCPMessage(.sessionEstablishmentRequest, sequence: 0, seid: 0)
-            m.nodeID = .ipv6(config.address)
-            m.fSEID = PFCPFSEID(seid: seid, ipv6: config.address)
-            PFCPRuleMapping.write(s.wanted, anchoredHere: anchoredHere, into: &m)
-        }
-        send(m, to: s.agent, purpose: .session(seid), at: now)
-        sessions[seid]!.inFlight = s.wanted
     }
 
     mutating func forget(_ seid: UInt64) {
@@ -340,36 +394,18 @@ public struct Controller: Sendable {
     }
 
     mutating func sessionAnswered(_ seid: UInt64, _ m: PFCPMessage, at now: Instant) {
-        guard var s = sessions[seid], let asked = s.inFlight else { return }
-        s.inFlight = nil
+        guard let i = sessions.index(forKey: seid), let (agent, prefix) = sessions.values[i].answered(by: m) else { return }
         changedSessions.insert(seid)
-        if m.cause?.isAcceptance == true {
-            s.acknowledged = asked
-            if m.type == .sessionEstablishmentResponse { s.agentSEID = m.fSEID?.seid }
-            if m.type == .sessionDeletionResponse { s.agentSEID = nil }
-        } else {
+        if m.cause?.isAcceptance != true {
             counters.sessionsRefused += 1
-            actions.append(.sessionRefused(agent: s.agent, prefix: s.prefix, cause: m.cause ?? .requestRejected))
-            switch m.cause {
-            case .noEstablishedAssociation?:
-                // The agent is associating again: the session is pushed
-                // whole, as wanted, once it has (`associate`), not before.
-                s.reset()
-                sessions[seid] = s
-                return
-            case .sessionContextNotFound?:
-                // The agent lost it (it restarted): set it up anew.
-                s.reset()
-            default:
-                // The agent keeps what it had; the controller wants it no
-                // more than the agent accepted, until asked again.
-                s.wanted = s.acknowledged
-            }
+            actions.append(.sessionRefused(agent: agent, prefix: prefix, cause: m.cause ?? .requestRejected))
+            // An agent associating again gets the session whole, as wanted,
+            // once it has (`associate`), not before.
+            if m.cause == .noEstablishedAssociation { return }
         }
-        if let load = m.loadControl { heard(load: load, from: s.agent) }
-        sessions[seid] = s
-        push(seid, at: now)
-        completeSwitch(of: s.prefix, at: now)
+        if let load = m.loadControl { heard(load: load, from: agent) }
+        push(at: i, at: now)
+        completeSwitch(of: prefix, at: now)
     }
 
     // MARK: Associations, heartbeats and load (FM-find:2, FM-cpdp:2)
