@@ -64,12 +64,12 @@ extension BenchCommand {
             /// Carries every datagram until both are quiet.
             func pump() throws {
                 var toAgent: [[UInt8]] = [], toController: [[UInt8]] = []
-                for a in controller.pollActions() { if case .send(let m, _) = a { toAgent.append(try m.encode()) } }
+                try controller.pollActions { a in if case .send(let m, _) = a { toAgent.append(try m.encode()) } }
                 while !toAgent.isEmpty || !toController.isEmpty {
                     for bytes in toAgent { agent.handle(.pfcp(bytes, from: Self.controllerAddress), at: now) }
                     messages += toAgent.count
-                    toAgent = []
-                    for a in agent.pollActions() {
+                    toAgent.removeAll(keepingCapacity: true)
+                    try agent.pollActions { a in
                         switch a {
                         case .send(let m, _): toController.append(try m.encode())
                         case .install(let r):
@@ -83,8 +83,8 @@ extension BenchCommand {
                     }
                     for bytes in toController { controller.handle(.pfcp(bytes, from: Self.agentAddress), at: now) }
                     messages += toController.count
-                    toController = []
-                    for a in controller.pollActions() { if case .send(let m, _) = a { toAgent.append(try m.encode()) } }
+                    toController.removeAll(keepingCapacity: true)
+                    try controller.pollActions { a in if case .send(let m, _) = a { toAgent.append(try m.encode()) } }
                 }
             }
 

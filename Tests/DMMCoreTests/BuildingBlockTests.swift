@@ -54,6 +54,34 @@ struct DeadlineQueueTests {
     }
 }
 
+struct OwnNumberTests {
+    /// The cheap hash must keep what a table needs: equal keys placed alike
+    /// under every seed, and counters spread over a table's buckets as a
+    /// random hash would (at most 7 of 1,024 keys in one of 1,024 buckets
+    /// here; a hash that ignored the low or the high half would put them
+    /// all in one), whether they count in the low half, in the high half,
+    /// or up from a SEID's recovery time stamp.
+    @Test func equalKeysHashAlikeAndCountersSpread() {
+        for seed in [0, 1, -1, 0x5EED_5EED] {
+            #expect(OwnNumber(UInt64(7))._rawHashValue(seed: seed) == OwnNumber(UInt32(7))._rawHashValue(seed: seed))
+        }
+        let counts = (0..<UInt64(1024))
+        let patterns = [counts.map { $0 }, counts.map { $0 << 32 }, counts.map { $0 << 10 }, counts.map { UInt64(3_970_000_000) << 32 | $0 }]
+        for keys in patterns {
+            for seed in [0, 12345, -77, 0x5EED_5EED] {
+                var load = [Int](repeating: 0, count: 1024)
+                for k in keys { load[OwnNumber(k)._rawHashValue(seed: seed) & 1023] += 1 }
+                #expect(load.max()! <= 12, "\(load.max()!) keys in one bucket, seed \(seed), from \(keys[1])")
+            }
+        }
+        var table: [OwnNumber: Int] = [:]
+        for i in 0..<50_000 { table[OwnNumber(UInt64(i) << 32)] = i }
+        #expect(table.count == 50_000)
+        #expect((0..<50_000).allSatisfy { table[OwnNumber(UInt64($0) << 32)] == $0 })
+        #expect(table[OwnNumber(UInt64(50_000) << 32)] == nil)
+    }
+}
+
 struct PrefixPoolTests {
     @Test func allocatesDistinctSixtyFoursAndReusesReleasedOnes() throws {
         var pool = PrefixPool(block: IPv6Prefix("2001:db8:1::/62")!)

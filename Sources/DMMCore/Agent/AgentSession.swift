@@ -17,6 +17,17 @@ struct AgentSession: Sendable, Hashable {
 
     init(controller: PFCPFSEID) { self.controller = controller }
 
+    /// Carries out a modification request, if `policy` is given (the
+    /// agent is associated): the controller's end of the session, the rules
+    /// before and after, and the refusal that left the session as it was,
+    /// if any.
+    mutating func modify(_ m: PFCPMessage, policy: AgentPolicy?)
+        -> (controller: PFCPFSEID, before: [ForwardingRule], after: [ForwardingRule], refusal: PFCPRuleMapping.Refusal?) {
+        let before = rules
+        let refusal = policy.flatMap { apply(m, policy: $0) }
+        return (controller, before, rules, refusal)
+    }
+
     /// Applies the rule IEs of an establishment or modification request.
     mutating func apply(_ m: PFCPMessage, policy: AgentPolicy) -> PFCPRuleMapping.Refusal? {
         func refuse(_ ie: PFCPIEType, _ reason: String, cause: PFCPCause = .ruleCreationModificationFailure) -> PFCPRuleMapping.Refusal {

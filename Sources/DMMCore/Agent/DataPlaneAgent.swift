@@ -53,7 +53,7 @@ public struct DataPlaneAgent: Sendable {
     /// When this agent started, in NTP seconds: its Recovery Time Stamp.
     public let recoveryTimeStamp: UInt32
     var state = State.idle
-    var sessions: [UInt64: AgentSession] = [:]
+    var sessions: [OwnNumber: AgentSession] = [:]
     /// The agent's SEID of each session, by the controller's SEID.
     var byController: [UInt64: UInt64] = [:]
     var nextSEID: UInt64
@@ -62,7 +62,7 @@ public struct DataPlaneAgent: Sendable {
     /// keeps after each association, so at the resynchronization any other is
     /// one it no longer knows (it sent the request, then died before
     /// committing it) and is released. Nil outside that window.
-    var confirmed: Set<UInt64>?
+    var confirmed: Set<OwnNumber>?
     var exchange: PFCPExchange
     var timers = TimerTable<Timer>()
     var actions: [AgentAction] = []
@@ -113,6 +113,13 @@ public struct DataPlaneAgent: Sendable {
     public mutating func pollActions() -> [AgentAction] {
         defer { actions = [] }
         return actions
+    }
+
+    /// The actions so far, to `perform` in order; the list keeps its room
+    /// for the next ones (a batch of requests grows it again otherwise).
+    public mutating func pollActions(_ perform: (AgentAction) throws -> Void) rethrows {
+        defer { actions.removeAll(keepingCapacity: true) }
+        for action in actions { try perform(action) }
     }
 
     /// Every rule the sessions ask for, in session order.
@@ -189,7 +196,7 @@ public struct DataPlaneAgent: Sendable {
             counters.dropped[.notTheController, default: 0] += 1
             return
         }
-        switch exchange.receive(bytes, from: sender, at: now, seid: { self.sessions[$0]?.controller.seid }) {
+        switch exchange.receive(bytes, from: sender, at: now, seid: { self.sessions[OwnNumber($0)]?.controller.seid }) {
         case .request(let m): actions.append(.send(exchange.answer(request(m, at: now), to: sender, at: now), to: sender))
         case .response(let m, let request): response(m, to: request, at: now)
         case .answer(let m): actions.append(.send(m, to: sender))
@@ -270,10 +277,9 @@ public struct DataPlaneAgent: Sendable {
         var session = AgentSession(controller: controller)
         if let refusal = session.apply(m, policy: policy) { return refused(r, refusal) }
         let seid = existing ?? nextSessionID()
-        let before = sessions[seid]?.rules ?? []
-        sessions[seid] = session
+        let before = sessions.updateValue(session, forKey: OwnNumber(seid))?.rules ?? []
         byController[controller.seid] = seid
-        confirmed?.insert(seid)
+        confirmed?.insert(OwnNumber(seid))
         change(from: before, to: session.rules)
         r.fSEID = PFCPFSEID(seid: seid, ipv6: config.address)
         r.createdPDR = session.pdrs.map { PFCPRuleReference(id: UInt32($0.id)) }
@@ -287,25 +293,27 @@ public struct DataPlaneAgent: Sendable {
     }
 
     mutating func modify(_ m: PFCPMessage) -> PFCPMessage {
-        guard let seid = m.seid, var session = sessions[seid] else {
+        guard let seid = m.seid, let i = sessions.index(forKey: OwnNumber(seid)) else {
             return sessionContextNotFound(m)
         }
-        var r = PFCPMessage(.sessionModificationResponse, sequence: m.sequence, seid: session.controller.seid)
-        guard isAssociated else {
+        let policy = isAssociated ? policy : nil
+        // Carried out in place: a session copied out of the table and
+        // stored back costs a copy of each of its lists.
+        let (controller, before, after, refusal) = sessions.values[i].modify(m, policy: policy)
+        var r = PFCPMessage(.sessionModificationResponse, sequence: m.sequence, seid: controller.seid)
+        guard policy != nil else {
             r.cause = .noEstablishedAssociation
             return r
         }
-        let before = session.rules
-        if let refusal = session.apply(m, policy: policy) { return refused(r, refusal) }
-        sessions[seid] = session
-        confirmed?.insert(seid)
-        change(from: before, to: session.rules)
+        if let refusal { return refused(r, refusal) }
+        confirmed?.insert(OwnNumber(seid))
+        change(from: before, to: after)
         accept(&r)
         return r
     }
 
     mutating func delete(_ m: PFCPMessage) -> PFCPMessage {
-        guard let seid = m.seid, let session = sessions.removeValue(forKey: seid) else {
+        guard let seid = m.seid, let session = sessions.removeValue(forKey: OwnNumber(seid)) else {
             return sessionContextNotFound(m)
         }
         byController[session.controller.seid] = nil

@@ -77,6 +77,12 @@ public struct Controller: Sendable {
             self.load = load
         }
 
+        /// Marks it up; whether it was down.
+        mutating func comeUp() -> Bool {
+            defer { status = .up }
+            return status == .down
+        }
+
         public func anchors(_ prefix: IPv6Prefix) -> Bool {
             pools.contains { $0.prefixes.contains { $0.contains(prefix) } }
         }
@@ -193,7 +199,7 @@ public struct Controller: Sendable {
     public internal(set) var counters = Counters()
     /// What changed for the store since `takeChanges()` last ran.
     var changedAssociations: Set<IPv6Address> = []
-    var changedSessions: Set<UInt64> = []
+    var changedSessions: Set<OwnNumber> = []
     /// Prefixes placed by anchor switching, as placed (`AnchorSwitching.swift`).
     var placements: [IPv6Prefix: Placement] = [:]
     /// Moves waiting for their last step.
@@ -254,7 +260,7 @@ public struct Controller: Sendable {
             changedSessions = []
         }
         return (changedAssociations.sorted().map { ($0, associations[$0].map(stored)) },
-                changedSessions.sorted().map { ($0, sessions[$0].map(stored)) })
+                changedSessions.map(\.value).sorted().map { ($0, sessions[$0].map(stored)) })
     }
 
     /// A controller restarted with what it had. Its new Recovery Time Stamp,
@@ -315,6 +321,13 @@ public struct Controller: Sendable {
         return actions
     }
 
+    /// The actions so far, to `perform` in order; the list keeps its room
+    /// for the next ones (a batch of requests grows it again otherwise).
+    public mutating func pollActions(_ perform: (ControllerAction) throws -> Void) rethrows {
+        defer { actions.removeAll(keepingCapacity: true) }
+        for action in actions { try perform(action) }
+    }
+
     // MARK: Discovery (FM-find:3 and 4) and choice of anchor
 
     /// The agent that anchors `prefix`, from the pools agents registered.
@@ -356,7 +369,7 @@ public struct Controller: Sendable {
         // its request: a lookup by SEID hashes, a copy retains its lists.
         let i = sessions.index(forKey: seid)!
         sessions.values[i].wanted = rules.count < 2 ? rules : rules.sorted { PFCPRuleMapping.slot(of: $0.key) < PFCPRuleMapping.slot(of: $1.key) }
-        changedSessions.insert(seid)
+        changedSessions.insert(OwnNumber(seid))
         push(at: i, at: now)
     }
 
@@ -387,15 +400,17 @@ public struct Controller: Sendable {
 
     mutating func forget(_ seid: UInt64) {
         guard let s = sessions.removeValue(forKey: seid) else { return }
-        changedSessions.insert(seid)
-        sessionOf[s.prefix]?[s.agent] = nil
-        if sessionOf[s.prefix]?.isEmpty == true { sessionOf[s.prefix] = nil }
+        changedSessions.insert(OwnNumber(seid))
+        if let i = sessionOf.index(forKey: s.prefix) {
+            sessionOf.values[i][s.agent] = nil
+            if sessionOf.values[i].isEmpty { sessionOf.remove(at: i) }
+        }
         actions.append(.programmed(agent: s.agent, prefix: s.prefix))
     }
 
     mutating func sessionAnswered(_ seid: UInt64, _ m: PFCPMessage, at now: Instant) {
         guard let i = sessions.index(forKey: seid), let (agent, prefix) = sessions.values[i].answered(by: m) else { return }
-        changedSessions.insert(seid)
+        changedSessions.insert(OwnNumber(seid))
         if m.cause?.isAcceptance != true {
             counters.sessionsRefused += 1
             actions.append(.sessionRefused(agent: agent, prefix: prefix, cause: m.cause ?? .requestRejected))
@@ -460,8 +475,9 @@ public struct Controller: Sendable {
     /// Any message from an agent marked down brings it up again. (One that
     /// restarted associates again, and its sessions are pushed then.)
     mutating func heard(from agent: IPv6Address) {
-        guard associations[agent]?.status == .down else { return }
-        associations[agent]!.status = .up
+        // Set in place, by index: read out of the table an association is
+        // copied, and the table's optional subscript yields a copy to set.
+        guard let i = associations.index(forKey: agent), associations.values[i].comeUp() else { return }
         actions.append(.associationChanged(agent: agent, status: .up))
     }
 
@@ -561,7 +577,7 @@ public struct Controller: Sendable {
     mutating func resetSessions(of agent: IPv6Address) {
         for seid in sessions.keys.sorted() where sessions[seid]!.agent == agent {
             sessions[seid]!.reset()
-            changedSessions.insert(seid)
+            changedSessions.insert(OwnNumber(seid))
         }
     }
 }

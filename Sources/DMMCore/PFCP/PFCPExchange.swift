@@ -58,7 +58,7 @@ struct PFCPExchange: Sendable {
     }
 
     private mutating func dropStale() {
-        while let (at, sequence) = retransmissions.first, requests.pending[sequence]?.due != at {
+        while let (at, sequence) = retransmissions.first, requests.pending[OwnNumber(sequence)]?.due != at {
             retransmissions.removeFirst()
         }
     }

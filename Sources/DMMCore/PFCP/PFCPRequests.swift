@@ -22,7 +22,7 @@ struct PFCPRequests: Sendable {
         case session(UInt64)
     }
 
-    private(set) var pending: [UInt32: Pending] = [:]
+    private(set) var pending: [OwnNumber: Pending] = [:]
     private var last: UInt32
 
     /// Sequence numbers start from `first`, which the engine derives from its
@@ -34,14 +34,15 @@ struct PFCPRequests: Sendable {
     mutating func register(_ message: inout PFCPMessage, to peer: IPv6Address, for purpose: Purpose, due: Instant) -> UInt32 {
         last = (last + 1) & 0xFF_FFFF
         message.header.sequence = last
-        pending[last] = Pending(message: message, peer: peer, purpose: purpose, due: due)
+        pending[OwnNumber(last)] = Pending(message: message, peer: peer, purpose: purpose, due: due)
         return last
     }
 
     /// The request `response` answers, no longer pending; nil if none.
     mutating func answered(by response: PFCPMessage, from peer: IPv6Address) -> Pending? {
-        guard let p = pending[response.sequence], p.peer == peer, p.message.type.response == response.type else { return nil }
-        pending[response.sequence] = nil
+        let key = OwnNumber(response.sequence)
+        guard let p = pending[key], p.peer == peer, p.message.type.response == response.type else { return nil }
+        pending[key] = nil
         return p
     }
 
@@ -53,14 +54,15 @@ struct PFCPRequests: Sendable {
     /// T1 ran out for a request: send it again (due again at `due`), or give
     /// it up after `n1` retransmissions. Nil if it is no longer pending.
     mutating func timedOut(_ sequence: UInt32, n1: Int, due: Instant) -> Retry? {
-        guard var p = pending[sequence] else { return nil }
+        let key = OwnNumber(sequence)
+        guard var p = pending[key] else { return nil }
         guard p.retransmissions < n1 else {
-            pending[sequence] = nil
+            pending[key] = nil
             return .givenUp(p)
         }
         p.retransmissions += 1
         p.due = due
-        pending[sequence] = p
+        pending[key] = p
         return .again(p)
     }
 
@@ -77,6 +79,10 @@ struct PFCPAnswers: Sendable {
     struct Key: Hashable, Sendable {
         var peer: IPv6Address
         var sequence: UInt32
+
+        /// The sequence number's hash alone: a node answers few peers, and
+        /// an address hashes at three times the cost of an integer.
+        func _rawHashValue(seed: Int) -> Int { sequence._rawHashValue(seed: seed) }
     }
 
     struct Answer: Sendable {

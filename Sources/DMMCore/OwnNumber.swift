@@ -1,0 +1,31 @@
+/// A number this node gave out itself (its SEIDs, its request sequence
+/// numbers) as the key of its tables.
+///
+/// Swift hashes an integer key with SipHash, seeded per table, so that keys
+/// someone else chose cannot be made to pile into one bucket. A node's own
+/// numbers are counters no peer chooses, and a few multiplies spread them as
+/// well at a fifth of the cost: a change through the controller and an agent
+/// looks such numbers up about a dozen times. Keys a peer chooses stay plain
+/// integers.
+struct OwnNumber: Hashable, Comparable, Sendable {
+    let value: UInt64
+
+    init(_ value: UInt64) { self.value = value }
+    init(_ value: UInt32) { self.value = UInt64(value) }
+
+    static func < (a: Self, b: Self) -> Bool { a.value < b.value }
+
+    func hash(into hasher: inout Hasher) { hasher.combine(value) }
+
+    /// What `Set` and `Dictionary` place a key by (the hook they call
+    /// instead of `hash(into:)`): the seeded number through MurmurHash3's
+    /// 64-bit finalizer, whose every output bit depends on every input bit,
+    /// so consecutive counters and counters in the high half alike spread
+    /// over the low bits a table masks.
+    func _rawHashValue(seed: Int) -> Int {
+        var x = value ^ UInt64(UInt(bitPattern: seed))
+        x = (x ^ x >> 33) &* 0xFF51_AFD7_ED55_8CCD
+        x = (x ^ x >> 33) &* 0xC4CE_B9FE_1A85_EC53
+        return Int(truncatingIfNeeded: x ^ x >> 33)
+    }
+}
