@@ -58,4 +58,49 @@ import Testing
         }
         #expect(pairs == (sets.count - 1) * (sets.count - 1))
     }
+
+    /// A modification refused at any step (a missing rule, a taken ID, a
+    /// PDR left naming no FAR, a rule the agent may not carry out) leaves
+    /// the session exactly as it was, whatever the request changed before
+    /// the step that failed: the agent changes its session in place and
+    /// puts it back.
+    @Test func aRefusedModificationLeavesTheSessionAsItWas() throws {
+        let policy = AgentPolicy(tunnelMode: .ipv6InIPv6, pools: [IPv6Prefix("2001:db8:1::/48")!])
+        let rules: [ForwardingRule] = [.deliver(Self.prefix, link: "acc0"),
+                                       .reverseTunnel(from: Self.prefix, link: "acc0", endpoint: Self.far1, mode: .ipv6InIPv6)]
+        var establishment = PFCPMessage(.sessionEstablishmentRequest, sequence: 1, seid: 0)
+        establishment.nodeID = .ipv6(Self.far1)
+        establishment.fSEID = PFCPFSEID(seid: 7, ipv6: Self.far1)
+        PFCPRuleMapping.write(rules, anchoredHere: true, into: &establishment)
+        var session = AgentSession(controller: PFCPFSEID(seid: 7, ipv6: Self.far1))
+        #expect(session.apply(try Self.sent(establishment), policy: policy) == nil)
+        let tunnel = PFCPRuleMapping.far(PFCPRuleMapping.Treatment(action: .forward, destination: .core, tunnel: Self.far2), for: .route(Self.prefix))
+        let foreign = PFCPRuleMapping.pdr(PFCPRuleMapping.Detection(source: .core, prefix: IPv6Prefix("2001:db8:9::/64")!), for: .route(Self.prefix))
+
+        var missing = PFCPMessage(.sessionModificationRequest, sequence: 2, seid: 1)
+        missing.removePDR = [PFCPRuleReference(id: 2)]
+        missing.removeFAR = [PFCPRuleReference(id: 2), PFCPRuleReference(id: 9)]
+        var taken = PFCPMessage(.sessionModificationRequest, sequence: 3, seid: 1)
+        taken.updateFAR = [tunnel]
+        taken.createFAR = [tunnel]
+        var dangling = PFCPMessage(.sessionModificationRequest, sequence: 4, seid: 1)
+        dangling.removeFAR = [PFCPRuleReference(id: 1)]
+        var notOurs = PFCPMessage(.sessionModificationRequest, sequence: 5, seid: 1)
+        notOurs.removePDR = [PFCPRuleReference(id: 2)]
+        notOurs.removeFAR = [PFCPRuleReference(id: 2)]
+        notOurs.updateFAR = [tunnel]
+        notOurs.updatePDR = [foreign]
+        for (m, cause) in [(missing, PFCPCause.ruleCreationModificationFailure), (taken, .ruleCreationModificationFailure),
+                           (dangling, .mandatoryIEIncorrect), (notOurs, .ruleCreationModificationFailure)] {
+            var changed = session
+            let refusal = changed.apply(try Self.sent(m), policy: policy)
+            #expect(refusal?.cause == cause, "request \(m.sequence)")
+            #expect(changed == session, "request \(m.sequence)")
+        }
+        // And the same session still takes a modification that is right.
+        var right = PFCPMessage(.sessionModificationRequest, sequence: 6, seid: 1)
+        PFCPRuleMapping.describe(from: rules, to: [.encapsulate(Self.prefix, endpoint: Self.far2, mode: .ipv6InIPv6)], anchoredHere: true, in: &right)
+        #expect(session.apply(try Self.sent(right), policy: policy) == nil)
+        #expect(session.rules == [.encapsulate(Self.prefix, endpoint: Self.far2, mode: .ipv6InIPv6)])
+    }
 }

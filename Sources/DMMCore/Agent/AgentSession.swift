@@ -1,9 +1,9 @@
 import DMMWire
 
 /// One PFCP session at an agent: the PDRs and FARs the controller set, and
-/// the forwarding rules they make. Changes are made on a copy and kept only
-/// when every rule of the result can be carried out, so a refused request
-/// changes nothing (TS 29.244 section 7.5.2: the request is rejected whole).
+/// the forwarding rules they make. A change is kept only when every rule of
+/// the result can be carried out, so a refused request changes nothing
+/// (TS 29.244 section 7.5.2: the request is rejected whole).
 struct AgentSession: Sendable, Hashable {
     /// The controller's end of the session.
     var controller: PFCPFSEID
@@ -30,58 +30,66 @@ struct AgentSession: Sendable, Hashable {
 
     /// Applies the rule IEs of an establishment or modification request.
     mutating func apply(_ m: PFCPMessage, policy: AgentPolicy) -> PFCPRuleMapping.Refusal? {
+        // Changed in place; what it was is put back on a refusal.
+        let before = self
         func refuse(_ ie: PFCPIEType, _ reason: String, cause: PFCPCause = .ruleCreationModificationFailure) -> PFCPRuleMapping.Refusal {
-            PFCPRuleMapping.Refusal(cause: cause, offendingIE: ie, reason: reason)
+            self = before
+            return PFCPRuleMapping.Refusal(cause: cause, offendingIE: ie, reason: reason)
         }
-        var next = self
         for r in m.removePDR {
-            guard next.pdrs.remove(id: UInt16(truncatingIfNeeded: r.id)) else { return refuse(.removePDR, "no PDR \(r.id)") }
+            guard pdrs.remove(id: UInt16(truncatingIfNeeded: r.id)) else { return refuse(.removePDR, "no PDR \(r.id)") }
         }
         for r in m.removeFAR {
-            guard next.fars.remove(id: r.id) else { return refuse(.removeFAR, "no FAR \(r.id)") }
+            guard fars.remove(id: r.id) else { return refuse(.removeFAR, "no FAR \(r.id)") }
         }
         if let r = m.removeBAR {
-            guard next.bar?.id == UInt8(truncatingIfNeeded: r.id) else { return refuse(.removeBAR, "no BAR \(r.id)") }
-            next.bar = nil
+            guard bar?.id == UInt8(truncatingIfNeeded: r.id) else { return refuse(.removeBAR, "no BAR \(r.id)") }
+            bar = nil
         }
         for pdr in m.createPDR {
-            guard next.pdrs.insert(pdr) else { return refuse(.createPDR, "PDR \(pdr.id) exists") }
+            guard pdrs.insert(pdr) else { return refuse(.createPDR, "PDR \(pdr.id) exists") }
         }
         for far in m.createFAR {
-            guard next.fars.insert(far) else { return refuse(.createFAR, "FAR \(far.id) exists") }
+            guard fars.insert(far) else { return refuse(.createFAR, "FAR \(far.id) exists") }
         }
-        if let bar = m.createBAR { next.bar = bar }
+        if let created = m.createBAR { bar = created }
         for update in m.updatePDR {
-            guard let i = next.pdrs.index(id: update.id) else { return refuse(.updatePDR, "no PDR \(update.id)") }
-            if let p = update.precedence { next.pdrs[i].precedence = p }
-            if let p = update.pdi { next.pdrs[i].pdi = p }
-            if let o = update.outerHeaderRemoval { next.pdrs[i].outerHeaderRemoval = o }
-            if let f = update.farID { next.pdrs[i].farID = f }
+            guard let i = pdrs.index(id: update.id) else { return refuse(.updatePDR, "no PDR \(update.id)") }
+            if let p = update.precedence { pdrs[i].precedence = p }
+            if let p = update.pdi { pdrs[i].pdi = p }
+            if let o = update.outerHeaderRemoval { pdrs[i].outerHeaderRemoval = o }
+            if let f = update.farID { pdrs[i].farID = f }
         }
         for update in m.updateFAR {
-            guard let i = next.fars.index(id: update.id) else { return refuse(.updateFAR, "no FAR \(update.id)") }
-            if let a = update.applyAction { next.fars[i].applyAction = a }
+            guard let i = fars.index(id: update.id) else { return refuse(.updateFAR, "no FAR \(update.id)") }
+            if let a = update.applyAction { fars[i].applyAction = a }
             if let u = update.forwarding {
-                var f = next.fars[i].forwarding ?? PFCPForwardingParameters(destinationInterface: nil)
+                var f = fars[i].forwarding ?? PFCPForwardingParameters(destinationInterface: nil)
                 if let d = u.destinationInterface { f.destinationInterface = d }
                 if let n = u.networkInstance { f.networkInstance = n }
                 if let o = u.outerHeaderCreation { f.outerHeaderCreation = o }
                 if let h = u.nextHop { f.nextHop = h }
-                next.fars[i].forwarding = f
+                fars[i].forwarding = f
             }
-            if let b = update.barID { next.fars[i].barID = b }
+            if let b = update.barID { fars[i].barID = b }
         }
         if let update = m.updateBAR {
-            guard next.bar?.id == update.id else { return refuse(.updateBAR, "no BAR \(update.id)") }
-            next.bar = update
+            guard bar?.id == update.id else { return refuse(.updateBAR, "no BAR \(update.id)") }
+            bar = update
         }
-        switch PFCPRuleMapping.rules(pdrs: next.pdrs, fars: next.fars, tunnelMode: policy.tunnelMode) {
-        case .success(let rules):
-            for (pdr, rule) in zip(next.pdrs, rules) { if let refusal = policy.check(rule, pdr: pdr) { return refusal } }
-            next.rules = rules
-        case .failure(let refusal): return refusal
+        switch PFCPRuleMapping.rules(pdrs: pdrs, fars: fars, tunnelMode: policy.tunnelMode) {
+        case .success(let made):
+            for (pdr, rule) in zip(pdrs, made) {
+                if let refusal = policy.check(rule, pdr: pdr) {
+                    self = before
+                    return refusal
+                }
+            }
+            rules = made
+        case .failure(let refusal):
+            self = before
+            return refusal
         }
-        self = next
         return nil
     }
 }

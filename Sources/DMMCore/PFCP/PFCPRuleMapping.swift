@@ -164,7 +164,8 @@ public enum PFCPRuleMapping {
     /// Rules as the Create PDR, Create FAR and Create BAR IEs of `m` (what
     /// the controller's store keeps of a session).
     public static func write(_ rules: [ForwardingRule], anchoredHere: Bool, into m: inout PFCPMessage) {
-        for (pdr, far) in rules.compactMap({ encode($0, anchoredHere: anchoredHere) }) {
+        for rule in rules {
+            guard let (pdr, far) = encode(rule, anchoredHere: anchoredHere) else { continue }
             m.createPDR.append(pdr)
             m.createFAR.append(far)
         }
@@ -176,16 +177,23 @@ public enum PFCPRuleMapping {
     public static func rules(pdrs: [PFCPPDR], fars: [PFCPFAR], tunnelMode: TunnelMode) -> Result<[ForwardingRule], Refusal> {
         var made: [ForwardingRule] = []
         made.reserveCapacity(pdrs.count)
-        for pdr in pdrs {
-            guard let farID = pdr.farID, let far = fars.first(where: { $0.id == farID }) else {
-                return .failure(Refusal(cause: .mandatoryIEIncorrect, offendingIE: .farID, reason: "PDR \(pdr.id) names no FAR of the session"))
-            }
-            switch decode(pdr, far, tunnelMode: tunnelMode) {
-            case .success(let rule): made.append(rule)
-            case .failure(let refusal): return .failure(refusal)
+        // Read where they lie: iterating or searching the arrays copies each
+        // rule IE whole.
+        return pdrs.withUnsafeBufferPointer { pdrs in
+            fars.withUnsafeBufferPointer { fars in
+                for p in pdrs.indices {
+                    guard let farID = pdrs[p].farID, let f = fars.firstIndex(where: { $0.id == farID }) else {
+                        return .failure(Refusal(cause: .mandatoryIEIncorrect, offendingIE: .farID,
+                                                reason: "PDR \(pdrs[p].id) names no FAR of the session"))
+                    }
+                    switch decode(pdrs[p], fars[f], tunnelMode: tunnelMode) {
+                    case .success(let rule): made.append(rule)
+                    case .failure(let refusal): return .failure(refusal)
+                    }
+                }
+                return .success(made)
             }
         }
-        return .success(made)
     }
 
     /// Why a PDR and its FAR make no rule this system can carry out: the

@@ -166,10 +166,13 @@ extension ByteReader {
     /// `count` octets of UTF-8 text; anything else is refused, so that text
     /// read from the wire is written back as the same octets.
     mutating func text(_ count: Int, _ what: @autoclosure () -> String) throws(WireError) -> String {
+        try need(count, what())
         let at = offset
-        guard let s = String(validating: try take(count, what()), as: UTF8.self) else {
+        // Validated where it lies: no copy of the octets on the way.
+        guard let s = bytes.withUnsafeBufferPointer({ String(validating: $0[at..<at + count], as: UTF8.self) }) else {
             throw WireError(.badValue, "\(what()) is not UTF-8 text", at: at)
         }
+        try skip(count, what())
         return s
     }
 }

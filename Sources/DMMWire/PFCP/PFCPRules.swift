@@ -117,8 +117,9 @@ public struct PFCPPDI: Hashable, Sendable {
 /// value that starts with a control character and splits exactly into
 /// labels as labels.
 func networkInstanceText(_ r: inout ByteReader) throws(WireError) -> String {
+    let labelled = !r.isAtEnd && r.bytes[r.offset] < 0x20
     let text = try r.text(r.remaining, "network instance")
-    return dnsLabels(text) ?? text
+    return labelled ? dnsLabels(text) ?? text : text
 }
 
 /// `text` as dotted DNS labels, or nil if it is not a sequence of them.
