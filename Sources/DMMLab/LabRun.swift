@@ -54,16 +54,16 @@ public struct LabRun {
         /// Central control: packets the access routers held, released and
         /// dropped during the move (FM-buffer).
         public var buffered: [String: Int]?
-
-        /// Buffer counts as the tables print them: held/released/dropped.
-        public static func bufferFigures(_ counts: [String: Int]) -> String {
-            ["held", "released", "dropped"].map { "\(counts[$0] ?? 0)" }.joined(separator: "/")
-        }
         /// A node that lists its previous prefixes (dnpp): those its
         /// solicitation listed when its link came up, and how many the
         /// controller used.
         public var listed: [String]?
         public var listedUsed: Int?
+
+        /// Buffer counts as the tables print them: held/released/dropped.
+        public static func bufferFigures(_ counts: [String: Int]) -> String {
+            ["held", "released", "dropped"].map { "\(counts[$0] ?? 0)" }.joined(separator: "/")
+        }
     }
 
     /// The network as the report draws it.

@@ -40,9 +40,10 @@ struct PFCPRequests: Sendable {
 
     /// The request `response` answers, no longer pending; nil if none.
     mutating func answered(by response: PFCPMessage, from peer: IPv6Address) -> Pending? {
-        let key = OwnNumber(response.sequence)
-        guard let p = pending[key], p.peer == peer, p.message.type.response == response.type else { return nil }
-        pending[key] = nil
+        guard let i = pending.index(forKey: OwnNumber(response.sequence)) else { return nil }
+        let p = pending.values[i]
+        guard p.peer == peer, p.message.type.response == response.type else { return nil }
+        pending.remove(at: i)
         return p
     }
 
