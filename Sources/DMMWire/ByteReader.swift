@@ -77,16 +77,37 @@ public struct ByteWriter: ~Copyable {
     private var capacity: Int
     /// Bytes written so far.
     public private(set) var count = 0
+    /// Whether `base` is this writer's allocation; it is not while the
+    /// writer fills memory lent to it (`collect`).
+    private var owned = true
 
     public init(capacity: Int = 64) {
         self.capacity = max(capacity, 16)
         base = .allocate(capacity: self.capacity)
     }
 
-    deinit { base.deallocate() }
+    private init(filling storage: UnsafeMutableBufferPointer<UInt8>) {
+        base = storage.baseAddress!
+        capacity = storage.count
+        owned = false
+    }
+
+    deinit { if owned { base.deallocate() } }
 
     /// What was written.
     public var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+
+    /// What `body` writes, written first into memory on the stack: a
+    /// writer's own buffer is an allocation and a free besides the array's.
+    /// Past `capacity` the writer moves to memory of its own.
+    @inline(__always)
+    public static func collect(capacity: Int, _ body: (inout ByteWriter) -> Void) -> [UInt8] {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(capacity, 16)) { storage in
+            var w = ByteWriter(filling: storage)
+            body(&w)
+            return w.bytes
+        }
+    }
 
     @inline(__always) mutating func reserve(_ n: Int) {
         if count + n > capacity { grow(to: count + n) }
@@ -96,8 +117,9 @@ public struct ByteWriter: ~Copyable {
         let bigger = max(needed, capacity * 2)
         let moved = UnsafeMutablePointer<UInt8>.allocate(capacity: bigger)
         moved.update(from: base, count: count)
-        base.deallocate()
+        if owned { base.deallocate() }
         base = moved
+        owned = true
         capacity = bigger
     }
 

@@ -157,6 +157,27 @@ struct PFCPTests {
         #expect(throws: WireError.self) { try m.encode() }
     }
 
+    /// The encoder writes on the stack up to 256 octets and moves to memory
+    /// of its own past them: messages either side of the move, and one at
+    /// the largest length, come back whole with their Message Length right.
+    @Test(arguments: [0, 200, 300, 5_000, 65_523])
+    func messagesOfEveryLengthAreWrittenWhole(unknownOctets: Int) throws {
+        var m = PFCPMessage(.sessionModificationRequest, sequence: 7, seid: 9)
+        var left = unknownOctets
+        while left > 0 {
+            let octets = min(left - 4, 1_000)
+            m.unknown.append(PFCPRawIE(type: PFCPIEType(rawValue: 200), value: (0..<octets).map { UInt8(truncatingIfNeeded: $0) }))
+            left -= octets + 4
+        }
+        let bytes = try m.encode()
+        #expect(bytes.count == 16 + unknownOctets)
+        #expect(Int(bytes[2]) << 8 | Int(bytes[3]) == bytes.count - 4)
+        #expect(try PFCPMessage.decode(bytes) == m)
+
+        let written = ByteWriter.collect(capacity: 16) { w in for i in 0..<unknownOctets { w.u8(UInt8(truncatingIfNeeded: i)) } }
+        #expect(written == (0..<unknownOctets).map { UInt8(truncatingIfNeeded: $0) })
+    }
+
     /// Sample messages with octets changed, cut short or lengthened, and
     /// random octets: each is refused with an offset inside the buffer, or
     /// decodes to a value that encodes and decodes to itself.

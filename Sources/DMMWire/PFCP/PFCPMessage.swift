@@ -246,7 +246,15 @@ public struct PFCPMessage: Hashable, Sendable {
     // MARK: Encoding
 
     public func encode() throws(WireError) -> [UInt8] {
-        var w = ByteWriter(capacity: 256)
+        let bytes = ByteWriter.collect(capacity: 256) { write(into: &$0) }
+        guard bytes.count - 4 <= 0xFFFF else {
+            throw WireError(.tooLong, "PFCP message of \(bytes.count) bytes exceeds the 16-bit length", at: 2)
+        }
+        return bytes
+    }
+
+    /// The message; its Message Length is wrong if it is over 65,539 octets.
+    private func write(into w: inout ByteWriter) {
         w.u8(Self.flags(header))
         w.u8(header.type.rawValue)
         w.u16(0)  // Message Length, set below
@@ -273,11 +281,7 @@ public struct PFCPMessage: Hashable, Sendable {
         if let loadControl { w.ie(.loadControlInformation) { loadControl.encode(into: &$0) } }
         for pool in poolInformation { w.ie(.ueIPAddressPoolInformation) { pool.encode(into: &$0) } }
         w.ies(unknown)
-        guard w.count - 4 <= 0xFFFF else {
-            throw WireError(.tooLong, "PFCP message of \(w.count) bytes exceeds the 16-bit length", at: 2)
-        }
-        w.set16(UInt16(w.count - 4), at: 2)
-        return w.bytes
+        w.set16(UInt16(truncatingIfNeeded: w.count - 4), at: 2)
     }
 
     static func flags(_ h: PFCPHeader) -> UInt8 {
