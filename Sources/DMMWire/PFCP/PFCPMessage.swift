@@ -315,61 +315,71 @@ public struct PFCPMessage: Hashable, Sendable {
     private mutating func readElements(_ bytes: [UInt8], to length: Int) throws(WireError) {
         // Group IEs are read into a box of this message's own, in place (a
         // value read locally and then boxed was copied whole), made only if
-        // one is there (a response often carries its Cause alone).
-        let carried = Self.elements(of: header.type).all
+        // one is there: a response often carries its Cause alone, and is
+        // then read with no group storage at all.
+        let (mandatory, carried) = Self.elements(of: header.type)
         var it = PFCPElements(from: header.encodedLength, to: length)
         var grouped = false
         while !grouped, let e = try? it.next(in: bytes) {
             grouped = !(Self.scalarTypes.contains(e.type) && carried.contains(e.type))
         }
-        if grouped {
-            let b = Box(Groups())
-            try readElements(bytes, to: length, groups: &b.groups)
-            box = b
-        } else {
-            var none = Groups()
-            try readElements(bytes, to: length, groups: &none)
-        }
-    }
-
-    private mutating func readElements(_ bytes: [UInt8], to length: Int, groups g: inout Groups) throws(WireError) {
-        let (mandatory, carried) = Self.elements(of: header.type)
         // Bit i: an IE of type carried[i] was read.
         var present: UInt64 = 0
-        var it = PFCPElements(from: header.encodedLength, to: length)
-        while let e = try it.next(in: bytes) {
-            guard let i = carried.firstIndex(of: e.type) else {
-                g.unknown.append(e.raw(in: bytes))
-                continue
+        it = PFCPElements(from: header.encodedLength, to: length)
+        if grouped {
+            let b = Box(Groups())
+            while let e = try it.next(in: bytes) {
+                guard let i = carried.firstIndex(of: e.type) else {
+                    b.groups.unknown.append(e.raw(in: bytes))
+                    continue
+                }
+                present |= 1 << i
+                if try !readScalar(e, bytes) { try Self.readGroup(e, bytes, into: &b.groups) }
             }
-            present |= 1 << i
-            switch e.type {
-            case .nodeID: g.nodeID = try e.decode(bytes, PFCPNodeID.decode)
-            case .cause: cause = PFCPCause(rawValue: try e.integer(bytes, "cause"))
-            case .offendingIE: offendingIE = PFCPIEType(rawValue: try e.integer(bytes, "offending IE"))
-            case .recoveryTimeStamp: recoveryTimeStamp = try e.integer(bytes, "recovery time stamp")
-            case .fSEID: fSEID = try e.decode(bytes, PFCPFSEID.decode)
-            case .nodeReportType:
-                nodeReportType = PFCPNodeReportType(rawValue: try e.integer(bytes, "node report type"))
-            case .removePDR: g.removePDR.append(try PFCPRuleReference.decode(bytes, e))
-            case .removeFAR: g.removeFAR.append(try PFCPRuleReference.decode(bytes, e))
-            case .removeBAR: g.removeBAR = try PFCPRuleReference.decode(bytes, e)
-            case .createPDR: try g.createPDR.appendRead(.blank) { r throws(WireError) in try r.read(bytes, e, create: true) }
-            case .createFAR: try g.createFAR.appendRead(.blank) { r throws(WireError) in try r.read(bytes, e, create: true) }
-            case .createBAR: g.createBAR = try PFCPBAR.decode(bytes, e)
-            case .updatePDR: try g.updatePDR.appendRead(.blank) { r throws(WireError) in try r.read(bytes, e, create: false) }
-            case .updateFAR: try g.updateFAR.appendRead(.blank) { r throws(WireError) in try r.read(bytes, e, create: false) }
-            case .updateBAR: g.updateBAR = try PFCPBAR.decode(bytes, e)
-            case .createdPDR: g.createdPDR.append(try PFCPRuleReference.decode(bytes, e))
-            case .reportType: reportType = PFCPReportType(rawValue: try e.integer(bytes, "report type"))
-            case .downlinkDataReport: g.downlinkDataReport = try PFCPDownlinkDataReport.decode(bytes, e)
-            case .loadControlInformation: g.loadControl = try PFCPLoadControl.decode(bytes, e)
-            case .ueIPAddressPoolInformation: g.poolInformation.append(try PFCPPoolInformation.decode(bytes, e))
-            default: g.unknown.append(e.raw(in: bytes))
+            box = b
+        } else {
+            while let e = try it.next(in: bytes) {
+                present |= 1 << carried.firstIndex(of: e.type)!
+                _ = try readScalar(e, bytes)
             }
         }
         for i in 0..<mandatory where present & 1 << i == 0 {
             throw missing(carried[i], in: header.type.name, at: 0)
+        }
+    }
+
+    /// Reads `e` if it is one of the IEs kept outside the box; false if not.
+    private mutating func readScalar(_ e: PFCPElement, _ bytes: [UInt8]) throws(WireError) -> Bool {
+        switch e.type {
+        case .cause: cause = PFCPCause(rawValue: try e.integer(bytes, "cause"))
+        case .offendingIE: offendingIE = PFCPIEType(rawValue: try e.integer(bytes, "offending IE"))
+        case .recoveryTimeStamp: recoveryTimeStamp = try e.integer(bytes, "recovery time stamp")
+        case .fSEID: fSEID = try e.decode(bytes, PFCPFSEID.decode)
+        case .nodeReportType: nodeReportType = PFCPNodeReportType(rawValue: try e.integer(bytes, "node report type"))
+        case .reportType: reportType = PFCPReportType(rawValue: try e.integer(bytes, "report type"))
+        default: return false
+        }
+        return true
+    }
+
+    /// Reads the group IE `e`, of a type the message carries.
+    private static func readGroup(_ e: PFCPElement, _ bytes: [UInt8], into g: inout Groups) throws(WireError) {
+        switch e.type {
+        case .nodeID: g.nodeID = try e.decode(bytes, PFCPNodeID.decode)
+        case .removePDR: g.removePDR.append(try PFCPRuleReference.decode(bytes, e))
+        case .removeFAR: g.removeFAR.append(try PFCPRuleReference.decode(bytes, e))
+        case .removeBAR: g.removeBAR = try PFCPRuleReference.decode(bytes, e)
+        case .createPDR: try g.createPDR.appendRead(.blank) { r throws(WireError) in try r.read(bytes, e, create: true) }
+        case .createFAR: try g.createFAR.appendRead(.blank) { r throws(WireError) in try r.read(bytes, e, create: true) }
+        case .createBAR: g.createBAR = try PFCPBAR.decode(bytes, e)
+        case .updatePDR: try g.updatePDR.appendRead(.blank) { r throws(WireError) in try r.read(bytes, e, create: false) }
+        case .updateFAR: try g.updateFAR.appendRead(.blank) { r throws(WireError) in try r.read(bytes, e, create: false) }
+        case .updateBAR: g.updateBAR = try PFCPBAR.decode(bytes, e)
+        case .createdPDR: g.createdPDR.append(try PFCPRuleReference.decode(bytes, e))
+        case .downlinkDataReport: g.downlinkDataReport = try PFCPDownlinkDataReport.decode(bytes, e)
+        case .loadControlInformation: g.loadControl = try PFCPLoadControl.decode(bytes, e)
+        case .ueIPAddressPoolInformation: g.poolInformation.append(try PFCPPoolInformation.decode(bytes, e))
+        default: g.unknown.append(e.raw(in: bytes))
         }
     }
 
