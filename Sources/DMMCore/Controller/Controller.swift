@@ -191,7 +191,7 @@ public struct Controller: Sendable {
     public private(set) var associations: [IPv6Address: Association] = [:]
     public private(set) var sessions: [UInt64: Session] = [:]
     /// Each prefix's sessions, by agent.
-    var sessionOf: [IPv6Prefix: [IPv6Address: UInt64]] = [:]
+    var sessionOf: [IPv6Prefix: PrefixSessions] = [:]
     var nextSEID: UInt64
     var exchange: PFCPExchange
     var timers = TimerTable<Timer>()

@@ -79,7 +79,7 @@ extension Controller {
     /// names get their rules, an agent it leaves out loses its session for
     /// the prefix. Each agent's session changes in one request.
     mutating func program(_ wanted: [IPv6Address: [ForwardingRule]], for prefix: IPv6Prefix, at now: Instant) {
-        let involved = sessionOf[prefix].map { Set($0.keys) } ?? []
+        let involved = Set(sessionOf[prefix]?.agents ?? [])
         for agent in involved.union(wanted.keys).sorted() {
             program(wanted[agent] ?? [], at: agent, for: prefix, at: now)
         }

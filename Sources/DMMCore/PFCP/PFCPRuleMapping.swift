@@ -129,13 +129,13 @@ public enum PFCPRuleMapping {
             switch (first(before), first(after)) {
             case (nil, nil): continue
             case (_?, nil):
-                m.removePDR.append(PFCPRuleReference(id: UInt32(slot)))
-                m.removeFAR.append(PFCPRuleReference(id: UInt32(slot)))
+                m.removePDR.add(PFCPRuleReference(id: UInt32(slot)))
+                m.removeFAR.add(PFCPRuleReference(id: UInt32(slot)))
             case (nil, let new?):
-                m.createPDR.append(pdr(new.detection, for: new.key))
-                m.createFAR.append(far(new.treatment, for: new.key))
+                m.createPDR.add(pdr(new.detection, for: new.key))
+                m.createFAR.add(far(new.treatment, for: new.key))
             case (let old?, let new?):
-                if new.detection != old.detection { m.updatePDR.append(pdr(new.detection, for: new.key)) }
+                if new.detection != old.detection { m.updatePDR.add(pdr(new.detection, for: new.key)) }
                 if new.treatment == old.treatment { continue }
                 // An Update FAR sets IEs and cannot take one away (the access
                 // link of a delivery that becomes a tunnel, the outer header
@@ -143,10 +143,10 @@ public enum PFCPRuleMapping {
                 // that forwards again): the FAR is then written anew, in the
                 // same request.
                 if new.treatment.leavesOut(old.treatment) {
-                    m.removeFAR.append(PFCPRuleReference(id: UInt32(slot)))
-                    m.createFAR.append(far(new.treatment, for: new.key))
+                    m.removeFAR.add(PFCPRuleReference(id: UInt32(slot)))
+                    m.createFAR.add(far(new.treatment, for: new.key))
                 } else {
-                    m.updateFAR.append(far(new.treatment, for: new.key))
+                    m.updateFAR.add(far(new.treatment, for: new.key))
                 }
             }
         }

@@ -97,7 +97,9 @@ public struct PFCPMessage: Hashable, Sendable {
     private var groups: Groups {
         get { box.groups }
         _modify {
-            if !isKnownUniquelyReferenced(&box) { box = Box(box.groups) }
+            // A first group IE starts from empty groups: copying the
+            // shared empty ones retains each of their lists.
+            if !isKnownUniquelyReferenced(&box) { box = box === Box.empty ? Box(Groups()) : Box(box.groups) }
             yield &box.groups
         }
     }
@@ -398,8 +400,7 @@ extension Array {
 
     /// `append`, with the first element through an array literal: growing
     /// an empty array takes the general path, a literal allocates at once.
-    @inline(__always)
-    mutating func add(_ element: Element) {
+    @inlinable package mutating func add(_ element: Element) {
         if isEmpty { self = [element] } else { append(element) }
     }
 }
