@@ -175,7 +175,7 @@ public struct DataPlaneAgent: Sendable {
         associate(at: now)
     }
 
-    mutating func send(_ message: PFCPMessage, purpose: PFCPRequests.Purpose, at now: Instant) {
+    mutating func send(_ message: consuming PFCPMessage, purpose: PFCPRequests.Purpose, at now: Instant) {
         actions.append(.send(exchange.request(message, to: config.controller, for: purpose, at: now), to: config.controller))
     }
 

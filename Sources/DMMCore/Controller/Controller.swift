@@ -490,7 +490,7 @@ public struct Controller: Sendable {
         associations[agent] = a
     }
 
-    mutating func send(_ message: PFCPMessage, to peer: IPv6Address, purpose: PFCPRequests.Purpose, at now: Instant) {
+    mutating func send(_ message: consuming PFCPMessage, to peer: IPv6Address, purpose: PFCPRequests.Purpose, at now: Instant) {
         actions.append(.send(exchange.request(message, to: peer, for: purpose, at: now), to: peer))
     }
 

@@ -65,9 +65,9 @@ struct PFCPExchange: Sendable {
 
     /// Numbers `message` and waits for its answer; the caller sends what
     /// this returns.
-    mutating func request(_ message: PFCPMessage, to peer: IPv6Address, for purpose: PFCPRequests.Purpose,
+    mutating func request(_ message: consuming PFCPMessage, to peer: IPv6Address, for purpose: PFCPRequests.Purpose,
                           at now: Instant) -> PFCPMessage {
-        var m = message
+        var m = consume message
         let due = now + timing.t1
         retransmissions.append(requests.register(&m, to: peer, for: purpose, due: due), at: due)
         return m
