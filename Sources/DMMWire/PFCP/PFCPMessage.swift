@@ -90,6 +90,16 @@ public struct PFCPMessage: Hashable, Sendable {
         init(_ groups: Groups) { self.groups = groups }
         /// What a new message shares until it is given a group IE.
         static let empty = Box(Groups())
+
+        /// A copy to change. Out of line: inlined into `groups`' `_modify`,
+        /// it made the coroutine's frame too big for its inline buffer, and
+        /// every access allocated one.
+        @inline(never)
+        func unshared() -> Box {
+            // A first group IE starts from empty groups: copying the shared
+            // empty ones retains each of their lists.
+            self === Box.empty ? Box(Groups()) : Box(groups)
+        }
     }
 
     private var box = Box.empty
@@ -97,9 +107,7 @@ public struct PFCPMessage: Hashable, Sendable {
     private var groups: Groups {
         get { box.groups }
         _modify {
-            // A first group IE starts from empty groups: copying the
-            // shared empty ones retains each of their lists.
-            if !isKnownUniquelyReferenced(&box) { box = box === Box.empty ? Box(Groups()) : Box(box.groups) }
+            if !isKnownUniquelyReferenced(&box) { box = box.unshared() }
             yield &box.groups
         }
     }
@@ -368,8 +376,8 @@ public struct PFCPMessage: Hashable, Sendable {
     private static func readGroup(_ e: PFCPElement, _ bytes: [UInt8], into g: inout Groups) throws(WireError) {
         switch e.type {
         case .nodeID: g.nodeID = try e.decode(bytes, PFCPNodeID.decode)
-        case .removePDR: g.removePDR.append(try PFCPRuleReference.decode(bytes, e))
-        case .removeFAR: g.removeFAR.append(try PFCPRuleReference.decode(bytes, e))
+        case .removePDR: g.removePDR.add(try PFCPRuleReference.decode(bytes, e))
+        case .removeFAR: g.removeFAR.add(try PFCPRuleReference.decode(bytes, e))
         case .removeBAR: g.removeBAR = try PFCPRuleReference.decode(bytes, e)
         case .createPDR: try g.createPDR.appendRead(.blank) { r throws(WireError) in try r.read(bytes, e, create: true) }
         case .createFAR: try g.createFAR.appendRead(.blank) { r throws(WireError) in try r.read(bytes, e, create: true) }
@@ -377,7 +385,7 @@ public struct PFCPMessage: Hashable, Sendable {
         case .updatePDR: try g.updatePDR.appendRead(.blank) { r throws(WireError) in try r.read(bytes, e, create: false) }
         case .updateFAR: try g.updateFAR.appendRead(.blank) { r throws(WireError) in try r.read(bytes, e, create: false) }
         case .updateBAR: g.updateBAR = try PFCPBAR.decode(bytes, e)
-        case .createdPDR: g.createdPDR.append(try PFCPRuleReference.decode(bytes, e))
+        case .createdPDR: g.createdPDR.add(try PFCPRuleReference.decode(bytes, e))
         case .downlinkDataReport: g.downlinkDataReport = try PFCPDownlinkDataReport.decode(bytes, e)
         case .loadControlInformation: g.loadControl = try PFCPLoadControl.decode(bytes, e)
         case .ueIPAddressPoolInformation: g.poolInformation.append(try PFCPPoolInformation.decode(bytes, e))
