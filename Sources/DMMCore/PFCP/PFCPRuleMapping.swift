@@ -177,8 +177,8 @@ public enum PFCPRuleMapping {
     public static func rules(pdrs: [PFCPPDR], fars: [PFCPFAR], tunnelMode: TunnelMode) -> Result<[ForwardingRule], Refusal> {
         var made: [ForwardingRule] = []
         made.reserveCapacity(pdrs.count)
-        // Read where they lie: iterating or searching the arrays copies each
-        // rule IE whole.
+        // Read where they lie: iterating or searching the arrays, or passing
+        // an element on, copies each rule IE whole.
         return pdrs.withUnsafeBufferPointer { pdrs in
             fars.withUnsafeBufferPointer { fars in
                 for p in pdrs.indices {
@@ -186,7 +186,7 @@ public enum PFCPRuleMapping {
                         return .failure(Refusal(cause: .mandatoryIEIncorrect, offendingIE: .farID,
                                                 reason: "PDR \(pdrs[p].id) names no FAR of the session"))
                     }
-                    switch decode(pdrs[p], fars[f], tunnelMode: tunnelMode) {
+                    switch rule(pdrs.baseAddress! + p, fars.baseAddress! + f, tunnelMode: tunnelMode) {
                     case .success(let rule): made.append(rule)
                     case .failure(let refusal): return .failure(refusal)
                     }
@@ -204,23 +204,22 @@ public enum PFCPRuleMapping {
         public var reason: String
     }
 
-    /// The rule a PDR and its FAR ask for.
-    public static func decode(_ pdr: PFCPPDR, _ far: PFCPFAR, tunnelMode: TunnelMode) -> Result<ForwardingRule, Refusal> {
+    /// The rule a PDR and its FAR ask for, each read where it lies.
+    static func rule(_ pdr: UnsafePointer<PFCPPDR>, _ far: UnsafePointer<PFCPFAR>, tunnelMode: TunnelMode) -> Result<ForwardingRule, Refusal> {
         func refuse(_ ie: PFCPIEType, _ reason: String) -> Result<ForwardingRule, Refusal> {
-            .failure(Refusal(cause: .ruleCreationModificationFailure, offendingIE: ie, reason: "PDR \(pdr.id): \(reason)"))
+            .failure(Refusal(cause: .ruleCreationModificationFailure, offendingIE: ie, reason: "PDR \(pdr.pointee.id): \(reason)"))
         }
-        guard let pdi = pdr.pdi else { return refuse(.pdi, "no PDI") }
+        guard let pdi = pdr.pointee.pdi else { return refuse(.pdi, "no PDI") }
         guard pdi.ueIPAddresses.count == 1, let prefix = pdi.ueIPAddresses[0].prefix, pdi.ueIPAddresses[0].ipv4 == nil else {
             return refuse(.ueIPAddress, "needs exactly one IPv6 UE IP Address")
         }
         guard pdi.sdfFilters.isEmpty else { return refuse(.sdfFilter, "SDF filters are not carried out yet") }
-        guard let action = far.applyAction else { return refuse(.applyAction, "FAR \(far.id) has no Apply Action") }
-        let forwarding = far.forwarding
-        let tunnel = forwarding?.outerHeaderCreation
+        guard let action = far.pointee.applyAction else { return refuse(.applyAction, "FAR \(far.pointee.id) has no Apply Action") }
+        let tunnel = far.pointee.forwarding?.outerHeaderCreation
         if let tunnel, tunnel.description != PFCPOuterHeaderCreation.plainIPv6 || tunnel.ipv6 == nil {
             return refuse(.outerHeaderCreation, "only an IPv6 outer header is carried out")
         }
-        let link = (pdi.sourceInterface == .access ? pdi.networkInstance : forwarding?.networkInstance).map { LinkID($0) }
+        let link = (pdi.sourceInterface == .access ? pdi.networkInstance : far.pointee.forwarding?.networkInstance).map { LinkID($0) }
         switch (pdi.sourceInterface, action) {
         case (.core, .drop):
             return .success(.unreachable(prefix))
@@ -228,13 +227,14 @@ public enum PFCPRuleMapping {
             return .success(.buffer(prefix))
         case (.core, .forward):
             if let endpoint = tunnel?.ipv6 { return .success(.encapsulate(prefix, endpoint: endpoint, mode: tunnelMode)) }
-            if let via = forwarding?.nextHop {
-                guard forwarding?.destinationInterface == .core, let link = forwarding?.networkInstance else {
+            let destination = far.pointee.forwarding?.destinationInterface
+            if let via = far.pointee.forwarding?.nextHop {
+                guard destination == .core, let link = far.pointee.forwarding?.networkInstance else {
                     return refuse(.forwardingParameters, "a next hop needs Destination Interface Core and its link as Network Instance")
                 }
                 return .success(.forward(prefix, link: LinkID(link), via: via))
             }
-            guard forwarding?.destinationInterface == .access, let link else {
+            guard destination == .access, let link else {
                 return refuse(.forwardingParameters, "forwarding from Core needs an outer header or an access link")
             }
             return .success(.deliver(prefix, link: link))
