@@ -59,7 +59,6 @@ public struct PFCPMessage: Hashable, Sendable {
     public var offendingIE: PFCPIEType?
     /// Seconds since 1900 (NTP era 0) when the sender last started.
     public var recoveryTimeStamp: UInt32?
-    public var fSEID: PFCPFSEID?
     public var nodeReportType: PFCPNodeReportType?
     public var reportType: PFCPReportType?
 
@@ -68,6 +67,9 @@ public struct PFCPMessage: Hashable, Sendable {
     /// messages, and a copy then retains one box, not every list and group.
     struct Groups: Hashable, Sendable {
         var nodeID: PFCPNodeID?
+        /// Here, though it holds no reference, for its size: a message is
+        /// moved and copied far more often than it carries an F-SEID.
+        var fSEID: PFCPFSEID?
         var removePDR: [PFCPRuleReference] = []
         var removeFAR: [PFCPRuleReference] = []
         var removeBAR: PFCPRuleReference?
@@ -125,6 +127,11 @@ public struct PFCPMessage: Hashable, Sendable {
         get { box.groups.nodeID }
         set { set(\.nodeID, newValue) }
         _modify { yield &groups.nodeID }
+    }
+    public var fSEID: PFCPFSEID? {
+        get { box.groups.fSEID }
+        set { set(\.fSEID, newValue) }
+        _modify { yield &groups.fSEID }
     }
     public var removePDR: [PFCPRuleReference] {
         get { box.groups.removePDR }
@@ -190,7 +197,7 @@ public struct PFCPMessage: Hashable, Sendable {
 
     public static func == (a: Self, b: Self) -> Bool {
         a.header == b.header && a.cause == b.cause && a.offendingIE == b.offendingIE
-            && a.recoveryTimeStamp == b.recoveryTimeStamp && a.fSEID == b.fSEID && a.nodeReportType == b.nodeReportType
+            && a.recoveryTimeStamp == b.recoveryTimeStamp && a.nodeReportType == b.nodeReportType
             && a.reportType == b.reportType && (a.box === b.box || a.box.groups == b.box.groups)
     }
 
@@ -199,7 +206,6 @@ public struct PFCPMessage: Hashable, Sendable {
         h.combine(cause)
         h.combine(offendingIE)
         h.combine(recoveryTimeStamp)
-        h.combine(fSEID)
         h.combine(nodeReportType)
         h.combine(reportType)
         h.combine(box.groups)
@@ -364,7 +370,6 @@ public struct PFCPMessage: Hashable, Sendable {
         case .cause: cause = PFCPCause(rawValue: try e.integer(bytes, "cause"))
         case .offendingIE: offendingIE = PFCPIEType(rawValue: try e.integer(bytes, "offending IE"))
         case .recoveryTimeStamp: recoveryTimeStamp = try e.integer(bytes, "recovery time stamp")
-        case .fSEID: fSEID = try e.decode(bytes, PFCPFSEID.decode)
         case .nodeReportType: nodeReportType = PFCPNodeReportType(rawValue: try e.integer(bytes, "node report type"))
         case .reportType: reportType = PFCPReportType(rawValue: try e.integer(bytes, "report type"))
         default: return false
@@ -376,6 +381,7 @@ public struct PFCPMessage: Hashable, Sendable {
     private static func readGroup(_ e: PFCPElement, _ bytes: [UInt8], into g: inout Groups) throws(WireError) {
         switch e.type {
         case .nodeID: g.nodeID = try e.decode(bytes, PFCPNodeID.decode)
+        case .fSEID: g.fSEID = try e.decode(bytes, PFCPFSEID.decode)
         case .removePDR: g.removePDR.add(try PFCPRuleReference.decode(bytes, e))
         case .removeFAR: g.removeFAR.add(try PFCPRuleReference.decode(bytes, e))
         case .removeBAR: g.removeBAR = try PFCPRuleReference.decode(bytes, e)
@@ -394,7 +400,7 @@ public struct PFCPMessage: Hashable, Sendable {
     }
 
     /// The IEs kept outside the box.
-    static let scalarTypes: [PFCPIEType] = [.cause, .offendingIE, .recoveryTimeStamp, .fSEID, .nodeReportType, .reportType]
+    static let scalarTypes: [PFCPIEType] = [.cause, .offendingIE, .recoveryTimeStamp, .nodeReportType, .reportType]
 }
 
 extension Array {
