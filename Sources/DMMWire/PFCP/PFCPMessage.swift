@@ -55,21 +55,21 @@ public struct PFCPHeader: Hashable, Sendable {
 public struct PFCPMessage: Hashable, Sendable {
     public var header: PFCPHeader
 
+    /// The one IE most messages carry, or carry alone (an answer to a
+    /// session request that was carried out).
     public var cause: PFCPCause?
-    public var offendingIE: PFCPIEType?
-    /// Seconds since 1900 (NTP era 0) when the sender last started.
-    public var recoveryTimeStamp: UInt32?
-    public var nodeReportType: PFCPNodeReportType?
-    public var reportType: PFCPReportType?
 
-    /// The IEs whose values hold references (lists, groups, text), behind
-    /// one shared box copied on write: the engines keep, queue and answer
-    /// messages, and a copy then retains one box, not every list and group.
+    /// The other IEs, behind one shared box copied on write: the engines
+    /// keep, queue and answer messages, and a copy then retains one box, not
+    /// every list and group; and a message moved or copied is small.
     struct Groups: Hashable, Sendable {
         var nodeID: PFCPNodeID?
-        /// Here, though it holds no reference, for its size: a message is
-        /// moved and copied far more often than it carries an F-SEID.
+        var offendingIE: PFCPIEType?
+        /// Seconds since 1900 (NTP era 0) when the sender last started.
+        var recoveryTimeStamp: UInt32?
         var fSEID: PFCPFSEID?
+        var nodeReportType: PFCPNodeReportType?
+        var reportType: PFCPReportType?
         var removePDR: [PFCPRuleReference] = []
         var removeFAR: [PFCPRuleReference] = []
         var removeBAR: PFCPRuleReference?
@@ -128,10 +128,31 @@ public struct PFCPMessage: Hashable, Sendable {
         set { set(\.nodeID, newValue) }
         _modify { yield &groups.nodeID }
     }
+    public var offendingIE: PFCPIEType? {
+        get { box.groups.offendingIE }
+        set { set(\.offendingIE, newValue) }
+        _modify { yield &groups.offendingIE }
+    }
+    /// Seconds since 1900 (NTP era 0) when the sender last started.
+    public var recoveryTimeStamp: UInt32? {
+        get { box.groups.recoveryTimeStamp }
+        set { set(\.recoveryTimeStamp, newValue) }
+        _modify { yield &groups.recoveryTimeStamp }
+    }
     public var fSEID: PFCPFSEID? {
         get { box.groups.fSEID }
         set { set(\.fSEID, newValue) }
         _modify { yield &groups.fSEID }
+    }
+    public var nodeReportType: PFCPNodeReportType? {
+        get { box.groups.nodeReportType }
+        set { set(\.nodeReportType, newValue) }
+        _modify { yield &groups.nodeReportType }
+    }
+    public var reportType: PFCPReportType? {
+        get { box.groups.reportType }
+        set { set(\.reportType, newValue) }
+        _modify { yield &groups.reportType }
     }
     public var removePDR: [PFCPRuleReference] {
         get { box.groups.removePDR }
@@ -196,18 +217,12 @@ public struct PFCPMessage: Hashable, Sendable {
     }
 
     public static func == (a: Self, b: Self) -> Bool {
-        a.header == b.header && a.cause == b.cause && a.offendingIE == b.offendingIE
-            && a.recoveryTimeStamp == b.recoveryTimeStamp && a.nodeReportType == b.nodeReportType
-            && a.reportType == b.reportType && (a.box === b.box || a.box.groups == b.box.groups)
+        a.header == b.header && a.cause == b.cause && (a.box === b.box || a.box.groups == b.box.groups)
     }
 
     public func hash(into h: inout Hasher) {
         h.combine(header)
         h.combine(cause)
-        h.combine(offendingIE)
-        h.combine(recoveryTimeStamp)
-        h.combine(nodeReportType)
-        h.combine(reportType)
         h.combine(box.groups)
     }
 
@@ -329,58 +344,44 @@ public struct PFCPMessage: Hashable, Sendable {
     /// into `decode`, the message's fields were gathered into a copy).
     @inline(never)
     private mutating func readElements(_ bytes: [UInt8], to length: Int) throws(WireError) {
-        // Group IEs are read into a box of this message's own, in place (a
-        // value read locally and then boxed was copied whole), made only if
-        // one is there: a response often carries its Cause alone, and is
-        // then read with no group storage at all.
+        // The IEs but Cause are read into a box of this message's own, in
+        // place (a value read locally and then boxed was copied whole), made
+        // only if one is there: an answer often carries its Cause alone.
         let (mandatory, carried) = Self.elements(of: header.type)
+        let causeIsCarried = carried.contains(.cause)
         var it = PFCPElements(from: header.encodedLength, to: length)
-        var grouped = false
-        while !grouped, let e = try? it.next(in: bytes) {
-            grouped = !(Self.scalarTypes.contains(e.type) && carried.contains(e.type))
-        }
+        var boxed = false
+        while !boxed, let e = try? it.next(in: bytes) { boxed = !(e.type == .cause && causeIsCarried) }
         // Bit i: an IE of type carried[i] was read.
         var present: UInt64 = 0
         it = PFCPElements(from: header.encodedLength, to: length)
-        if grouped {
-            let b = Box(Groups())
-            while let e = try it.next(in: bytes) {
-                guard let i = carried.firstIndex(of: e.type) else {
-                    b.groups.unknown.append(e.raw(in: bytes))
-                    continue
-                }
-                present |= 1 << i
-                if try !readScalar(e, bytes) { try Self.readGroup(e, bytes, into: &b.groups) }
+        let b = boxed ? Box(Groups()) : nil
+        while let e = try it.next(in: bytes) {
+            guard let i = carried.firstIndex(of: e.type) else {
+                b!.groups.unknown.append(e.raw(in: bytes))
+                continue
             }
-            box = b
-        } else {
-            while let e = try it.next(in: bytes) {
-                present |= 1 << carried.firstIndex(of: e.type)!
-                _ = try readScalar(e, bytes)
+            present |= 1 << i
+            if e.type == .cause {
+                cause = PFCPCause(rawValue: try e.integer(bytes, "cause"))
+            } else {
+                try Self.read(e, bytes, into: &b!.groups)
             }
         }
+        if let b { box = b }
         for i in 0..<mandatory where present & 1 << i == 0 {
             throw missing(carried[i], in: header.type.name, at: 0)
         }
     }
 
-    /// Reads `e` if it is one of the IEs kept outside the box; false if not.
-    private mutating func readScalar(_ e: PFCPElement, _ bytes: [UInt8]) throws(WireError) -> Bool {
-        switch e.type {
-        case .cause: cause = PFCPCause(rawValue: try e.integer(bytes, "cause"))
-        case .offendingIE: offendingIE = PFCPIEType(rawValue: try e.integer(bytes, "offending IE"))
-        case .recoveryTimeStamp: recoveryTimeStamp = try e.integer(bytes, "recovery time stamp")
-        case .nodeReportType: nodeReportType = PFCPNodeReportType(rawValue: try e.integer(bytes, "node report type"))
-        case .reportType: reportType = PFCPReportType(rawValue: try e.integer(bytes, "report type"))
-        default: return false
-        }
-        return true
-    }
-
-    /// Reads the group IE `e`, of a type the message carries.
-    private static func readGroup(_ e: PFCPElement, _ bytes: [UInt8], into g: inout Groups) throws(WireError) {
+    /// Reads the IE `e`, of a type the message carries, other than Cause.
+    private static func read(_ e: PFCPElement, _ bytes: [UInt8], into g: inout Groups) throws(WireError) {
         switch e.type {
         case .nodeID: g.nodeID = try e.decode(bytes, PFCPNodeID.decode)
+        case .offendingIE: g.offendingIE = PFCPIEType(rawValue: try e.integer(bytes, "offending IE"))
+        case .recoveryTimeStamp: g.recoveryTimeStamp = try e.integer(bytes, "recovery time stamp")
+        case .nodeReportType: g.nodeReportType = PFCPNodeReportType(rawValue: try e.integer(bytes, "node report type"))
+        case .reportType: g.reportType = PFCPReportType(rawValue: try e.integer(bytes, "report type"))
         case .fSEID: g.fSEID = try e.decode(bytes, PFCPFSEID.decode)
         case .removePDR: g.removePDR.add(try PFCPRuleReference.decode(bytes, e))
         case .removeFAR: g.removeFAR.add(try PFCPRuleReference.decode(bytes, e))
@@ -398,9 +399,6 @@ public struct PFCPMessage: Hashable, Sendable {
         default: g.unknown.append(e.raw(in: bytes))
         }
     }
-
-    /// The IEs kept outside the box.
-    static let scalarTypes: [PFCPIEType] = [.cause, .offendingIE, .recoveryTimeStamp, .nodeReportType, .reportType]
 }
 
 extension Array {
