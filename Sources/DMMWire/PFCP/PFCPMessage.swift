@@ -354,27 +354,44 @@ public struct PFCPMessage: Hashable, Sendable {
         while !boxed, let e = try? it.next(in: bytes) { boxed = !(e.type == .cause && causeIsCarried) }
         // Bit i: an IE of type carried[i] was read.
         var present: UInt64 = 0
-        it = PFCPElements(from: header.encodedLength, to: length)
-        let b = boxed ? Box(Groups()) : nil
+        if boxed {
+            let b = Box(Groups())
+            try readElements(bytes, to: length, carried: carried, present: &present, into: &b.groups)
+            box = b
+        } else {
+            // Each is the Cause (the walk above).
+            it = PFCPElements(from: header.encodedLength, to: length)
+            while let e = try it.next(in: bytes) {
+                present |= 1 << carried.firstIndex(of: .cause)!
+                cause = PFCPCause(rawValue: try e.integer(bytes, "cause"))
+            }
+        }
+        for i in 0..<mandatory where present & 1 << i == 0 {
+            throw missing(carried[i], in: header.type.name, at: 0)
+        }
+    }
+
+    /// Reads every IE into this message and `g` (given once: each access
+    /// to the box's groups through the box retains and releases it).
+    private mutating func readElements(_ bytes: [UInt8], to length: Int, carried: [PFCPIEType], present: inout UInt64,
+                                       into g: inout Groups) throws(WireError) {
+        var it = PFCPElements(from: header.encodedLength, to: length)
         while let e = try it.next(in: bytes) {
             guard let i = carried.firstIndex(of: e.type) else {
-                b!.groups.unknown.append(e.raw(in: bytes))
+                g.unknown.append(e.raw(in: bytes))
                 continue
             }
             present |= 1 << i
             if e.type == .cause {
                 cause = PFCPCause(rawValue: try e.integer(bytes, "cause"))
             } else {
-                try Self.read(e, bytes, into: &b!.groups)
+                try Self.read(e, bytes, into: &g)
             }
-        }
-        if let b { box = b }
-        for i in 0..<mandatory where present & 1 << i == 0 {
-            throw missing(carried[i], in: header.type.name, at: 0)
         }
     }
 
     /// Reads the IE `e`, of a type the message carries, other than Cause.
+    @inline(__always)
     private static func read(_ e: PFCPElement, _ bytes: [UInt8], into g: inout Groups) throws(WireError) {
         switch e.type {
         case .nodeID: g.nodeID = try e.decode(bytes, PFCPNodeID.decode)
@@ -412,7 +429,8 @@ extension Array {
 
     /// `append`, with the first element through an array literal: growing
     /// an empty array takes the general path, a literal allocates at once.
-    @inlinable package mutating func add(_ element: Element) {
+    @inlinable @inline(__always)
+    package mutating func add(_ element: Element) {
         if isEmpty { self = [element] } else { append(element) }
     }
 }
