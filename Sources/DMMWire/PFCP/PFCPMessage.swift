@@ -62,7 +62,7 @@ public struct PFCPMessage: Hashable, Sendable {
     /// The other IEs, behind one shared box copied on write: the engines
     /// keep, queue and answer messages, and a copy then retains one box, not
     /// every list and group; and a message moved or copied is small.
-    struct Groups: Hashable, Sendable {
+    struct Contents: Hashable, Sendable {
         var nodeID: PFCPNodeID?
         var offendingIE: PFCPIEType?
         /// Seconds since 1900 (NTP era 0) when the sender last started.
@@ -87,143 +87,143 @@ public struct PFCPMessage: Hashable, Sendable {
     }
 
     final class Box: @unchecked Sendable {
-        // Mutated only while uniquely referenced (`groups`), so never while shared.
-        var groups: Groups
-        init(_ groups: Groups) { self.groups = groups }
-        /// What a new message shares until it is given a group IE.
-        static let empty = Box(Groups())
+        // Mutated only while uniquely referenced (`contents`), so never while shared.
+        var contents: Contents
+        init(_ contents: Contents) { self.contents = contents }
+        /// What a new message shares until it is given an IE besides Cause.
+        static let empty = Box(Contents())
 
-        /// A copy to change. Out of line: inlined into `groups`' `_modify`,
+        /// A copy to change. Out of line: inlined into `contents`' `_modify`,
         /// it made the coroutine's frame too big for its inline buffer, and
         /// every access allocated one.
         @inline(never)
         func unshared() -> Box {
-            // A first group IE starts from empty groups: copying the shared
-            // empty ones retains each of their lists.
-            self === Box.empty ? Box(Groups()) : Box(groups)
+            // A first IE in the box starts from empty contents: copying the
+            // shared empty ones retains each of their lists.
+            self === Box.empty ? Box(Contents()) : Box(contents)
         }
     }
 
     private var box = Box.empty
 
-    private var groups: Groups {
-        get { box.groups }
+    private var contents: Contents {
+        get { box.contents }
         _modify {
             if !isKnownUniquelyReferenced(&box) { box = box.unshared() }
-            yield &box.groups
+            yield &box.contents
         }
     }
 
-    /// Sets an optional group IE. Setting one that is absent to nothing
-    /// leaves the shared empty box alone: an answer whose load, say, is not
-    /// known would otherwise get a box of its own for no IE.
+    /// Sets an optional IE in the box. Setting one that is absent to
+    /// nothing leaves the shared empty box alone: an answer whose load, say,
+    /// is not known would otherwise get a box of its own for no IE.
     @inline(__always)
-    private mutating func set<T>(_ field: WritableKeyPath<Groups, T?>, _ value: T?) {
+    private mutating func set<T>(_ field: WritableKeyPath<Contents, T?>, _ value: T?) {
         if value == nil && box === Box.empty { return }
-        groups[keyPath: field] = value
+        contents[keyPath: field] = value
     }
 
     public var nodeID: PFCPNodeID? {
-        get { box.groups.nodeID }
+        get { box.contents.nodeID }
         set { set(\.nodeID, newValue) }
-        _modify { yield &groups.nodeID }
+        _modify { yield &contents.nodeID }
     }
     public var offendingIE: PFCPIEType? {
-        get { box.groups.offendingIE }
+        get { box.contents.offendingIE }
         set { set(\.offendingIE, newValue) }
-        _modify { yield &groups.offendingIE }
+        _modify { yield &contents.offendingIE }
     }
     /// Seconds since 1900 (NTP era 0) when the sender last started.
     public var recoveryTimeStamp: UInt32? {
-        get { box.groups.recoveryTimeStamp }
+        get { box.contents.recoveryTimeStamp }
         set { set(\.recoveryTimeStamp, newValue) }
-        _modify { yield &groups.recoveryTimeStamp }
+        _modify { yield &contents.recoveryTimeStamp }
     }
     public var fSEID: PFCPFSEID? {
-        get { box.groups.fSEID }
+        get { box.contents.fSEID }
         set { set(\.fSEID, newValue) }
-        _modify { yield &groups.fSEID }
+        _modify { yield &contents.fSEID }
     }
     public var nodeReportType: PFCPNodeReportType? {
-        get { box.groups.nodeReportType }
+        get { box.contents.nodeReportType }
         set { set(\.nodeReportType, newValue) }
-        _modify { yield &groups.nodeReportType }
+        _modify { yield &contents.nodeReportType }
     }
     public var reportType: PFCPReportType? {
-        get { box.groups.reportType }
+        get { box.contents.reportType }
         set { set(\.reportType, newValue) }
-        _modify { yield &groups.reportType }
+        _modify { yield &contents.reportType }
     }
     public var removePDR: [PFCPRuleReference] {
-        get { box.groups.removePDR }
-        _modify { yield &groups.removePDR }
+        get { box.contents.removePDR }
+        _modify { yield &contents.removePDR }
     }
     public var removeFAR: [PFCPRuleReference] {
-        get { box.groups.removeFAR }
-        _modify { yield &groups.removeFAR }
+        get { box.contents.removeFAR }
+        _modify { yield &contents.removeFAR }
     }
     public var removeBAR: PFCPRuleReference? {
-        get { box.groups.removeBAR }
+        get { box.contents.removeBAR }
         set { set(\.removeBAR, newValue) }
-        _modify { yield &groups.removeBAR }
+        _modify { yield &contents.removeBAR }
     }
     public var createPDR: [PFCPPDR] {
-        get { box.groups.createPDR }
-        _modify { yield &groups.createPDR }
+        get { box.contents.createPDR }
+        _modify { yield &contents.createPDR }
     }
     public var createFAR: [PFCPFAR] {
-        get { box.groups.createFAR }
-        _modify { yield &groups.createFAR }
+        get { box.contents.createFAR }
+        _modify { yield &contents.createFAR }
     }
     public var createBAR: PFCPBAR? {
-        get { box.groups.createBAR }
+        get { box.contents.createBAR }
         set { set(\.createBAR, newValue) }
-        _modify { yield &groups.createBAR }
+        _modify { yield &contents.createBAR }
     }
     public var updatePDR: [PFCPPDR] {
-        get { box.groups.updatePDR }
-        _modify { yield &groups.updatePDR }
+        get { box.contents.updatePDR }
+        _modify { yield &contents.updatePDR }
     }
     public var updateFAR: [PFCPFAR] {
-        get { box.groups.updateFAR }
-        _modify { yield &groups.updateFAR }
+        get { box.contents.updateFAR }
+        _modify { yield &contents.updateFAR }
     }
     public var updateBAR: PFCPBAR? {
-        get { box.groups.updateBAR }
+        get { box.contents.updateBAR }
         set { set(\.updateBAR, newValue) }
-        _modify { yield &groups.updateBAR }
+        _modify { yield &contents.updateBAR }
     }
     public var createdPDR: [PFCPRuleReference] {
-        get { box.groups.createdPDR }
-        _modify { yield &groups.createdPDR }
+        get { box.contents.createdPDR }
+        _modify { yield &contents.createdPDR }
     }
     public var downlinkDataReport: PFCPDownlinkDataReport? {
-        get { box.groups.downlinkDataReport }
+        get { box.contents.downlinkDataReport }
         set { set(\.downlinkDataReport, newValue) }
-        _modify { yield &groups.downlinkDataReport }
+        _modify { yield &contents.downlinkDataReport }
     }
     public var loadControl: PFCPLoadControl? {
-        get { box.groups.loadControl }
+        get { box.contents.loadControl }
         set { set(\.loadControl, newValue) }
-        _modify { yield &groups.loadControl }
+        _modify { yield &contents.loadControl }
     }
     public var poolInformation: [PFCPPoolInformation] {
-        get { box.groups.poolInformation }
-        _modify { yield &groups.poolInformation }
+        get { box.contents.poolInformation }
+        _modify { yield &contents.poolInformation }
     }
     public var unknown: [PFCPRawIE] {
-        get { box.groups.unknown }
-        _modify { yield &groups.unknown }
+        get { box.contents.unknown }
+        _modify { yield &contents.unknown }
     }
 
     public static func == (a: Self, b: Self) -> Bool {
-        a.header == b.header && a.cause == b.cause && (a.box === b.box || a.box.groups == b.box.groups)
+        a.header == b.header && a.cause == b.cause && (a.box === b.box || a.box.contents == b.box.contents)
     }
 
     public func hash(into h: inout Hasher) {
         h.combine(header)
         h.combine(cause)
-        h.combine(box.groups)
+        h.combine(box.contents)
     }
 
     /// A message with no IEs yet; `seid` is required of session messages.
@@ -355,8 +355,8 @@ public struct PFCPMessage: Hashable, Sendable {
         // Bit i: an IE of type carried[i] was read.
         var present: UInt64 = 0
         if boxed {
-            let b = Box(Groups())
-            try readElements(bytes, to: length, carried: carried, present: &present, into: &b.groups)
+            let b = Box(Contents())
+            try readElements(bytes, to: length, carried: carried, present: &present, into: &b.contents)
             box = b
         } else {
             // Each is the Cause (the walk above).
@@ -372,9 +372,9 @@ public struct PFCPMessage: Hashable, Sendable {
     }
 
     /// Reads every IE into this message and `g` (given once: each access
-    /// to the box's groups through the box retains and releases it).
+    /// to the box's contents through the box retains and releases it).
     private mutating func readElements(_ bytes: [UInt8], to length: Int, carried: [PFCPIEType], present: inout UInt64,
-                                       into g: inout Groups) throws(WireError) {
+                                       into g: inout Contents) throws(WireError) {
         var it = PFCPElements(from: header.encodedLength, to: length)
         while let e = try it.next(in: bytes) {
             guard let i = carried.firstIndex(of: e.type) else {
@@ -382,38 +382,29 @@ public struct PFCPMessage: Hashable, Sendable {
                 continue
             }
             present |= 1 << i
-            if e.type == .cause {
-                cause = PFCPCause(rawValue: try e.integer(bytes, "cause"))
-            } else {
-                try Self.read(e, bytes, into: &g)
+            switch e.type {
+            case .cause: cause = PFCPCause(rawValue: try e.integer(bytes, "cause"))
+            case .nodeID: g.nodeID = try e.decode(bytes, PFCPNodeID.decode)
+            case .offendingIE: g.offendingIE = PFCPIEType(rawValue: try e.integer(bytes, "offending IE"))
+            case .recoveryTimeStamp: g.recoveryTimeStamp = try e.integer(bytes, "recovery time stamp")
+            case .nodeReportType: g.nodeReportType = PFCPNodeReportType(rawValue: try e.integer(bytes, "node report type"))
+            case .reportType: g.reportType = PFCPReportType(rawValue: try e.integer(bytes, "report type"))
+            case .fSEID: g.fSEID = try e.decode(bytes, PFCPFSEID.decode)
+            case .removePDR: g.removePDR.add(try PFCPRuleReference.decode(bytes, e))
+            case .removeFAR: g.removeFAR.add(try PFCPRuleReference.decode(bytes, e))
+            case .removeBAR: g.removeBAR = try PFCPRuleReference.decode(bytes, e)
+            case .createPDR: try g.createPDR.appendRead(.blank) { r throws(WireError) in try r.read(bytes, e, create: true) }
+            case .createFAR: try g.createFAR.appendRead(.blank) { r throws(WireError) in try r.read(bytes, e, create: true) }
+            case .createBAR: g.createBAR = try PFCPBAR.decode(bytes, e)
+            case .updatePDR: try g.updatePDR.appendRead(.blank) { r throws(WireError) in try r.read(bytes, e, create: false) }
+            case .updateFAR: try g.updateFAR.appendRead(.blank) { r throws(WireError) in try r.read(bytes, e, create: false) }
+            case .updateBAR: g.updateBAR = try PFCPBAR.decode(bytes, e)
+            case .createdPDR: g.createdPDR.add(try PFCPRuleReference.decode(bytes, e))
+            case .downlinkDataReport: g.downlinkDataReport = try PFCPDownlinkDataReport.decode(bytes, e)
+            case .loadControlInformation: g.loadControl = try PFCPLoadControl.decode(bytes, e)
+            case .ueIPAddressPoolInformation: g.poolInformation.append(try PFCPPoolInformation.decode(bytes, e))
+            default: g.unknown.append(e.raw(in: bytes))
             }
-        }
-    }
-
-    /// Reads the IE `e`, of a type the message carries, other than Cause.
-    @inline(__always)
-    private static func read(_ e: PFCPElement, _ bytes: [UInt8], into g: inout Groups) throws(WireError) {
-        switch e.type {
-        case .nodeID: g.nodeID = try e.decode(bytes, PFCPNodeID.decode)
-        case .offendingIE: g.offendingIE = PFCPIEType(rawValue: try e.integer(bytes, "offending IE"))
-        case .recoveryTimeStamp: g.recoveryTimeStamp = try e.integer(bytes, "recovery time stamp")
-        case .nodeReportType: g.nodeReportType = PFCPNodeReportType(rawValue: try e.integer(bytes, "node report type"))
-        case .reportType: g.reportType = PFCPReportType(rawValue: try e.integer(bytes, "report type"))
-        case .fSEID: g.fSEID = try e.decode(bytes, PFCPFSEID.decode)
-        case .removePDR: g.removePDR.add(try PFCPRuleReference.decode(bytes, e))
-        case .removeFAR: g.removeFAR.add(try PFCPRuleReference.decode(bytes, e))
-        case .removeBAR: g.removeBAR = try PFCPRuleReference.decode(bytes, e)
-        case .createPDR: try g.createPDR.appendRead(.blank) { r throws(WireError) in try r.read(bytes, e, create: true) }
-        case .createFAR: try g.createFAR.appendRead(.blank) { r throws(WireError) in try r.read(bytes, e, create: true) }
-        case .createBAR: g.createBAR = try PFCPBAR.decode(bytes, e)
-        case .updatePDR: try g.updatePDR.appendRead(.blank) { r throws(WireError) in try r.read(bytes, e, create: false) }
-        case .updateFAR: try g.updateFAR.appendRead(.blank) { r throws(WireError) in try r.read(bytes, e, create: false) }
-        case .updateBAR: g.updateBAR = try PFCPBAR.decode(bytes, e)
-        case .createdPDR: g.createdPDR.add(try PFCPRuleReference.decode(bytes, e))
-        case .downlinkDataReport: g.downlinkDataReport = try PFCPDownlinkDataReport.decode(bytes, e)
-        case .loadControlInformation: g.loadControl = try PFCPLoadControl.decode(bytes, e)
-        case .ueIPAddressPoolInformation: g.poolInformation.append(try PFCPPoolInformation.decode(bytes, e))
-        default: g.unknown.append(e.raw(in: bytes))
         }
     }
 }
