@@ -291,6 +291,17 @@ public struct PFCPMessage: Hashable, Sendable {
         w.u16(0)  // Message Length, set below
         if let seid = header.seid { w.u64(seid) }
         w.u32(header.sequence << 8 | UInt32((header.priority ?? 0) << 4))
+        if box === Box.empty {
+            // Its Cause alone (most answers): the box's IEs are not looked at.
+            if let cause { w.ie(.cause, cause.rawValue) }
+        } else {
+            writeContents(into: &w)
+        }
+        w.set16(UInt16(truncatingIfNeeded: w.count - 4), at: 2)
+    }
+
+    /// The IEs, Cause among them in its place, of a message with a box.
+    private func writeContents(into w: inout ByteWriter) {
         if let nodeID { w.ie(.nodeID) { nodeID.encode(into: &$0) } }
         if let cause { w.ie(.cause, cause.rawValue) }
         if let offendingIE { w.ie(.offendingIE, offendingIE.rawValue) }
@@ -312,7 +323,6 @@ public struct PFCPMessage: Hashable, Sendable {
         if let loadControl { w.ie(.loadControlInformation) { loadControl.encode(into: &$0) } }
         for pool in poolInformation { w.ie(.ueIPAddressPoolInformation) { pool.encode(into: &$0) } }
         w.ies(unknown)
-        w.set16(UInt16(truncatingIfNeeded: w.count - 4), at: 2)
     }
 
     static func flags(_ h: PFCPHeader) -> UInt8 {
