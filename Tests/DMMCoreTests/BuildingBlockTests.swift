@@ -57,8 +57,8 @@ struct DeadlineQueueTests {
 struct OwnNumberTests {
     /// The cheap hash must keep what a table needs: equal keys placed alike
     /// under every seed, and counters spread over a table's buckets as a
-    /// random hash would (at most 7 of 1,024 keys in one of 1,024 buckets
-    /// here; a hash that ignored the low or the high half would put them
+    /// random hash would (no more than 12 of 1,024 keys in one of 1,024
+    /// buckets; a hash that ignored the low or the high half would put them
     /// all in one), whether they count in the low half, in the high half,
     /// or up from a SEID's recovery time stamp.
     @Test func equalKeysHashAlikeAndCountersSpread() {

@@ -166,8 +166,8 @@ public enum PFCPRuleMapping {
     public static func write(_ rules: [ForwardingRule], anchoredHere: Bool, into m: inout PFCPMessage) {
         for rule in rules {
             guard let (pdr, far) = encode(rule, anchoredHere: anchoredHere) else { continue }
-            m.createPDR.append(pdr)
-            m.createFAR.append(far)
+            m.createPDR.add(pdr)
+            m.createFAR.add(far)
         }
         if buffers(rules) { m.createBAR = bar }
     }

@@ -427,11 +427,4 @@ extension Array {
         add(blank)
         try read(&self[count - 1])
     }
-
-    /// `append`, with the first element through an array literal: growing
-    /// an empty array takes the general path, a literal allocates at once.
-    @inlinable @inline(__always)
-    package mutating func add(_ element: Element) {
-        if isEmpty { self = [element] } else { append(element) }
-    }
 }
