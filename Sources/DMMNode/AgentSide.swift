@@ -75,9 +75,9 @@ final class AgentSide {
             switch action {
             case .install(let rule): rules.install(rule)
             case .remove(let rule): rules.remove(rule)
-            case .send(let m, let to):
+            case .send(let datagram, let to):
                 rules.apply()
-                send(m, to: to)
+                send(datagram, to: to)
             case .associated(let controller):
                 log.info("associated", metadata: ["controller": "\(controller)"])
             case .controllerLost:
@@ -97,12 +97,13 @@ final class AgentSide {
         rules.apply()
     }
 
-    func send(_ m: PFCPMessage, to peer: IPv6Address) {
+    func send(_ datagram: [UInt8], to peer: IPv6Address) {
+        let type = PFCPHeader.type(of: datagram)?.name ?? "none"
         do {
-            try socket.send(try m.encode(), to: peer, port: PFCPHeader.udpPort)
-            metrics.count("dmm_pfcp_messages_sent_total", [("type", m.type.name)])
+            try socket.send(datagram, to: peer, port: PFCPHeader.udpPort)
+            metrics.count("dmm_pfcp_messages_sent_total", [("type", type)])
         } catch {
-            log.warning("send", metadata: ["to": "\(peer)", "type": "\(m.type.name)", "error": "\(error)"])
+            log.warning("send", metadata: ["to": "\(peer)", "type": "\(type)", "error": "\(error)"])
         }
     }
 
@@ -135,7 +136,7 @@ final class AgentSide {
             "rules": rules.rules.map { "\($0)" }.sorted(),
             "counters": [
                 "retransmissions": pfcp.retransmissions, "unanswered": pfcp.unanswered, "duplicates": pfcp.duplicates,
-                "unexpected_responses": pfcp.unexpectedResponses, "controller_restarts": engine.counters.controllerRestarts,
+                "unexpected_responses": pfcp.unexpectedResponses, "unencodable": pfcp.unencodable, "controller_restarts": engine.counters.controllerRestarts,
                 "rule_changes": rules.changes,
             ],
             "refused": Dictionary(uniqueKeysWithValues: pfcp.refused.map { (PFCPCause(rawValue: $0.key).name, $0.value) }),

@@ -206,16 +206,8 @@ public final class ControllerDaemon {
     /// Sends a step's messages together: with a send each, an agent woken by
     /// the first took this core until it was done and held back the second
     /// agent's (see `UDPSocket.send(_:port:)`).
-    func send(_ messages: [(PFCPMessage, IPv6Address)]) {
-        var datagrams: [(bytes: [UInt8], to: IPv6Address)] = [], types: [String] = []
-        for (m, peer) in messages {
-            do {
-                datagrams.append((try m.encode(), peer))
-                types.append(m.type.name)
-            } catch {
-                log.warning("send", metadata: ["to": "\(peer)", "type": "\(m.type.name)", "error": "\(error)"])
-            }
-        }
+    func send(_ datagrams: [(bytes: [UInt8], to: IPv6Address)]) {
+        let types = datagrams.map { PFCPHeader.type(of: $0.bytes)?.name ?? "none" }
         let failures = socket.send(datagrams, port: PFCPHeader.udpPort)
         for (i, error) in failures {
             log.warning("send", metadata: ["to": "\(datagrams[i].to)", "type": "\(types[i])", "error": "\(error)"])
@@ -332,7 +324,7 @@ public final class ControllerDaemon {
             },
             "counters": [
                 "retransmissions": pfcp.retransmissions, "unanswered": pfcp.unanswered, "duplicates": pfcp.duplicates,
-                "unexpected_responses": pfcp.unexpectedResponses, "agent_restarts": engine.counters.agentRestarts,
+                "unexpected_responses": pfcp.unexpectedResponses, "unencodable": pfcp.unencodable, "agent_restarts": engine.counters.agentRestarts,
                 "sessions_refused": engine.counters.sessionsRefused, "store_failures": storeFailures,
                 "signalling_messages": signalling, "listed_prefixes_used": location.listed.used,
                 "listed_prefixes_not_the_nodes": location.listed.notTheNodes,

@@ -64,14 +64,14 @@ extension BenchCommand {
             /// Carries every datagram until both are quiet.
             func pump() throws {
                 var toAgent: [[UInt8]] = [], toController: [[UInt8]] = []
-                try controller.pollActions { a in if case .send(let m, _) = a { toAgent.append(try m.encode()) } }
+                controller.pollActions { a in if case .send(let datagram, _) = a { toAgent.append(datagram) } }
                 while !toAgent.isEmpty || !toController.isEmpty {
                     for bytes in toAgent { agent.handle(.pfcp(bytes, from: Self.controllerAddress), at: now) }
                     messages += toAgent.count
                     toAgent.removeAll(keepingCapacity: true)
-                    try agent.pollActions { a in
+                    agent.pollActions { a in
                         switch a {
-                        case .send(let m, _): toController.append(try m.encode())
+                        case .send(let datagram, _): toController.append(datagram)
                         case .install(let r):
                             ruleChanges += 1
                             if dataPlane != nil { changes.append(.install(r)) }
@@ -84,13 +84,13 @@ extension BenchCommand {
                     for bytes in toController { controller.handle(.pfcp(bytes, from: Self.agentAddress), at: now) }
                     messages += toController.count
                     toController.removeAll(keepingCapacity: true)
-                    try controller.pollActions { a in if case .send(let m, _) = a { toAgent.append(try m.encode()) } }
+                    controller.pollActions { a in if case .send(let datagram, _) = a { toAgent.append(datagram) } }
                 }
             }
 
             agent.start(at: now)
             for a in agent.pollActions() {
-                if case .send(let m, _) = a { controller.handle(.pfcp(try m.encode(), from: Self.agentAddress), at: now) }
+                if case .send(let datagram, _) = a { controller.handle(.pfcp(datagram, from: Self.agentAddress), at: now) }
             }
             try pump()
             guard agent.isAssociated else { throw ValidationError("the agent did not associate") }

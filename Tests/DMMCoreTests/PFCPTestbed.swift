@@ -117,15 +117,15 @@ struct PFCPTestbed {
         }
     }
 
-    mutating func transmit(_ m: PFCPMessage, from: IPv6Address, to: IPv6Address) {
-        sent.append((name(of: from), name(of: to), m))
+    mutating func transmit(_ datagram: [UInt8], from: IPv6Address, to: IPv6Address) {
+        sent.append((name(of: from), name(of: to), try! PFCPMessage.decode(datagram)))
         if isolated.contains(name(of: from)) || isolated.contains(name(of: to)) { return }
         if let n = losses[name(of: from)], n > 0 {
             losses[name(of: from)] = n - 1
             return
         }
         order += 1
-        inFlight.append((now + latency, order, try! m.encode(), from, to))
+        inFlight.append((now + latency, order, datagram, from, to))
     }
 
     /// Delivers raw bytes to `to` from `from` now, as a hostile peer would.

@@ -56,6 +56,30 @@ struct PFCPTests {
         #expect(decoded.unknown.isEmpty)
     }
 
+    /// A receiver reads every message into one (`read`), and a sender
+    /// writes each into one (`reset`): what is read is what `decode` gives,
+    /// whatever the message held before, and a copy taken before is left
+    /// as it was. Every sample is read after every other, so an IE of any
+    /// kind that `reset` or `read` failed to take away would show.
+    @Test func oneMessageReadsAndIsResetForEveryKindInTurn() throws {
+        let datagrams = try PFCPSamples.all.map { try $0.encode() }
+        var m = PFCPMessage(.heartbeatRequest, sequence: 0)
+        for before in datagrams {
+            for bytes in datagrams {
+                try m.read(before)
+                let held = m
+                try m.read(bytes)
+                #expect(m == (try PFCPMessage.decode(bytes)))
+                #expect(try m.encode() == bytes)
+                #expect(held == (try PFCPMessage.decode(before)), "a copy is not changed by the next read")
+            }
+            try m.read(before)
+            m.reset(.sessionDeletionRequest, sequence: 9, seid: 3)
+            #expect(m == PFCPMessage(.sessionDeletionRequest, sequence: 9, seid: 3))
+            #expect(try m.encode() == (try PFCPMessage(.sessionDeletionRequest, sequence: 9, seid: 3).encode()))
+        }
+    }
+
     @Test func everyMessageKindIsSampled() {
         let sampled = Set(PFCPSamples.all.map(\.type.rawValue))
         #expect(sampled == Set(PFCPMessageType.known.map(\.rawValue)).subtracting([PFCPMessageType.versionNotSupportedResponse.rawValue]))

@@ -94,7 +94,7 @@ public struct DataPlaneAgent: Sendable {
     public mutating func handleTimeout(at now: Instant) {
         for retry in exchange.expire(at: now) {
             switch retry {
-            case .resend(let m, let peer): actions.append(.send(m, to: peer))
+            case .resend(let datagram, let peer): actions.append(.send(datagram, to: peer))
             case .givenUp(let p): givenUp(p, at: now)
             }
         }
@@ -176,7 +176,10 @@ public struct DataPlaneAgent: Sendable {
     }
 
     mutating func send(_ message: consuming PFCPMessage, purpose: PFCPRequests.Purpose, at now: Instant) {
-        actions.append(.send(exchange.request(message, to: config.controller, for: purpose, at: now), to: config.controller))
+        // Nil (counted) for an Association Setup Request with more pools than 64 KiB hold.
+        if let datagram = exchange.request(message, to: config.controller, for: purpose, at: now) {
+            actions.append(.send(datagram, to: config.controller))
+        }
     }
 
     /// The controller is unreachable: keep the rules (packets still flow)
@@ -197,9 +200,10 @@ public struct DataPlaneAgent: Sendable {
             return
         }
         switch exchange.receive(bytes, from: sender, at: now, seid: { self.sessions[OwnNumber($0)]?.controller.seid }) {
-        case .request(let m): actions.append(.send(exchange.answer(request(m, at: now), to: sender, at: now), to: sender))
+        case .request(let m):
+            if let datagram = exchange.answer(request(m, at: now), to: sender, at: now) { actions.append(.send(datagram, to: sender)) }
         case .response(let m, let request): response(m, to: request, at: now)
-        case .answer(let m): actions.append(.send(m, to: sender))
+        case .answer(let datagram): actions.append(.send(datagram, to: sender))
         case .ignored: break
         }
     }
@@ -383,7 +387,8 @@ public enum AgentEvent: Sendable {
 }
 
 public enum AgentAction: Hashable, Sendable {
-    case send(PFCPMessage, to: IPv6Address)
+    /// A PFCP message, encoded.
+    case send([UInt8], to: IPv6Address)
     case install(ForwardingRule)
     case remove(ForwardingRule)
     /// The controller accepted the association.

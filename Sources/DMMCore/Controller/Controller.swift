@@ -124,35 +124,34 @@ public struct Controller: Sendable {
             case programmed
             /// To be forgotten: nothing is wanted, and nothing is held.
             case emptied
-            /// This request, now in flight.
-            case request(PFCPMessage)
+            /// The request written, now in flight.
+            case request
         }
 
         /// The request that takes the agent from what it acknowledged to
-        /// what is wanted, if nothing is in flight: an establishment, a
-        /// modification or a deletion. `anchored` tells whether the agent
-        /// anchors the prefix.
-        mutating func next(from controller: IPv6Address, anchored: (IPv6Address, IPv6Prefix) -> Bool)
+        /// what is wanted, if nothing is in flight, written into `m`: an
+        /// establishment, a modification or a deletion. `anchored` tells
+        /// whether the agent anchors the prefix.
+        mutating func next(from controller: IPv6Address, into m: inout PFCPMessage, anchored: (IPv6Address, IPv6Prefix) -> Bool)
             -> (agent: IPv6Address, prefix: IPv6Prefix, next: Next) {
             guard inFlight == nil else { return (agent, prefix, .waiting) }
             guard !isProgrammed else { return (agent, prefix, wanted.isEmpty ? .emptied : .programmed) }
             let anchoredHere = anchored(agent, prefix)
-            var m: PFCPMessage
             if let agentSEID {
                 if wanted.isEmpty {
-                    m = PFCPMessage(.sessionDeletionRequest, sequence: 0, seid: agentSEID)
+                    m.reset(.sessionDeletionRequest, sequence: 0, seid: agentSEID)
                 } else {
-                    m = PFCPMessage(.sessionModificationRequest, sequence: 0, seid: agentSEID)
+                    m.reset(.sessionModificationRequest, sequence: 0, seid: agentSEID)
                     PFCPRuleMapping.describe(from: acknowledged, to: wanted, anchoredHere: anchoredHere, in: &m)
                 }
             } else {
-                m = PFCPMessage(.sessionEstablishmentRequest, sequence: 0, seid: 0)
+                m.reset(.sessionEstablishmentRequest, sequence: 0, seid: 0)
                 m.nodeID = .ipv6(controller)
                 m.fSEID = PFCPFSEID(seid: seid, ipv6: controller)
                 PFCPRuleMapping.write(wanted, anchoredHere: anchoredHere, into: &m)
             }
             inFlight = wanted
-            return (agent, prefix, .request(m))
+            return (agent, prefix, .request)
         }
 
         /// Takes the agent's answer to the request in flight (nil if none
@@ -194,6 +193,9 @@ public struct Controller: Sendable {
     var sessionOf: [IPv6Prefix: PrefixSessions] = [:]
     var nextSEID: UInt64
     var exchange: PFCPExchange
+    /// Every session request is written into this one message (see
+    /// `PFCPMessage.reset`); the exchange keeps it as encoded.
+    var outgoing = PFCPMessage(.sessionModificationRequest, sequence: 0, seid: 0)
     var timers = TimerTable<Timer>()
     var actions: [ControllerAction] = []
     public internal(set) var counters = Counters()
@@ -298,7 +300,7 @@ public struct Controller: Sendable {
     public mutating func handleTimeout(at now: Instant) {
         for retry in exchange.expire(at: now) {
             switch retry {
-            case .resend(let m, let peer): actions.append(.send(m, to: peer))
+            case .resend(let datagram, let peer): actions.append(.send(datagram, to: peer))
             case .givenUp(let p): givenUp(p, at: now)
             }
         }
@@ -389,12 +391,14 @@ public struct Controller: Sendable {
         let associations = self.associations
         // A mutating call reaches the session in place; reading it through
         // the dictionary would copy it whole.
-        let (agent, prefix, next) = sessions.values[i].next(from: config.address) { associations[$0]?.anchors($1) ?? false }
+        let (agent, prefix, next) = sessions.values[i].next(from: config.address, into: &outgoing) {
+            associations[$0]?.anchors($1) ?? false
+        }
         switch next {
         case .waiting: break
         case .programmed: actions.append(.programmed(agent: agent, prefix: prefix))
         case .emptied: forget(seid)
-        case .request(let m): send(m, to: agent, purpose: .session(seid), at: now)
+        case .request: send(outgoing, to: agent, purpose: .session(seid), at: now)
         }
     }
 
@@ -430,8 +434,9 @@ public struct Controller: Sendable {
         r.nodeID = .ipv6(config.address)
         r.recoveryTimeStamp = recoveryTimeStamp
         guard case .ipv6(let id) = m.nodeID, id == sender else {
+            // The Node ID is at fault; an Association Setup Response has no
+            // Offending IE to say so (TS 29.244 Table 7.4.4.2-1).
             r.cause = .mandatoryIEIncorrect
-            r.offendingIE = .nodeID
             return r
         }
         guard config.agents.isEmpty || config.agents.contains(sender) else {
@@ -491,7 +496,12 @@ public struct Controller: Sendable {
     }
 
     mutating func send(_ message: consuming PFCPMessage, to peer: IPv6Address, purpose: PFCPRequests.Purpose, at now: Instant) {
-        actions.append(.send(exchange.request(message, to: peer, for: purpose, at: now), to: peer))
+        guard let datagram = exchange.request(message, to: peer, for: purpose, at: now) else {
+            // Not sent (counted): the session waits for what is next wanted of it.
+            if case .session(let seid) = purpose { sessions[seid]?.inFlight = nil }
+            return
+        }
+        actions.append(.send(datagram, to: peer))
     }
 
     /// An agent that leaves a request unanswered is down.
@@ -512,14 +522,14 @@ public struct Controller: Sendable {
         switch exchange.receive(bytes, from: sender, at: now, seid: { self.sessions[$0]?.agentSEID }) {
         case .request(let m):
             let r = request(m, from: sender, at: now)
-            actions.append(.send(exchange.answer(r, to: sender, at: now), to: sender))
+            if let datagram = exchange.answer(r, to: sender, at: now) { actions.append(.send(datagram, to: sender)) }
             if r.type == .associationSetupResponse, r.cause == .requestAccepted {
                 for seid in sessions.keys.sorted() where sessions[seid]!.agent == sender { push(seid, at: now) }
             }
         case .response(let m, let request):
             heard(from: sender)
             if case .session(let seid) = request.purpose { sessionAnswered(seid, m, at: now) }
-        case .answer(let m): actions.append(.send(m, to: sender))
+        case .answer(let datagram): actions.append(.send(datagram, to: sender))
         case .ignored: break
         }
     }
@@ -588,7 +598,8 @@ public enum ControllerEvent: Sendable {
 }
 
 public enum ControllerAction: Hashable, Sendable {
-    case send(PFCPMessage, to: IPv6Address)
+    /// A PFCP message, encoded.
+    case send([UInt8], to: IPv6Address)
     case associationChanged(agent: IPv6Address, status: Controller.Status)
     /// The agent holds every rule the controller wants for the prefix there.
     case programmed(agent: IPv6Address, prefix: IPv6Prefix)

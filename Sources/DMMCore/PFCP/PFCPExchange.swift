@@ -6,7 +6,8 @@ import DMMWire
 /// the same answer without carrying it out twice; it answers a request that
 /// does not decode with the Cause its fault calls for; and it counts all of
 /// it. The engine decides what requests mean and what to do when one is
-/// given up; it sends what this returns.
+/// given up; it sends the datagrams this returns, encoded once: a request
+/// is kept as it was sent, to be sent again, and an answer to be given again.
 struct PFCPExchange: Sendable {
     /// What a datagram turned out to be.
     enum Arrival {
@@ -14,15 +15,16 @@ struct PFCPExchange: Sendable {
         case request(PFCPMessage)
         /// The response to a request still waiting, with that request.
         case response(PFCPMessage, to: PFCPRequests.Pending)
-        /// An answer owed: to a request sent again, or to one that does not decode.
-        case answer(PFCPMessage)
+        /// An answer owed, encoded: to a request sent again, or to one that
+        /// does not decode.
+        case answer([UInt8])
         /// Nothing to do (counted).
         case ignored
     }
 
     /// A request whose T1 ran out.
     enum Retry {
-        case resend(PFCPMessage, to: IPv6Address)
+        case resend([UInt8], to: IPv6Address)
         case givenUp(PFCPRequests.Pending)
     }
 
@@ -33,6 +35,9 @@ struct PFCPExchange: Sendable {
     let recoveryTimeStamp: UInt32
     private var requests: PFCPRequests
     private var answers = PFCPAnswers()
+    /// Every datagram is read into this one message (`PFCPMessage.read`),
+    /// whose storage is used again once the engine is done with the last.
+    private var received = PFCPMessage(.heartbeatRequest, sequence: 0)
     /// When each request is due to be sent again, in the order sent: every
     /// request waits T1. An entry is stale when its request was answered or
     /// sent again since (`PFCPRequests.Pending.due` differs).
@@ -63,22 +68,32 @@ struct PFCPExchange: Sendable {
         }
     }
 
-    /// Numbers `message` and waits for its answer; the caller sends what
-    /// this returns.
+    /// Numbers `message` and waits for its answer; the caller sends the
+    /// datagram this returns. Nil (counted) if it does not encode: it is
+    /// over 64 KiB, which only a list of pools that long makes.
     mutating func request(_ message: consuming PFCPMessage, to peer: IPv6Address, for purpose: PFCPRequests.Purpose,
-                          at now: Instant) -> PFCPMessage {
+                          at now: Instant) -> [UInt8]? {
         var m = consume message
         let due = now + timing.t1
-        retransmissions.append(requests.register(&m, to: peer, for: purpose, due: due), at: due)
-        return m
+        guard let (datagram, sequence) = requests.register(&m, to: peer, for: purpose, due: due) else {
+            counters.unencodable += 1
+            return nil
+        }
+        retransmissions.append(sequence, at: due)
+        return datagram
     }
 
     /// Keeps `answer` for a request that may come again, and counts a
-    /// refusal by its Cause; the caller sends it.
-    mutating func answer(_ answer: PFCPMessage, to peer: IPv6Address, at now: Instant) -> PFCPMessage {
+    /// refusal by its Cause; the caller sends the datagram this returns
+    /// (nil, counted, if it does not encode).
+    mutating func answer(_ answer: PFCPMessage, to peer: IPv6Address, at now: Instant) -> [UInt8]? {
         if let cause = answer.cause, !cause.isAcceptance { counters.refused[cause.rawValue, default: 0] += 1 }
-        answers.remember(answer, to: peer, until: now + timing.answerLifetime, now: now)
-        return answer
+        guard let datagram = try? answer.encode() else {
+            counters.unencodable += 1
+            return nil
+        }
+        answers.remember(datagram, answer.sequence, to: peer, until: now + timing.answerLifetime, now: now)
+        return datagram
     }
 
     /// Reads a datagram from `sender`. `seid` gives the sender's SEID of the
@@ -86,16 +101,16 @@ struct PFCPExchange: Sendable {
     /// that does not decode.
     mutating func receive(_ bytes: [UInt8], from sender: IPv6Address, at now: Instant,
                           seid: (UInt64) -> UInt64?) -> Arrival {
-        let message: PFCPMessage
         do {
-            message = try PFCPMessage.decode(bytes)
+            try received.read(bytes)
         } catch {
             counters.malformed[error.kind, default: 0] += 1
             guard let r = PFCPMessage.answer(toUndecodable: bytes, error, node: node, recoveryTimeStamp: recoveryTimeStamp,
                                              seid: seid)
             else { return .ignored }
-            return .answer(answer(r, to: sender, at: now))
+            return answer(r, to: sender, at: now).map(Arrival.answer) ?? .ignored
         }
+        let message = received
         if message.type.isRequest {
             guard let previous = answers.answer(to: sender, message.sequence, at: now) else { return .request(message) }
             counters.duplicates += 1
@@ -121,7 +136,7 @@ struct PFCPExchange: Sendable {
             case .again(let p)?:
                 counters.retransmissions += 1
                 retransmissions.append(sequence, at: due)
-                retries.append(.resend(p.message, to: p.peer))
+                retries.append(.resend(p.datagram, to: p.peer))
             case .givenUp(let p)?:
                 counters.unanswered += 1
                 retries.append(.givenUp(p))
@@ -148,4 +163,6 @@ public struct PFCPCounters: Sendable, Hashable {
     public var duplicates = 0
     /// Responses to no request waiting for one.
     public var unexpectedResponses = 0
+    /// Messages not sent because they do not encode (over 64 KiB).
+    public var unencodable = 0
 }

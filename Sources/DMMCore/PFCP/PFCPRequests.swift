@@ -6,7 +6,10 @@ import DMMWire
 /// request went to and be of the request's response type.
 struct PFCPRequests: Sendable {
     struct Pending: Sendable {
-        let message: PFCPMessage
+        /// The request as sent: sent again as it is (TS 29.244 section 6.4
+        /// wants the same message with the same sequence number).
+        let datagram: [UInt8]
+        let type: PFCPMessageType
         let peer: IPv6Address
         /// What the request is for, to the engine that sent it.
         let purpose: Purpose
@@ -30,19 +33,24 @@ struct PFCPRequests: Sendable {
     /// its predecessor's peers may still hold answers for.
     init(first: UInt32) { last = first & 0xFF_FFFF }
 
-    /// Numbers `message` and records it; the caller sends it.
-    mutating func register(_ message: inout PFCPMessage, to peer: IPv6Address, for purpose: Purpose, due: Instant) -> UInt32 {
-        last = (last + 1) & 0xFF_FFFF
-        message.header.sequence = last
-        pending[OwnNumber(last)] = Pending(message: message, peer: peer, purpose: purpose, due: due)
-        return last
+    /// Numbers `message` and records it encoded; the caller sends what
+    /// this returns with its sequence number. Nil if it does not encode
+    /// (over 64 KiB): nothing is recorded.
+    mutating func register(_ message: inout PFCPMessage, to peer: IPv6Address, for purpose: Purpose, due: Instant)
+        -> (datagram: [UInt8], sequence: UInt32)? {
+        let sequence = (last + 1) & 0xFF_FFFF
+        message.header.sequence = sequence
+        guard let datagram = try? message.encode() else { return nil }
+        last = sequence
+        pending[OwnNumber(sequence)] = Pending(datagram: datagram, type: message.type, peer: peer, purpose: purpose, due: due)
+        return (datagram, sequence)
     }
 
     /// The request `response` answers, no longer pending; nil if none.
     mutating func answered(by response: PFCPMessage, from peer: IPv6Address) -> Pending? {
         guard let i = pending.index(forKey: OwnNumber(response.sequence)) else { return nil }
         let p = pending.values[i]
-        guard p.peer == peer, p.message.type.response == response.type else { return nil }
+        guard p.peer == peer, p.type.response == response.type else { return nil }
         pending.remove(at: i)
         return p
     }
@@ -87,7 +95,8 @@ struct PFCPAnswers: Sendable {
     }
 
     struct Answer: Sendable {
-        let message: PFCPMessage
+        /// As it was sent.
+        let datagram: [UInt8]
         let until: Instant
     }
 
@@ -97,19 +106,20 @@ struct PFCPAnswers: Sendable {
     private var lifetimes = DeadlineQueue<Key>()
 
     /// The answer given to request `sequence` from `peer`, if still kept.
-    func answer(to peer: IPv6Address, _ sequence: UInt32, at now: Instant) -> PFCPMessage? {
+    func answer(to peer: IPv6Address, _ sequence: UInt32, at now: Instant) -> [UInt8]? {
         guard let a = answers[Key(peer: peer, sequence: sequence)], a.until > now else { return nil }
-        return a.message
+        return a.datagram
     }
 
-    /// Keeps `answer` until `until`, and forgets those whose time is over.
-    mutating func remember(_ answer: PFCPMessage, to peer: IPv6Address, until: Instant, now: Instant) {
+    /// Keeps the answer `datagram` to request `sequence` until `until`, and
+    /// forgets those whose time is over.
+    mutating func remember(_ datagram: [UInt8], _ sequence: UInt32, to peer: IPv6Address, until: Instant, now: Instant) {
         while let (at, key) = lifetimes.first, at <= now {
             lifetimes.removeFirst()
             if let a = answers[key], a.until == at { answers[key] = nil }
         }
-        let key = Key(peer: peer, sequence: answer.sequence)
-        answers[key] = Answer(message: answer, until: until)
+        let key = Key(peer: peer, sequence: sequence)
+        answers[key] = Answer(datagram: datagram, until: until)
         lifetimes.append(key, at: until)
     }
 }
@@ -158,7 +168,8 @@ extension PFCPMessage {
         }
         r.cause = PFCPCause.refusing(error)
         r.offendingIE = error.element.map(PFCPIEType.init(rawValue:))
-        if !header.type.isSessionMessage { r.nodeID = .ipv6(node) }
+        // Node ID is mandatory in node responses and in a Session Establishment Response.
+        if !header.type.isSessionMessage || header.type == .sessionEstablishmentRequest { r.nodeID = .ipv6(node) }
         return r
     }
 }

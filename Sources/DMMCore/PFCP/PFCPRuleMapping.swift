@@ -119,7 +119,12 @@ public enum PFCPRuleMapping {
         // The BAR comes before the FAR that names it and goes after it.
         if buffers(after) && !buffers(before) { m.createBAR = bar }
         if buffers(before) && !buffers(after) { m.removeBAR = PFCPRuleReference(id: UInt32(bar.id)) }
-        for slot in slots {
+        // Bit s: a rule of slot s is before or after (most sessions use one
+        // slot of three, and each slot looked at reads both lists).
+        var used: UInt8 = 0
+        for r in before { used |= 1 << slot(of: r.key) }
+        for r in after { used |= 1 << slot(of: r.key) }
+        for slot in slots where used & 1 << slot != 0 {
             /// The slot's first rule, if it is a session's: its key and parts.
             func first(_ rules: [ForwardingRule]) -> (key: ForwardingRule.Key, detection: Detection, treatment: Treatment)? {
                 guard let r = rules.first(where: { self.slot(of: $0.key) == slot }), let parts = parts(of: r, anchoredHere: anchoredHere)

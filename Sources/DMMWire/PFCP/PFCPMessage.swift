@@ -47,6 +47,12 @@ public struct PFCPHeader: Hashable, Sendable {
 
     /// Octets of the header before the first IE.
     var encodedLength: Int { seid == nil ? 8 : 16 }
+
+    /// The Message Type of an encoded message (its second octet); nil for
+    /// fewer octets.
+    public static func type(of datagram: [UInt8]) -> PFCPMessageType? {
+        datagram.count < 2 ? nil : PFCPMessageType(rawValue: datagram[1])
+    }
 }
 
 /// A PFCP message: its header and the IEs this system reads, each in its own
@@ -84,6 +90,32 @@ public struct PFCPMessage: Hashable, Sendable {
         var loadControl: PFCPLoadControl?
         var poolInformation: [PFCPPoolInformation] = []
         var unknown: [PFCPRawIE] = []
+
+        /// Takes every IE away, in place, the lists keeping their storage
+        /// (`PFCPMessage.read` and `reset`). Every field is named here: one left out
+        /// would carry an IE over into the next message read.
+        mutating func empty() {
+            nodeID = nil
+            offendingIE = nil
+            recoveryTimeStamp = nil
+            fSEID = nil
+            nodeReportType = nil
+            reportType = nil
+            removePDR.clear()
+            removeFAR.clear()
+            removeBAR = nil
+            createPDR.clear()
+            createFAR.clear()
+            createBAR = nil
+            updatePDR.clear()
+            updateFAR.clear()
+            updateBAR = nil
+            createdPDR.clear()
+            downlinkDataReport = nil
+            loadControl = nil
+            poolInformation.clear()
+            unknown.clear()
+        }
     }
 
     final class Box: @unchecked Sendable {
@@ -228,8 +260,23 @@ public struct PFCPMessage: Hashable, Sendable {
 
     /// A message with no IEs yet; `seid` is required of session messages.
     public init(_ type: PFCPMessageType, sequence: UInt32, seid: UInt64? = nil) {
-        header = PFCPHeader(version: PFCPHeader.version, type: type, seid: type.isSessionMessage ? seid ?? 0 : nil,
-                            sequence: sequence & 0xFF_FFFF, priority: nil)
+        header = Self.header(type, sequence: sequence, seid: seid)
+    }
+
+    /// Makes this a message with no IEs, as `init` does, in place: a box it
+    /// holds alone is emptied and kept, with its lists' storage, so that a
+    /// sender writing every message in one allocates for neither.
+    public mutating func reset(_ type: PFCPMessageType, sequence: UInt32, seid: UInt64? = nil) {
+        header = Self.header(type, sequence: sequence, seid: seid)
+        cause = nil
+        if box !== Box.empty {
+            if isKnownUniquelyReferenced(&box) { box.contents.empty() } else { box = Box.empty }
+        }
+    }
+
+    private static func header(_ type: PFCPMessageType, sequence: UInt32, seid: UInt64?) -> PFCPHeader {
+        PFCPHeader(version: PFCPHeader.version, type: type, seid: type.isSessionMessage ? seid ?? 0 : nil,
+                   sequence: sequence & 0xFF_FFFF, priority: nil)
     }
 
     public var type: PFCPMessageType { header.type }
@@ -334,6 +381,16 @@ public struct PFCPMessage: Hashable, Sendable {
     /// Decodes exactly one message filling `bytes`. A fault in a known IE
     /// names it in `WireError.element`; a missing mandatory IE is `.missing`.
     public static func decode(_ bytes: [UInt8]) throws(WireError) -> PFCPMessage {
+        var m = PFCPMessage(.heartbeatRequest, sequence: 0)
+        try m.read(bytes)
+        return m
+    }
+
+    /// Decodes `bytes` into this message, as `decode` does, in place: a box
+    /// of IEs it holds alone is emptied and filled again, its lists keeping
+    /// their storage, so that a receiver reading every message into one
+    /// allocates for neither. After a throw it holds part of what was read.
+    public mutating func read(_ bytes: [UInt8]) throws(WireError) {
         let (header, length) = try PFCPHeader.decode(bytes)
         if header.version != PFCPHeader.version {
             throw WireError(.badValue, "PFCP version \(header.version), expected 1", at: 0)
@@ -344,10 +401,9 @@ public struct PFCPMessage: Hashable, Sendable {
         if header.type.isSessionMessage != (header.seid != nil) {
             throw WireError(.badValue, "\(header.type.name) with the S flag \(header.seid == nil ? "clear" : "set")", at: 0)
         }
-        var m = PFCPMessage(header.type, sequence: header.sequence)
-        m.header = header
-        try m.readElements(bytes, to: length)
-        return m
+        self.header = header
+        cause = nil
+        try readElements(bytes, to: length)
     }
 
     /// The IEs after the header, read into this message in place (inlined
@@ -355,8 +411,9 @@ public struct PFCPMessage: Hashable, Sendable {
     @inline(never)
     private mutating func readElements(_ bytes: [UInt8], to length: Int) throws(WireError) {
         // The IEs but Cause are read into a box of this message's own, in
-        // place (a value read locally and then boxed was copied whole), made
-        // only if one is there: an answer often carries its Cause alone.
+        // place (a value read locally and then boxed was copied whole): the
+        // one it holds alone, emptied, or a new one. Only if one is there:
+        // an answer often carries its Cause alone, and then has none.
         let (mandatory, carried) = Self.elements(of: header.type)
         let causeIsCarried = carried.contains(.cause)
         var it = PFCPElements(from: header.encodedLength, to: length)
@@ -365,10 +422,10 @@ public struct PFCPMessage: Hashable, Sendable {
         // Bit i: an IE of type carried[i] was read.
         var present: UInt64 = 0
         if boxed {
-            let b = Box(Contents())
-            try readElements(bytes, to: length, carried: carried, present: &present, into: &b.contents)
-            box = b
+            if box !== Box.empty && isKnownUniquelyReferenced(&box) { box.contents.empty() } else { box = Box(Contents()) }
+            try readElements(bytes, to: length, carried: carried, present: &present, into: &box.contents)
         } else {
+            box = Box.empty
             // Each is the Cause (the walk above).
             it = PFCPElements(from: header.encodedLength, to: length)
             while let e = try it.next(in: bytes) {
