@@ -95,7 +95,10 @@ public struct PFCPMessage: Hashable, Sendable {
         /// (`PFCPMessage.read` and `reset`). Every field is named here: one left out
         /// would carry an IE over into the next message read.
         mutating func empty() {
-            nodeID = nil
+            // An IE that holds references is set to nil only if present:
+            // setting it releases what it held, at the cost of a call even
+            // when nothing is there, and most are absent.
+            if nodeID != nil { nodeID = nil }
             offendingIE = nil
             recoveryTimeStamp = nil
             fSEID = nil
@@ -103,16 +106,16 @@ public struct PFCPMessage: Hashable, Sendable {
             reportType = nil
             removePDR.clear()
             removeFAR.clear()
-            removeBAR = nil
+            if removeBAR != nil { removeBAR = nil }
             createPDR.clear()
             createFAR.clear()
-            createBAR = nil
+            if createBAR != nil { createBAR = nil }
             updatePDR.clear()
             updateFAR.clear()
-            updateBAR = nil
+            if updateBAR != nil { updateBAR = nil }
             createdPDR.clear()
-            downlinkDataReport = nil
-            loadControl = nil
+            if downlinkDataReport != nil { downlinkDataReport = nil }
+            if loadControl != nil { loadControl = nil }
             poolInformation.clear()
             unknown.clear()
         }
@@ -349,27 +352,34 @@ public struct PFCPMessage: Hashable, Sendable {
 
     /// The IEs, Cause among them in its place, of a message with a box.
     private func writeContents(into w: inout ByteWriter) {
-        if let nodeID { w.ie(.nodeID) { nodeID.encode(into: &$0) } }
+        Self.write(&box.contents, cause: cause, into: &w)
+    }
+
+    /// The box's IEs read where they lie (`inout` for that alone: reading
+    /// each through the message's property retained and released the box
+    /// and each list, 18 pairs a message).
+    private static func write(_ c: inout Contents, cause: PFCPCause?, into w: inout ByteWriter) {
+        if let nodeID = c.nodeID { w.ie(.nodeID) { nodeID.encode(into: &$0) } }
         if let cause { w.ie(.cause, cause.rawValue) }
-        if let offendingIE { w.ie(.offendingIE, offendingIE.rawValue) }
-        if let recoveryTimeStamp { w.ie(.recoveryTimeStamp, recoveryTimeStamp) }
-        if let fSEID { w.ie(.fSEID) { fSEID.encode(into: &$0) } }
-        if let nodeReportType { w.ie(.nodeReportType, nodeReportType.rawValue) }
-        w.ies(.removePDR, removePDR) { ref, w in ref.encode(into: &w, group: .removePDR) }
-        w.ies(.removeFAR, removeFAR) { ref, w in ref.encode(into: &w, group: .removeFAR) }
-        if let removeBAR { w.ie(.removeBAR) { removeBAR.encode(into: &$0, group: .removeBAR) } }
-        w.ies(.createPDR, createPDR) { rule, w in rule.encode(into: &w) }
-        w.ies(.createFAR, createFAR) { rule, w in rule.encode(into: &w, create: true) }
-        if let createBAR { w.ie(.createBAR) { createBAR.encode(into: &$0) } }
-        w.ies(.updatePDR, updatePDR) { rule, w in rule.encode(into: &w) }
-        w.ies(.updateFAR, updateFAR) { rule, w in rule.encode(into: &w, create: false) }
-        if let updateBAR { w.ie(.updateBAR) { updateBAR.encode(into: &$0) } }
-        w.ies(.createdPDR, createdPDR) { ref, w in ref.encode(into: &w, group: .createdPDR) }
-        if let reportType { w.ie(.reportType, reportType.rawValue) }
-        if let downlinkDataReport { w.ie(.downlinkDataReport) { downlinkDataReport.encode(into: &$0) } }
-        if let loadControl { w.ie(.loadControlInformation) { loadControl.encode(into: &$0) } }
-        for pool in poolInformation { w.ie(.ueIPAddressPoolInformation) { pool.encode(into: &$0) } }
-        w.ies(unknown)
+        if let offendingIE = c.offendingIE { w.ie(.offendingIE, offendingIE.rawValue) }
+        if let recoveryTimeStamp = c.recoveryTimeStamp { w.ie(.recoveryTimeStamp, recoveryTimeStamp) }
+        if let fSEID = c.fSEID { w.ie(.fSEID) { fSEID.encode(into: &$0) } }
+        if let nodeReportType = c.nodeReportType { w.ie(.nodeReportType, nodeReportType.rawValue) }
+        w.ies(.removePDR, c.removePDR) { ref, w in ref.encode(into: &w, group: .removePDR) }
+        w.ies(.removeFAR, c.removeFAR) { ref, w in ref.encode(into: &w, group: .removeFAR) }
+        if let removeBAR = c.removeBAR { w.ie(.removeBAR) { removeBAR.encode(into: &$0, group: .removeBAR) } }
+        w.ies(.createPDR, c.createPDR) { rule, w in rule.encode(into: &w) }
+        w.ies(.createFAR, c.createFAR) { rule, w in rule.encode(into: &w, create: true) }
+        if let createBAR = c.createBAR { w.ie(.createBAR) { createBAR.encode(into: &$0) } }
+        w.ies(.updatePDR, c.updatePDR) { rule, w in rule.encode(into: &w) }
+        w.ies(.updateFAR, c.updateFAR) { rule, w in rule.encode(into: &w, create: false) }
+        if let updateBAR = c.updateBAR { w.ie(.updateBAR) { updateBAR.encode(into: &$0) } }
+        w.ies(.createdPDR, c.createdPDR) { ref, w in ref.encode(into: &w, group: .createdPDR) }
+        if let reportType = c.reportType { w.ie(.reportType, reportType.rawValue) }
+        if let downlinkDataReport = c.downlinkDataReport { w.ie(.downlinkDataReport) { downlinkDataReport.encode(into: &$0) } }
+        if let loadControl = c.loadControl { w.ie(.loadControlInformation) { loadControl.encode(into: &$0) } }
+        for pool in c.poolInformation { w.ie(.ueIPAddressPoolInformation) { pool.encode(into: &$0) } }
+        w.ies(c.unknown)
     }
 
     static func flags(_ h: PFCPHeader) -> UInt8 {
