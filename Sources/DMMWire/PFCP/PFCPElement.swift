@@ -168,8 +168,15 @@ extension ByteReader {
     mutating func text(_ count: Int, _ what: @autoclosure () -> String) throws(WireError) -> String {
         try need(count, what())
         let at = offset
-        // Validated where it lies: no copy of the octets on the way.
-        guard let s = bytes.withUnsafeBufferPointer({ String(validating: $0[at..<at + count], as: UTF8.self) }) else {
+        // Validated where it lies: no copy of the octets on the way. ASCII
+        // (a link's name) is decoded at once: validation takes the general
+        // path, a thousand instructions for a name.
+        let text = bytes.withUnsafeBufferPointer { all -> String? in
+            let octets = UnsafeBufferPointer(rebasing: all[at..<at + count])
+            if octets.allSatisfy({ $0 < 0x80 }) { return String(decoding: octets, as: UTF8.self) }
+            return String(validating: octets, as: UTF8.self)
+        }
+        guard let s = text else {
             throw WireError(.badValue, "\(what()) is not UTF-8 text", at: at)
         }
         try skip(count, what())
