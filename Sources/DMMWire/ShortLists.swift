@@ -10,6 +10,14 @@ extension Array {
         if capacity == 0 { self = [element] } else { append(element) }
     }
 
+    /// Adds `blank` and fills it where it lies: a value made and then
+    /// added is copied whole (a rule IE, field by field).
+    @inlinable @inline(__always)
+    package mutating func add<E: Error>(_ blank: Element, filling fill: (inout Element) throws(E) -> Void) throws(E) {
+        add(blank)
+        try fill(&self[count - 1])
+    }
+
     /// `removeAll(keepingCapacity: true)` for the cost of a test on an
     /// empty list: the general path replaces a subrange, and makes an
     /// empty list anew.

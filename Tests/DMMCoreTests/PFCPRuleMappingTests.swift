@@ -74,8 +74,9 @@ import Testing
         PFCPRuleMapping.write(rules, anchoredHere: true, into: &establishment)
         var session = AgentSession(controller: PFCPFSEID(seid: 7, ipv6: Self.far1))
         #expect(session.apply(try Self.sent(establishment), policy: policy) == nil)
-        let tunnel = PFCPRuleMapping.far(PFCPRuleMapping.Treatment(action: .forward, destination: .core, tunnel: Self.far2), for: .route(Self.prefix))
-        let foreign = PFCPRuleMapping.pdr(PFCPRuleMapping.Detection(source: .core, prefix: IPv6Prefix("2001:db8:9::/64")!), for: .route(Self.prefix))
+        var tunnel = PFCPFAR.blank, foreign = PFCPPDR.blank
+        PFCPRuleMapping.fill(&tunnel, PFCPRuleMapping.Treatment(action: .forward, destination: .core, tunnel: Self.far2), for: .route(Self.prefix))
+        PFCPRuleMapping.fill(&foreign, PFCPRuleMapping.Detection(source: .core, prefix: IPv6Prefix("2001:db8:9::/64")!), for: .route(Self.prefix))
 
         var missing = PFCPMessage(.sessionModificationRequest, sequence: 2, seid: 1)
         missing.removePDR = [PFCPRuleReference(id: 2)]

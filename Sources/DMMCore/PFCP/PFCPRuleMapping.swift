@@ -42,14 +42,6 @@ public enum PFCPRuleMapping {
         }
     }
 
-    /// The PDR and FAR of a rule at an agent that anchors the rule's prefix
-    /// or not, or nil for a rule that is not a session's (the agent's own
-    /// tunnel endpoints).
-    public static func encode(_ rule: ForwardingRule, anchoredHere: Bool) -> (PFCPPDR, PFCPFAR)? {
-        guard let (detection, treatment) = parts(of: rule, anchoredHere: anchoredHere) else { return nil }
-        return (pdr(detection, for: rule.key), far(treatment, for: rule.key))
-    }
-
     /// What a rule's PDR detects: rules of one slot whose detections are
     /// equal have equal PDRs, so that what changed is found without
     /// encoding either.
@@ -96,20 +88,31 @@ public enum PFCPRuleMapping {
         }
     }
 
-    static func pdr(_ d: Detection, for key: ForwardingRule.Key) -> PFCPPDR {
+    /// Fills a blank PDR (`PFCPPDR.blank`) for a detection, where it lies:
+    /// a rule IE made and then stored is copied whole.
+    static func fill(_ p: inout PFCPPDR, _ d: Detection, for key: ForwardingRule.Key) {
         let id = slot(of: key)
-        return PFCPPDR(id: id, precedence: precedence(of: key),
-                       pdi: PFCPPDI(sourceInterface: d.source, networkInstance: d.link?.name,
-                                    ueIPAddresses: [PFCPUEIPAddress(prefix: d.prefix, isDestination: d.source == .core)]),
-                       outerHeaderRemoval: d.decapsulated ? .ipv6 : nil, farID: UInt32(id))
+        p.id = id
+        p.precedence = precedence(of: key)
+        p.pdi = PFCPPDI(sourceInterface: d.source, networkInstance: d.link?.name,
+                        ueIPAddresses: [PFCPUEIPAddress(prefix: d.prefix, isDestination: d.source == .core)])
+        p.outerHeaderRemoval = d.decapsulated ? .ipv6 : nil
+        p.farID = UInt32(id)
     }
 
-    static func far(_ t: Treatment, for key: ForwardingRule.Key) -> PFCPFAR {
-        let id = UInt32(slot(of: key))
-        guard let destination = t.destination else { return PFCPFAR(id: id, applyAction: t.action, barID: t.action == .buffer ? bar.id : nil) }
-        return PFCPFAR(id: id, applyAction: t.action, forwarding: PFCPForwardingParameters(
-            destinationInterface: destination, networkInstance: t.link?.name, outerHeaderCreation: t.tunnel.map(PFCPOuterHeaderCreation.ipv6),
-            nextHop: t.via))
+    /// Fills a blank FAR (`PFCPFAR.blank`) for a treatment, the same way.
+    static func fill(_ f: inout PFCPFAR, _ t: Treatment, for key: ForwardingRule.Key) {
+        f.id = UInt32(slot(of: key))
+        f.applyAction = t.action
+        guard let destination = t.destination else {
+            f.barID = t.action == .buffer ? bar.id : nil
+            return
+        }
+        f.forwarding = .blank
+        f.forwarding!.destinationInterface = destination
+        f.forwarding!.networkInstance = t.link?.name
+        f.forwarding!.outerHeaderCreation = t.tunnel.map(PFCPOuterHeaderCreation.ipv6)
+        f.forwarding!.nextHop = t.via
     }
 
     /// The rule IEs that change a session from `before` to `after`, by slot
@@ -137,10 +140,10 @@ public enum PFCPRuleMapping {
                 m.removePDR.add(PFCPRuleReference(id: UInt32(slot)))
                 m.removeFAR.add(PFCPRuleReference(id: UInt32(slot)))
             case (nil, let new?):
-                m.createPDR.add(pdr(new.detection, for: new.key))
-                m.createFAR.add(far(new.treatment, for: new.key))
+                m.createPDR.add(.blank) { fill(&$0, new.detection, for: new.key) }
+                m.createFAR.add(.blank) { fill(&$0, new.treatment, for: new.key) }
             case (let old?, let new?):
-                if new.detection != old.detection { m.updatePDR.add(pdr(new.detection, for: new.key)) }
+                if new.detection != old.detection { m.updatePDR.add(.blank) { fill(&$0, new.detection, for: new.key) } }
                 if new.treatment == old.treatment { continue }
                 // An Update FAR sets IEs and cannot take one away (the access
                 // link of a delivery that becomes a tunnel, the outer header
@@ -149,9 +152,9 @@ public enum PFCPRuleMapping {
                 // same request.
                 if new.treatment.leavesOut(old.treatment) {
                     m.removeFAR.add(PFCPRuleReference(id: UInt32(slot)))
-                    m.createFAR.add(far(new.treatment, for: new.key))
+                    m.createFAR.add(.blank) { fill(&$0, new.treatment, for: new.key) }
                 } else {
-                    m.updateFAR.add(far(new.treatment, for: new.key))
+                    m.updateFAR.add(.blank) { fill(&$0, new.treatment, for: new.key) }
                 }
             }
         }
@@ -170,9 +173,9 @@ public enum PFCPRuleMapping {
     /// the controller's store keeps of a session).
     public static func write(_ rules: [ForwardingRule], anchoredHere: Bool, into m: inout PFCPMessage) {
         for rule in rules {
-            guard let (pdr, far) = encode(rule, anchoredHere: anchoredHere) else { continue }
-            m.createPDR.add(pdr)
-            m.createFAR.add(far)
+            guard let (detection, treatment) = parts(of: rule, anchoredHere: anchoredHere) else { continue }
+            m.createPDR.add(.blank) { fill(&$0, detection, for: rule.key) }
+            m.createFAR.add(.blank) { fill(&$0, treatment, for: rule.key) }
         }
         if buffers(rules) { m.createBAR = bar }
     }

@@ -470,11 +470,11 @@ public struct PFCPMessage: Hashable, Sendable {
             case .removePDR: g.removePDR.add(try PFCPRuleReference.decode(bytes, e))
             case .removeFAR: g.removeFAR.add(try PFCPRuleReference.decode(bytes, e))
             case .removeBAR: g.removeBAR = try PFCPRuleReference.decode(bytes, e)
-            case .createPDR: try g.createPDR.appendRead(.blank) { r throws(WireError) in try r.read(bytes, e, create: true) }
-            case .createFAR: try g.createFAR.appendRead(.blank) { r throws(WireError) in try r.read(bytes, e, create: true) }
+            case .createPDR: try g.createPDR.add(.blank) { r throws(WireError) in try r.read(bytes, e, create: true) }
+            case .createFAR: try g.createFAR.add(.blank) { r throws(WireError) in try r.read(bytes, e, create: true) }
             case .createBAR: g.createBAR = try PFCPBAR.decode(bytes, e)
-            case .updatePDR: try g.updatePDR.appendRead(.blank) { r throws(WireError) in try r.read(bytes, e, create: false) }
-            case .updateFAR: try g.updateFAR.appendRead(.blank) { r throws(WireError) in try r.read(bytes, e, create: false) }
+            case .updatePDR: try g.updatePDR.add(.blank) { r throws(WireError) in try r.read(bytes, e, create: false) }
+            case .updateFAR: try g.updateFAR.add(.blank) { r throws(WireError) in try r.read(bytes, e, create: false) }
             case .updateBAR: g.updateBAR = try PFCPBAR.decode(bytes, e)
             case .createdPDR: g.createdPDR.add(try PFCPRuleReference.decode(bytes, e))
             case .downlinkDataReport: g.downlinkDataReport = try PFCPDownlinkDataReport.decode(bytes, e)
@@ -483,15 +483,5 @@ public struct PFCPMessage: Hashable, Sendable {
             default: g.unknown.append(e.raw(in: bytes))
             }
         }
-    }
-}
-
-extension Array {
-    /// Appends `blank` and fills it in place with `read`: a rule decoded
-    /// into a value and then appended is copied whole, field by field.
-    @inline(__always)
-    mutating func appendRead(_ blank: Element, _ read: (inout Element) throws(WireError) -> Void) throws(WireError) {
-        add(blank)
-        try read(&self[count - 1])
     }
 }

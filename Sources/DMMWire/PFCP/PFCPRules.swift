@@ -23,8 +23,8 @@ public struct PFCPPDR: Hashable, Sendable {
         self.farID = farID
     }
 
-    /// A rule to fill in place (`read`).
-    static let blank = Self(id: 0, precedence: nil, pdi: nil, farID: nil)
+    /// A rule to fill in place (`read`, and the controller's rule mapping).
+    package static let blank = Self(id: 0, precedence: nil, pdi: nil, farID: nil)
 
     /// Fills this blank rule from the group `e`, in place: a group decoded
     /// into a value and then stored would be copied whole.
@@ -156,7 +156,7 @@ public struct PFCPFAR: Hashable, Sendable {
         self.barID = barID
     }
 
-    static let blank = Self(id: 0, applyAction: nil)
+    package static let blank = Self(id: 0, applyAction: nil)
 
     /// Fills this blank rule from the group `e`, in place.
     mutating func read(_ bytes: [UInt8], _ e: PFCPElement, create: Bool) throws(WireError) {
@@ -214,7 +214,7 @@ public struct PFCPForwardingParameters: Hashable, Sendable {
         self.nextHop = nextHop
     }
 
-    static let blank = Self(destinationInterface: nil)
+    package static let blank = Self(destinationInterface: nil)
 
     /// Fills these blank parameters from the group `e`, in place.
     mutating func read(_ bytes: [UInt8], _ e: PFCPElement, create: Bool) throws(WireError) {
