@@ -184,7 +184,6 @@ public enum PFCPRuleMapping {
     /// its order; a FAR ID given twice names the first.
     public static func rules(pdrs: [PFCPPDR], fars: [PFCPFAR], tunnelMode: TunnelMode) -> Result<[ForwardingRule], Refusal> {
         var made: [ForwardingRule] = []
-        made.reserveCapacity(pdrs.count)
         // Read where they lie: iterating or searching the arrays, or passing
         // an element on, copies each rule IE whole.
         return pdrs.withUnsafeBufferPointer { pdrs in
@@ -195,7 +194,7 @@ public enum PFCPRuleMapping {
                                                 reason: "PDR \(pdrs[p].id) names no FAR of the session"))
                     }
                     switch rule(pdrs.baseAddress! + p, fars.baseAddress! + f, tunnelMode: tunnelMode) {
-                    case .success(let rule): made.append(rule)
+                    case .success(let rule): made.add(rule)
                     case .failure(let refusal): return .failure(refusal)
                     }
                 }
