@@ -9,7 +9,7 @@ import DMMWire
 ///     name: ar1                           # in logs and metrics; the pool identity it registers
 ///     address: 2001:db8:ffff::1           # its Node ID and PFCP address (required)
 ///     controller: 2001:db8:ffff::100      # (required)
-///     pools: [2001:db8:1::/48]            # the prefix blocks it anchors (required; [] for a router)
+///     pools: [2001:db8:1::/48]            # the prefix blocks it anchors (required; [] for a router; at most ~2,800, one registration)
 ///     tunnel-endpoint: fc00:1::d6         # where tunnels to it end; not a local address (required with pools)
 ///     uplink: up0                         # interface toward the core (required)
 ///     tunnels: automatic                  # seg6, bpf, or automatic: as for dmm mar
@@ -64,6 +64,9 @@ public struct AgentConfig: Sendable {
         let resynchronization = Seconds(try r.number("resynchronization", in: 0...3600) ?? 2)
         agent = DataPlaneAgent.Config(address: address, controller: controller, pools: pools, poolIdentity: name, tunnelMode: tunnelMode,
                                       timing: timing, resynchronization: resynchronization)
+        guard agent.registrationFits else {
+            throw ConfigReader.Invalid(description: "key 'pools' lists \(pools.count) prefix blocks, more than one PFCP Association Setup Request carries (64 KiB)")
+        }
         capacity = try r.integer("capacity", in: 1...100_000_000) ?? 10000
         dataPlane = LinuxDataPlane.Config(uplink: try r.required("uplink") { try $0.string($1) })
         dataPlane.routeProtocol = try r.integer("route-protocol", in: UInt8(5)...UInt8(254)) ?? 177

@@ -467,6 +467,43 @@ import Testing
         #expect(tb.controller.sessions.values.allSatisfy { $0.acknowledged == $0.wanted })
     }
 
+    /// A message over 64 KiB cannot be written (its Message Length has 16
+    /// bits): an Association Setup Request with 4,000 pools is not sent,
+    /// and is counted; the configuration says so beforehand (the agent's
+    /// configuration reader refuses it).
+    @Test func aMessageTooLongToEncodeIsCountedAndNotSent() {
+        func pools(_ n: Int) -> [IPv6Prefix] {
+            (0..<n).map { IPv6Prefix(IPv6Address(high: 0x2001_0db8_0000_0000 | UInt64($0) << 16, low: 0), length: 48) }
+        }
+        let now = Instant(seconds: 1_795_000_000)
+        let config = DataPlaneAgent.Config(address: T.address(1), controller: T.controllerAddress, pools: pools(4000), poolIdentity: "big")
+        #expect(!config.registrationFits)
+        var agent = DataPlaneAgent(config: config, startedAt: now)
+        agent.start(at: now)
+        #expect(!agent.pollActions().contains { if case .send = $0 { true } else { false } })
+        #expect(agent.pfcpCounters.unencodable == 1 && !agent.isAssociated)
+        // The most that fit: the controller's answer, echoing them, is sent;
+        // one more does not fit.
+        var lo = 1, hi = 4000
+        while lo < hi {
+            let n = (lo + hi + 1) / 2
+            var c = config
+            c.pools = pools(n)
+            if c.registrationFits { lo = n } else { hi = n - 1 }
+        }
+        var most = config, tooMany = config
+        most.pools = pools(lo)
+        tooMany.pools = pools(lo + 1)
+        #expect(most.registrationFits && !tooMany.registrationFits && lo > 2000, "\(lo) pools")
+        var fitting = DataPlaneAgent(config: most, startedAt: now)
+        fitting.start(at: now)
+        var controller = Controller(config: .init(address: T.controllerAddress), startedAt: now)
+        for case .send(let datagram, _) in fitting.pollActions() { controller.handle(.pfcp(datagram, from: T.address(1)), at: now) }
+        #expect(controller.associations[T.address(1)]?.pools.first?.prefixes.count == lo)
+        #expect(controller.pollActions().contains { if case .send = $0 { true } else { false } }, "the answer is sent")
+        #expect(controller.pfcpCounters.unencodable == 0)
+    }
+
     // MARK: Hostile PFCP at the controller
 
     @Test func hostileMessagesAtTheControllerAreCountedAndChangeNothing() throws {

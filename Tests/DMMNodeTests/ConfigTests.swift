@@ -152,6 +152,12 @@ struct ConfigWritingTests {
             tunnelEndpoint: IPv6Address("fc00:2::d6")!, dataPlane: LinuxDataPlane.Config(uplink: "up0"), capacity: 500, controlSocket: "/tmp/ar2.sock")
         let agentBack = try AgentConfig(yaml: agent.yaml)
         #expect(agentBack.yaml == agent.yaml && agentBack.agent == agent.agent && agentBack.capacity == 500)
+        // More pools than one Association Setup Request carries.
+        var crowded = agent
+        crowded.agent.pools = (0..<4000).map { IPv6Prefix(IPv6Address(high: 0x2001_0db8_0000_0000 | UInt64($0) << 16, low: 0), length: 48) }
+        #expect(throws: ConfigReader.Invalid(description: "key 'pools' lists 4000 prefix blocks, more than one PFCP Association Setup Request carries (64 KiB)")) {
+            try AgentConfig(yaml: crowded.yaml)
+        }
         let controller = ControllerConfig(
             controller: Controller.Config(address: IPv6Address("2001:db8:ffff::100")!, timing: PFCPTiming(t1: 0.3, n1: 2, heartbeatInterval: 1),
                                           loadLimit: 70, tunnelMode: .srv6,

@@ -35,6 +35,25 @@ public struct DataPlaneAgent: Sendable {
             self.timing = timing
             self.resynchronization = resynchronization
         }
+
+        /// The registration (FM-find:2): its Node ID and every pool.
+        func associationSetupRequest(recoveryTimeStamp: UInt32) -> PFCPMessage {
+            var m = PFCPMessage(.associationSetupRequest, sequence: 0)
+            m.nodeID = .ipv6(address)
+            m.recoveryTimeStamp = recoveryTimeStamp
+            m.poolInformation = [PFCPPoolInformation(identity: poolIdentity, prefixes: pools)]
+            return m
+        }
+
+        /// Whether the pools fit in one registration: the Association Setup
+        /// Request lists them all, the controller's response echoes them
+        /// with its Cause (5 octets more), and Message Length has 16 bits.
+        /// An agent whose registration does not fit sends none (counted as
+        /// `unencodable`).
+        public var registrationFits: Bool {
+            guard let bytes = try? associationSetupRequest(recoveryTimeStamp: 0).encode() else { return false }
+            return bytes.count + 5 - 4 <= 0xFFFF
+        }
     }
 
     enum State: Sendable, Hashable {
@@ -132,11 +151,7 @@ public struct DataPlaneAgent: Sendable {
 
     mutating func associate(at now: Instant) {
         state = .associating
-        var m = PFCPMessage(.associationSetupRequest, sequence: 0)
-        m.nodeID = .ipv6(config.address)
-        m.recoveryTimeStamp = recoveryTimeStamp
-        m.poolInformation = [PFCPPoolInformation(identity: config.poolIdentity, prefixes: config.pools)]
-        send(m, purpose: .association, at: now)
+        send(config.associationSetupRequest(recoveryTimeStamp: recoveryTimeStamp), purpose: .association, at: now)
     }
 
     mutating func heartbeat(at now: Instant) {
