@@ -272,9 +272,21 @@ public struct PFCPMessage: Hashable, Sendable {
     public mutating func reset(_ type: PFCPMessageType, sequence: UInt32, seid: UInt64? = nil) {
         header = Self.header(type, sequence: sequence, seid: seid)
         cause = nil
-        if box !== Box.empty {
-            if isKnownUniquelyReferenced(&box) { box.contents.empty() } else { box = Box.empty }
+        _ = emptyOwnBox()
+    }
+
+    /// Empties the box in place, keeping its lists' storage, if this
+    /// message holds it alone, and says so; otherwise leaves the box to its
+    /// other holders and takes the shared empty one. Inlined: as a call it
+    /// took 1.3 % more instructions over the controller bench.
+    @inline(__always)
+    private mutating func emptyOwnBox() -> Bool {
+        guard box !== Box.empty, isKnownUniquelyReferenced(&box) else {
+            box = Box.empty
+            return false
         }
+        box.contents.empty()
+        return true
     }
 
     private static func header(_ type: PFCPMessageType, sequence: UInt32, seid: UInt64?) -> PFCPHeader {
@@ -432,7 +444,7 @@ public struct PFCPMessage: Hashable, Sendable {
         // Bit i: an IE of type carried[i] was read.
         var present: UInt64 = 0
         if boxed {
-            if box !== Box.empty && isKnownUniquelyReferenced(&box) { box.contents.empty() } else { box = Box(Contents()) }
+            if !emptyOwnBox() { box = Box(Contents()) }
             try readElements(bytes, to: length, carried: carried, present: &present, into: &box.contents)
         } else {
             box = Box.empty
