@@ -529,6 +529,16 @@ import Testing
         setup.poolInformation = [PFCPPoolInformation(identity: "x", prefixes: [IPv6Prefix("2001:db8::/32")!])]
         let answer = try ask(setup, from: stranger)
         #expect(answer?.cause == .mandatoryIEIncorrect && answer?.unknown.isEmpty == true)
+        // One whose Node ID IE is cut short: refused with what an Association
+        // Setup Response must carry (the test bed decodes every datagram sent).
+        var cut = try setup.encode()
+        #expect(cut[8...9] == [0, 60])  // the Node ID IE first, after the 8-octet header
+        cut[10...11] = [0, 3]  // its length: too short for an IPv6 address
+        let mark = tb.sent.count
+        tb.inject(cut, from: stranger, to: "controller")
+        let refusal = tb.sent[mark...].first { $0.from == "controller" }?.message
+        #expect(refusal?.type == .associationSetupResponse && refusal?.recoveryTimeStamp != nil && refusal?.nodeID != nil)
+        #expect(refusal?.cause != nil && refusal?.cause?.isAcceptance == false && refusal?.unknown.isEmpty == true)
         #expect(tb.controller.associations[T.address(1)]?.pools.first?.identity == "ar1")
         // A response to nothing it asked.
         var response = PFCPMessage(.sessionModificationResponse, sequence: 0xABCD, seid: 1)
@@ -537,7 +547,7 @@ import Testing
         #expect(tb.controller.pfcpCounters.unexpectedResponses == 1)
         // Bytes that are not PFCP.
         tb.inject([0x21, 0x01, 0x00], from: stranger, to: "controller")
-        #expect(tb.controller.pfcpCounters.malformed.values.reduce(0, +) == 1)
+        #expect(tb.controller.pfcpCounters.malformed.values.reduce(0, +) == 2, "these and the cut Association Setup Request")
         #expect(tb.controller.counters.dropped[.noAssociation] == 1)
         #expect(tb.controller.sessions.isEmpty && tb.controller.associations.count == 1)
     }

@@ -167,9 +167,15 @@ extension PFCPMessage {
             return r
         }
         r.cause = PFCPCause.refusing(error)
-        r.offendingIE = error.element.map(PFCPIEType.init(rawValue:))
         // Node ID is mandatory in node responses and in a Session Establishment Response.
         if !header.type.isSessionMessage || header.type == .sessionEstablishmentRequest { r.nodeID = .ipv6(node) }
+        if header.type == .associationSetupRequest {
+            // Its response carries the Recovery Time Stamp and has no
+            // Offending IE (TS 29.244 Table 7.4.4.2-1).
+            r.recoveryTimeStamp = recoveryTimeStamp
+        } else {
+            r.offendingIE = error.element.map(PFCPIEType.init(rawValue:))
+        }
         return r
     }
 }
