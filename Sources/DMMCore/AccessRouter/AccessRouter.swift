@@ -127,8 +127,7 @@ public struct AccessRouter: Sendable {
     /// Hands each action produced since the last call to `perform`, in order,
     /// reusing the engine's buffer: the allocation-free form for hot loops.
     public mutating func pollActions(_ perform: (AccessRouterAction) throws -> Void) rethrows {
-        defer { context.actions.removeAll(keepingCapacity: true) }
-        for action in context.actions { try perform(action) }
+        try context.actions.drain(perform)
     }
 
     // MARK: Attachment

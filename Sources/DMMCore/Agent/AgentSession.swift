@@ -32,9 +32,12 @@ struct AgentSession: Sendable, Hashable {
     mutating func apply(_ m: PFCPMessage, policy: AgentPolicy) -> PFCPRuleMapping.Refusal? {
         // Changed in place; what it was is put back on a refusal.
         let before = self
-        func refuse(_ ie: PFCPIEType, _ reason: String, cause: PFCPCause = .ruleCreationModificationFailure) -> PFCPRuleMapping.Refusal {
+        func undo(_ refusal: PFCPRuleMapping.Refusal) -> PFCPRuleMapping.Refusal {
             self = before
-            return PFCPRuleMapping.Refusal(cause: cause, offendingIE: ie, reason: reason)
+            return refusal
+        }
+        func refuse(_ ie: PFCPIEType, _ reason: String, cause: PFCPCause = .ruleCreationModificationFailure) -> PFCPRuleMapping.Refusal {
+            undo(PFCPRuleMapping.Refusal(cause: cause, offendingIE: ie, reason: reason))
         }
         for r in m.removePDR {
             guard pdrs.remove(id: UInt16(truncatingIfNeeded: r.id)) else { return refuse(.removePDR, "no PDR \(r.id)") }
@@ -80,15 +83,10 @@ struct AgentSession: Sendable, Hashable {
         switch PFCPRuleMapping.rules(pdrs: pdrs, fars: fars, tunnelMode: policy.tunnelMode) {
         case .success(let made):
             for (pdr, rule) in zip(pdrs, made) {
-                if let refusal = policy.check(rule, pdr: pdr) {
-                    self = before
-                    return refusal
-                }
+                if let refusal = policy.check(rule, pdr: pdr) { return undo(refusal) }
             }
             rules = made
-        case .failure(let refusal):
-            self = before
-            return refusal
+        case .failure(let refusal): return undo(refusal)
         }
         return nil
     }

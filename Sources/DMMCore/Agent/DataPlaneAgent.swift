@@ -137,8 +137,7 @@ public struct DataPlaneAgent: Sendable {
     /// The actions so far, to `perform` in order; the list keeps its room
     /// for the next ones (a batch of requests grows it again otherwise).
     public mutating func pollActions(_ perform: (AgentAction) throws -> Void) rethrows {
-        defer { actions.removeAll(keepingCapacity: true) }
-        for action in actions { try perform(action) }
+        try actions.drain(perform)
     }
 
     /// Every rule the sessions ask for, in session order.

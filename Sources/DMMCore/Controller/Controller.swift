@@ -326,8 +326,7 @@ public struct Controller: Sendable {
     /// The actions so far, to `perform` in order; the list keeps its room
     /// for the next ones (a batch of requests grows it again otherwise).
     public mutating func pollActions(_ perform: (ControllerAction) throws -> Void) rethrows {
-        defer { actions.removeAll(keepingCapacity: true) }
-        for action in actions { try perform(action) }
+        try actions.drain(perform)
     }
 
     // MARK: Discovery (FM-find:3 and 4) and choice of anchor
@@ -496,12 +495,9 @@ public struct Controller: Sendable {
     }
 
     mutating func send(_ message: consuming PFCPMessage, to peer: IPv6Address, purpose: PFCPRequests.Purpose, at now: Instant) {
-        guard let datagram = exchange.request(message, to: peer, for: purpose, at: now) else {
-            // Not sent (counted): the session waits for what is next wanted of it.
-            if case .session(let seid) = purpose { sessions[seid]?.inFlight = nil }
-            return
-        }
-        actions.append(.send(datagram, to: peer))
+        // Always encoded: a session request carries three rules at most, and
+        // a heartbeat a time stamp.
+        if let datagram = exchange.request(message, to: peer, for: purpose, at: now) { actions.append(.send(datagram, to: peer)) }
     }
 
     /// An agent that leaves a request unanswered is down.

@@ -117,15 +117,16 @@ public struct PFCPPDI: Hashable, Sendable {
 /// value that starts with a control character and splits exactly into
 /// labels as labels.
 func networkInstanceText(_ r: inout ByteReader) throws(WireError) -> String {
-    let labelled = !r.isAtEnd && r.bytes[r.offset] < 0x20
     let text = try r.text(r.remaining, "network instance")
-    return labelled ? dnsLabels(text) ?? text : text
+    return dnsLabels(text) ?? text
 }
 
 /// `text` as dotted DNS labels, or nil if it is not a sequence of them.
 func dnsLabels(_ text: String) -> String? {
+    // Plain text (most names) is told by its first octet, before the
+    // octets are copied out.
+    guard let first = text.utf8.first, first < 0x20 else { return nil }
     let bytes = Array(text.utf8)
-    guard let first = bytes.first, first < 0x20 else { return nil }
     var labels: [String] = [], i = 0
     while i < bytes.count {
         let length = Int(bytes[i])
