@@ -94,6 +94,13 @@ extension BenchCommand {
             }
             try pump()
             guard agent.isAssociated else { throw ValidationError("the agent did not associate") }
+            // The steady state, as a daemon's loop runs it: the agent's
+            // resynchronization after associating is over (its timer fired),
+            // so the rounds change sessions rather than confirm them.
+            now = now + agent.config.resynchronization
+            agent.handleTimeout(at: now)
+            controller.handleTimeout(at: now)
+            try pump()
 
             let all = (0..<prefixes).map { i in
                 IPv6Prefix(IPv6Address(high: 0x2001_0db8_0000_0000 | UInt64(i), low: 0), length: 64)

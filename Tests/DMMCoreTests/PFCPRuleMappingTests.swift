@@ -34,13 +34,16 @@ import Testing
         let policy = AgentPolicy(tunnelMode: .ipv6InIPv6, pools: anchoredHere ? [IPv6Prefix("2001:db8:1::/48")!] : [])
         let sets = Self.choices(anchoredHere: anchoredHere)
         var pairs = 0
+        // One draft for every change, as at an agent: what one session
+        // left in it must not reach the next.
+        var draft = AgentSession(controller: PFCPFSEID(seid: 0, ipv6: nil))
         for before in sets where !before.isEmpty {
             var establishment = PFCPMessage(.sessionEstablishmentRequest, sequence: 1, seid: 0)
             establishment.nodeID = .ipv6(Self.far1)
             establishment.fSEID = PFCPFSEID(seid: 7, ipv6: Self.far1)
             PFCPRuleMapping.write(before, anchoredHere: anchoredHere, into: &establishment)
             var session = AgentSession(controller: PFCPFSEID(seid: 7, ipv6: Self.far1))
-            #expect(session.apply(try Self.sent(establishment), policy: policy) == nil, "establishing \(before)")
+            #expect(session.apply(try Self.sent(establishment), policy: policy, draft: &draft) == nil, "establishing \(before)")
             #expect(session.rules == before)
             for after in sets where !after.isEmpty {
                 var modification = PFCPMessage(.sessionModificationRequest, sequence: 2, seid: 1)
@@ -49,9 +52,10 @@ import Testing
                     #expect(modification == PFCPMessage(.sessionModificationRequest, sequence: 2, seid: 1), "\(before) to itself")
                 }
                 var changed = session
-                let refusal = changed.apply(try Self.sent(modification), policy: policy)
+                let refusal = changed.apply(try Self.sent(modification), policy: policy, draft: &draft)
                 #expect(refusal == nil, "\(before) to \(after)")
                 #expect(changed.rules == after, "\(before) to \(after)")
+                #expect(draft.rules == before, "the rules before, which the agent removes: \(before) to \(after)")
                 #expect((changed.bar != nil) == after.contains(.buffer(Self.prefix)), "\(before) to \(after)")
                 pairs += 1
             }
@@ -62,8 +66,9 @@ import Testing
     /// A modification refused at any step (a missing rule, a taken ID, a
     /// PDR left naming no FAR, a rule the agent may not carry out) leaves
     /// the session exactly as it was, whatever the request changed before
-    /// the step that failed: the agent changes its session in place and
-    /// puts it back.
+    /// the step that failed: the agent works the change out in its draft
+    /// and takes it over only whole. The draft, left half changed by each
+    /// refusal, then serves a modification that is right.
     @Test func aRefusedModificationLeavesTheSessionAsItWas() throws {
         let policy = AgentPolicy(tunnelMode: .ipv6InIPv6, pools: [IPv6Prefix("2001:db8:1::/48")!])
         let rules: [ForwardingRule] = [.deliver(Self.prefix, link: "acc0"),
@@ -73,7 +78,8 @@ import Testing
         establishment.fSEID = PFCPFSEID(seid: 7, ipv6: Self.far1)
         PFCPRuleMapping.write(rules, anchoredHere: true, into: &establishment)
         var session = AgentSession(controller: PFCPFSEID(seid: 7, ipv6: Self.far1))
-        #expect(session.apply(try Self.sent(establishment), policy: policy) == nil)
+        var draft = AgentSession(controller: PFCPFSEID(seid: 0, ipv6: nil))
+        #expect(session.apply(try Self.sent(establishment), policy: policy, draft: &draft) == nil)
         var tunnel = PFCPFAR.blank, foreign = PFCPPDR.blank
         PFCPRuleMapping.fill(&tunnel, PFCPRuleMapping.Treatment(action: .forward, destination: .core, tunnel: Self.far2), for: .route(Self.prefix))
         PFCPRuleMapping.fill(&foreign, PFCPRuleMapping.Detection(source: .core, prefix: IPv6Prefix("2001:db8:9::/64")!), for: .route(Self.prefix))
@@ -94,14 +100,14 @@ import Testing
         for (m, cause) in [(missing, PFCPCause.ruleCreationModificationFailure), (taken, .ruleCreationModificationFailure),
                            (dangling, .mandatoryIEIncorrect), (notOurs, .ruleCreationModificationFailure)] {
             var changed = session
-            let refusal = changed.apply(try Self.sent(m), policy: policy)
+            let refusal = changed.apply(try Self.sent(m), policy: policy, draft: &draft)
             #expect(refusal?.cause == cause, "request \(m.sequence)")
             #expect(changed == session, "request \(m.sequence)")
         }
         // And the same session still takes a modification that is right.
         var right = PFCPMessage(.sessionModificationRequest, sequence: 6, seid: 1)
         PFCPRuleMapping.describe(from: rules, to: [.encapsulate(Self.prefix, endpoint: Self.far2, mode: .ipv6InIPv6)], anchoredHere: true, in: &right)
-        #expect(session.apply(try Self.sent(right), policy: policy) == nil)
+        #expect(session.apply(try Self.sent(right), policy: policy, draft: &draft) == nil)
         #expect(session.rules == [.encapsulate(Self.prefix, endpoint: Self.far2, mode: .ipv6InIPv6)])
     }
 }

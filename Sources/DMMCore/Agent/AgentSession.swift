@@ -3,7 +3,8 @@ import DMMWire
 /// One PFCP session at an agent: the PDRs and FARs the controller set, and
 /// the forwarding rules they make. A change is kept only when every rule of
 /// the result can be carried out, so a refused request changes nothing
-/// (TS 29.244 section 7.5.2: the request is rejected whole).
+/// (TS 29.244 section 7.5.2: the request is rejected whole). The agent
+/// keeps one more, its draft, to work out each change in (`apply`).
 struct AgentSession: Sendable, Hashable {
     /// The controller's end of the session.
     var controller: PFCPFSEID
@@ -17,27 +18,41 @@ struct AgentSession: Sendable, Hashable {
 
     init(controller: PFCPFSEID) { self.controller = controller }
 
-    /// Carries out a modification request, if `policy` is given (the
-    /// agent is associated): the controller's end of the session, the rules
-    /// before and after, and the refusal that left the session as it was,
-    /// if any.
-    mutating func modify(_ m: PFCPMessage, policy: AgentPolicy?)
-        -> (controller: PFCPFSEID, before: [ForwardingRule], after: [ForwardingRule], refusal: PFCPRuleMapping.Refusal?) {
-        let before = rules
-        let refusal = policy.flatMap { apply(m, policy: $0) }
-        return (controller, before, rules, refusal)
+    /// Carries out a modification request, worked out in `draft` (see
+    /// `apply`): the controller's end of the session, the rules after, and
+    /// the refusal that left the session as it was, if any. The rules
+    /// before are then `draft.rules`. One call on the session where it lies
+    /// in its table: reading a field there copies it whole.
+    mutating func modify(_ m: PFCPMessage, policy: AgentPolicy, draft: inout AgentSession)
+        -> (controller: PFCPFSEID, after: [ForwardingRule], refusal: PFCPRuleMapping.Refusal?) {
+        let refusal = apply(m, policy: policy, draft: &draft)
+        return (controller, rules, refusal)
     }
 
     /// Applies the rule IEs of an establishment or modification request.
-    mutating func apply(_ m: PFCPMessage, policy: AgentPolicy) -> PFCPRuleMapping.Refusal? {
-        // Changed in place; what it was is put back on a refusal.
-        let before = self
-        func undo(_ refusal: PFCPRuleMapping.Refusal) -> PFCPRuleMapping.Refusal {
-            self = before
-            return refusal
-        }
-        func refuse(_ ie: PFCPIEType, _ reason: String, cause: PFCPCause = .ruleCreationModificationFailure) -> PFCPRuleMapping.Refusal {
-            undo(PFCPRuleMapping.Refusal(cause: cause, offendingIE: ie, reason: reason))
+    /// The result is worked out in `draft`, a copy of this session's rule
+    /// IEs, and taken over only whole: a refused request changes nothing.
+    /// The lists are exchanged, not copied: the draft keeps this session's
+    /// old ones (its rules are the rules before) and fills them again at
+    /// the next request, so that a change allocates nothing.
+    mutating func apply(_ m: PFCPMessage, policy: AgentPolicy, draft: inout AgentSession) -> PFCPRuleMapping.Refusal? {
+        draft.pdrs.clear()
+        for pdr in pdrs { draft.pdrs.add(pdr) }
+        draft.fars.clear()
+        for far in fars { draft.fars.add(far) }
+        draft.bar = bar
+        if let refusal = draft.change(by: m, policy: policy) { return refusal }
+        swap(&pdrs, &draft.pdrs)
+        swap(&fars, &draft.fars)
+        swap(&rules, &draft.rules)
+        bar = draft.bar
+        return nil
+    }
+
+    /// Changes the rule IEs as `m` asks, then makes the rules they ask for.
+    private mutating func change(by m: PFCPMessage, policy: AgentPolicy) -> PFCPRuleMapping.Refusal? {
+        func refuse(_ ie: PFCPIEType, _ reason: String) -> PFCPRuleMapping.Refusal {
+            PFCPRuleMapping.Refusal(cause: .ruleCreationModificationFailure, offendingIE: ie, reason: reason)
         }
         for r in m.removePDR {
             guard pdrs.remove(id: UInt16(truncatingIfNeeded: r.id)) else { return refuse(.removePDR, "no PDR \(r.id)") }
@@ -80,13 +95,9 @@ struct AgentSession: Sendable, Hashable {
             guard bar?.id == update.id else { return refuse(.updateBAR, "no BAR \(update.id)") }
             bar = update
         }
-        switch PFCPRuleMapping.rules(pdrs: pdrs, fars: fars, tunnelMode: policy.tunnelMode) {
-        case .success(let made):
-            for (pdr, rule) in zip(pdrs, made) {
-                if let refusal = policy.check(rule, pdr: pdr) { return undo(refusal) }
-            }
-            rules = made
-        case .failure(let refusal): return undo(refusal)
+        if let refusal = PFCPRuleMapping.rules(pdrs: pdrs, fars: fars, tunnelMode: policy.tunnelMode, into: &rules) { return refusal }
+        for (pdr, rule) in zip(pdrs, rules) {
+            if let refusal = policy.check(rule, pdr: pdr) { return refusal }
         }
         return nil
     }

@@ -73,6 +73,8 @@ public struct DataPlaneAgent: Sendable {
     public let recoveryTimeStamp: UInt32
     var state = State.idle
     var sessions: [OwnNumber: AgentSession] = [:]
+    /// Where each session's change is worked out (`AgentSession.apply`).
+    var draft = AgentSession(controller: PFCPFSEID(seid: 0, ipv6: .unspecified))
     /// The agent's SEID of each session, by the controller's SEID.
     var byController: [UInt64: UInt64] = [:]
     var nextSEID: UInt64
@@ -293,7 +295,7 @@ public struct DataPlaneAgent: Sendable {
         // that stay the same are left as they are in the kernel.
         let existing = byController[controller.seid]
         var session = AgentSession(controller: controller)
-        if let refusal = session.apply(m, policy: policy) { return refused(r, refusal) }
+        if let refusal = session.apply(m, policy: policy, draft: &draft) { return refused(r, refusal) }
         let seid = existing ?? nextSessionID()
         let before = sessions.updateValue(session, forKey: OwnNumber(seid))?.rules ?? []
         byController[controller.seid] = seid
@@ -314,18 +316,18 @@ public struct DataPlaneAgent: Sendable {
         guard let seid = m.seid, let i = sessions.index(forKey: OwnNumber(seid)) else {
             return sessionContextNotFound(m)
         }
-        let policy = isAssociated ? policy : nil
-        // Carried out in place: a session copied out of the table and
-        // stored back costs a copy of each of its lists.
-        let (controller, before, after, refusal) = sessions.values[i].modify(m, policy: policy)
-        var r = PFCPMessage(.sessionModificationResponse, sequence: m.sequence, seid: controller.seid)
-        guard policy != nil else {
+        guard isAssociated else {
+            var r = PFCPMessage(.sessionModificationResponse, sequence: m.sequence, seid: sessions[OwnNumber(seid)]!.controller.seid)
             r.cause = .noEstablishedAssociation
             return r
         }
+        // Carried out in place: a session copied out of the table and
+        // stored back costs a copy of each of its lists.
+        let (controller, after, refusal) = sessions.values[i].modify(m, policy: policy, draft: &draft)
+        var r = PFCPMessage(.sessionModificationResponse, sequence: m.sequence, seid: controller.seid)
         if let refusal { return refused(r, refusal) }
         confirmed?.insert(OwnNumber(seid))
-        change(from: before, to: after)
+        change(from: draft.rules, to: after)
         accept(&r)
         return r
     }

@@ -184,21 +184,28 @@ public enum PFCPRuleMapping {
     /// its order; a FAR ID given twice names the first.
     public static func rules(pdrs: [PFCPPDR], fars: [PFCPFAR], tunnelMode: TunnelMode) -> Result<[ForwardingRule], Refusal> {
         var made: [ForwardingRule] = []
+        if let refusal = rules(pdrs: pdrs, fars: fars, tunnelMode: tunnelMode, into: &made) { return .failure(refusal) }
+        return .success(made)
+    }
+
+    /// The same, into `made` (emptied first, its storage kept); what they
+    /// are up to a refusal, and the refusal.
+    static func rules(pdrs: [PFCPPDR], fars: [PFCPFAR], tunnelMode: TunnelMode, into made: inout [ForwardingRule]) -> Refusal? {
+        made.clear()
         // Read where they lie: iterating or searching the arrays, or passing
         // an element on, copies each rule IE whole.
         return pdrs.withUnsafeBufferPointer { pdrs in
             fars.withUnsafeBufferPointer { fars in
                 for p in pdrs.indices {
                     guard let farID = pdrs[p].farID, let f = fars.firstIndex(where: { $0.id == farID }) else {
-                        return .failure(Refusal(cause: .mandatoryIEIncorrect, offendingIE: .farID,
-                                                reason: "PDR \(pdrs[p].id) names no FAR of the session"))
+                        return Refusal(cause: .mandatoryIEIncorrect, offendingIE: .farID, reason: "PDR \(pdrs[p].id) names no FAR of the session")
                     }
                     switch rule(pdrs.baseAddress! + p, fars.baseAddress! + f, tunnelMode: tunnelMode) {
                     case .success(let rule): made.add(rule)
-                    case .failure(let refusal): return .failure(refusal)
+                    case .failure(let refusal): return refusal
                     }
                 }
-                return .success(made)
+                return nil
             }
         }
     }
