@@ -82,6 +82,41 @@ struct OwnNumberTests {
     }
 }
 
+/// The sessions of a prefix against a plain list of (agent, SEID) kept
+/// the obvious way, through every sequence of sets over three agents.
+struct PrefixSessionsTests {
+    @Test func matchesAnOrderedListThroughEverySequenceOfSets() {
+        let agents = (1...3).map { IPv6Address(high: 0x2001_0db8_ffff_0000, low: UInt64($0)) }
+        // Each step: an agent and what to set (nil ends its session).
+        let steps = agents.flatMap { a in [(a, UInt64?.none), (a, UInt64(a.low * 10)), (a, UInt64(a.low * 100))] }
+        var sequences = 0
+        for first in steps {
+            for second in steps {
+                for third in steps {
+                    for fourth in steps {
+                        var sessions: PrefixSessions = [:]
+                        var expected: [(agent: IPv6Address, seid: UInt64)] = []
+                        for (agent, seid) in [first, second, third, fourth] {
+                            sessions[agent] = seid
+                            if let i = expected.firstIndex(where: { $0.agent == agent }) {
+                                if let seid { expected[i].seid = seid } else { expected.remove(at: i) }
+                            } else if let seid {
+                                expected.append((agent, seid))
+                            }
+                            #expect(sessions.map(\.agent) == expected.map(\.agent))
+                            #expect(sessions.map(\.seid) == expected.map(\.seid))
+                            #expect(sessions.isEmpty == expected.isEmpty)
+                            for a in agents { #expect(sessions[a] == expected.first { $0.agent == a }?.seid) }
+                        }
+                        sequences += 1
+                    }
+                }
+            }
+        }
+        #expect(sequences == 9 * 9 * 9 * 9)
+    }
+}
+
 struct PrefixPoolTests {
     @Test func allocatesDistinctSixtyFoursAndReusesReleasedOnes() throws {
         var pool = PrefixPool(block: IPv6Prefix("2001:db8:1::/62")!)

@@ -4,9 +4,12 @@ import DMMWire
 /// agents a move or a switch involves, so a handful. Searched in order:
 /// a dictionary per prefix hashed the agent's address on every change (the
 /// cost of the whole search several times over) and was an allocation of
-/// its own.
+/// its own. The first is held in place: most prefixes have one session, and
+/// a list of one was an allocation, and a pointer to follow on every change.
 struct PrefixSessions: Sendable, Sequence, ExpressibleByDictionaryLiteral {
-    private var entries: [(agent: IPv6Address, seid: UInt64)] = []
+    typealias Entry = (agent: IPv6Address, seid: UInt64)
+    private var first: Entry?
+    private var others: [Entry] = []
 
     init(dictionaryLiteral elements: (IPv6Address, UInt64)...) {
         for (agent, seid) in elements { self[agent] = seid }
@@ -14,21 +17,29 @@ struct PrefixSessions: Sendable, Sequence, ExpressibleByDictionaryLiteral {
 
     /// The session with `agent`; setting nil ends it.
     subscript(agent: IPv6Address) -> UInt64? {
-        get { entries.first { $0.agent == agent }?.seid }
+        get {
+            if let first, first.agent == agent { return first.seid }
+            return others.first { $0.agent == agent }?.seid
+        }
         set {
-            let i = entries.firstIndex { $0.agent == agent }
+            if let held = first, held.agent == agent {
+                // The next oldest takes the first place, keeping the order.
+                first = newValue.map { (agent, $0) } ?? (others.isEmpty ? nil : others.removeFirst())
+                return
+            }
+            let i = others.firstIndex { $0.agent == agent }
             switch (i, newValue) {
-            case (let i?, let seid?): entries[i].seid = seid
-            case (let i?, nil): entries.remove(at: i)
-            case (nil, let seid?): entries.add((agent, seid))
+            case (let i?, let seid?): others[i].seid = seid
+            case (let i?, nil): others.remove(at: i)
+            case (nil, let seid?): if first == nil { first = (agent, seid) } else { others.add((agent, seid)) }
             case (nil, nil): break
             }
         }
     }
 
-    var isEmpty: Bool { entries.isEmpty }
+    var isEmpty: Bool { first == nil }
     /// The agents, in the order their sessions began.
-    var agents: [IPv6Address] { entries.map(\.agent) }
+    var agents: [IPv6Address] { map(\.agent) }
 
-    func makeIterator() -> IndexingIterator<[(agent: IPv6Address, seid: UInt64)]> { entries.makeIterator() }
+    func makeIterator() -> IndexingIterator<[Entry]> { ((first.map { [$0] } ?? []) + others).makeIterator() }
 }
