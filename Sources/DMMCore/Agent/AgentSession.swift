@@ -82,12 +82,13 @@ struct AgentSession: Sendable, Hashable {
             guard let i = fars.index(id: update.id) else { return refuse(.updateFAR, "no FAR \(update.id)") }
             if let a = update.applyAction { fars[i].applyAction = a }
             if let u = update.forwarding {
-                var f = fars[i].forwarding ?? PFCPForwardingParameters(destinationInterface: nil)
-                if let d = u.destinationInterface { f.destinationInterface = d }
-                if let n = u.networkInstance { f.networkInstance = n }
-                if let o = u.outerHeaderCreation { f.outerHeaderCreation = o }
-                if let h = u.nextHop { f.nextHop = h }
-                fars[i].forwarding = f
+                // Set where it lies: taken out and stored back, the
+                // parameters are copied twice.
+                if fars[i].forwarding == nil { fars[i].forwarding = PFCPForwardingParameters(destinationInterface: nil) }
+                if let d = u.destinationInterface { fars[i].forwarding!.destinationInterface = d }
+                if let n = u.networkInstance { fars[i].forwarding!.networkInstance = n }
+                if let o = u.outerHeaderCreation { fars[i].forwarding!.outerHeaderCreation = o }
+                if let h = u.nextHop { fars[i].forwarding!.nextHop = h }
             }
             if let b = update.barID { fars[i].barID = b }
         }
