@@ -188,8 +188,8 @@ public enum PFCPRuleMapping {
         return .success(made)
     }
 
-    /// The same, into `made` (emptied first, its storage kept); what they
-    /// are up to a refusal, and the refusal.
+    /// The same, into `made` (emptied first, its storage kept): nil, or the
+    /// refusal, `made` then holding the rules of the PDRs before it.
     static func rules(pdrs: [PFCPPDR], fars: [PFCPFAR], tunnelMode: TunnelMode, into made: inout [ForwardingRule]) -> Refusal? {
         made.clear()
         // Read where they lie: iterating or searching the arrays, or passing
