@@ -317,7 +317,7 @@ public struct DataPlaneAgent: Sendable {
             return sessionContextNotFound(m)
         }
         guard isAssociated else {
-            var r = PFCPMessage(.sessionModificationResponse, sequence: m.sequence, seid: sessions[OwnNumber(seid)]!.controller.seid)
+            var r = PFCPMessage(.sessionModificationResponse, sequence: m.sequence, seid: sessions.values[i].controller.seid)
             r.cause = .noEstablishedAssociation
             return r
         }

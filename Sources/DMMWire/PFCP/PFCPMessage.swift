@@ -437,10 +437,10 @@ public struct PFCPMessage: Hashable, Sendable {
         // one it holds alone, emptied, or a new one. Only if one is there:
         // an answer often carries its Cause alone, and then has none.
         let (mandatory, carried) = Self.elements(of: header.type)
-        let causeIsCarried = carried.contains(.cause)
+        let causeSlot = carried.firstIndex(of: .cause)
         var it = PFCPElements(from: header.encodedLength, to: length)
         var boxed = false
-        while !boxed, let e = try? it.next(in: bytes) { boxed = !(e.type == .cause && causeIsCarried) }
+        while !boxed, let e = try? it.next(in: bytes) { boxed = !(e.type == .cause && causeSlot != nil) }
         // Bit i: an IE of type carried[i] was read.
         var present: UInt64 = 0
         if boxed {
@@ -451,7 +451,7 @@ public struct PFCPMessage: Hashable, Sendable {
             // Each is the Cause (the walk above).
             it = PFCPElements(from: header.encodedLength, to: length)
             while let e = try it.next(in: bytes) {
-                present |= 1 << carried.firstIndex(of: .cause)!
+                present |= 1 << causeSlot!
                 cause = PFCPCause(rawValue: try e.integer(bytes, "cause"))
             }
         }
