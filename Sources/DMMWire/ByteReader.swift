@@ -37,6 +37,14 @@ public struct ByteReader: Sendable {
         return UInt16(bytes[offset]) << 8 | UInt16(bytes[offset + 1])
     }
 
+    /// Three octets (a VLAN tag, a flow label).
+    @inline(__always)
+    public mutating func u24(_ what: @autoclosure () -> String) throws(WireError) -> UInt32 {
+        try need(3, what())
+        defer { offset += 3 }
+        return UInt32(bytes[offset]) << 16 | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2])
+    }
+
     @inline(__always)
     public mutating func u32(_ what: @autoclosure () -> String) throws(WireError) -> UInt32 {
         try need(4, what())
@@ -131,6 +139,11 @@ public struct ByteWriter: ~Copyable {
 
     @inline(__always) public mutating func u8(_ v: UInt8) { store(v) }
     @inline(__always) public mutating func u16(_ v: UInt16) { store(v) }
+    /// The low three octets of `v`.
+    @inline(__always) public mutating func u24(_ v: UInt32) {
+        u8(UInt8(truncatingIfNeeded: v >> 16))
+        u16(UInt16(truncatingIfNeeded: v))
+    }
     @inline(__always) public mutating func u32(_ v: UInt32) { store(v) }
     @inline(__always) public mutating func u64(_ v: UInt64) { store(v) }
     public mutating func address(_ a: IPv6Address) {

@@ -47,6 +47,22 @@ struct PFCPTests {
         #expect(w.bytes == [0x45, 0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 5] + Array(repeating: 0, count: 8) + [64])
     }
 
+    /// The C-TAG and S-TAG fields of Outer Header Creation, three octets
+    /// each after the address, read as they came and written back; a tag
+    /// the description announces and the value lacks is refused.
+    @Test func outerHeaderCreationWithVLANTags() throws {
+        let bytes: [UInt8] = [0x10 | 0x40 | 0x80, 0x00, 192, 0, 2, 1, 0x01, 0x02, 0x03, 0xA4, 0xB5, 0xC6]
+        var r = ByteReader(bytes)
+        let o = try PFCPOuterHeaderCreation.decode(&r)
+        #expect(o.description == 0xD000 && o.ipv4 == 0xC000_0201)
+        #expect(o.cTag == 0x01_0203 && o.sTag == 0xA4_B5C6)
+        var w = ByteWriter()
+        o.encode(into: &w)
+        #expect(w.bytes == bytes)
+        var short = ByteReader(Array(bytes.dropLast()))
+        #expect(throws: WireError.self) { try PFCPOuterHeaderCreation.decode(&short) }
+    }
+
     @Test(arguments: PFCPSamples.all)
     func everyMessageKindRoundTrips(message: PFCPMessage) throws {
         let bytes = try message.encode()

@@ -161,7 +161,8 @@ extension PFCPForwardingParameters {
             if let a = o.ipv4 { f.append(.string("IPv4 Address", "ipv4", ipv4Text(a))) }
             if let a = o.ipv6 { f.append(.string("IPv6 Address", "ipv6", a.description)) }
             if let p = o.port { f.append(.int("Port Number", "port", p)) }
-            if !o.tags.isEmpty { f.append(.hex("C-TAG and S-TAG", "tags", o.tags)) }
+            if let t = o.cTag { f.append(.int("C-TAG", "c_tag", t)) }
+            if let t = o.sTag { f.append(.int("S-TAG", "s_tag", t)) }
             c.append(ie(.outerHeaderCreation, f))
         }
         if let nextHop {

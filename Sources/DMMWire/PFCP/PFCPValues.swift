@@ -180,10 +180,7 @@ public struct PFCPSDFFilter: Hashable, Sendable {
         }
         if flags & 0x02 != 0 { ie.typeOfService = try r.u16("ToS traffic class") }
         if flags & 0x04 != 0 { ie.securityParameterIndex = try r.u32("security parameter index") }
-        if flags & 0x08 != 0 {
-            let high = UInt32(try r.u8("flow label"))
-            ie.flowLabel = (high << 16 | UInt32(try r.u16("flow label"))) & 0xFFFFF
-        }
+        if flags & 0x08 != 0 { ie.flowLabel = try r.u24("flow label") & 0xFFFFF }
         if flags & 0x10 != 0 { ie.filterID = try r.u32("SDF filter ID") }
         return ie
     }
@@ -204,10 +201,7 @@ public struct PFCPSDFFilter: Hashable, Sendable {
         }
         if let typeOfService { w.u16(typeOfService) }
         if let securityParameterIndex { w.u32(securityParameterIndex) }
-        if let flowLabel {
-            w.u8(UInt8(truncatingIfNeeded: flowLabel >> 16 & 0x0F))
-            w.u16(UInt16(truncatingIfNeeded: flowLabel))
-        }
+        if let flowLabel { w.u24(flowLabel & 0xFFFFF) }
         if let filterID { w.u32(filterID) }
     }
 }
@@ -250,30 +244,32 @@ public struct PFCPOuterHeaderCreation: Hashable, Sendable {
     public var ipv4: UInt32?
     public var ipv6: IPv6Address?
     public var port: UInt16?
-    /// C-TAG and S-TAG fields, kept as they came.
-    public var tags: [UInt8]
+    /// The C-TAG and S-TAG fields (3 octets each, section 8.2.56), kept as
+    /// they came. Integers, not a list of octets: a FAR is copied several
+    /// times a change, and a list is a reference counted on every copy.
+    public var cTag: UInt32?
+    public var sTag: UInt32?
 
     public static let gtpUIPv4: UInt16 = 0x0100, gtpUIPv6: UInt16 = 0x0200
     public static let udpIPv4: UInt16 = 0x0400, udpIPv6: UInt16 = 0x0800
     public static let plainIPv4: UInt16 = 0x1000, plainIPv6: UInt16 = 0x2000
-    static let tagBits: UInt16 = 0xC000
+    static let cTagBit: UInt16 = 0x4000, sTagBit: UInt16 = 0x8000
 
     /// An IPv6-in-IPv6 tunnel toward `farEnd`.
     public static func ipv6(toward farEnd: IPv6Address) -> Self {
-        Self(description: plainIPv6, teid: nil, ipv4: nil, ipv6: farEnd, port: nil, tags: [])
+        Self(description: plainIPv6, teid: nil, ipv4: nil, ipv6: farEnd, port: nil)
     }
 
     static func decode(_ r: inout ByteReader) throws(WireError) -> Self {
         let d = try r.u16("Outer Header Creation Description")
         if d & 0x3F00 == 0 { throw WireError(.badValue, "Outer Header Creation without an IP header (description 0x\(String(d, radix: 16)))", at: r.offset - 2) }
-        var ie = Self(description: d, teid: nil, ipv4: nil, ipv6: nil, port: nil, tags: [])
+        var ie = Self(description: d, teid: nil, ipv4: nil, ipv6: nil, port: nil)
         if d & (gtpUIPv4 | gtpUIPv6) != 0 { ie.teid = try r.u32("TEID") }
         if d & (gtpUIPv4 | udpIPv4 | plainIPv4) != 0 { ie.ipv4 = try r.u32("IPv4 address") }
         if d & (gtpUIPv6 | udpIPv6 | plainIPv6) != 0 { ie.ipv6 = try r.address("IPv6 address") }
         if d & (udpIPv4 | udpIPv6) != 0 { ie.port = try r.u16("port number") }
-        if d & tagBits != 0 {
-            ie.tags = try r.take((d & 0x4000 != 0 ? 3 : 0) + (d & 0x8000 != 0 ? 3 : 0), "C-TAG and S-TAG")
-        }
+        if d & cTagBit != 0 { ie.cTag = try r.u24("C-TAG") }
+        if d & sTagBit != 0 { ie.sTag = try r.u24("S-TAG") }
         return ie
     }
 
@@ -283,7 +279,8 @@ public struct PFCPOuterHeaderCreation: Hashable, Sendable {
         if let ipv4 { w.u32(ipv4) }
         if let ipv6 { w.address(ipv6) }
         if let port { w.u16(port) }
-        w.append(tags)
+        if let cTag { w.u24(cTag) }
+        if let sTag { w.u24(sTag) }
     }
 }
 
