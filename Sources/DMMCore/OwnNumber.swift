@@ -7,22 +7,22 @@
 /// well at a fifth of the cost: a change through the controller and an agent
 /// looks such numbers up about a dozen times. Keys a peer chooses stay plain
 /// integers.
-struct OwnNumber: Hashable, Comparable, Sendable {
-    let value: UInt64
+public struct OwnNumber: Hashable, Comparable, Sendable {
+    public let value: UInt64
 
-    init(_ value: UInt64) { self.value = value }
+    public init(_ value: UInt64) { self.value = value }
     init(_ value: UInt32) { self.value = UInt64(value) }
 
-    static func < (a: Self, b: Self) -> Bool { a.value < b.value }
+    public static func < (a: Self, b: Self) -> Bool { a.value < b.value }
 
-    func hash(into hasher: inout Hasher) { hasher.combine(value) }
+    public func hash(into hasher: inout Hasher) { hasher.combine(value) }
 
     /// What `Set` and `Dictionary` place a key by (the hook they call
     /// instead of `hash(into:)`): the seeded number through MurmurHash3's
     /// 64-bit finalizer, whose every output bit depends on every input bit,
     /// so consecutive counters and counters in the high half alike spread
     /// over the low bits a table masks.
-    func _rawHashValue(seed: Int) -> Int {
+    public func _rawHashValue(seed: Int) -> Int {
         var x = value ^ UInt64(UInt(bitPattern: seed))
         x = (x ^ x >> 33) &* 0xFF51_AFD7_ED55_8CCD
         x = (x ^ x >> 33) &* 0xC4CE_B9FE_1A85_EC53

@@ -313,7 +313,7 @@ public final class ControllerDaemon {
             },
             "sessions": engine.sessions.keys.sorted().map { seid in
                 let s = engine.sessions[seid]!
-                return ["seid": String(seid, radix: 16), "agent": "\(s.agent)", "prefix": "\(s.prefix)",
+                return ["seid": String(seid.value, radix: 16), "agent": "\(s.agent)", "prefix": "\(s.prefix)",
                         "state": s.isProgrammed ? "programmed" : "pending"]
             },
             "rules": engine.associations.keys.sorted().flatMap { agent in engine.rules(at: agent).map { "\(agent): \($0)" } },

@@ -188,7 +188,8 @@ public struct Controller: Sendable {
     public let config: Config
     public let recoveryTimeStamp: UInt32
     public private(set) var associations: [IPv6Address: Association] = [:]
-    public private(set) var sessions: [UInt64: Session] = [:]
+    /// By the controller's SEID: its own numbers, hashed as such.
+    public private(set) var sessions: [OwnNumber: Session] = [:]
     /// Each prefix's sessions, by agent.
     var sessionOf: [IPv6Prefix: PrefixSessions] = [:]
     var nextSEID: UInt64
@@ -262,7 +263,7 @@ public struct Controller: Sendable {
             changedSessions = []
         }
         return (changedAssociations.sorted().map { ($0, associations[$0].map(stored)) },
-                changedSessions.map(\.value).sorted().map { ($0, sessions[$0].map(stored)) })
+                changedSessions.sorted().map { ($0.value, sessions[$0].map(stored)) })
     }
 
     /// A controller restarted with what it had. Its new Recovery Time Stamp,
@@ -278,7 +279,7 @@ public struct Controller: Sendable {
         self.init(config: config, recoveryTimeStamp: snapshot.recoveryTimeStamp.map { max(ntpSeconds(now), $0 &+ 1) } ?? ntpSeconds(now))
         for a in snapshot.associations { associations[a.agent] = a }
         for s in snapshot.sessions {
-            sessions[s.seid] = s
+            sessions[OwnNumber(s.seid)] = s
             sessionOf[s.prefix, default: [:]][s.agent] = s.seid
             nextSEID = max(nextSEID, s.seid)
         }
@@ -364,11 +365,11 @@ public struct Controller: Sendable {
             nextSEID &+= 1
             seid = nextSEID
             sessionOf[prefix, default: [:]][agent] = seid
-            sessions[seid] = Session(agent: agent, prefix: prefix, seid: seid, wanted: [], acknowledged: [])
+            sessions[OwnNumber(seid)] = Session(agent: agent, prefix: prefix, seid: seid, wanted: [], acknowledged: [])
         }
         // The session is read and written in place, by index, from here to
         // its request: a lookup by SEID hashes, a copy retains its lists.
-        let i = sessions.index(forKey: seid)!
+        let i = sessions.index(forKey: OwnNumber(seid))!
         sessions.values[i].wanted = rules.count < 2 ? rules : rules.sorted { PFCPRuleMapping.slot(of: $0.key) < PFCPRuleMapping.slot(of: $1.key) }
         changedSessions.insert(OwnNumber(seid))
         push(at: i, at: now)
@@ -382,11 +383,11 @@ public struct Controller: Sendable {
     /// Sends what a session needs to go from what the agent acknowledged to
     /// what is wanted, if nothing is in flight for it.
     mutating func push(_ seid: UInt64, at now: Instant) {
-        if let i = sessions.index(forKey: seid) { push(at: i, at: now) }
+        if let i = sessions.index(forKey: OwnNumber(seid)) { push(at: i, at: now) }
     }
 
-    mutating func push(at i: [UInt64: Session].Index, at now: Instant) {
-        let seid = sessions.keys[i]
+    mutating func push(at i: [OwnNumber: Session].Index, at now: Instant) {
+        let seid = sessions.keys[i].value
         let associations = self.associations
         // A mutating call reaches the session in place; reading it through
         // the dictionary would copy it whole.
@@ -402,7 +403,7 @@ public struct Controller: Sendable {
     }
 
     mutating func forget(_ seid: UInt64) {
-        guard let s = sessions.removeValue(forKey: seid) else { return }
+        guard let s = sessions.removeValue(forKey: OwnNumber(seid)) else { return }
         changedSessions.insert(OwnNumber(seid))
         if let i = sessionOf.index(forKey: s.prefix) {
             sessionOf.values[i][s.agent] = nil
@@ -412,7 +413,7 @@ public struct Controller: Sendable {
     }
 
     mutating func sessionAnswered(_ seid: UInt64, _ m: PFCPMessage, at now: Instant) {
-        guard let i = sessions.index(forKey: seid), let (agent, prefix) = sessions.values[i].answered(by: m) else { return }
+        guard let i = sessions.index(forKey: OwnNumber(seid)), let (agent, prefix) = sessions.values[i].answered(by: m) else { return }
         changedSessions.insert(OwnNumber(seid))
         if m.cause?.isAcceptance != true {
             counters.sessionsRefused += 1
@@ -506,8 +507,8 @@ public struct Controller: Sendable {
             associations[p.peer]!.status = .down
             actions.append(.associationChanged(agent: p.peer, status: .down))
         }
-        if case .session(let seid) = p.purpose, let prefix = sessions[seid]?.prefix {
-            sessions[seid]!.inFlight = nil
+        if case .session(let seid) = p.purpose, let prefix = sessions[OwnNumber(seid)]?.prefix {
+            sessions[OwnNumber(seid)]!.inFlight = nil
             switchLost(prefix, at: now)
         }
     }
@@ -515,12 +516,12 @@ public struct Controller: Sendable {
     // MARK: Receiving
 
     mutating func receive(_ bytes: [UInt8], from sender: IPv6Address, at now: Instant) {
-        switch exchange.receive(bytes, from: sender, at: now, seid: { self.sessions[$0]?.agentSEID }) {
+        switch exchange.receive(bytes, from: sender, at: now, seid: { self.sessions[OwnNumber($0)]?.agentSEID }) {
         case .request(let m):
             let r = request(m, from: sender, at: now)
             if let datagram = exchange.answer(r, to: sender, at: now) { actions.append(.send(datagram, to: sender)) }
             if r.type == .associationSetupResponse, r.cause == .requestAccepted {
-                for seid in sessions.keys.sorted() where sessions[seid]!.agent == sender { push(seid, at: now) }
+                for seid in sessions.keys.sorted() where sessions[seid]!.agent == sender { push(seid.value, at: now) }
             }
         case .response(let m, let request):
             heard(from: sender)
@@ -583,7 +584,7 @@ public struct Controller: Sendable {
     mutating func resetSessions(of agent: IPv6Address) {
         for seid in sessions.keys.sorted() where sessions[seid]!.agent == agent {
             sessions[seid]!.reset()
-            changedSessions.insert(OwnNumber(seid))
+            changedSessions.insert(seid)
         }
     }
 }
