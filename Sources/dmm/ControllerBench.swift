@@ -53,7 +53,11 @@ extension BenchCommand {
 
         func measure(kernel dataPlane: LinuxDataPlane?) throws {
             var now = Instant(seconds: 1_795_000_000)
-            let timing = PFCPTiming(t1: 3600, n1: 1, heartbeatInterval: 3600)
+            // T1 and N1 as a daemon's (the agent keeps each answer 2 s, two
+            // rounds, and forgets it within the rounds); no heartbeat falls
+            // in the rounds. Nothing is sent again: every request is
+            // answered at the instant it is sent.
+            let timing = PFCPTiming(heartbeatInterval: 3600)
             var controller = Controller(config: .init(address: Self.controllerAddress, timing: timing), startedAt: now)
             var agent = DataPlaneAgent(config: .init(address: Self.agentAddress, controller: Self.controllerAddress,
                                                      pools: [IPv6Prefix("2001:db8::/32")!], poolIdentity: "bench", timing: timing),
