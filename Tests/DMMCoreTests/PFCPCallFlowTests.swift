@@ -295,6 +295,39 @@ import Testing
         #expect(tb.controller.chooseAnchor(preferring: T.address(2)) == T.address(2))
     }
 
+    /// An agent marked down is brought up by the first message the
+    /// controller hears from it, whether the controller marked it down
+    /// itself (its heartbeats unanswered) or was restored with it down
+    /// (the controller reads the agents' status only when one is down, and
+    /// a restored table is not set through the table's observer).
+    @Test func anAgentMarkedDownIsUpOnTheFirstMessageHeardFromIt() throws {
+        let agent = T.address(1)
+        var heartbeat = PFCPMessage(.heartbeatRequest, sequence: 1)
+        heartbeat.recoveryTimeStamp = 7
+        func hearHeartbeat(_ controller: inout Controller, at now: Instant) throws {
+            _ = controller.pollActions()
+            controller.handle(.pfcp(try heartbeat.encode(), from: agent), at: now)
+            #expect(controller.associations[agent]?.status == .up)
+            #expect(controller.pollActions().contains(.associationChanged(agent: agent, status: .up)))
+        }
+        var now = Instant(seconds: 1_000)
+        var live = Controller(config: .init(address: T.controllerAddress, timing: T.timing), startedAt: now)
+        var setup = PFCPMessage(.associationSetupRequest, sequence: 1)
+        setup.nodeID = .ipv6(agent)
+        setup.recoveryTimeStamp = 7
+        live.handle(.pfcp(try setup.encode(), from: agent), at: now)
+        while live.associations[agent]?.status == .up && now < Instant(seconds: 1_010) {
+            now = now + 0.05
+            live.handleTimeout(at: now)
+        }
+        #expect(live.associations[agent]?.status == .down, "heartbeats unanswered")
+        try hearHeartbeat(&live, at: now)
+        let snapshot = Controller.Snapshot(associations: [Controller.Association(
+            agent: agent, pools: [], recoveryTimeStamp: 7, status: .down)], sessions: [], recoveryTimeStamp: 100)
+        var restored = Controller(config: .init(address: T.controllerAddress), startedAt: now, restoring: snapshot)
+        try hearHeartbeat(&restored, at: now)
+    }
+
     @Test func anAgentOverTheLoadLimitAnchorsNoNewNode() {
         var tb = T(loadLimit: 80)
         tb.run(for: 0.5)

@@ -187,7 +187,13 @@ public struct Controller: Sendable {
 
     public let config: Config
     public let recoveryTimeStamp: UInt32
-    public private(set) var associations: [IPv6Address: Association] = [:]
+    public private(set) var associations: [IPv6Address: Association] = [:] {
+        didSet { noteAgentsDown() }
+    }
+    /// Whether an agent is marked down, kept with `associations`: a message
+    /// from an agent that is up (nearly every message) then needs no lookup
+    /// to bring it up (`heard(from:)`).
+    private(set) var anyAgentDown = false
     /// By the controller's SEID: its own numbers, hashed as such.
     public private(set) var sessions: [OwnNumber: Session] = [:]
     /// Each prefix's sessions, by agent.
@@ -278,6 +284,7 @@ public struct Controller: Sendable {
     public init(config: Config, startedAt now: Instant, restoring snapshot: Snapshot) {
         self.init(config: config, recoveryTimeStamp: snapshot.recoveryTimeStamp.map { max(ntpSeconds(now), $0 &+ 1) } ?? ntpSeconds(now))
         for a in snapshot.associations { associations[a.agent] = a }
+        noteAgentsDown()  // observers do not run in an initializer
         for s in snapshot.sessions {
             sessions[OwnNumber(s.seid)] = s
             sessionOf[s.prefix, default: [:]][s.agent] = s.seid
@@ -480,11 +487,14 @@ public struct Controller: Sendable {
     /// Any message from an agent marked down brings it up again. (One that
     /// restarted associates again, and its sessions are pushed then.)
     mutating func heard(from agent: IPv6Address) {
+        guard anyAgentDown else { return }
         // Set in place, by index: read out of the table an association is
         // copied, and the table's optional subscript yields a copy to set.
         guard let i = associations.index(forKey: agent), associations.values[i].comeUp() else { return }
         actions.append(.associationChanged(agent: agent, status: .up))
     }
+
+    mutating func noteAgentsDown() { anyAgentDown = associations.values.contains { $0.status == .down } }
 
     mutating func heard(load: PFCPLoadControl, from agent: IPv6Address) {
         guard var a = associations[agent] else { return }
