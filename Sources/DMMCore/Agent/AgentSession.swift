@@ -74,21 +74,25 @@ struct AgentSession: Sendable, Hashable {
         for update in m.updatePDR {
             guard let i = pdrs.index(id: update.id) else { return refuse(.updatePDR, "no PDR \(update.id)") }
             if let p = update.precedence { pdrs[i].precedence = p }
-            if let p = update.pdi { pdrs[i].pdi = p }
+            if update.hasDetection {
+                pdrs[i].detection = update.detection
+                pdrs[i].hasDetection = true
+            }
             if let o = update.outerHeaderRemoval { pdrs[i].outerHeaderRemoval = o }
             if let f = update.farID { pdrs[i].farID = f }
         }
         for update in m.updateFAR {
             guard let i = fars.index(id: update.id) else { return refuse(.updateFAR, "no FAR \(update.id)") }
             if let a = update.applyAction { fars[i].applyAction = a }
-            if let u = update.forwarding {
-                // Set where it lies: taken out and stored back, the
+            if update.hasParameters {
+                // Set where they lie: taken out and stored back, the
                 // parameters are copied twice.
-                if fars[i].forwarding == nil { fars[i].forwarding = PFCPForwardingParameters(destinationInterface: nil) }
-                if let d = u.destinationInterface { fars[i].forwarding!.destinationInterface = d }
-                if let n = u.networkInstance { fars[i].forwarding!.networkInstance = n }
-                if let o = u.outerHeaderCreation { fars[i].forwarding!.outerHeaderCreation = o }
-                if let h = u.nextHop { fars[i].forwarding!.nextHop = h }
+                let u = update.parameters
+                fars[i].hasParameters = true
+                if let d = u.destinationInterface { fars[i].parameters.destinationInterface = d }
+                if let n = u.networkInstance { fars[i].parameters.networkInstance = n }
+                if let o = u.outerHeaderCreation { fars[i].parameters.outerHeaderCreation = o }
+                if let h = u.nextHop { fars[i].parameters.nextHop = h }
             }
             if let b = update.barID { fars[i].barID = b }
         }

@@ -94,8 +94,9 @@ public enum PFCPRuleMapping {
         let id = slot(of: key)
         p.id = id
         p.precedence = precedence(of: key)
-        p.pdi = PFCPPDI(sourceInterface: d.source, networkInstance: d.link?.name,
-                        ueIPAddresses: [PFCPUEIPAddress(prefix: d.prefix, isDestination: d.source == .core)])
+        p.detection = PFCPPDI(sourceInterface: d.source, networkInstance: d.link?.name,
+                              ueIPAddresses: [PFCPUEIPAddress(prefix: d.prefix, isDestination: d.source == .core)])
+        p.hasDetection = true
         p.outerHeaderRemoval = d.decapsulated ? .ipv6 : nil
         p.farID = UInt32(id)
     }
@@ -108,11 +109,11 @@ public enum PFCPRuleMapping {
             f.barID = t.action == .buffer ? bar.id : nil
             return
         }
-        f.forwarding = .blank
-        f.forwarding!.destinationInterface = destination
-        f.forwarding!.networkInstance = t.link?.name
-        f.forwarding!.outerHeaderCreation = t.tunnel.map(PFCPOuterHeaderCreation.ipv6)
-        f.forwarding!.nextHop = t.via
+        f.hasParameters = true
+        f.parameters.destinationInterface = destination
+        f.parameters.networkInstance = t.link?.name
+        f.parameters.outerHeaderCreation = t.tunnel.map(PFCPOuterHeaderCreation.ipv6)
+        f.parameters.nextHop = t.via
     }
 
     /// The rule IEs that change a session from `before` to `after`, by slot
@@ -223,27 +224,31 @@ public enum PFCPRuleMapping {
         func refuse(_ ie: PFCPIEType, _ reason: String) -> Result<ForwardingRule, Refusal> {
             .failure(Refusal(cause: .ruleCreationModificationFailure, offendingIE: ie, reason: "PDR \(pdr.pointee.id): \(reason)"))
         }
-        guard let pdi = pdr.pointee.pdi else { return refuse(.pdi, "no PDI") }
-        guard pdi.ueIPAddresses.count == 1, let prefix = pdi.ueIPAddresses[0].prefix, pdi.ueIPAddresses[0].ipv4 == nil else {
+        // The PDI and the FAR's parameters read where they lie: the optional
+        // `pdi` and `forwarding` are copies.
+        guard pdr.pointee.hasDetection else { return refuse(.pdi, "no PDI") }
+        let addresses = pdr.pointee.detection.ueIPAddresses
+        guard addresses.count == 1, let prefix = addresses[0].prefix, addresses[0].ipv4 == nil else {
             return refuse(.ueIPAddress, "needs exactly one IPv6 UE IP Address")
         }
-        guard pdi.sdfFilters.isEmpty else { return refuse(.sdfFilter, "SDF filters are not carried out yet") }
+        guard pdr.pointee.detection.sdfFilters.isEmpty else { return refuse(.sdfFilter, "SDF filters are not carried out yet") }
+        let source = pdr.pointee.detection.sourceInterface
         guard let action = far.pointee.applyAction else { return refuse(.applyAction, "FAR \(far.pointee.id) has no Apply Action") }
-        let tunnel = far.pointee.forwarding?.outerHeaderCreation
+        let tunnel = far.pointee.parameters.outerHeaderCreation
         if let tunnel, tunnel.description != PFCPOuterHeaderCreation.plainIPv6 || tunnel.ipv6 == nil {
             return refuse(.outerHeaderCreation, "only an IPv6 outer header is carried out")
         }
-        let link = (pdi.sourceInterface == .access ? pdi.networkInstance : far.pointee.forwarding?.networkInstance).map { LinkID($0) }
-        switch (pdi.sourceInterface, action) {
+        let link = (source == .access ? pdr.pointee.detection.networkInstance : far.pointee.parameters.networkInstance).map { LinkID($0) }
+        switch (source, action) {
         case (.core, .drop):
             return .success(.unreachable(prefix))
         case (.core, .buffer):
             return .success(.buffer(prefix))
         case (.core, .forward):
             if let endpoint = tunnel?.ipv6 { return .success(.encapsulate(prefix, endpoint: endpoint, mode: tunnelMode)) }
-            let destination = far.pointee.forwarding?.destinationInterface
-            if let via = far.pointee.forwarding?.nextHop {
-                guard destination == .core, let link = far.pointee.forwarding?.networkInstance else {
+            let destination = far.pointee.parameters.destinationInterface
+            if let via = far.pointee.parameters.nextHop {
+                guard destination == .core, let link = far.pointee.parameters.networkInstance else {
                     return refuse(.forwardingParameters, "a next hop needs Destination Interface Core and its link as Network Instance")
                 }
                 return .success(.forward(prefix, link: LinkID(link), via: via))
@@ -258,7 +263,7 @@ public enum PFCPRuleMapping {
             }
             return .success(.reverseTunnel(from: prefix, link: link, endpoint: endpoint, mode: tunnelMode))
         default:
-            return refuse(.applyAction, "Apply Action \(action.rawValue) from \(pdi.sourceInterface.name) is not carried out")
+            return refuse(.applyAction, "Apply Action \(action.rawValue) from \(source.name) is not carried out")
         }
     }
 }

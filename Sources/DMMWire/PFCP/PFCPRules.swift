@@ -9,7 +9,10 @@
 public struct PFCPPDR: Hashable, Sendable {
     public var id: UInt16
     public var precedence: UInt32?
-    public var pdi: PFCPPDI?
+    /// The PDI, when `hasDetection`; blank otherwise, held in place as a
+    /// FAR holds its parameters (`PFCPFAR.parameters`).
+    package var detection: PFCPPDI = .blank
+    package var hasDetection = false
     public var outerHeaderRemoval: PFCPOuterHeaderRemoval?
     public var farID: UInt32?
     public var unknown: [PFCPRawIE] = []
@@ -18,9 +21,17 @@ public struct PFCPPDR: Hashable, Sendable {
                 farID: UInt32?) {
         self.id = id
         self.precedence = precedence
-        self.pdi = pdi
         self.outerHeaderRemoval = outerHeaderRemoval
         self.farID = farID
+        self.pdi = pdi
+    }
+
+    public var pdi: PFCPPDI? {
+        get { hasDetection ? detection : nil }
+        set {
+            detection = newValue ?? .blank
+            hasDetection = newValue != nil
+        }
     }
 
     /// A rule to fill in place (`read`, and the controller's rule mapping).
@@ -38,8 +49,9 @@ public struct PFCPPDR: Hashable, Sendable {
                 hasID = true
             case .precedence: precedence = try c.integer(bytes, "precedence")
             case .pdi:
-                pdi = .blank
-                try pdi!.read(bytes, c)
+                if hasDetection { detection = .blank }
+                hasDetection = true
+                try detection.read(bytes, c)
             case .outerHeaderRemoval: outerHeaderRemoval = try c.decode(bytes, PFCPOuterHeaderRemoval.decode)
             case .farID: farID = try c.integer(bytes, "FAR ID")
             default: unknown.append(c.raw(in: bytes))
@@ -49,14 +61,14 @@ public struct PFCPPDR: Hashable, Sendable {
         if !hasID { throw missing(.pdrID, in: what, at: e.start) }
         if create {
             if precedence == nil { throw missing(.precedence, in: what, at: e.start) }
-            if pdi == nil { throw missing(.pdi, in: what, at: e.start) }
+            if !hasDetection { throw missing(.pdi, in: what, at: e.start) }
         }
     }
 
     func encode(into w: inout ByteWriter) {
         w.ie(.pdrID, id)
         if let precedence { w.ie(.precedence, precedence) }
-        if let pdi { w.ie(.pdi) { pdi.encode(into: &$0) } }
+        if hasDetection { w.ie(.pdi) { detection.encode(into: &$0) } }
         if let outerHeaderRemoval { w.ie(.outerHeaderRemoval) { outerHeaderRemoval.encode(into: &$0) } }
         if let farID { w.ie(.farID, farID) }
         w.ies(unknown)
@@ -82,7 +94,7 @@ public struct PFCPPDI: Hashable, Sendable {
         self.sdfFilters = sdfFilters
     }
 
-    static let blank = Self(sourceInterface: .access, ueIPAddresses: [])
+    package static let blank = Self(sourceInterface: .access, ueIPAddresses: [])
 
     /// Fills this blank PDI from the group `e`, in place.
     mutating func read(_ bytes: [UInt8], _ e: PFCPElement) throws(WireError) {
@@ -145,7 +157,14 @@ func dnsLabels(_ text: String) -> String? {
 public struct PFCPFAR: Hashable, Sendable {
     public var id: UInt32
     public var applyAction: PFCPApplyAction?
-    public var forwarding: PFCPForwardingParameters?
+    /// The Forwarding Parameters, when `hasParameters`; blank otherwise,
+    /// so that an absent group reads as parameters with no IE. Held in
+    /// place rather than as an optional: an optional group that holds
+    /// references is set and dropped through the run time's generic path
+    /// (about 180 instructions even when absent), and a FAR is filled in,
+    /// read and changed several times a change.
+    package var parameters: PFCPForwardingParameters = .blank
+    package var hasParameters = false
     /// The BAR that bounds buffering when the action is BUFF.
     public var barID: UInt8?
     public var unknown: [PFCPRawIE] = []
@@ -153,8 +172,16 @@ public struct PFCPFAR: Hashable, Sendable {
     public init(id: UInt32, applyAction: PFCPApplyAction?, forwarding: PFCPForwardingParameters? = nil, barID: UInt8? = nil) {
         self.id = id
         self.applyAction = applyAction
-        self.forwarding = forwarding
         self.barID = barID
+        self.forwarding = forwarding
+    }
+
+    public var forwarding: PFCPForwardingParameters? {
+        get { hasParameters ? parameters : nil }
+        set {
+            parameters = newValue ?? .blank
+            hasParameters = newValue != nil
+        }
     }
 
     package static let blank = Self(id: 0, applyAction: nil)
@@ -162,7 +189,7 @@ public struct PFCPFAR: Hashable, Sendable {
     /// Fills this blank rule from the group `e`, in place.
     mutating func read(_ bytes: [UInt8], _ e: PFCPElement, create: Bool) throws(WireError) {
         var hasID = false
-        let parameters: PFCPIEType = create ? .forwardingParameters : .updateForwardingParameters
+        let parametersType: PFCPIEType = create ? .forwardingParameters : .updateForwardingParameters
         var it = e.children
         while let c = try it.next(in: bytes) {
             switch c.type {
@@ -170,9 +197,10 @@ public struct PFCPFAR: Hashable, Sendable {
                 id = try c.integer(bytes, "FAR ID")
                 hasID = true
             case .applyAction: applyAction = try c.decode(bytes, PFCPApplyAction.decode)
-            case parameters:
-                forwarding = .blank
-                try forwarding!.read(bytes, c, create: create)
+            case parametersType:
+                if hasParameters { parameters = .blank }
+                hasParameters = true
+                try parameters.read(bytes, c, create: create)
             case .barID: barID = try c.integer(bytes, "BAR ID")
             default: unknown.append(c.raw(in: bytes))
             }
@@ -185,8 +213,8 @@ public struct PFCPFAR: Hashable, Sendable {
     func encode(into w: inout ByteWriter, create: Bool) {
         w.ie(.farID, id)
         if let applyAction { w.ie(.applyAction) { applyAction.encode(into: &$0) } }
-        if let forwarding {
-            w.ie(create ? .forwardingParameters : .updateForwardingParameters) { forwarding.encode(into: &$0) }
+        if hasParameters {
+            w.ie(create ? .forwardingParameters : .updateForwardingParameters) { parameters.encode(into: &$0) }
         }
         if let barID { w.ie(.barID, barID) }
         w.ies(unknown)
