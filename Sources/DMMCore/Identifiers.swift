@@ -20,11 +20,49 @@ public struct MobileNodeID: Hashable, Sendable, Comparable, CustomStringConverti
     public static func < (a: MobileNodeID, b: MobileNodeID) -> Bool { a.identifier.lexicographicallyPrecedes(b.identifier) }
 }
 
-/// The name of an access link on a MAR (an interface in the daemon).
+/// The name of an access link on a MAR (an interface in the daemon): up to
+/// 15 octets of UTF-8 with no zero octet, as Linux names an interface
+/// (IFNAMSIZ less its terminating zero).
+///
+/// Held inline as octets, not as a String: a link is in forwarding rules,
+/// the actions that carry them and the detections and treatments PFCP
+/// rules are compared by, all copied several times a change, and a String
+/// made each of them a value whose every copy and destroy goes through
+/// reference counting.
 public struct LinkID: Hashable, Sendable, Comparable, CustomStringConvertible, ExpressibleByStringLiteral {
-    public var name: String
-    public init(_ name: String) { self.name = name }
-    public init(stringLiteral name: String) { self.name = name }
+    public static let maximumLength = 15
+
+    /// The name's octets in order, then zeros.
+    private var octets: (low: UInt64, high: UInt64) = (0, 0)
+
+    /// Nil for a name of more than 15 octets or with a zero octet.
+    public init?(_ name: String) {
+        var count = 0
+        for octet in name.utf8 {
+            guard octet != 0, count < Self.maximumLength else { return nil }
+            withUnsafeMutableBytes(of: &octets) { $0[count] = octet }
+            count += 1
+        }
+    }
+
+    /// A name known to fit: a kernel interface's (the kernel holds at most
+    /// 15 octets), or one in the source.
+    public init(interface name: String) {
+        guard let link = LinkID(name) else { preconditionFailure("link name '\(name)' is longer than \(Self.maximumLength) octets") }
+        self = link
+    }
+
+    public init(stringLiteral name: String) { self.init(interface: name) }
+
+    public var name: String {
+        withUnsafeBytes(of: octets) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    }
+
     public var description: String { name }
     public static func < (a: LinkID, b: LinkID) -> Bool { a.name < b.name }
+    public static func == (a: LinkID, b: LinkID) -> Bool { a.octets == b.octets }
+    public func hash(into h: inout Hasher) {
+        h.combine(octets.low)
+        h.combine(octets.high)
+    }
 }

@@ -87,11 +87,11 @@ public enum LocationCodec {
             return LocationEnvelope(id: id, .recover(after: prefix))
         case .attached, .detached:
             guard let node else { throw Malformed(description: "\(kind) without MN identifier") }
-            let link = try text(.link, in: pbu.options)
-            guard let link, !link.isEmpty else { throw Malformed(description: "\(kind) without a link") }
-            guard kind == .attached else { return LocationEnvelope(id: id, .detached(node, link: LinkID(link))) }
+            guard let name = try text(.link, in: pbu.options), !name.isEmpty else { throw Malformed(description: "\(kind) without a link") }
+            guard let link = LinkID(name) else { throw Malformed(description: "link '\(name)' is not an interface name of 1 to 15 octets") }
+            guard kind == .attached else { return LocationEnvelope(id: id, .detached(node, link: link)) }
             let previous = pbu.options.compactMap { if case .homeNetworkPrefix(let p) = $0 { p } else { nil } }
-            return LocationEnvelope(id: id, .attached(node, link: LinkID(link), previous: previous))
+            return LocationEnvelope(id: id, .attached(node, link: link, previous: previous))
         default:
             throw Malformed(description: "reply kind \(kind) in a PBU")
         }

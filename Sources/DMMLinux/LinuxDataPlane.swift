@@ -319,14 +319,14 @@ public final class LinuxDataPlane {
         var out = Set(owned.routes.lazy.filter { $0.table == KernelRule.mainTable }.compactMap { self.rule(for: $0, names: names) })
         for (endpoint, t) in reverseTables(in: owned) {
             for rule in owned.rules where rule.table == t.table {
-                out.insert(.reverseTunnel(from: rule.source, link: LinkID(rule.interface), endpoint: endpoint, mode: t.mode))
+                out.insert(.reverseTunnel(from: rule.source, link: LinkID(interface: rule.interface), endpoint: endpoint, mode: t.mode))
             }
         }
         for (endpoint, interface) in bpf?.endpoints() ?? [:] {
             if interface == 0 {
                 out.insert(.decapsulate(endpoint: endpoint))
             } else if let link = names[interface] {
-                out.insert(.crossConnect(endpoint: endpoint, link: LinkID(link)))
+                out.insert(.crossConnect(endpoint: endpoint, link: LinkID(interface: link)))
             }
         }
         return out
@@ -335,7 +335,7 @@ public final class LinuxDataPlane {
     /// The rule one of our main-table routes stands for; nil for a shape
     /// this version does not write (an older one's, or a damaged one).
     func rule(for r: KernelRule.DumpedRoute, names: [Int32: String]) -> ForwardingRule? {
-        let link = names[r.interface].map { LinkID($0) }
+        let link = names[r.interface].map { LinkID(interface: $0) }
         switch r.kind {
         case .plain where link?.name == PacketBuffer.deviceName: return .buffer(r.destination)
         case .plain: return link.map { .deliver(r.destination, link: $0) }

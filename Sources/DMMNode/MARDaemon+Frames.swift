@@ -32,7 +32,7 @@ extension MARDaemon {
     /// Tells the engine the source of the first frame queued on the link.
     func framesArrived(on link: String) {
         guard let mac = frameSources[link]?.nextSender() else { return }
-        engine.handle(.frame(link: LinkID(link), source: mac), at: wallClock())
+        engine.handle(.frame(link: LinkID(interface: link), source: mac), at: wallClock())
         perform()
     }
 

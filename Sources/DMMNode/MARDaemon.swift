@@ -144,7 +144,7 @@ public final class MARDaemon {
         else { return }
         let mac = rs.options.lazy.compactMap { if case .sourceLinkLayerAddress(let a) = $0 { a } else { nil } }.first
         let listing = rs.options.compactMap { if case .prefixInformation(let p) = $0 { p.prefix } else { nil } }
-        engine.handle(.routerSolicitation(link: LinkID(link), hopLimit: UInt8(clamping: d.hopLimit), sourceLinkLayerAddress: mac,
+        engine.handle(.routerSolicitation(link: LinkID(interface: link), hopLimit: UInt8(clamping: d.hopLimit), sourceLinkLayerAddress: mac,
                                           source: d.source, listing: listing),
                       at: wallClock())
         perform()
@@ -158,7 +158,7 @@ public final class MARDaemon {
             // waits for the configuration (the lab, before bringing the
             // link up) then finds the router ready for the node.
             prepared.remove(name)
-            engine.handle(.linkAppeared(LinkID(name)), at: wallClock())
+            engine.handle(.linkAppeared(LinkID(interface: name)), at: wallClock())
             perform()
             prepareAccessLink(name)
         case .up(let name, let index) where config.isAccess(name):
@@ -167,18 +167,18 @@ public final class MARDaemon {
             if !prepared.contains(name) { prepareAccessLink(name) }
             // The link-up RA first (the node's uplink waits for its router's
             // address); the node's answer to it usually names it at once.
-            engine.handle(.linkUp(LinkID(name)), at: wallClock())
+            engine.handle(.linkUp(LinkID(interface: name)), at: wallClock())
             perform()
             framesArrived(on: name)
             log.info("link-up", metadata: ["link": "\(name)"])
         case .down(let name) where config.isAccess(name):
             accessUp.remove(name)
             log.info("detach", metadata: ["link": "\(name)"])
-            engine.handle(.detached(LinkID(name)), at: wallClock())
+            engine.handle(.detached(LinkID(interface: name)), at: wallClock())
             perform()
         case .removed(let name) where config.isAccess(name):
             accessIndexes[name] = nil
-            engine.handle(.linkRemoved(LinkID(name)), at: wallClock())
+            engine.handle(.linkRemoved(LinkID(interface: name)), at: wallClock())
             perform()
             prepared.remove(name)
         default:

@@ -134,10 +134,10 @@ public final class SQLiteControllerStore {
             let id = MobileNodeID(identifier: row.blob(0))
             var attachment: Placement.Attachment?
             if let agent = row.text(1) {
-                guard let address = IPv6Address(agent), let link = row.text(2) else {
+                guard let address = IPv6Address(agent), let link = row.text(2).flatMap(LinkID.init) else {
                     throw StoreFailure(description: "\(path): a node row that does not parse: \(id)")
                 }
-                attachment = Placement.Attachment(agent: address, link: LinkID(link))
+                attachment = Placement.Attachment(agent: address, link: link)
             }
             nodes[id] = LocationManagement.Node(node: id, held: [], attachment: attachment)
         }

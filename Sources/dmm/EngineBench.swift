@@ -58,7 +58,7 @@ extension BenchCommand {
             answerLocation(mar.pollActions(), node: MobileNodeID(identifier: []))
             _ = mar.pollActions()
             for i in 0..<nodes {
-                let node = MobileNodeID("mn\(i)@bench"), link = LinkID("l\(i)")
+                let node = MobileNodeID("mn\(i)@bench"), link = LinkID(interface: "l\(i)")
                 mar.handle(.attached(node, link: link, linkLayerAddress: []), at: now)
                 answerLocation(mar.pollActions(), node: node)
                 answerLocation(mar.pollActions(), node: node)

@@ -20,7 +20,7 @@ import Testing
     static let everyAgent = ["border", "agg1", "agg2", "ar1", "ar2", "ar3", "ar4"]
 
     static func forward(_ p: IPv6Prefix, _ interface: String, _ via: String) -> ForwardingRule {
-        .forward(p, link: LinkID(interface), via: IPv6Address(via)!)
+        .forward(p, link: LinkID(interface: interface), via: IPv6Address(via)!)
     }
 
     /// The tree's agents associated, and a node attached at ar1 whose

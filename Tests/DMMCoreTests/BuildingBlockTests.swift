@@ -54,6 +54,30 @@ struct DeadlineQueueTests {
     }
 }
 
+struct LinkIDTests {
+    /// A link holds an interface name of up to 15 octets, as it was given,
+    /// and refuses anything else; equality, hashing and order are those
+    /// of the names.
+    @Test func holdsAnInterfaceNameAndRefusesOthers() {
+        for name in ["", "a", "acc0", "mar1-mn1", "ar2-n1", "fifteen-octets!", "ünïcødé"] {
+            #expect(LinkID(name)?.name == name, "\(name)")
+        }
+        for name in ["sixteen-octets!!", "a\u{0}b", String(repeating: "x", count: 300), "ünïcødé-nämé-x"] {
+            #expect(LinkID(name) == nil, "\(name)")
+        }
+        let names = ["eth1", "acc0", "acc10", "acc1", "b", "a", "acc0"]
+        let links = names.map { LinkID(interface: $0) }
+        #expect(links.sorted().map(\.name) == names.sorted())
+        for (a, x) in zip(names, links) {
+            for (b, y) in zip(names, links) {
+                #expect((x == y) == (a == b))
+                if a == b { #expect(x.hashValue == y.hashValue) }
+            }
+        }
+        #expect(Set(links).count == Set(names).count)
+    }
+}
+
 struct OwnNumberTests {
     /// The cheap hash must keep what a table needs: equal keys placed alike
     /// under every seed, and counters spread over a table's buckets as a

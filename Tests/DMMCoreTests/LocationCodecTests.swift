@@ -42,6 +42,24 @@ struct LocationCodecTests {
         #expect(try LocationCodec.decodeReply(Self.wire(LocationCodec.encode(e))) == e)
     }
 
+    /// A report of a link no interface can be named (16 octets) is refused
+    /// and names the link; one of 15 octets is read.
+    @Test func aLinkLongerThanAnInterfaceNameIsRefused() throws {
+        func report(link: String) throws -> MobilityHeader {
+            guard case .bindingUpdate(var pbu) = LocationCodec.encode(LocationEnvelope(id: 3, .detached(Self.node, link: "acc0"))).message
+            else { throw LocationCodec.Malformed(description: "not a PBU") }
+            pbu.options = pbu.options.map { o in
+                guard case .vendorSpecific(let v) = o, v.subtype == LocationCodec.Subtype.link.rawValue else { return o }
+                return LocationCodec.vendor(.link, Array(link.utf8))
+            }
+            return try Self.wire(MobilityHeader(.bindingUpdate(pbu)))
+        }
+        #expect(try LocationCodec.decodeRequest(report(link: "fifteen-octets!")).body == .detached(Self.node, link: "fifteen-octets!"))
+        #expect(throws: LocationCodec.Malformed(description: "link 'sixteen-octets!!' is not an interface name of 1 to 15 octets")) {
+            try LocationCodec.decodeRequest(report(link: "sixteen-octets!!"))
+        }
+    }
+
     /// Records of nodes with the longest identifiers do not fit one message:
     /// the page is cut and its cursor points after the last record sent, so
     /// paging on loses none.

@@ -10,7 +10,7 @@ import Testing
 @Suite struct PFCPCallFlowTests {
     typealias T = PFCPTestbed
     static let prefix = IPv6Prefix("2001:db8:1:5::/64")!
-    static func link(_ agent: String) -> LinkID { LinkID("\(agent)-n1") }
+    static func link(_ agent: String) -> LinkID { LinkID(interface: "\(agent)-n1") }
 
     /// Up and associated, with the node of `prefix` at ar1 and moved to ar2.
     static func movedToAR2() -> PFCPTestbed {

@@ -97,11 +97,22 @@ import Testing
         notOurs.removeFAR = [PFCPRuleReference(id: 2)]
         notOurs.updateFAR = [tunnel]
         notOurs.updatePDR = [foreign]
-        for (m, cause) in [(missing, PFCPCause.ruleCreationModificationFailure), (taken, .ruleCreationModificationFailure),
-                           (dangling, .mandatoryIEIncorrect), (notOurs, .ruleCreationModificationFailure)] {
+        // A link no interface can be named: a Network Instance of 16 octets.
+        var deliverElsewhere = PFCPFAR.blank
+        PFCPRuleMapping.fill(&deliverElsewhere, PFCPRuleMapping.Treatment(action: .forward, destination: .access, link: "acc0"),
+                             for: .route(Self.prefix))
+        deliverElsewhere.forwarding?.networkInstance = "sixteen-octets!!"
+        var longLink = PFCPMessage(.sessionModificationRequest, sequence: 7, seid: 1)
+        longLink.removeFAR = [PFCPRuleReference(id: 1)]
+        longLink.createFAR = [deliverElsewhere]
+        for (m, cause, offending) in [(missing, PFCPCause.ruleCreationModificationFailure, PFCPIEType.removeFAR),
+                                      (taken, .ruleCreationModificationFailure, .createFAR), (dangling, .mandatoryIEIncorrect, .farID),
+                                      (notOurs, .ruleCreationModificationFailure, .ueIPAddress),
+                                      (longLink, .ruleCreationModificationFailure, .networkInstance)] {
             var changed = session
             let refusal = changed.apply(try Self.sent(m), policy: policy, draft: &draft)
             #expect(refusal?.cause == cause, "request \(m.sequence)")
+            #expect(refusal?.offendingIE == offending, "request \(m.sequence): \(refusal?.reason ?? "accepted")")
             #expect(changed == session, "request \(m.sequence)")
         }
         // And the same session still takes a modification that is right.

@@ -170,14 +170,14 @@ struct PFCPTestbed {
     /// listing `previous` prefixes; what it is told to advertise.
     mutating func attach(_ node: String, at agent: String, link: String = "acc0",
                          previous: [IPv6Prefix] = []) -> [LocationManagement.Advertisement] {
-        let advertised = location.attached(MobileNodeID(node), at: Placement.Attachment(agent: addresses[agent]!, link: LinkID(link)),
+        let advertised = location.attached(MobileNodeID(node), at: Placement.Attachment(agent: addresses[agent]!, link: LinkID(interface: link)),
                                            previous: previous, controller: &controller, now: now)
         collect()
         return advertised
     }
 
     mutating func detach(_ node: String, from agent: String, link: String = "acc0") {
-        location.detached(MobileNodeID(node), from: Placement.Attachment(agent: addresses[agent]!, link: LinkID(link)),
+        location.detached(MobileNodeID(node), from: Placement.Attachment(agent: addresses[agent]!, link: LinkID(interface: link)),
                           controller: &controller, now: now)
         collect()
     }

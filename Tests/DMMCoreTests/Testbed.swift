@@ -75,7 +75,7 @@ struct Testbed {
 
     mutating func attach(_ node: String, to mar: String) {
         if network.nodes[node] == nil { network.addNode(node) }
-        let link = LinkID("\(node.lowercased())-\(mar.lowercased())")
+        let link = LinkID(interface: "\(node.lowercased())-\(mar.lowercased())")
         network.nodes[node]!.attachment = (mar, link)
         let id = identities[node] ?? MobileNodeID("\(node.lowercased())@dmm.example")
         identities[node] = id

@@ -43,8 +43,9 @@ extension Placement {
         for node in topology.nodes where node.kind != .mobileNode && node.name != to {
             guard let hop = topology.nextHop(from: node.name, to: to) else { continue }
             if node.name != home, let before = topology.nextHop(from: node.name, to: home), before == hop { continue }
-            guard node.kind == .router || node.kind == .accessRouter, let address = topology.addressing(node.name)?.address else { return nil }
-            rules[address] = [.forward(prefix, link: LinkID(hop.interface), via: hop.via)]
+            guard node.kind == .router || node.kind == .accessRouter, let address = topology.addressing(node.name)?.address,
+                  let link = LinkID(hop.interface) else { return nil }
+            rules[address] = [.forward(prefix, link: link, via: hop.via)]
         }
         return rules
     }

@@ -238,7 +238,11 @@ public enum PFCPRuleMapping {
         if let tunnel, tunnel.description != PFCPOuterHeaderCreation.plainIPv6 || tunnel.ipv6 == nil {
             return refuse(.outerHeaderCreation, "only an IPv6 outer header is carried out")
         }
-        let link = (source == .access ? pdr.pointee.detection.networkInstance : far.pointee.parameters.networkInstance).map { LinkID($0) }
+        var link: LinkID?
+        if let name = source == .access ? pdr.pointee.detection.networkInstance : far.pointee.parameters.networkInstance {
+            link = LinkID(name)
+            if link == nil { return refuse(.networkInstance, "Network Instance '\(name)' is not an interface name of 1 to 15 octets") }
+        }
         switch (source, action) {
         case (.core, .drop):
             return .success(.unreachable(prefix))
@@ -248,10 +252,10 @@ public enum PFCPRuleMapping {
             if let endpoint = tunnel?.ipv6 { return .success(.encapsulate(prefix, endpoint: endpoint, mode: tunnelMode)) }
             let destination = far.pointee.parameters.destinationInterface
             if let via = far.pointee.parameters.nextHop {
-                guard destination == .core, let link = far.pointee.parameters.networkInstance else {
+                guard destination == .core, let link else {
                     return refuse(.forwardingParameters, "a next hop needs Destination Interface Core and its link as Network Instance")
                 }
-                return .success(.forward(prefix, link: LinkID(link), via: via))
+                return .success(.forward(prefix, link: link, via: via))
             }
             guard destination == .access, let link else {
                 return refuse(.forwardingParameters, "forwarding from Core needs an outer header or an access link")
