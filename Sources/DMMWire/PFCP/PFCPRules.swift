@@ -28,10 +28,7 @@ public struct PFCPPDR: Hashable, Sendable {
 
     public var pdi: PFCPPDI? {
         get { hasDetection ? detection : nil }
-        set {
-            detection = newValue ?? .blank
-            hasDetection = newValue != nil
-        }
+        set { (detection, hasDetection) = (newValue ?? .blank, newValue != nil) }
     }
 
     /// A rule to fill in place (`read`, and the controller's rule mapping).
@@ -178,10 +175,7 @@ public struct PFCPFAR: Hashable, Sendable {
 
     public var forwarding: PFCPForwardingParameters? {
         get { hasParameters ? parameters : nil }
-        set {
-            parameters = newValue ?? .blank
-            hasParameters = newValue != nil
-        }
+        set { (parameters, hasParameters) = (newValue ?? .blank, newValue != nil) }
     }
 
     package static let blank = Self(id: 0, applyAction: nil)
