@@ -22,10 +22,15 @@ public struct OwnNumber: Hashable, Comparable, Sendable {
     /// 64-bit finalizer, whose every output bit depends on every input bit,
     /// so consecutive counters and counters in the high half alike spread
     /// over the low bits a table masks.
-    public func _rawHashValue(seed: Int) -> Int {
-        var x = value ^ UInt64(UInt(bitPattern: seed))
-        x = (x ^ x >> 33) &* 0xFF51_AFD7_ED55_8CCD
-        x = (x ^ x >> 33) &* 0xC4CE_B9FE_1A85_EC53
-        return Int(truncatingIfNeeded: x ^ x >> 33)
-    }
+    public func _rawHashValue(seed: Int) -> Int { mixedHash(value, seed: seed) }
+}
+
+/// `value` and a table's seed through MurmurHash3's 64-bit finalizer
+/// (`OwnNumber`).
+@inline(__always)
+func mixedHash(_ value: UInt64, seed: Int) -> Int {
+    var x = value ^ UInt64(UInt(bitPattern: seed))
+    x = (x ^ x >> 33) &* 0xFF51_AFD7_ED55_8CCD
+    x = (x ^ x >> 33) &* 0xC4CE_B9FE_1A85_EC53
+    return Int(truncatingIfNeeded: x ^ x >> 33)
 }

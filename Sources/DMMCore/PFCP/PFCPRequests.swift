@@ -89,9 +89,12 @@ struct PFCPAnswers: Sendable {
         var peer: IPv6Address
         var sequence: UInt32
 
-        /// The sequence number's hash alone: a node answers few peers, and
-        /// an address hashes at three times the cost of an integer.
-        func _rawHashValue(seed: Int) -> Int { sequence._rawHashValue(seed: seed) }
+        /// The sequence number's hash alone (a node answers few peers, and
+        /// an address hashes at three times the cost of an integer), mixed
+        /// as an own number is rather than by SipHash: a peer chooses it,
+        /// but 24 bits of it, kept 2 s, against a seed it never learns,
+        /// give it no way to pile answers into one bucket.
+        func _rawHashValue(seed: Int) -> Int { mixedHash(UInt64(sequence), seed: seed) }
     }
 
     struct Answer: Sendable {
