@@ -328,6 +328,44 @@ import Testing
         try hearHeartbeat(&restored, at: now)
     }
 
+    /// Whether an agent anchors a prefix is read from the pools of its
+    /// association as it is now: a delivery there comes out of a tunnel
+    /// (Outer Header Removal) while the prefix is another's, and no longer
+    /// once the agent, restarted, associates again with the prefix's block
+    /// among its pools and gets its session pushed anew.
+    @Test func aDeliveryIsWrittenForThePoolsTheAgentHasNow() throws {
+        let agent = T.address(1), x = IPv6Prefix("2001:db8:9::/64")!
+        let now = Instant(seconds: 1_000)
+        var controller = Controller(config: .init(address: T.controllerAddress, timing: T.timing), startedAt: now)
+        func associate(pools: [IPv6Prefix], stamp: UInt32) throws {
+            var m = PFCPMessage(.associationSetupRequest, sequence: stamp)
+            m.nodeID = .ipv6(agent)
+            m.recoveryTimeStamp = stamp
+            m.poolInformation = [PFCPPoolInformation(identity: "pool", prefixes: pools)]
+            controller.handle(.pfcp(try m.encode(), from: agent), at: now)
+        }
+        func establishment() throws -> PFCPMessage? {
+            for case .send(let d, _) in controller.pollActions() where PFCPHeader.type(of: d) == .sessionEstablishmentRequest {
+                return try PFCPMessage.decode(d)
+            }
+            return nil
+        }
+        try associate(pools: [IPv6Prefix("2001:db8:1::/48")!], stamp: 7)
+        controller.program([.deliver(x, link: "acc0")], at: agent, for: x, at: now)
+        let first = try #require(try establishment())
+        #expect(first.createPDR.first?.outerHeaderRemoval == .ipv6, "anchored elsewhere")
+        var accepted = PFCPMessage(.sessionEstablishmentResponse, sequence: first.sequence, seid: first.fSEID!.seid)
+        accepted.nodeID = .ipv6(agent)
+        accepted.cause = .requestAccepted
+        accepted.fSEID = PFCPFSEID(seid: 1, ipv6: agent)
+        controller.handle(.pfcp(try accepted.encode(), from: agent), at: now)
+        #expect(controller.sessions.values.allSatisfy { $0.isProgrammed })
+        try associate(pools: [IPv6Prefix("2001:db8:9::/48")!], stamp: 8)
+        let again = try #require(try establishment())
+        #expect(again.createPDR.first?.pdi?.ueIPAddresses.first?.prefix == x)
+        #expect(again.createPDR.first?.outerHeaderRemoval == nil, "anchored there now")
+    }
+
     @Test func anAgentOverTheLoadLimitAnchorsNoNewNode() {
         var tb = T(loadLimit: 80)
         tb.run(for: 0.5)

@@ -101,6 +101,12 @@ public struct Controller: Sendable {
         public var acknowledged: [ForwardingRule]
         /// The rules the request in flight for it asks for.
         var inFlight: [ForwardingRule]?
+        /// Whether the agent anchors the prefix, by the pools it registered
+        /// (FM-find:2): read when the session is made and whenever the
+        /// agent's pools may change (`readAnchoring`), so that a request
+        /// needs no lookup of the association. Not stored: a restored
+        /// controller reads it again.
+        var anchoredHere = false
 
         public init(agent: IPv6Address, prefix: IPv6Prefix, seid: UInt64, agentSEID: UInt64? = nil, wanted: [ForwardingRule],
                     acknowledged: [ForwardingRule]) {
@@ -130,13 +136,12 @@ public struct Controller: Sendable {
 
         /// The request that takes the agent from what it acknowledged to
         /// what is wanted, if nothing is in flight, written into `m`: an
-        /// establishment, a modification or a deletion. `anchored` tells
-        /// whether the agent anchors the prefix.
-        mutating func next(from controller: IPv6Address, into m: inout PFCPMessage, anchored: (IPv6Address, IPv6Prefix) -> Bool)
-            -> (agent: IPv6Address, prefix: IPv6Prefix, next: Next) {
+        /// establishment, a modification or a deletion. Inlined into `push`,
+        /// its one caller (as a call, 0.6 % more over the controller bench).
+        @inline(__always)
+        mutating func next(from controller: IPv6Address, into m: inout PFCPMessage) -> (agent: IPv6Address, prefix: IPv6Prefix, next: Next) {
             guard inFlight == nil else { return (agent, prefix, .waiting) }
             guard !isProgrammed else { return (agent, prefix, wanted.isEmpty ? .emptied : .programmed) }
-            let anchoredHere = anchored(agent, prefix)
             if let agentSEID {
                 if wanted.isEmpty {
                     m.reset(.sessionDeletionRequest, sequence: 0, seid: agentSEID)
@@ -248,6 +253,7 @@ public struct Controller: Sendable {
     func stored(_ s: Session) -> Session {
         var s = s
         s.inFlight = nil
+        s.anchoredHere = false
         return s
     }
 
@@ -285,7 +291,8 @@ public struct Controller: Sendable {
         self.init(config: config, recoveryTimeStamp: snapshot.recoveryTimeStamp.map { max(ntpSeconds(now), $0 &+ 1) } ?? ntpSeconds(now))
         for a in snapshot.associations { associations[a.agent] = a }
         noteAgentsDown()  // observers do not run in an initializer
-        for s in snapshot.sessions {
+        for var s in snapshot.sessions {
+            s.anchoredHere = associations[s.agent]?.anchors(s.prefix) ?? false
             sessions[OwnNumber(s.seid)] = s
             sessionOf[s.prefix, default: [:]][s.agent] = s.seid
             nextSEID = max(nextSEID, s.seid)
@@ -372,7 +379,9 @@ public struct Controller: Sendable {
             nextSEID &+= 1
             seid = nextSEID
             sessionOf[prefix, default: [:]][agent] = seid
-            sessions[OwnNumber(seid)] = Session(agent: agent, prefix: prefix, seid: seid, wanted: [], acknowledged: [])
+            var session = Session(agent: agent, prefix: prefix, seid: seid, wanted: [], acknowledged: [])
+            session.anchoredHere = associations[agent]?.anchors(prefix) ?? false
+            sessions[OwnNumber(seid)] = session
         }
         // The session is read and written in place, by index, from here to
         // its request: a lookup by SEID hashes, a copy retains its lists.
@@ -395,12 +404,9 @@ public struct Controller: Sendable {
 
     mutating func push(at i: [OwnNumber: Session].Index, at now: Instant) {
         let seid = sessions.keys[i].value
-        let associations = self.associations
         // A mutating call reaches the session in place; reading it through
         // the dictionary would copy it whole.
-        let (agent, prefix, next) = sessions.values[i].next(from: config.address, into: &outgoing) {
-            associations[$0]?.anchors($1) ?? false
-        }
+        let (agent, prefix, next) = sessions.values[i].next(from: config.address, into: &outgoing)
         switch next {
         case .waiting: break
         case .programmed: actions.append(.programmed(agent: agent, prefix: prefix))
@@ -566,6 +572,7 @@ public struct Controller: Sendable {
                 if !m.poolInformation.isEmpty {
                     associations[sender]!.pools = m.poolInformation
                     changedAssociations.insert(sender)
+                    readAnchoring(of: sender)
                 }
                 r.cause = .requestAccepted
             case .associationReleaseRequest:
@@ -590,11 +597,22 @@ public struct Controller: Sendable {
         actions.append(.associationChanged(agent: agent, status: .down))
     }
 
-    /// Nothing of `agent`'s sessions is at the agent any more.
+    /// Nothing of `agent`'s sessions is at the agent any more (it
+    /// associated anew, or was released), and its pools may have changed.
     mutating func resetSessions(of agent: IPv6Address) {
         for seid in sessions.keys.sorted() where sessions[seid]!.agent == agent {
             sessions[seid]!.reset()
             changedSessions.insert(seid)
+        }
+        readAnchoring(of: agent)
+    }
+
+    /// Whether `agent` anchors each of its sessions' prefixes, read anew
+    /// from its association (none: it anchors none).
+    mutating func readAnchoring(of agent: IPv6Address) {
+        let association = associations[agent]
+        for i in sessions.indices where sessions.values[i].agent == agent {
+            sessions.values[i].anchoredHere = association?.anchors(sessions.values[i].prefix) ?? false
         }
     }
 }
