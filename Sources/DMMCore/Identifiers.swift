@@ -48,7 +48,7 @@ public struct LinkID: Hashable, Sendable, Comparable, CustomStringConvertible, E
     /// A name known to fit: a kernel interface's (the kernel holds at most
     /// 15 octets), or one in the source.
     public init(interface name: String) {
-        guard let link = LinkID(name) else { preconditionFailure("link name '\(name)' is longer than \(Self.maximumLength) octets") }
+        guard let link = LinkID(name) else { preconditionFailure("'\(name)' is not an interface name (up to 15 octets, none zero)") }
         self = link
     }
 

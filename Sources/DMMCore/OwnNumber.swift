@@ -6,7 +6,8 @@
 /// numbers are counters no peer chooses, and a few multiplies spread them as
 /// well at a fifth of the cost: a change through the controller and an agent
 /// looks such numbers up about a dozen times. Keys a peer chooses stay plain
-/// integers.
+/// integers, but for the sequence numbers of the answers a node keeps
+/// (`PFCPAnswers.Key`, which says why).
 public struct OwnNumber: Hashable, Comparable, Sendable {
     public let value: UInt64
 

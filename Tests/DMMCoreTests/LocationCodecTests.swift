@@ -55,7 +55,7 @@ struct LocationCodecTests {
             return try Self.wire(MobilityHeader(.bindingUpdate(pbu)))
         }
         #expect(try LocationCodec.decodeRequest(report(link: "fifteen-octets!")).body == .detached(Self.node, link: "fifteen-octets!"))
-        #expect(throws: LocationCodec.Malformed(description: "link 'sixteen-octets!!' is not an interface name of 1 to 15 octets")) {
+        #expect(throws: LocationCodec.Malformed(description: "link 'sixteen-octets!!' is not an interface name (up to 15 octets, none zero)")) {
             try LocationCodec.decodeRequest(report(link: "sixteen-octets!!"))
         }
     }

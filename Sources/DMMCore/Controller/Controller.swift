@@ -292,7 +292,7 @@ public struct Controller: Sendable {
         for a in snapshot.associations { associations[a.agent] = a }
         noteAgentsDown()  // observers do not run in an initializer
         for var s in snapshot.sessions {
-            s.anchoredHere = associations[s.agent]?.anchors(s.prefix) ?? false
+            s.anchoredHere = anchors(s.prefix, at: s.agent)
             sessions[OwnNumber(s.seid)] = s
             sessionOf[s.prefix, default: [:]][s.agent] = s.seid
             nextSEID = max(nextSEID, s.seid)
@@ -380,7 +380,7 @@ public struct Controller: Sendable {
             seid = nextSEID
             sessionOf[prefix, default: [:]][agent] = seid
             var session = Session(agent: agent, prefix: prefix, seid: seid, wanted: [], acknowledged: [])
-            session.anchoredHere = associations[agent]?.anchors(prefix) ?? false
+            session.anchoredHere = anchors(prefix, at: agent)
             sessions[OwnNumber(seid)] = session
         }
         // The session is read and written in place, by index, from here to
@@ -607,14 +607,16 @@ public struct Controller: Sendable {
         readAnchoring(of: agent)
     }
 
-    /// Whether `agent` anchors each of its sessions' prefixes, read anew
-    /// from its association (none: it anchors none).
+    /// Whether `agent` anchors each of its sessions' prefixes, read anew.
     mutating func readAnchoring(of agent: IPv6Address) {
-        let association = associations[agent]
         for i in sessions.indices where sessions.values[i].agent == agent {
-            sessions.values[i].anchoredHere = association?.anchors(sessions.values[i].prefix) ?? false
+            sessions.values[i].anchoredHere = anchors(sessions.values[i].prefix, at: agent)
         }
     }
+
+    /// Whether `agent` anchors `prefix`, by the pools of its association
+    /// (none: it anchors nothing).
+    func anchors(_ prefix: IPv6Prefix, at agent: IPv6Address) -> Bool { associations[agent]?.anchors(prefix) ?? false }
 }
 
 public enum ControllerEvent: Sendable {

@@ -241,7 +241,7 @@ public enum PFCPRuleMapping {
         var link: LinkID?
         if let name = source == .access ? pdr.pointee.detection.networkInstance : far.pointee.parameters.networkInstance {
             link = LinkID(name)
-            if link == nil { return refuse(.networkInstance, "Network Instance '\(name)' is not an interface name of 1 to 15 octets") }
+            if link == nil { return refuse(.networkInstance, "Network Instance '\(name)' is not an interface name (up to 15 octets, none zero)") }
         }
         switch (source, action) {
         case (.core, .drop):
