@@ -66,7 +66,7 @@ extension BenchCommand {
             var ruleChanges = 0, messages = 0
 
             /// Carries every datagram until both are quiet.
-            func pump() throws {
+            func pump() {
                 var toAgent: [[UInt8]] = [], toController: [[UInt8]] = []
                 controller.pollActions { a in if case .send(let datagram, _) = a { toAgent.append(datagram) } }
                 while !toAgent.isEmpty || !toController.isEmpty {
@@ -96,7 +96,7 @@ extension BenchCommand {
             for a in agent.pollActions() {
                 if case .send(let datagram, _) = a { controller.handle(.pfcp(datagram, from: Self.agentAddress), at: now) }
             }
-            try pump()
+            pump()
             guard agent.isAssociated else { throw ValidationError("the agent did not associate") }
             // The steady state, as a daemon's loop runs it: the agent's
             // resynchronization after associating is over (its timer fired),
@@ -104,7 +104,7 @@ extension BenchCommand {
             now = now + agent.config.resynchronization
             agent.handleTimeout(at: now)
             controller.handleTimeout(at: now)
-            try pump()
+            pump()
 
             let all = (0..<prefixes).map { i in
                 IPv6Prefix(IPv6Address(high: 0x2001_0db8_0000_0000 | UInt64(i), low: 0), length: 64)
@@ -117,7 +117,7 @@ extension BenchCommand {
                 let wanted = all.map { p in (p, rule(p).map { [$0] } ?? []) }
                 let start = DispatchTime.now().uptimeNanoseconds
                 for (p, rules) in wanted { controller.program(rules, at: Self.agentAddress, for: p, at: now) }
-                try pump()
+                pump()
                 let failures = try dataPlane?.apply(changes).count ?? 0
                 changes.removeAll(keepingCapacity: true)
                 let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9

@@ -74,10 +74,7 @@ struct AgentSession: Sendable, Hashable {
         for update in m.updatePDR {
             guard let i = pdrs.index(id: update.id) else { return refuse(.updatePDR, "no PDR \(update.id)") }
             if let p = update.precedence { pdrs[i].precedence = p }
-            if update.hasDetection {
-                pdrs[i].detection = update.detection
-                pdrs[i].hasDetection = true
-            }
+            if update.hasDetection { pdrs[i].setDetection(update.detection) }
             if let o = update.outerHeaderRemoval { pdrs[i].outerHeaderRemoval = o }
             if let f = update.farID { pdrs[i].farID = f }
         }

@@ -41,5 +41,17 @@ struct PrefixSessions: Sendable, Sequence, ExpressibleByDictionaryLiteral {
     /// The agents, in the order their sessions began.
     var agents: [IPv6Address] { map(\.agent) }
 
-    func makeIterator() -> IndexingIterator<[Entry]> { ((first.map { [$0] } ?? []) + others).makeIterator() }
+    func makeIterator() -> Iterator { Iterator(first: first, others: others.makeIterator()) }
+
+    /// The first, then the others: no list is made to walk them.
+    struct Iterator: IteratorProtocol {
+        var first: Entry?
+        var others: IndexingIterator<[Entry]>
+
+        mutating func next() -> Entry? {
+            guard let entry = first else { return others.next() }
+            first = nil
+            return entry
+        }
+    }
 }

@@ -94,9 +94,8 @@ public enum PFCPRuleMapping {
         let id = slot(of: key)
         p.id = id
         p.precedence = precedence(of: key)
-        p.detection = PFCPPDI(sourceInterface: d.source, networkInstance: d.link?.name,
-                              ueIPAddresses: [PFCPUEIPAddress(prefix: d.prefix, isDestination: d.source == .core)])
-        p.hasDetection = true
+        p.setDetection(PFCPPDI(sourceInterface: d.source, networkInstance: d.link?.name,
+                               ueIPAddresses: [PFCPUEIPAddress(prefix: d.prefix, isDestination: d.source == .core)]))
         p.outerHeaderRemoval = d.decapsulated ? .ipv6 : nil
         p.farID = UInt32(id)
     }
@@ -238,11 +237,9 @@ public enum PFCPRuleMapping {
         if let tunnel, tunnel.description != PFCPOuterHeaderCreation.plainIPv6 || tunnel.ipv6 == nil {
             return refuse(.outerHeaderCreation, "only an IPv6 outer header is carried out")
         }
-        var link: LinkID?
-        if let name = source == .access ? pdr.pointee.detection.networkInstance : far.pointee.parameters.networkInstance {
-            link = LinkID(name)
-            if link == nil { return refuse(.networkInstance, "Network Instance '\(name)' is not an interface name (up to 15 octets, none zero)") }
-        }
+        let name = source == .access ? pdr.pointee.detection.networkInstance : far.pointee.parameters.networkInstance
+        let link = name.flatMap(LinkID.init)
+        if let name, link == nil { return refuse(.networkInstance, "Network Instance '\(name)' is not an interface name (up to 15 octets, none zero)") }
         switch (source, action) {
         case (.core, .drop):
             return .success(.unreachable(prefix))

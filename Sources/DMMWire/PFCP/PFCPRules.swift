@@ -31,6 +31,14 @@ public struct PFCPPDR: Hashable, Sendable {
         set { (detection, hasDetection) = (newValue ?? .blank, newValue != nil) }
     }
 
+    /// Sets the PDI where it lies, moving the value given in: through `pdi`
+    /// it is wrapped, unwrapped and copied (0.6 % of the controller bench).
+    @inline(__always)
+    package mutating func setDetection(_ pdi: consuming PFCPPDI) {
+        detection = pdi
+        hasDetection = true
+    }
+
     /// A rule to fill in place (`read`, and the controller's rule mapping).
     package static let blank = Self(id: 0, precedence: nil, pdi: nil, farID: nil)
 
