@@ -1,3 +1,5 @@
+import DMMWire
+
 /// A number this node gave out itself (its SEIDs, its request sequence
 /// numbers) as the key of its tables.
 ///
@@ -24,6 +26,26 @@ public struct OwnNumber: Hashable, Comparable, Sendable {
     /// so consecutive counters and counters in the high half alike spread
     /// over the low bits a table masks.
     public func _rawHashValue(seed: Int) -> Int { mixedHash(value, seed: seed) }
+}
+
+/// A node's prefix as the key of the controller's tables, hashed as an own
+/// number is: prefixes are given out by the network, from the pools of its
+/// access routers, never chosen by a node or another peer, and the
+/// controller looks the prefix up on every change (SipHash over its 17
+/// octets was 1.6 % of `dmm bench controller`).
+struct OwnPrefix: Hashable, Sendable {
+    let prefix: IPv6Prefix
+
+    init(_ prefix: IPv6Prefix) { self.prefix = prefix }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(prefix) }
+
+    /// The two halves folded into one number (odd multipliers, so that
+    /// prefixes differing in either half differ), then finalized.
+    public func _rawHashValue(seed: Int) -> Int {
+        let a = prefix.address
+        return mixedHash(a.high &* 0x9E37_79B9_7F4A_7C15 ^ a.low &* 0xC2B2_AE3D_27D4_EB4F ^ UInt64(prefix.length), seed: seed)
+    }
 }
 
 /// `value` and a table's seed through MurmurHash3's 64-bit finalizer

@@ -1,4 +1,5 @@
 import DMMDataPlane
+import DMMTestSupport
 import DMMWire
 import Testing
 
@@ -103,6 +104,93 @@ struct OwnNumberTests {
         #expect(table.count == 50_000)
         #expect((0..<50_000).allSatisfy { table[OwnNumber(UInt64($0) << 32)] == $0 })
         #expect(table[OwnNumber(UInt64(50_000) << 32)] == nil)
+    }
+}
+
+struct OwnPrefixTests {
+    /// As for own numbers: equal prefixes placed alike under every seed,
+    /// and node prefixes, which count in the high half, spread over a
+    /// table's buckets; prefixes that differ only in the low half or in
+    /// their length are distinct keys.
+    @Test func equalPrefixesHashAlikeAndNodePrefixesSpread() {
+        let p = IPv6Prefix("2001:db8:0:7::/64")!
+        for seed in [0, 1, -1, 0x5EED_5EED] {
+            #expect(OwnPrefix(p)._rawHashValue(seed: seed) == OwnPrefix(IPv6Prefix("2001:db8:0:7::/64")!)._rawHashValue(seed: seed))
+            var load = [Int](repeating: 0, count: 1024)
+            for i in 0..<UInt64(1024) {
+                let key = OwnPrefix(IPv6Prefix(IPv6Address(high: 0x2001_0db8_0000_0000 | i, low: 0), length: 64))
+                load[key._rawHashValue(seed: seed) & 1023] += 1
+            }
+            #expect(load.max()! <= 12, "\(load.max()!) prefixes in one bucket, seed \(seed)")
+        }
+        var table: [OwnPrefix: Int] = [:]
+        for i in 0..<50_000 {
+            table[OwnPrefix(IPv6Prefix(IPv6Address(high: 0x2001_0db8_0000_0000 | UInt64(i), low: 0), length: 64))] = i
+        }
+        table[OwnPrefix(IPv6Prefix(IPv6Address(high: 0x2001_0db8_0000_0000, low: 1), length: 128))] = -1
+        table[OwnPrefix(IPv6Prefix(IPv6Address(high: 0x2001_0db8_0000_0000, low: 0), length: 56))] = -2
+        #expect(table.count == 50_002)
+        #expect(table[OwnPrefix(IPv6Prefix(IPv6Address(high: 0x2001_0db8_0000_0000, low: 0), length: 64))] == 0)
+    }
+}
+
+/// Requests found by sequence number in the order sent, against a plain
+/// dictionary kept the obvious way: answered out of order, sent again,
+/// given up, dropped by peer, and answered by the wrong peer, with the
+/// wrong type or a number never sent, across the 24-bit wrap.
+struct PFCPRequestsTests {
+    @Test func matchADictionaryThroughRandomAnswersAcrossTheWrap() {
+        let peers = (1...3).map { IPv6Address(high: 0x2001_0db8_ffff_0000, low: UInt64($0)) }
+        var rng = SplitMix64(seed: 0x5EED)
+        var requests = PFCPRequests(first: 0xFF_FF00)
+        var model: [UInt32: (peer: IPv6Address, retransmissions: Int)] = [:]
+        let now = Instant(seconds: 1)
+        var sent: [UInt32] = []
+        for step in 0..<20_000 {
+            switch rng.next() % 8 {
+            case 0, 1, 2:
+                var m = PFCPMessage(.heartbeatRequest, sequence: 0)
+                let peer = peers[Int(rng.next() % 3)]
+                let (_, sequence) = requests.register(&m, to: peer, for: .heartbeat, due: now)!
+                #expect(model[sequence] == nil && sequence <= 0xFF_FFFF)
+                model[sequence] = (peer, 0)
+                sent.append(sequence)
+            case 3, 4:
+                guard let sequence = sent.randomElement(using: &rng) else { continue }
+                let peer = model[sequence]?.peer ?? peers[0]
+                // The wrong type, then the wrong peer, answer nothing.
+                #expect(requests.answered(by: PFCPMessage(.nodeReportResponse, sequence: sequence), from: peer) == nil)
+                let other = peers.first { $0 != peer }!
+                #expect(requests.answered(by: PFCPMessage(.heartbeatResponse, sequence: sequence), from: other) == nil)
+                let answered = requests.answered(by: PFCPMessage(.heartbeatResponse, sequence: sequence), from: peer)
+                #expect((answered != nil) == (model[sequence] != nil), "step \(step)")
+                model[sequence] = nil
+            case 5:
+                guard let sequence = sent.randomElement(using: &rng) else { continue }
+                switch requests.timedOut(sequence, n1: 2, due: now) {
+                case .again(let p)?:
+                    #expect(model[sequence]!.retransmissions < 2)
+                    model[sequence]!.retransmissions += 1
+                    #expect(p.retransmissions == model[sequence]!.retransmissions)
+                case .givenUp?:
+                    #expect(model[sequence]!.retransmissions == 2)
+                    model[sequence] = nil
+                case nil: #expect(model[sequence] == nil)
+                }
+            case 6:
+                let never = (sent.last.map { $0 + 1 } ?? 0) & 0xFF_FFFF
+                #expect(requests.answered(by: PFCPMessage(.heartbeatResponse, sequence: never), from: peers[0]) == nil)
+            default:
+                guard rng.next() % 16 == 0 else { continue }
+                let peer = peers[Int(rng.next() % 3)]
+                requests.drop(peer: peer)
+                model = model.filter { $0.value.peer != peer }
+            }
+            #expect(requests.count == model.count)
+            if sent.count > 4096 { sent.removeFirst(2048) }
+        }
+        #expect(sent.contains { $0 < 0xFF_FF00 }, "the numbers wrapped")
+        for (sequence, entry) in model { #expect(requests.request(sequence)?.peer == entry.peer) }
     }
 }
 

@@ -202,7 +202,7 @@ public struct Controller: Sendable {
     /// By the controller's SEID: its own numbers, hashed as such.
     public private(set) var sessions: [OwnNumber: Session] = [:]
     /// Each prefix's sessions, by agent.
-    var sessionOf: [IPv6Prefix: PrefixSessions] = [:]
+    var sessionOf: [OwnPrefix: PrefixSessions] = [:]
     var nextSEID: UInt64
     var exchange: PFCPExchange
     /// Every session request is written into this one message (see
@@ -294,7 +294,7 @@ public struct Controller: Sendable {
         for var s in snapshot.sessions {
             s.anchoredHere = anchors(s.prefix, at: s.agent)
             sessions[OwnNumber(s.seid)] = s
-            sessionOf[s.prefix, default: [:]][s.agent] = s.seid
+            sessionOf[OwnPrefix(s.prefix), default: [:]][s.agent] = s.seid
             nextSEID = max(nextSEID, s.seid)
         }
     }
@@ -372,13 +372,13 @@ public struct Controller: Sendable {
     /// in flight at a time; the newest wish is sent when it is answered.
     public mutating func program(_ rules: [ForwardingRule], at agent: IPv6Address, for prefix: IPv6Prefix, at now: Instant) {
         let seid: UInt64
-        if let known = sessionOf[prefix]?[agent] {
+        if let known = sessionOf[OwnPrefix(prefix)]?[agent] {
             seid = known
         } else {
             guard !rules.isEmpty else { return }
             nextSEID &+= 1
             seid = nextSEID
-            sessionOf[prefix, default: [:]][agent] = seid
+            sessionOf[OwnPrefix(prefix), default: [:]][agent] = seid
             var session = Session(agent: agent, prefix: prefix, seid: seid, wanted: [], acknowledged: [])
             session.anchoredHere = anchors(prefix, at: agent)
             sessions[OwnNumber(seid)] = session
@@ -418,7 +418,7 @@ public struct Controller: Sendable {
     mutating func forget(_ seid: UInt64) {
         guard let s = sessions.removeValue(forKey: OwnNumber(seid)) else { return }
         changedSessions.insert(OwnNumber(seid))
-        if let i = sessionOf.index(forKey: s.prefix) {
+        if let i = sessionOf.index(forKey: OwnPrefix(s.prefix)) {
             sessionOf.values[i][s.agent] = nil
             if sessionOf.values[i].isEmpty { sessionOf.remove(at: i) }
         }

@@ -68,7 +68,7 @@ extension Controller {
         placements[prefix] = nil
         var holder: IPv6Address?
         if config.buffering, let new = placement.serving?.agent, new != placement.anchor, deliverer(of: prefix) != new,
-            sessionOf[prefix]?[placement.anchor] != nil {
+            sessionOf[OwnPrefix(prefix)]?[placement.anchor] != nil {
             holder = placement.anchor
         }
         carryOut(placement, wanted: placement.rules(endpoint: endpoint(of:), mode: config.tunnelMode, uplink: config.uplink),
@@ -79,7 +79,7 @@ extension Controller {
     /// names get their rules, an agent it leaves out loses its session for
     /// the prefix. Each agent's session changes in one request.
     mutating func program(_ wanted: [IPv6Address: [ForwardingRule]], for prefix: IPv6Prefix, at now: Instant) {
-        let involved = Set(sessionOf[prefix]?.agents ?? [])
+        let involved = Set(sessionOf[OwnPrefix(prefix)]?.agents ?? [])
         for agent in involved.union(wanted.keys).sorted() {
             program(wanted[agent] ?? [], at: agent, for: prefix, at: now)
         }

@@ -31,7 +31,7 @@ extension Controller {
     public mutating func nodeLeft(_ prefix: IPv6Prefix, anchor: IPv6Address, at now: Instant) {
         guard config.buffering, switches[prefix] == nil else { return }
         let holder = placements[prefix]?.serving?.agent ?? anchor
-        guard sessionOf[prefix]?[holder] != nil else { return }
+        guard sessionOf[OwnPrefix(prefix)]?[holder] != nil else { return }
         program([.buffer(prefix)], at: holder, for: prefix, at: now)
     }
 
@@ -60,7 +60,7 @@ extension Controller {
     /// what it held (FM-buffer:2).
     mutating func completeSwitch(of prefix: IPv6Prefix, at now: Instant) {
         guard let s = switches[prefix] else { return }
-        for (agent, seid) in sessionOf[prefix] ?? [:] where agent != s.buffering {
+        for (agent, seid) in sessionOf[OwnPrefix(prefix)] ?? [:] where agent != s.buffering {
             guard let session = sessions[OwnNumber(seid)], session.isProgrammed, session.inFlight == nil else { return }
         }
         switches[prefix] = nil
@@ -69,7 +69,7 @@ extension Controller {
 
     /// The agent asked to deliver the prefix on an access link, if any.
     func deliverer(of prefix: IPv6Prefix) -> IPv6Address? {
-        for (agent, seid) in sessionOf[prefix] ?? [:] {
+        for (agent, seid) in sessionOf[OwnPrefix(prefix)] ?? [:] {
             if sessions[OwnNumber(seid)]?.wanted.contains(where: { if case .deliver = $0 { true } else { false } }) == true { return agent }
         }
         return nil

@@ -52,7 +52,7 @@ struct PFCPExchange: Sendable {
     }
 
     /// Requests sent and not yet answered or given up.
-    var requestsInFlight: Int { requests.pending.count }
+    var requestsInFlight: Int { requests.count }
 
     /// When a request is next due to be sent again. Kept answers need no
     /// wake-up: they are forgotten as later ones come, and one past its
@@ -63,7 +63,7 @@ struct PFCPExchange: Sendable {
     }
 
     private mutating func dropStale() {
-        while let (at, sequence) = retransmissions.first, requests.pending[OwnNumber(sequence)]?.due != at {
+        while let (at, sequence) = retransmissions.first, requests.request(sequence)?.due != at {
             retransmissions.removeFirst()
         }
     }

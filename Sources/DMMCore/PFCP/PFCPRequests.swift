@@ -25,13 +25,29 @@ struct PFCPRequests: Sendable {
         case session(UInt64)
     }
 
-    private(set) var pending: [OwnNumber: Pending] = [:]
+    /// The requests in the order sent, from the oldest still pending: a
+    /// node numbers its requests in that order, so a request is found at
+    /// its sequence number less the oldest one's: no hashing, and requests
+    /// sent together lie together, where a table keyed by number probed
+    /// its buckets at random on every request and answer (a controller
+    /// pushing 100,000 sessions holds as many). A request answered or given
+    /// up leaves nil in its slot until the slots before it are done too.
+    private var slots: [Pending?] = []
+    /// Index in `slots` of the oldest request still pending (or of the end).
+    private var head = 0
+    /// The sequence number of `slots[head]`, or of the next request when none is pending.
+    private var oldest: UInt32
     private var last: UInt32
+    /// Requests pending.
+    private(set) var count = 0
 
     /// Sequence numbers start from `first`, which the engine derives from its
     /// recovery time stamp, so that a restarted node does not reuse numbers
     /// its predecessor's peers may still hold answers for.
-    init(first: UInt32) { last = first & 0xFF_FFFF }
+    init(first: UInt32) {
+        last = first & 0xFF_FFFF
+        oldest = (last + 1) & 0xFF_FFFF
+    }
 
     /// Numbers `message` and records it encoded; the caller sends what
     /// this returns with its sequence number. Nil if it does not encode
@@ -42,16 +58,47 @@ struct PFCPRequests: Sendable {
         message.header.sequence = sequence
         guard let datagram = try? message.encode() else { return nil }
         last = sequence
-        pending[OwnNumber(sequence)] = Pending(datagram: datagram, type: message.type, peer: peer, purpose: purpose, due: due)
+        slots.add(Pending(datagram: datagram, type: message.type, peer: peer, purpose: purpose, due: due))
+        count += 1
         return (datagram, sequence)
+    }
+
+    /// The slot of request `sequence`, if it is within those kept.
+    private func slot(of sequence: UInt32) -> Int? {
+        let i = head + Int((sequence &- oldest) & 0xFF_FFFF)
+        return i < slots.count ? i : nil
+    }
+
+    /// Request `sequence`, if pending.
+    func request(_ sequence: UInt32) -> Pending? { slot(of: sequence).flatMap { slots[$0] } }
+
+    /// Empties slot `i`.
+    private mutating func finish(_ i: Int) {
+        slots[i] = nil
+        count -= 1
+        dropDone()
+    }
+
+    /// Lets go of the done slots at the front.
+    private mutating func dropDone() {
+        while head < slots.count && slots[head] == nil {
+            head += 1
+            oldest = (oldest + 1) & 0xFF_FFFF
+        }
+        // Done slots are dropped once they are half the storage.
+        if head == slots.count {
+            slots.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head >= 1024 && head * 2 >= slots.count {
+            slots.removeFirst(head)
+            head = 0
+        }
     }
 
     /// The request `response` answers, no longer pending; nil if none.
     mutating func answered(by response: PFCPMessage, from peer: IPv6Address) -> Pending? {
-        guard let i = pending.index(forKey: OwnNumber(response.sequence)) else { return nil }
-        let p = pending.values[i]
-        guard p.peer == peer, p.type.response == response.type else { return nil }
-        pending.remove(at: i)
+        guard let i = slot(of: response.sequence), let p = slots[i], p.peer == peer, p.type.response == response.type else { return nil }
+        finish(i)
         return p
     }
 
@@ -63,21 +110,23 @@ struct PFCPRequests: Sendable {
     /// T1 ran out for a request: send it again (due again at `due`), or give
     /// it up after `n1` retransmissions. Nil if it is no longer pending.
     mutating func timedOut(_ sequence: UInt32, n1: Int, due: Instant) -> Retry? {
-        let key = OwnNumber(sequence)
-        guard var p = pending[key] else { return nil }
+        guard let i = slot(of: sequence), let p = slots[i] else { return nil }
         guard p.retransmissions < n1 else {
-            pending[key] = nil
+            finish(i)
             return .givenUp(p)
         }
-        p.retransmissions += 1
-        p.due = due
-        pending[key] = p
-        return .again(p)
+        slots[i]!.retransmissions += 1
+        slots[i]!.due = due
+        return .again(slots[i]!)
     }
 
     /// Forgets every request to `peer` (its association is gone).
     mutating func drop(peer: IPv6Address) {
-        pending = pending.filter { $0.value.peer != peer }
+        for i in head..<slots.count where slots[i]?.peer == peer {
+            slots[i] = nil
+            count -= 1
+        }
+        dropDone()
     }
 }
 
