@@ -31,6 +31,8 @@ public struct MobileNodeID: Hashable, Sendable, Comparable, CustomStringConverti
 /// reference counting.
 public struct LinkID: Hashable, Sendable, Comparable, CustomStringConvertible, ExpressibleByStringLiteral {
     public static let maximumLength = 15
+    /// What is said of a name that does not fit, after the name.
+    public static let misfit = "is not an interface name (up to 15 octets, none zero)"
 
     /// The name's octets in order, then zeros.
     private var octets: (low: UInt64, high: UInt64) = (0, 0)
@@ -48,7 +50,7 @@ public struct LinkID: Hashable, Sendable, Comparable, CustomStringConvertible, E
     /// A name known to fit: a kernel interface's (the kernel holds at most
     /// 15 octets), or one in the source.
     public init(interface name: String) {
-        guard let link = LinkID(name) else { preconditionFailure("'\(name)' is not an interface name (up to 15 octets, none zero)") }
+        guard let link = LinkID(name) else { preconditionFailure("'\(name)' \(Self.misfit)") }
         self = link
     }
 

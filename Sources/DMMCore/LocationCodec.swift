@@ -88,7 +88,7 @@ public enum LocationCodec {
         case .attached, .detached:
             guard let node else { throw Malformed(description: "\(kind) without MN identifier") }
             guard let name = try text(.link, in: pbu.options), !name.isEmpty else { throw Malformed(description: "\(kind) without a link") }
-            guard let link = LinkID(name) else { throw Malformed(description: "link '\(name)' is not an interface name (up to 15 octets, none zero)") }
+            guard let link = LinkID(name) else { throw Malformed(description: "link '\(name)' \(LinkID.misfit)") }
             guard kind == .attached else { return LocationEnvelope(id: id, .detached(node, link: link)) }
             let previous = pbu.options.compactMap { if case .homeNetworkPrefix(let p) = $0 { p } else { nil } }
             return LocationEnvelope(id: id, .attached(node, link: link, previous: previous))

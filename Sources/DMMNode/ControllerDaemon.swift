@@ -263,7 +263,7 @@ public final class ControllerDaemon {
         switch (w.first, w.count) {
         case ("attach", 4...), ("detach", 4):
             guard let agent = IPv6Address(w[2]) else { return .failure(CommandError(description: "'\(w[2])' is not an IPv6 address")) }
-            guard !w[3].isEmpty, let link = LinkID(w[3]) else { return .failure(CommandError(description: "'\(w[3])' is not an interface name")) }
+            guard !w[3].isEmpty, let link = LinkID(w[3]) else { return .failure(CommandError(description: "'\(w[3])' \(LinkID.misfit)")) }
             let node = MobileNodeID(w[1])
             guard w[0] == "attach" else { return .success((.detached(node, link: link), agent)) }
             var previous: [IPv6Prefix] = []

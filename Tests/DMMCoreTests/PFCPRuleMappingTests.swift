@@ -121,4 +121,36 @@ import Testing
         #expect(session.apply(try Self.sent(right), policy: policy, draft: &draft) == nil)
         #expect(session.rules == [.encapsulate(Self.prefix, endpoint: Self.far2, mode: .ipv6InIPv6)])
     }
+
+    /// A FAR's Network Instance is read only by the PDRs from Core that
+    /// name it: one that names no interface is refused there, with the IE
+    /// at fault, and left alone in a FAR that a PDR from Access names (its
+    /// link is the PDI's). A PDI's own is refused from Access.
+    @Test func aFARsNetworkInstanceIsReadFromCoreOnly() throws {
+        let policy = AgentPolicy(tunnelMode: .ipv6InIPv6, pools: [IPv6Prefix("2001:db8:1::/48")!])
+        let back: ForwardingRule = .reverseTunnel(from: Self.prefix, link: "acc0", endpoint: Self.far1, mode: .ipv6InIPv6)
+        func establish(_ edit: (inout PFCPMessage) -> Void) throws -> (AgentSession, PFCPRuleMapping.Refusal?) {
+            var m = PFCPMessage(.sessionEstablishmentRequest, sequence: 1, seid: 0)
+            m.nodeID = .ipv6(Self.far1)
+            m.fSEID = PFCPFSEID(seid: 7, ipv6: Self.far1)
+            PFCPRuleMapping.write([back], anchoredHere: true, into: &m)
+            edit(&m)
+            var session = AgentSession(controller: PFCPFSEID(seid: 7, ipv6: Self.far1))
+            var draft = AgentSession(controller: PFCPFSEID(seid: 0, ipv6: nil))
+            let refusal = session.apply(try Self.sent(m), policy: policy, draft: &draft)
+            return (session, refusal)
+        }
+        let (accepted, none) = try establish { $0.createFAR[0].forwarding!.networkInstance = "sixteen-octets!!" }
+        #expect(none == nil)
+        #expect(accepted.rules == [back])
+        let (_, fromCore) = try establish {
+            $0.createFAR[0].forwarding!.networkInstance = "sixteen-octets!!"
+            $0.createPDR[0].pdi!.sourceInterface = .core
+        }
+        #expect(fromCore?.offendingIE == .networkInstance)
+        #expect(fromCore?.reason.contains("FAR 2") == true, "\(fromCore?.reason ?? "accepted")")
+        let (_, inPDI) = try establish { $0.createPDR[0].pdi!.networkInstance = "sixteen-octets!!" }
+        #expect(inPDI?.offendingIE == .networkInstance)
+        #expect(inPDI?.reason.contains("'sixteen-octets!!'") == true, "\(inPDI?.reason ?? "accepted")")
+    }
 }

@@ -1,7 +1,8 @@
 import DMMWire
 
-/// One PFCP session at an agent: the PDRs and FARs the controller set, and
-/// the forwarding rules they make. A change is kept only when every rule of
+/// One PFCP session at an agent: the PDRs and FARs the controller set, as
+/// the agent holds them (`HeldPDR`, `HeldFAR`), and the forwarding rules
+/// they make. A change is kept only when every rule of
 /// the result can be carried out, so a refused request changes nothing
 /// (TS 29.244 section 7.5.2: the request is rejected whole). The agent
 /// keeps one more, its draft, to work out each change in (`apply`).
@@ -10,8 +11,8 @@ struct AgentSession: Sendable, Hashable {
     var controller: PFCPFSEID
     /// In ID order. A session holds a rule or two: arrays searched in place
     /// cost less than dictionaries, which a request copied whole.
-    private(set) var pdrs: [PFCPPDR] = []
-    private(set) var fars: [PFCPFAR] = []
+    private(set) var pdrs: [HeldPDR] = []
+    private(set) var fars: [HeldFAR] = []
     var bar: PFCPBAR?
     /// The rules the PDRs and FARs make, ordered by PDR ID.
     private(set) var rules: [ForwardingRule] = []
@@ -51,9 +52,7 @@ struct AgentSession: Sendable, Hashable {
 
     /// Changes the rule IEs as `m` asks, then makes the rules they ask for.
     private mutating func change(by m: PFCPMessage, policy: AgentPolicy) -> PFCPRuleMapping.Refusal? {
-        func refuse(_ ie: PFCPIEType, _ reason: String) -> PFCPRuleMapping.Refusal {
-            PFCPRuleMapping.Refusal(cause: .ruleCreationModificationFailure, offendingIE: ie, reason: reason)
-        }
+        let refuse = PFCPRuleMapping.refusal
         for r in m.removePDR {
             guard pdrs.remove(id: UInt16(truncatingIfNeeded: r.id)) else { return refuse(.removePDR, "no PDR \(r.id)") }
         }
@@ -64,34 +63,25 @@ struct AgentSession: Sendable, Hashable {
             guard bar?.id == UInt8(truncatingIfNeeded: r.id) else { return refuse(.removeBAR, "no BAR \(r.id)") }
             bar = nil
         }
-        for pdr in m.createPDR {
-            guard pdrs.insert(pdr) else { return refuse(.createPDR, "PDR \(pdr.id) exists") }
+        // The rule IEs read where they lie in the message: iterating a
+        // list copies each whole.
+        let createPDR = m.createPDR, createFAR = m.createFAR, updatePDR = m.updatePDR, updateFAR = m.updateFAR
+        for i in createPDR.indices {
+            do {
+                guard pdrs.insert(try HeldPDR(createPDR[i])) else { return refuse(.createPDR, "PDR \(createPDR[i].id) exists") }
+            } catch { return error }
         }
-        for far in m.createFAR {
-            guard fars.insert(far) else { return refuse(.createFAR, "FAR \(far.id) exists") }
+        for i in createFAR.indices {
+            guard fars.insert(HeldFAR(createFAR[i])) else { return refuse(.createFAR, "FAR \(createFAR[i].id) exists") }
         }
         if let created = m.createBAR { bar = created }
-        for update in m.updatePDR {
-            guard let i = pdrs.index(id: update.id) else { return refuse(.updatePDR, "no PDR \(update.id)") }
-            if let p = update.precedence { pdrs[i].precedence = p }
-            if update.hasDetection { pdrs[i].setDetection(update.detection) }
-            if let o = update.outerHeaderRemoval { pdrs[i].outerHeaderRemoval = o }
-            if let f = update.farID { pdrs[i].farID = f }
+        for u in updatePDR.indices {
+            guard let i = pdrs.index(id: updatePDR[u].id) else { return refuse(.updatePDR, "no PDR \(updatePDR[u].id)") }
+            do { try pdrs[i].update(by: updatePDR[u]) } catch { return error }
         }
-        for update in m.updateFAR {
-            guard let i = fars.index(id: update.id) else { return refuse(.updateFAR, "no FAR \(update.id)") }
-            if let a = update.applyAction { fars[i].applyAction = a }
-            if update.hasParameters {
-                // Set where they lie: taken out and stored back, the
-                // parameters are copied twice.
-                let u = update.parameters
-                fars[i].hasParameters = true
-                if let d = u.destinationInterface { fars[i].parameters.destinationInterface = d }
-                if let n = u.networkInstance { fars[i].parameters.networkInstance = n }
-                if let o = u.outerHeaderCreation { fars[i].parameters.outerHeaderCreation = o }
-                if let h = u.nextHop { fars[i].parameters.nextHop = h }
-            }
-            if let b = update.barID { fars[i].barID = b }
+        for u in updateFAR.indices {
+            guard let i = fars.index(id: updateFAR[u].id) else { return refuse(.updateFAR, "no FAR \(updateFAR[u].id)") }
+            fars[i].update(by: updateFAR[u])
         }
         if let update = m.updateBAR {
             guard bar?.id == update.id else { return refuse(.updateBAR, "no BAR \(update.id)") }
@@ -114,17 +104,16 @@ struct AgentPolicy: Sendable {
     /// An agent anchors only prefixes of its own pools: it tunnels, refuses
     /// or delivers as anchor only those. A prefix anchored elsewhere reaches
     /// it out of a tunnel (Outer Header Removal) and may be delivered.
-    func check(_ rule: ForwardingRule, pdr: PFCPPDR) -> PFCPRuleMapping.Refusal? {
+    func check(_ rule: ForwardingRule, pdr: HeldPDR) -> PFCPRuleMapping.Refusal? {
         let prefix = rule.prefix!
         let anchoring: Bool
         switch rule {
         case .encapsulate, .unreachable: anchoring = true
-        case .deliver: anchoring = pdr.outerHeaderRemoval == nil
+        case .deliver: anchoring = !pdr.decapsulated
         default: anchoring = false
         }
         if anchoring && !pools.contains(where: { $0.contains(prefix) }) {
-            return PFCPRuleMapping.Refusal(cause: .ruleCreationModificationFailure, offendingIE: .ueIPAddress,
-                                           reason: "PDR \(pdr.id): \(prefix) is not anchored here")
+            return PFCPRuleMapping.refusal(.ueIPAddress, "PDR \(pdr.id): \(prefix) is not anchored here")
         }
         return nil
     }
@@ -136,8 +125,8 @@ protocol PFCPIdentifiedRule {
     var id: ID { get }
 }
 
-extension PFCPPDR: PFCPIdentifiedRule {}
-extension PFCPFAR: PFCPIdentifiedRule {}
+extension HeldPDR: PFCPIdentifiedRule {}
+extension HeldFAR: PFCPIdentifiedRule {}
 
 extension Array where Element: PFCPIdentifiedRule {
     func index(id: Element.ID) -> Int? { firstIndex { $0.id == id } }

@@ -183,17 +183,22 @@ public enum PFCPRuleMapping {
     /// The rules the PDRs make with the FARs they name, one for each PDR in
     /// its order; a FAR ID given twice names the first.
     public static func rules(pdrs: [PFCPPDR], fars: [PFCPFAR], tunnelMode: TunnelMode) -> Result<[ForwardingRule], Refusal> {
+        var held: [HeldPDR] = []
+        for pdr in pdrs {
+            do { held.append(try HeldPDR(pdr)) } catch { return .failure(error) }
+        }
         var made: [ForwardingRule] = []
-        if let refusal = rules(pdrs: pdrs, fars: fars, tunnelMode: tunnelMode, into: &made) { return .failure(refusal) }
+        if let refusal = rules(pdrs: held, fars: fars.map { HeldFAR($0) }, tunnelMode: tunnelMode, into: &made) { return .failure(refusal) }
         return .success(made)
     }
 
-    /// The same, into `made` (emptied first, its storage kept): nil, or the
-    /// refusal, `made` then holding the rules of the PDRs before it.
-    static func rules(pdrs: [PFCPPDR], fars: [PFCPFAR], tunnelMode: TunnelMode, into made: inout [ForwardingRule]) -> Refusal? {
+    /// The same from the IEs as an agent holds them, into `made` (emptied
+    /// first, its storage kept): nil, or the refusal, `made` then holding
+    /// the rules of the PDRs before it.
+    static func rules(pdrs: [HeldPDR], fars: [HeldFAR], tunnelMode: TunnelMode, into made: inout [ForwardingRule]) -> Refusal? {
         made.clear()
         // Read where they lie: iterating or searching the arrays, or passing
-        // an element on, copies each rule IE whole.
+        // an element on, copies each whole.
         return pdrs.withUnsafeBufferPointer { pdrs in
             fars.withUnsafeBufferPointer { fars in
                 for p in pdrs.indices {
@@ -218,28 +223,30 @@ public enum PFCPRuleMapping {
         public var reason: String
     }
 
-    /// The rule a PDR and its FAR ask for, each read where it lies.
-    static func rule(_ pdr: UnsafePointer<PFCPPDR>, _ far: UnsafePointer<PFCPFAR>, tunnelMode: TunnelMode) -> Result<ForwardingRule, Refusal> {
-        func refuse(_ ie: PFCPIEType, _ reason: String) -> Result<ForwardingRule, Refusal> {
-            .failure(Refusal(cause: .ruleCreationModificationFailure, offendingIE: ie, reason: "PDR \(pdr.pointee.id): \(reason)"))
-        }
-        // The PDI and the FAR's parameters read where they lie: the optional
-        // `pdi` and `forwarding` are copies.
-        guard pdr.pointee.hasDetection else { return refuse(.pdi, "no PDI") }
-        let addresses = pdr.pointee.detection.ueIPAddresses
-        guard addresses.count == 1, let prefix = addresses[0].prefix, addresses[0].ipv4 == nil else {
-            return refuse(.ueIPAddress, "needs exactly one IPv6 UE IP Address")
-        }
-        guard pdr.pointee.detection.sdfFilters.isEmpty else { return refuse(.sdfFilter, "SDF filters are not carried out yet") }
-        let source = pdr.pointee.detection.sourceInterface
-        guard let action = far.pointee.applyAction else { return refuse(.applyAction, "FAR \(far.pointee.id) has no Apply Action") }
-        let tunnel = far.pointee.parameters.outerHeaderCreation
+    /// A refusal of a rule IE the agent cannot carry out (Cause 69, Rule
+    /// Creation/Modification Failure), naming the IE at fault.
+    static func refusal(_ ie: PFCPIEType, _ reason: String) -> Refusal {
+        Refusal(cause: .ruleCreationModificationFailure, offendingIE: ie, reason: reason)
+    }
+
+    /// The rule a PDR and its FAR ask for, each read where it lies (the
+    /// PDR's PDI was checked when it came in).
+    static func rule(_ pdr: UnsafePointer<HeldPDR>, _ far: UnsafePointer<HeldFAR>, tunnelMode: TunnelMode) -> Result<ForwardingRule, Refusal> {
+        let id = pdr.pointee.id
+        func refuse(_ ie: PFCPIEType, _ reason: String) -> Result<ForwardingRule, Refusal> { .failure(refusal(ie, "PDR \(id): \(reason)")) }
+        let prefix = pdr.pointee.prefix
+        let source = pdr.pointee.source
+        guard let action = far.pointee.action else { return refuse(.applyAction, "FAR \(far.pointee.id) has no Apply Action") }
+        let tunnel = far.pointee.tunnel
         if let tunnel, tunnel.description != PFCPOuterHeaderCreation.plainIPv6 || tunnel.ipv6 == nil {
             return refuse(.outerHeaderCreation, "only an IPv6 outer header is carried out")
         }
-        let name = source == .access ? pdr.pointee.detection.networkInstance : far.pointee.parameters.networkInstance
-        let link = name.flatMap(LinkID.init)
-        if let name, link == nil { return refuse(.networkInstance, "Network Instance '\(name)' is not an interface name (up to 15 octets, none zero)") }
+        let link: LinkID?
+        if source == .access {
+            link = pdr.pointee.link
+        } else {
+            do { link = try far.pointee.link(for: id) } catch { return .failure(error) }
+        }
         switch (source, action) {
         case (.core, .drop):
             return .success(.unreachable(prefix))
@@ -247,8 +254,8 @@ public enum PFCPRuleMapping {
             return .success(.buffer(prefix))
         case (.core, .forward):
             if let endpoint = tunnel?.ipv6 { return .success(.encapsulate(prefix, endpoint: endpoint, mode: tunnelMode)) }
-            let destination = far.pointee.parameters.destinationInterface
-            if let via = far.pointee.parameters.nextHop {
+            let destination = far.pointee.destination
+            if let via = far.pointee.via {
                 guard destination == .core, let link else {
                     return refuse(.forwardingParameters, "a next hop needs Destination Interface Core and its link as Network Instance")
                 }
