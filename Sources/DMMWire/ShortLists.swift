@@ -5,15 +5,17 @@ extension Array {
     /// `append`, with the first element through an array literal: growing
     /// an array without storage takes the general path, a literal allocates
     /// at once. A list emptied by `clear` keeps its storage and appends.
+    /// The element is taken consuming, so moved in: taken borrowed, a
+    /// shared blank rule IE was copied twice, once to a temporary.
     @inlinable @inline(__always)
-    package mutating func add(_ element: Element) {
+    package mutating func add(_ element: consuming Element) {
         if capacity == 0 { self = [element] } else { append(element) }
     }
 
     /// Adds `blank` and fills it where it lies: a value made and then
     /// added is copied whole (a rule IE, field by field).
     @inlinable @inline(__always)
-    package mutating func add<E: Error>(_ blank: Element, filling fill: (inout Element) throws(E) -> Void) throws(E) {
+    package mutating func add<E: Error>(_ blank: consuming Element, filling fill: (inout Element) throws(E) -> Void) throws(E) {
         add(blank)
         try fill(&self[count - 1])
     }
