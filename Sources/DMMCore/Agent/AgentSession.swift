@@ -53,35 +53,36 @@ struct AgentSession: Sendable, Hashable {
     /// Changes the rule IEs as `m` asks, then makes the rules they ask for.
     private mutating func change(by m: PFCPMessage, policy: AgentPolicy) -> PFCPRuleMapping.Refusal? {
         let refuse = PFCPRuleMapping.refusal
-        for r in m.removePDR {
-            guard pdrs.remove(id: UInt16(truncatingIfNeeded: r.id)) else { return refuse(.removePDR, "no PDR \(r.id)") }
+        // Each list and rule IE read where it lies in the message: a list
+        // taken out, or iterated, is retained, and its elements copied whole.
+        for r in m.removePDR.indices {
+            let id = m.removePDR[r].id
+            guard pdrs.remove(id: UInt16(truncatingIfNeeded: id)) else { return refuse(.removePDR, "no PDR \(id)") }
         }
-        for r in m.removeFAR {
-            guard fars.remove(id: r.id) else { return refuse(.removeFAR, "no FAR \(r.id)") }
+        for r in m.removeFAR.indices {
+            let id = m.removeFAR[r].id
+            guard fars.remove(id: id) else { return refuse(.removeFAR, "no FAR \(id)") }
         }
         if let r = m.removeBAR {
             guard bar?.id == UInt8(truncatingIfNeeded: r.id) else { return refuse(.removeBAR, "no BAR \(r.id)") }
             bar = nil
         }
-        // The rule IEs read where they lie in the message: iterating a
-        // list copies each whole.
-        let createPDR = m.createPDR, createFAR = m.createFAR, updatePDR = m.updatePDR, updateFAR = m.updateFAR
-        for i in createPDR.indices {
+        for i in m.createPDR.indices {
             do {
-                guard pdrs.insert(try HeldPDR(createPDR[i])) else { return refuse(.createPDR, "PDR \(createPDR[i].id) exists") }
+                guard pdrs.insert(try HeldPDR(m.createPDR[i])) else { return refuse(.createPDR, "PDR \(m.createPDR[i].id) exists") }
             } catch { return error }
         }
-        for i in createFAR.indices {
-            guard fars.insert(HeldFAR(createFAR[i])) else { return refuse(.createFAR, "FAR \(createFAR[i].id) exists") }
+        for i in m.createFAR.indices {
+            guard fars.insert(HeldFAR(m.createFAR[i])) else { return refuse(.createFAR, "FAR \(m.createFAR[i].id) exists") }
         }
         if let created = m.createBAR { bar = created }
-        for u in updatePDR.indices {
-            guard let i = pdrs.index(id: updatePDR[u].id) else { return refuse(.updatePDR, "no PDR \(updatePDR[u].id)") }
-            do { try pdrs[i].update(by: updatePDR[u]) } catch { return error }
+        for u in m.updatePDR.indices {
+            guard let i = pdrs.index(id: m.updatePDR[u].id) else { return refuse(.updatePDR, "no PDR \(m.updatePDR[u].id)") }
+            do { try pdrs[i].update(by: m.updatePDR[u]) } catch { return error }
         }
-        for u in updateFAR.indices {
-            guard let i = fars.index(id: updateFAR[u].id) else { return refuse(.updateFAR, "no FAR \(updateFAR[u].id)") }
-            fars[i].update(by: updateFAR[u])
+        for u in m.updateFAR.indices {
+            guard let i = fars.index(id: m.updateFAR[u].id) else { return refuse(.updateFAR, "no FAR \(m.updateFAR[u].id)") }
+            fars[i].update(by: m.updateFAR[u])
         }
         if let update = m.updateBAR {
             guard bar?.id == update.id else { return refuse(.updateBAR, "no BAR \(update.id)") }

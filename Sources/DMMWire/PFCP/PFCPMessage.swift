@@ -190,11 +190,11 @@ public struct PFCPMessage: Hashable, Sendable {
         _modify { yield &contents.reportType }
     }
     public var removePDR: [PFCPRuleReference] {
-        get { box.contents.removePDR }
+        _read { yield box.contents.removePDR }
         _modify { yield &contents.removePDR }
     }
     public var removeFAR: [PFCPRuleReference] {
-        get { box.contents.removeFAR }
+        _read { yield box.contents.removeFAR }
         _modify { yield &contents.removeFAR }
     }
     public var removeBAR: PFCPRuleReference? {
@@ -203,11 +203,11 @@ public struct PFCPMessage: Hashable, Sendable {
         _modify { yield &contents.removeBAR }
     }
     public var createPDR: [PFCPPDR] {
-        get { box.contents.createPDR }
+        _read { yield box.contents.createPDR }
         _modify { yield &contents.createPDR }
     }
     public var createFAR: [PFCPFAR] {
-        get { box.contents.createFAR }
+        _read { yield box.contents.createFAR }
         _modify { yield &contents.createFAR }
     }
     public var createBAR: PFCPBAR? {
@@ -216,11 +216,11 @@ public struct PFCPMessage: Hashable, Sendable {
         _modify { yield &contents.createBAR }
     }
     public var updatePDR: [PFCPPDR] {
-        get { box.contents.updatePDR }
+        _read { yield box.contents.updatePDR }
         _modify { yield &contents.updatePDR }
     }
     public var updateFAR: [PFCPFAR] {
-        get { box.contents.updateFAR }
+        _read { yield box.contents.updateFAR }
         _modify { yield &contents.updateFAR }
     }
     public var updateBAR: PFCPBAR? {
@@ -229,7 +229,7 @@ public struct PFCPMessage: Hashable, Sendable {
         _modify { yield &contents.updateBAR }
     }
     public var createdPDR: [PFCPRuleReference] {
-        get { box.contents.createdPDR }
+        _read { yield box.contents.createdPDR }
         _modify { yield &contents.createdPDR }
     }
     public var downlinkDataReport: PFCPDownlinkDataReport? {
@@ -243,11 +243,11 @@ public struct PFCPMessage: Hashable, Sendable {
         _modify { yield &contents.loadControl }
     }
     public var poolInformation: [PFCPPoolInformation] {
-        get { box.contents.poolInformation }
+        _read { yield box.contents.poolInformation }
         _modify { yield &contents.poolInformation }
     }
     public var unknown: [PFCPRawIE] {
-        get { box.contents.unknown }
+        _read { yield box.contents.unknown }
         _modify { yield &contents.unknown }
     }
 
