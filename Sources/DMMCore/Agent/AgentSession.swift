@@ -2,10 +2,10 @@ import DMMWire
 
 /// One PFCP session at an agent: the PDRs and FARs the controller set, as
 /// the agent holds them (`HeldPDR`, `HeldFAR`), and the forwarding rules
-/// they make. A change is kept only when every rule of
-/// the result can be carried out, so a refused request changes nothing
-/// (TS 29.244 section 7.5.2: the request is rejected whole). The agent
-/// keeps one more, its draft, to work out each change in (`apply`).
+/// they make. A change is kept only when every rule of the result can be
+/// carried out, so a refused request changes nothing (TS 29.244 section
+/// 7.5.2: the request is rejected whole). The agent keeps one more, its
+/// draft, to work out each change in (`apply`).
 struct AgentSession: Sendable, Hashable {
     /// The controller's end of the session.
     var controller: PFCPFSEID
@@ -31,8 +31,8 @@ struct AgentSession: Sendable, Hashable {
     }
 
     /// Applies the rule IEs of an establishment or modification request.
-    /// The result is worked out in `draft`, a copy of this session's rule
-    /// IEs, and taken over only whole: a refused request changes nothing.
+    /// The result is worked out in `draft`, a copy of this session's PDRs
+    /// and FARs, and taken over only whole: a refused request changes nothing.
     /// The lists are exchanged, not copied: the draft keeps this session's
     /// old ones (its rules are the rules before) and fills them again at
     /// the next request, so that a change allocates nothing.
