@@ -85,6 +85,11 @@ public struct DataPlaneAgent: Sendable {
     /// committing it) and is released. Nil outside that window.
     var confirmed: Set<OwnNumber>?
     var exchange: PFCPExchange
+    /// The answer to each session request, written in place: the box of
+    /// IEs it holds (Node ID, F-SEID, Created PDR, Load Control
+    /// Information) is kept from one answer to the next rather than made
+    /// for each (`PFCPMessage.reset`).
+    var reply = PFCPMessage(.heartbeatResponse, sequence: 0)
     var timers = TimerTable<Timer>()
     var actions: [AgentAction] = []
     var load: UInt8?
@@ -282,12 +287,17 @@ public struct DataPlaneAgent: Sendable {
 
     // MARK: Sessions (FM-cpdp:1)
 
+    /// Starts the answer to session request `m` in `reply`.
+    mutating func answer(_ m: PFCPMessage, seid: UInt64) {
+        reply.reset(m.type.response, sequence: m.sequence, seid: seid)
+    }
+
     mutating func establish(_ m: PFCPMessage, at now: Instant) -> PFCPMessage {
-        var r = PFCPMessage(.sessionEstablishmentResponse, sequence: m.sequence, seid: m.fSEID?.seid ?? 0)
-        r.nodeID = .ipv6(config.address)
+        answer(m, seid: m.fSEID?.seid ?? 0)
+        reply.nodeID = .ipv6(config.address)
         guard isAssociated else {
-            r.cause = .noEstablishedAssociation
-            return r
+            reply.cause = .noEstablishedAssociation
+            return reply
         }
         let controller = m.fSEID!
         // The controller pushing a session it set up before (it restarted,
@@ -295,16 +305,15 @@ public struct DataPlaneAgent: Sendable {
         // that stay the same are left as they are in the kernel.
         let existing = byController[controller.seid]
         var session = AgentSession(controller: controller)
-        if let refusal = session.apply(m, policy: policy, draft: &draft) { return refused(r, refusal) }
+        if let refusal = session.apply(m, policy: policy, draft: &draft) { return refused(refusal) }
         let seid = existing ?? nextSessionID()
         let before = sessions.updateValue(session, forKey: OwnNumber(seid))?.rules ?? []
         byController[controller.seid] = seid
         confirmed?.insert(OwnNumber(seid))
         change(from: before, to: session.rules)
-        r.fSEID = PFCPFSEID(seid: seid, ipv6: config.address)
-        r.createdPDR = session.pdrs.map { PFCPRuleReference(id: UInt32($0.id)) }
-        accept(&r)
-        return r
+        reply.fSEID = PFCPFSEID(seid: seid, ipv6: config.address)
+        for pdr in session.pdrs { reply.createdPDR.add(PFCPRuleReference(id: UInt32(pdr.id))) }
+        return accepted()
     }
 
     mutating func nextSessionID() -> UInt64 {
@@ -317,19 +326,18 @@ public struct DataPlaneAgent: Sendable {
             return sessionContextNotFound(m)
         }
         guard isAssociated else {
-            var r = PFCPMessage(.sessionModificationResponse, sequence: m.sequence, seid: sessions.values[i].controller.seid)
-            r.cause = .noEstablishedAssociation
-            return r
+            answer(m, seid: sessions.values[i].controller.seid)
+            reply.cause = .noEstablishedAssociation
+            return reply
         }
         // Carried out in place: a session copied out of the table and
         // stored back costs a copy of each of its lists.
         let (controller, after, refusal) = sessions.values[i].modify(m, policy: policy, draft: &draft)
-        var r = PFCPMessage(.sessionModificationResponse, sequence: m.sequence, seid: controller.seid)
-        if let refusal { return refused(r, refusal) }
+        answer(m, seid: controller.seid)
+        if let refusal { return refused(refusal) }
         confirmed?.insert(OwnNumber(seid))
         change(from: draft.rules, to: after)
-        accept(&r)
-        return r
+        return accepted()
     }
 
     mutating func delete(_ m: PFCPMessage) -> PFCPMessage {
@@ -338,31 +346,30 @@ public struct DataPlaneAgent: Sendable {
         }
         byController[session.controller.seid] = nil
         change(from: session.rules, to: [])
-        var r = PFCPMessage(.sessionDeletionResponse, sequence: m.sequence, seid: session.controller.seid)
-        accept(&r)
-        return r
+        answer(m, seid: session.controller.seid)
+        return accepted()
     }
 
     /// A session request carried out: the answer says so, with the load if known.
-    func accept(_ r: inout PFCPMessage) {
-        r.cause = .requestAccepted
-        r.loadControl = loadControl
+    mutating func accepted() -> PFCPMessage {
+        reply.cause = .requestAccepted
+        reply.loadControl = loadControl
+        return reply
     }
 
-    func sessionContextNotFound(_ m: PFCPMessage) -> PFCPMessage {
+    mutating func sessionContextNotFound(_ m: PFCPMessage) -> PFCPMessage {
         // The header's SEID is unknown, so the answer carries 0 (section 7.2.2.4.2).
-        var r = PFCPMessage(m.type.response, sequence: m.sequence, seid: 0)
-        r.cause = .sessionContextNotFound
-        return r
+        answer(m, seid: 0)
+        reply.cause = .sessionContextNotFound
+        return reply
     }
 
-    mutating func refused(_ response: PFCPMessage, _ refusal: PFCPRuleMapping.Refusal) -> PFCPMessage {
-        var r = response
-        r.cause = refusal.cause
-        r.offendingIE = refusal.offendingIE
-        r.fSEID = nil
+    mutating func refused(_ refusal: PFCPRuleMapping.Refusal) -> PFCPMessage {
+        reply.cause = refusal.cause
+        reply.offendingIE = refusal.offendingIE
+        reply.fSEID = nil
         actions.append(.refused(refusal.reason))
-        return r
+        return reply
     }
 
     /// The rule actions that take the data plane from `before` to `after`:

@@ -80,7 +80,10 @@ struct HeldFAR: Hashable, Sendable {
         if let a = u.applyAction { action = a }
         if u.hasParameters {
             if let d = u.parameters.destinationInterface { destination = d }
-            if let n = u.parameters.networkInstance { (link, unnamedLink) = (LinkID(n), LinkID(n) == nil) }
+            if let n = u.parameters.networkInstance {
+                link = LinkID(n)
+                unnamedLink = link == nil
+            }
             if let o = u.parameters.outerHeaderCreation { tunnel = o }
             if let h = u.parameters.nextHop { via = h }
         }
