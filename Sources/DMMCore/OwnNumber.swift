@@ -9,7 +9,8 @@ import DMMWire
 /// well at a fifth of the cost: a change through the controller and an agent
 /// looks such numbers up about a dozen times. Keys a peer chooses stay plain
 /// integers, but for the sequence numbers of the answers a node keeps
-/// (`PFCPAnswers.Key`, which says why).
+/// (`PFCPAnswers.Key`) and an agent's controller's SEIDs (`ControllerSEID`),
+/// which say why.
 public struct OwnNumber: Hashable, Comparable, Sendable {
     public let value: UInt64
 
