@@ -37,8 +37,7 @@ struct HeldPDR: Hashable, Sendable {
     /// no SDF filter, and from Access the link as Network Instance.
     static func detection(_ pdi: borrowing PFCPPDI, of id: UInt16) throws(PFCPRuleMapping.Refusal)
         -> (source: PFCPInterface, link: LinkID?, prefix: IPv6Prefix) {
-        let addresses = pdi.ueIPAddresses
-        guard addresses.count == 1, let prefix = addresses[0].prefix, addresses[0].ipv4 == nil else {
+        guard pdi.ueIPAddressCount == 1, let address = pdi.firstUEIPAddress, let prefix = address.prefix, address.ipv4 == nil else {
             throw PFCPRuleMapping.refusal(.ueIPAddress, "PDR \(id): needs exactly one IPv6 UE IP Address")
         }
         guard pdi.sdfFilters.isEmpty else { throw PFCPRuleMapping.refusal(.sdfFilter, "PDR \(id): SDF filters are not carried out yet") }

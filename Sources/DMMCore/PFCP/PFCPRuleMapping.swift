@@ -95,7 +95,7 @@ public enum PFCPRuleMapping {
         p.id = id
         p.precedence = precedence(of: key)
         p.setDetection(PFCPPDI(sourceInterface: d.source, networkInstance: d.link?.name,
-                               ueIPAddresses: [PFCPUEIPAddress(prefix: d.prefix, isDestination: d.source == .core)]))
+                               ueIPAddress: PFCPUEIPAddress(prefix: d.prefix, isDestination: d.source == .core)))
         p.outerHeaderRemoval = d.decapsulated ? .ipv6 : nil
         p.farID = UInt32(id)
     }

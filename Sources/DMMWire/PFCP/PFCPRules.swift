@@ -86,8 +86,12 @@ public struct PFCPPDI: Hashable, Sendable {
     public var sourceInterface: PFCPInterface
     /// Network Instance: on an access router, the name of the access link.
     public var networkInstance: String?
-    /// One per prefix (several for a mobile network, RFC 3963).
-    public var ueIPAddresses: [PFCPUEIPAddress]
+    /// The first UE IP Address in place, the others after it: a PDI holds
+    /// one (a prefix) but for a mobile network's (RFC 3963), and a list of
+    /// one was an allocation in every PDR made, read, copied and freed
+    /// (BENCHMARKS.md, `dmm bench controller`, stop 30).
+    package private(set) var firstUEIPAddress: PFCPUEIPAddress?
+    private var moreUEIPAddresses: [PFCPUEIPAddress] = []
     public var sdfFilters: [PFCPSDFFilter]
     public var unknown: [PFCPRawIE] = []
 
@@ -95,8 +99,32 @@ public struct PFCPPDI: Hashable, Sendable {
                 sdfFilters: [PFCPSDFFilter] = []) {
         self.sourceInterface = sourceInterface
         self.networkInstance = networkInstance
-        self.ueIPAddresses = ueIPAddresses
         self.sdfFilters = sdfFilters
+        for address in ueIPAddresses { add(address) }
+    }
+
+    /// A PDI with one UE IP Address (the rule mapping's).
+    package init(sourceInterface: PFCPInterface, networkInstance: String?, ueIPAddress: PFCPUEIPAddress) {
+        self.sourceInterface = sourceInterface
+        self.networkInstance = networkInstance
+        firstUEIPAddress = ueIPAddress
+        sdfFilters = []
+    }
+
+    /// One per prefix (several for a mobile network, RFC 3963).
+    public var ueIPAddresses: [PFCPUEIPAddress] {
+        get { firstUEIPAddress.map { [$0] + moreUEIPAddresses } ?? [] }
+        set {
+            (firstUEIPAddress, moreUEIPAddresses) = (nil, [])
+            for address in newValue { add(address) }
+        }
+    }
+
+    package var ueIPAddressCount: Int { firstUEIPAddress == nil ? 0 : 1 + moreUEIPAddresses.count }
+
+    /// Adds a UE IP Address after those there.
+    package mutating func add(_ address: PFCPUEIPAddress) {
+        if firstUEIPAddress == nil { firstUEIPAddress = address } else { moreUEIPAddresses.append(address) }
     }
 
     package static let blank = Self(sourceInterface: .access, ueIPAddresses: [])
@@ -111,7 +139,7 @@ public struct PFCPPDI: Hashable, Sendable {
                 sourceInterface = PFCPInterface(rawValue: try c.integer(bytes, "source interface"))
                 hasSource = true
             case .networkInstance: networkInstance = try c.decode(bytes, networkInstanceText)
-            case .ueIPAddress: ueIPAddresses.add(try c.decode(bytes, PFCPUEIPAddress.decode))
+            case .ueIPAddress: add(try c.decode(bytes, PFCPUEIPAddress.decode))
             case .sdfFilter: sdfFilters.append(try c.decode(bytes, PFCPSDFFilter.decode))
             default: unknown.append(c.raw(in: bytes))
             }
@@ -122,7 +150,8 @@ public struct PFCPPDI: Hashable, Sendable {
     func encode(into w: inout ByteWriter) {
         w.ie(.sourceInterface, sourceInterface.rawValue)
         if let networkInstance { w.ie(.networkInstance) { $0.append(networkInstance.utf8) } }
-        for address in ueIPAddresses { w.ie(.ueIPAddress) { address.encode(into: &$0) } }
+        if let firstUEIPAddress { w.ie(.ueIPAddress) { firstUEIPAddress.encode(into: &$0) } }
+        for address in moreUEIPAddresses { w.ie(.ueIPAddress) { address.encode(into: &$0) } }
         for filter in sdfFilters { w.ie(.sdfFilter) { filter.encode(into: &$0) } }
         w.ies(unknown)
     }
