@@ -22,12 +22,21 @@ struct DeadlineQueue<Element: Sendable>: Sendable {
     /// Takes the earliest entry.
     mutating func removeFirst() {
         head += 1
-        // Taken entries are dropped once they are half the storage.
-        if head == entries.count {
-            entries.removeAll(keepingCapacity: true)
+        entries.dropTaken(head: &head)
+    }
+}
+
+extension Array {
+    /// Drops the elements before `head`, taken from the front of a queue
+    /// kept in this array, once they are all of it or half of a big one;
+    /// `head` is then 0. A queue taken from one by one moves its elements
+    /// seldom this way, and its storage stays bounded.
+    mutating func dropTaken(head: inout Int) {
+        if head == count {
+            removeAll(keepingCapacity: true)
             head = 0
-        } else if head >= 1024 && head * 2 >= entries.count {
-            entries.removeFirst(head)
+        } else if head >= 1024 && head * 2 >= count {
+            removeFirst(head)
             head = 0
         }
     }

@@ -85,14 +85,7 @@ struct PFCPRequests: Sendable {
             head += 1
             oldest = (oldest + 1) & 0xFF_FFFF
         }
-        // Done slots are dropped once they are half the storage.
-        if head == slots.count {
-            slots.removeAll(keepingCapacity: true)
-            head = 0
-        } else if head >= 1024 && head * 2 >= slots.count {
-            slots.removeFirst(head)
-            head = 0
-        }
+        slots.dropTaken(head: &head)
     }
 
     /// The request `response` answers, no longer pending; nil if none.
