@@ -223,7 +223,7 @@ public enum PFCPRuleMapping {
         public var reason: String
     }
 
-    /// A refusal of a rule IE the agent cannot carry out (Cause 69, Rule
+    /// A refusal of a rule IE the agent cannot carry out (Cause 73, Rule
     /// Creation/Modification Failure), naming the IE at fault.
     static func refusal(_ ie: PFCPIEType, _ reason: String) -> Refusal {
         Refusal(cause: .ruleCreationModificationFailure, offendingIE: ie, reason: reason)
