@@ -153,4 +153,22 @@ import Testing
         #expect(inPDI?.offendingIE == .networkInstance)
         #expect(inPDI?.reason.contains("'sixteen-octets!!'") == true, "\(inPDI?.reason ?? "accepted")")
     }
+
+    /// A PDI is read when its PDR comes in: two UE IP Addresses (the first
+    /// held apart from the others) are refused with the UE IP Address at
+    /// fault, and the session is not made.
+    @Test func aPDIWithTwoUEIPAddressesIsRefused() throws {
+        let policy = AgentPolicy(tunnelMode: .ipv6InIPv6, pools: [IPv6Prefix("2001:db8:1::/48")!])
+        var m = PFCPMessage(.sessionEstablishmentRequest, sequence: 1, seid: 0)
+        m.nodeID = .ipv6(Self.far1)
+        m.fSEID = PFCPFSEID(seid: 7, ipv6: Self.far1)
+        PFCPRuleMapping.write([.deliver(Self.prefix, link: "acc0")], anchoredHere: true, into: &m)
+        m.createPDR[0].pdi!.ueIPAddresses.append(PFCPUEIPAddress(prefix: IPv6Prefix("2001:db8:1:6::/64")!, isDestination: true))
+        var session = AgentSession(controller: PFCPFSEID(seid: 7, ipv6: Self.far1))
+        var draft = AgentSession(controller: PFCPFSEID(seid: 0, ipv6: nil))
+        let refusal = session.apply(try Self.sent(m), policy: policy, draft: &draft)
+        #expect(refusal?.offendingIE == .ueIPAddress)
+        #expect(refusal?.cause == .ruleCreationModificationFailure)
+        #expect(session.rules.isEmpty && session.pdrs.isEmpty)
+    }
 }

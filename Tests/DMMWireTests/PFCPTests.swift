@@ -184,6 +184,31 @@ struct PFCPTests {
     }
 
     /// Network Instance is an octet string; peers may write it as DNS labels.
+    /// A PDI's UE IP Addresses, the first held apart from the others, are
+    /// written and read back in order, whichever way they were given; none
+    /// is none.
+    @Test func aPDIKeepsEveryUEIPAddressInOrder() throws {
+        let addresses = (1...3).map { PFCPUEIPAddress(prefix: IPv6Prefix(IPv6Address(high: 0x2001_0db8_0000_0000 | $0, low: 0), length: 64),
+                                                      isDestination: true) }
+        var set = PFCPPDI(sourceInterface: .core, ueIPAddresses: [])
+        set.ueIPAddresses = addresses
+        var added = PFCPPDI(sourceInterface: .core, ueIPAddresses: [])
+        for a in addresses { added.add(a) }
+        let made = PFCPPDI(sourceInterface: .core, ueIPAddresses: addresses)
+        #expect(set == made && added == made)
+        #expect(made.ueIPAddresses == addresses && made.ueIPAddressCount == 3 && made.firstUEIPAddress == addresses[0])
+        var m = PFCPMessage(.sessionEstablishmentRequest, sequence: 1, seid: 0)
+        m.nodeID = .ipv6(IPv6Address("2001:db8::1")!)
+        m.fSEID = PFCPFSEID(seid: 1, ipv6: IPv6Address("2001:db8::1")!)
+        m.createPDR = [PFCPPDR(id: 1, precedence: 1, pdi: made, farID: 1)]
+        m.createFAR = [PFCPFAR(id: 1, applyAction: .drop)]
+        let decoded = try PFCPMessage.decode(m.encode())
+        #expect(decoded.createPDR.first?.pdi?.ueIPAddresses == addresses)
+        #expect(decoded == m)
+        let none = PFCPPDI(sourceInterface: .core, ueIPAddresses: [])
+        #expect(none.ueIPAddresses.isEmpty && none.ueIPAddressCount == 0 && none.firstUEIPAddress == nil)
+    }
+
     @Test func aNetworkInstanceInDNSLabelsReadsAsItsName() {
         #expect(dnsLabels("\u{4}acc0") == "acc0")
         #expect(dnsLabels("\u{3}ims\u{7}example") == "ims.example")

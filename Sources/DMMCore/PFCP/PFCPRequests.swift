@@ -73,9 +73,14 @@ struct PFCPRequests: Sendable {
     func request(_ sequence: UInt32) -> Pending? { slot(of: sequence).flatMap { slots[$0] } }
 
     /// Empties slot `i`.
-    private mutating func finish(_ i: Int) {
+    private mutating func clear(_ i: Int) {
         slots[i] = nil
         count -= 1
+    }
+
+    /// Empties slot `i` and lets go of the done slots at the front.
+    private mutating func finish(_ i: Int) {
+        clear(i)
         dropDone()
     }
 
@@ -115,10 +120,7 @@ struct PFCPRequests: Sendable {
 
     /// Forgets every request to `peer` (its association is gone).
     mutating func drop(peer: IPv6Address) {
-        for i in head..<slots.count where slots[i]?.peer == peer {
-            slots[i] = nil
-            count -= 1
-        }
+        for i in head..<slots.count where slots[i]?.peer == peer { clear(i) }
         dropDone()
     }
 }

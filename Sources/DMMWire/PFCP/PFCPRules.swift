@@ -88,7 +88,7 @@ public struct PFCPPDI: Hashable, Sendable {
     public var networkInstance: String?
     /// The first UE IP Address in place, the others after it: a PDI holds
     /// one (a prefix) but for a mobile network's (RFC 3963), and a list of
-    /// one was an allocation in every PDR made, read, copied and freed
+    /// one was an allocation in every PDR made and read, and freed after
     /// (BENCHMARKS.md, `dmm bench controller`, stop 30).
     package private(set) var firstUEIPAddress: PFCPUEIPAddress?
     private var moreUEIPAddresses: [PFCPUEIPAddress] = []
