@@ -15,8 +15,9 @@ extension BenchCommand {
                 then removed. Every change is a PFCP request encoded by the controller, decoded and carried \
                 out by the agent, whose answer is encoded and decoded back: a Session Establishment, \
                 Modifications, a Deletion. With --kernel the agent's rule changes are also written, per round, \
-                through rtnetlink into a scratch namespace. The rounds run twice: from no session, then \
-                again with every table at its size (a controller that has run a while).
+                through rtnetlink into a scratch namespace. The rounds run several times (--passes): \
+                first from no session, then on a heap the earlier ones left scattered. The store's share of \
+                each round (taking what changed) is done after the clock stops, as the daemon's store does.
                 """
         )
 
@@ -26,12 +27,22 @@ extension BenchCommand {
         @Option(help: "Rounds of tunnel moves between the delivery round and the removal round.")
         var moves = 2
 
+        @Option(help: "Times to run every round (the first from no session).")
+        var passes = 3
+
         @Flag(inversion: .prefixedNo, help: "Also write the agent's rule changes to a kernel in a scratch namespace (root).")
         var kernel = true
 
         static let controllerAddress = IPv6Address("2001:db8:ffff::100")!
         static let agentAddress = IPv6Address("2001:db8:ffff::1")!
         static let link = LinkID("acc0")
+
+        func validate() throws {
+            // The agent's pool, 2001:db8::/32, holds 2^32 /64 prefixes.
+            guard prefixes >= 1, prefixes <= 1 << 32 else { throw ValidationError("--prefixes must be from 1 to \(1 << 32)") }
+            guard moves >= 0 else { throw ValidationError("--moves must be 0 or more") }
+            guard passes >= 1 else { throw ValidationError("--passes must be 1 or more") }
+        }
 
         func run() throws {
             print("dmm bench controller: \(prefixes) prefixes, one session each, one controller and one agent, one core")
@@ -111,12 +122,13 @@ extension BenchCommand {
                 IPv6Prefix(IPv6Address(high: 0x2001_0db8_0000_0000 | UInt64(i), low: 0), length: 64)
             }
             print(dataPlane == nil ? "in memory (encode, decode, carry out, answer):" : "through to the kernel (the same, then rtnetlink):")
-            // Twice: the first pass starts from no session, so its rounds
-            // also grow every table to its size and touch memory for the
-            // first time; the second is a controller that has run a while
-            // (the target is for it; both are printed).
-            for pass in ["first pass, from no session", "second pass, tables at their size"] {
-                print("  \(pass):")
+            // Several passes: the first starts from no session, so its rounds
+            // also grow every table to its size, touch memory for the first
+            // time and find what they allocate in the order they allocated
+            // it; later ones run on a heap that earlier rounds left scattered,
+            // as a controller that has run a while does.
+            for pass in 1...passes {
+                print("  pass \(pass)\(pass == 1 ? ", from no session" : ""):")
                 for (name, rule) in rounds() {
                     now = now + 1
                     ruleChanges = 0
@@ -132,6 +144,9 @@ extension BenchCommand {
                     // after the clock stops (they would be freed after their last
                     // use, inside the timed span).
                     withExtendedLifetime(wanted) {}
+                    // What the daemon's store takes after each step, taken
+                    // here after the clock stops (the store is not timed).
+                    _ = controller.takeChanges()
                     print(String(format: "    %@: %d rule changes, %d PFCP messages in %.2f s: %.0f changes/s%@", name, ruleChanges,
                                  messages, seconds, Double(ruleChanges) / seconds, failures > 0 ? ", \(failures) kernel writes failed" : ""))
                 }
