@@ -107,6 +107,9 @@ public struct Controller: Sendable {
         /// needs no lookup of the association. Not stored: a restored
         /// controller reads it again.
         var anchoredHere = false
+        /// Whether it changed since the store last took the changes (its
+        /// SEID is then in `changedSessions`). Not stored.
+        var unstored = false
 
         public init(agent: IPv6Address, prefix: IPv6Prefix, seid: UInt64, agentSEID: UInt64? = nil, wanted: [ForwardingRule],
                     acknowledged: [ForwardingRule]) {
@@ -178,6 +181,12 @@ public struct Controller: Sendable {
             return (agent, prefix)
         }
 
+        /// Marks it `unstored`; whether it was not.
+        mutating func markUnstored() -> Bool {
+            defer { unstored = true }
+            return !unstored
+        }
+
         /// Back to nothing at the agent: it is to be set up anew.
         mutating func reset() {
             inFlight = nil
@@ -213,7 +222,10 @@ public struct Controller: Sendable {
     public internal(set) var counters = Counters()
     /// What changed for the store since `takeChanges()` last ran.
     var changedAssociations: Set<IPv6Address> = []
-    var changedSessions: Set<OwnNumber> = []
+    /// Sessions marked `unstored`, and sessions gone since, by SEID: a
+    /// list and a mark in the session found anyway, not a set hashed on
+    /// every change.
+    var changedSessions: [UInt64] = []
     /// Prefixes placed by anchor switching, as placed (`AnchorSwitching.swift`).
     var placements: [IPv6Prefix: Placement] = [:]
     /// Moves waiting for their last step.
@@ -254,6 +266,7 @@ public struct Controller: Sendable {
         var s = s
         s.inFlight = nil
         s.anchoredHere = false
+        s.unstored = false
         return s
     }
 
@@ -274,8 +287,10 @@ public struct Controller: Sendable {
             changedAssociations = []
             changedSessions = []
         }
+        changedSessions.sort()
+        for seid in changedSessions { sessions[OwnNumber(seid)]?.unstored = false }
         return (changedAssociations.sorted().map { ($0, associations[$0].map(stored)) },
-                changedSessions.sorted().map { ($0.value, sessions[$0].map(stored)) })
+                changedSessions.map { ($0, sessions[OwnNumber($0)].map(stored)) })
     }
 
     /// A controller restarted with what it had. Its new Recovery Time Stamp,
@@ -387,7 +402,7 @@ public struct Controller: Sendable {
         // its request: a lookup by SEID hashes, a copy retains its lists.
         let i = sessions.index(forKey: OwnNumber(seid))!
         sessions.values[i].wanted = rules.count < 2 ? rules : rules.sorted { PFCPRuleMapping.slot(of: $0.key) < PFCPRuleMapping.slot(of: $1.key) }
-        changedSessions.insert(OwnNumber(seid))
+        noteChanged(at: i)
         push(at: i, at: now)
     }
 
@@ -415,9 +430,15 @@ public struct Controller: Sendable {
         }
     }
 
+    /// Marks the session at `i` for the store.
+    mutating func noteChanged(at i: [OwnNumber: Session].Index) {
+        // One mutating call: reading the mark through the table copied the session.
+        if sessions.values[i].markUnstored() { changedSessions.append(sessions.keys[i].value) }
+    }
+
     mutating func forget(_ seid: UInt64) {
         guard let s = sessions.removeValue(forKey: OwnNumber(seid)) else { return }
-        changedSessions.insert(OwnNumber(seid))
+        if !s.unstored { changedSessions.append(seid) }
         if let i = sessionOf.index(forKey: OwnPrefix(s.prefix)) {
             sessionOf.values[i][s.agent] = nil
             if sessionOf.values[i].isEmpty { sessionOf.remove(at: i) }
@@ -427,7 +448,7 @@ public struct Controller: Sendable {
 
     mutating func sessionAnswered(_ seid: UInt64, _ m: PFCPMessage, at now: Instant) {
         guard let i = sessions.index(forKey: OwnNumber(seid)), let (agent, prefix) = sessions.values[i].answered(by: m) else { return }
-        changedSessions.insert(OwnNumber(seid))
+        noteChanged(at: i)
         if m.cause?.isAcceptance != true {
             counters.sessionsRefused += 1
             actions.append(.sessionRefused(agent: agent, prefix: prefix, cause: m.cause ?? .requestRejected))
@@ -600,9 +621,9 @@ public struct Controller: Sendable {
     /// Nothing of `agent`'s sessions is at the agent any more (it
     /// associated anew, or was released), and its pools may have changed.
     mutating func resetSessions(of agent: IPv6Address) {
-        for seid in sessions.keys.sorted() where sessions[seid]!.agent == agent {
-            sessions[seid]!.reset()
-            changedSessions.insert(seid)
+        for i in sessions.indices where sessions.values[i].agent == agent {
+            sessions.values[i].reset()
+            noteChanged(at: i)
         }
         readAnchoring(of: agent)
     }
