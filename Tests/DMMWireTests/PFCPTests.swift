@@ -209,6 +209,21 @@ struct PFCPTests {
         #expect(none.ueIPAddresses.isEmpty && none.ueIPAddressCount == 0 && none.firstUEIPAddress == nil)
     }
 
+    /// Setting a PDR's PDI in place (the rule mapping's) leaves no IE of
+    /// the PDI it held: it equals the PDI made anew with the same IEs.
+    @Test func aPDISetInPlaceKeepsNothingOfTheOldOne() {
+        let address = PFCPUEIPAddress(prefix: IPv6Prefix("2001:db8:5::/64")!, isDestination: false)
+        var old = PFCPPDI(sourceInterface: .core, networkInstance: "old", ueIPAddresses: [address, address, address],
+                          sdfFilters: [PFCPSDFFilter(flowDescription: "permit out 17 from any to any", filterID: 1)])
+        old.unknown = [PFCPRawIE(type: PFCPIEType(rawValue: 81), value: [0, 0, 0, 1])]
+        var pdr = PFCPPDR(id: 1, precedence: 1, pdi: old, farID: 1)
+        pdr.setDetection(source: .access, networkInstance: "acc0", ueIPAddress: address)
+        #expect(pdr.pdi == PFCPPDI(sourceInterface: .access, networkInstance: "acc0", ueIPAddresses: [address]))
+        var blank = PFCPPDR.blank
+        blank.setDetection(source: .core, networkInstance: nil, ueIPAddress: address)
+        #expect(blank.pdi == PFCPPDI(sourceInterface: .core, ueIPAddresses: [address]))
+    }
+
     @Test func aNetworkInstanceInDNSLabelsReadsAsItsName() {
         #expect(dnsLabels("\u{4}acc0") == "acc0")
         #expect(dnsLabels("\u{3}ims\u{7}example") == "ims.example")

@@ -94,8 +94,8 @@ public enum PFCPRuleMapping {
         let id = slot(of: key)
         p.id = id
         p.precedence = precedence(of: key)
-        p.setDetection(PFCPPDI(sourceInterface: d.source, networkInstance: d.link?.name,
-                               ueIPAddress: PFCPUEIPAddress(prefix: d.prefix, isDestination: d.source == .core)))
+        p.setDetection(source: d.source, networkInstance: d.link?.name,
+                       ueIPAddress: PFCPUEIPAddress(prefix: d.prefix, isDestination: d.source == .core))
         p.outerHeaderRemoval = d.decapsulated ? .ipv6 : nil
         p.farID = UInt32(id)
     }
