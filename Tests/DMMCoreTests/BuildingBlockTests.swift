@@ -194,6 +194,53 @@ struct PFCPRequestsTests {
     }
 }
 
+/// Kept answers against a dictionary of the last answer to each request
+/// and its time: requests numbered in order by three peers, numbers far
+/// apart that land in a slot already held, the same request answered
+/// again, bursts that make the slots grow, and time passing.
+struct PFCPAnswersTests {
+    @Test func matchADictionaryThroughRandomRequests() {
+        let peers = (1...3).map { IPv6Address(high: 0x2001_0db8_ffff_0000, low: UInt64($0)) }
+        var rng = SplitMix64(seed: 0xA5)
+        var answers = PFCPAnswers()
+        var model: [PFCPAnswers.Key: (datagram: [UInt8], until: Instant)] = [:]
+        var next: [UInt32] = [0xFF_FFF0, 7, 1 << 20]
+        var now = Instant(seconds: 1)
+        let lifetime: Seconds = 2
+        var capacities: Set<Int> = []
+        for step in 0..<20_000 {
+            let p = Int(rng.next() % 3)
+            let sequence: UInt32
+            switch rng.next() % 10 {
+            case 0: sequence = UInt32(truncatingIfNeeded: rng.next()) & 0xFF_FFFF  // anywhere
+            case 1: sequence = (next[p] &- UInt32(rng.next() % 50)) & 0xFF_FFFF  // one answered before
+            default:
+                sequence = next[p]
+                next[p] = (next[p] + 1) & 0xFF_FFFF
+            }
+            let key = PFCPAnswers.Key(peer: peers[p], sequence: sequence)
+            if rng.next() % 3 == 0 {
+                let expected = model[key].flatMap { $0.until > now ? $0.datagram : nil }
+                #expect(answers.answer(to: peers[p], sequence, at: now) == expected, "step \(step)")
+            } else {
+                let datagram = [UInt8(step & 0xFF), UInt8(step >> 8 & 0xFF), UInt8(p)]
+                answers.remember(datagram, sequence, to: peers[p], until: now + lifetime, now: now)
+                model[key] = (datagram, now + lifetime)
+                model = model.filter { $0.value.until > now }
+                #expect(answers.count == model.count, "only answers still in time are kept, step \(step)")
+                capacities.insert(answers.capacity)
+            }
+            // Mostly no time between requests (bursts), sometimes a lot.
+            if rng.next() % 16 == 0 { now = now + Seconds(Double(rng.next() % 100) / 1000) }
+        }
+        #expect(capacities.count > 3, "the slots grew several times: \(capacities.sorted())")
+        #expect(next[0] < 0xFF_FFF0, "a peer's numbers wrapped")
+        for (key, kept) in model {
+            #expect(answers.answer(to: key.peer, key.sequence, at: now) == (kept.until > now ? kept.datagram : nil))
+        }
+    }
+}
+
 /// The sessions of a prefix against a plain list of (agent, SEID) kept
 /// the obvious way, through every sequence of sets over three agents.
 struct PrefixSessionsTests {

@@ -142,20 +142,47 @@ struct PFCPAnswers: Sendable {
     }
 
     struct Answer: Sendable {
+        let key: Key
         /// As it was sent.
         let datagram: [UInt8]
         let until: Instant
     }
 
-    private var answers: [Key: Answer] = [:]
+    /// Each answer in the slot its sequence number's low bits name: a peer
+    /// numbers its requests in order, so answers given one after the other
+    /// lie one after the other, where a table hashing the number probed its
+    /// buckets at random on every request and answer (an agent answering
+    /// 100,000 session requests keeps as many answers). At most half full;
+    /// a power of two long, or empty.
+    private var slots: [Answer?] = []
+    /// Answers in `slots` (some may be past their time, until taken out).
+    private var inSlots = 0
+    /// Answers whose slot another answer holds: requests of several peers,
+    /// or of one numbering far apart (a peer chooses its numbers, and this
+    /// keeps it from growing the slots without bound).
+    private var others: [Key: Answer] = [:]
     /// When each kept answer is to be forgotten, in the order given: every
     /// answer is kept as long.
     private var lifetimes = DeadlineQueue<Key>()
 
+    private func slot(of sequence: UInt32) -> Int { Int(sequence) & (slots.count - 1) }
+
+    /// Answers kept, past their time or not.
+    var count: Int { inSlots + others.count }
+    /// Slots there are room for.
+    var capacity: Int { slots.count }
+
     /// The answer given to request `sequence` from `peer`, if still kept.
     func answer(to peer: IPv6Address, _ sequence: UInt32, at now: Instant) -> [UInt8]? {
-        guard let a = answers[Key(peer: peer, sequence: sequence)], a.until > now else { return nil }
-        return a.datagram
+        let key = Key(peer: peer, sequence: sequence)
+        let kept: Answer?
+        if !slots.isEmpty, let a = slots[slot(of: sequence)], a.key == key {
+            kept = a
+        } else {
+            kept = others.isEmpty ? nil : others[key]
+        }
+        guard let kept, kept.until > now else { return nil }
+        return kept.datagram
     }
 
     /// Keeps the answer `datagram` to request `sequence` until `until`, and
@@ -163,12 +190,59 @@ struct PFCPAnswers: Sendable {
     mutating func remember(_ datagram: [UInt8], _ sequence: UInt32, to peer: IPv6Address, until: Instant, now: Instant) {
         while let (at, key) = lifetimes.first, at <= now {
             lifetimes.removeFirst()
-            // By index: one search, where reading and then removing by key took two.
-            if let i = answers.index(forKey: key), answers.values[i].until == at { answers.remove(at: i) }
+            forget(key, keptUntil: at)
         }
         let key = Key(peer: peer, sequence: sequence)
-        answers[key] = Answer(datagram: datagram, until: until)
+        if 2 * (inSlots + 1) > slots.count { grow() }
+        place(Answer(key: key, datagram: datagram, until: until), now: now)
         lifetimes.append(key, at: until)
+    }
+
+    /// Puts `answer` in its slot if that is free, past its time or its own,
+    /// else among the others. An answer is kept in one place: one to the
+    /// same request among the others is dropped.
+    private mutating func place(_ answer: Answer, now: Instant) {
+        let i = slot(of: answer.key.sequence)
+        if let held = slots[i], held.key != answer.key, held.until > now {
+            others[answer.key] = answer
+            return
+        }
+        if slots[i] == nil { inSlots += 1 }
+        slots[i] = answer
+        if !others.isEmpty { others[answer.key] = nil }
+    }
+
+    /// Forgets the answer to `key` if it is the one kept until `at` (the
+    /// request may have been answered again since).
+    private mutating func forget(_ key: Key, keptUntil at: Instant) {
+        let i = slot(of: key.sequence)
+        if let held = slots[i], held.key == key, held.until == at {
+            slots[i] = nil
+            inSlots -= 1
+        } else if !others.isEmpty, let j = others.index(forKey: key), others.values[j].until == at {
+            others.remove(at: j)
+        }
+    }
+
+    /// Twice the slots (64 at first), every answer placed again.
+    private mutating func grow() {
+        let old = slots
+        slots = Array(repeating: nil, count: max(64, 2 * old.count))
+        inSlots = 0
+        let moved = others
+        others = [:]
+        for case let a? in old { placeAfterGrowth(a) }
+        for a in moved.values { placeAfterGrowth(a) }
+    }
+
+    private mutating func placeAfterGrowth(_ a: Answer) {
+        let i = slot(of: a.key.sequence)
+        if slots[i] == nil {
+            slots[i] = a
+            inSlots += 1
+        } else {
+            others[a.key] = a
+        }
     }
 }
 
