@@ -81,7 +81,11 @@ import Testing
         let establishment = try #require(tb.messages(.sessionEstablishmentRequest, from: mark).first)
         // ar2 does not anchor the prefix: its packets come out of a tunnel.
         #expect(establishment.createPDR.first { $0.pdi?.sourceInterface == .core }?.outerHeaderRemoval == .ipv6)
-        #expect(tb.messages(.sessionEstablishmentResponse, from: mark).allSatisfy { $0.cause == .requestAccepted })
+        // Accepted, with the agent's F-SEID and no Created PDR (the agent
+        // allocates no F-TEID or UE IP address; TS 29.244 table 7.5.3.1-1).
+        #expect(tb.messages(.sessionEstablishmentResponse, from: mark).allSatisfy {
+            $0.cause == .requestAccepted && $0.fSEID?.ipv6 == T.address(2) && $0.createdPDR.isEmpty
+        })
 
         // On to ar3: the tunnel follows, ar2's session is deleted.
         mark = tb.sent.count

@@ -86,9 +86,9 @@ public struct DataPlaneAgent: Sendable {
     var confirmed: Set<OwnNumber>?
     var exchange: PFCPExchange
     /// The answer to each session request, written in place: the box of
-    /// IEs it holds (Node ID, F-SEID, Created PDR, Load Control
-    /// Information) is kept from one answer to the next rather than made
-    /// for each (`PFCPMessage.reset`).
+    /// IEs it holds (Node ID, F-SEID, Load Control Information) is kept
+    /// from one answer to the next rather than made for each
+    /// (`PFCPMessage.reset`).
     var reply = PFCPMessage(.heartbeatResponse, sequence: 0)
     var timers = TimerTable<Timer>()
     var actions: [AgentAction] = []
@@ -311,8 +311,10 @@ public struct DataPlaneAgent: Sendable {
         byController[ControllerSEID(controller.seid)] = seid
         confirmed?.insert(OwnNumber(seid))
         change(from: before, to: session.rules)
+        // No Created PDR: TS 29.244 (table 7.5.3.1-1) wants one only for a
+        // PDR whose F-TEID or UE IP address the UP function was asked to
+        // allocate, and an agent allocates neither.
         reply.fSEID = PFCPFSEID(seid: seid, ipv6: config.address)
-        for pdr in session.pdrs { reply.createdPDR.add(PFCPRuleReference(id: UInt32(pdr.id))) }
         return accepted()
     }
 
