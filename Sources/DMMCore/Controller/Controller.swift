@@ -285,12 +285,20 @@ public struct Controller: Sendable {
     public mutating func takeChanges() -> (associations: [(IPv6Address, Association?)], sessions: [(UInt64, Session?)]) {
         defer {
             changedAssociations = []
-            changedSessions = []
+            changedSessions.removeAll(keepingCapacity: true)
         }
-        changedSessions.sort()
-        for seid in changedSessions { sessions[OwnNumber(seid)]?.unstored = false }
-        return (changedAssociations.sorted().map { ($0, associations[$0].map(stored)) },
-                changedSessions.map { ($0, sessions[OwnNumber($0)].map(stored)) })
+        // Each session found once, to unmark it and to take it.
+        var taken: [(UInt64, Session?)] = []
+        taken.reserveCapacity(changedSessions.count)
+        for seid in changedSessions.sorted() {
+            guard let i = sessions.index(forKey: OwnNumber(seid)) else {
+                taken.append((seid, nil))
+                continue
+            }
+            sessions.values[i].unstored = false
+            taken.append((seid, stored(sessions.values[i])))
+        }
+        return (changedAssociations.sorted().map { ($0, associations[$0].map(stored)) }, taken)
     }
 
     /// A controller restarted with what it had. Its new Recovery Time Stamp,
