@@ -183,7 +183,6 @@ struct PFCPTests {
         #expect(e?.kind == .truncated && e?.offset == 2)
     }
 
-    /// Network Instance is an octet string; peers may write it as DNS labels.
     /// A PDI's UE IP Addresses, the first held apart from the others, are
     /// written and read back in order, whichever way they were given; none
     /// is none.
@@ -224,6 +223,7 @@ struct PFCPTests {
         #expect(blank.pdi == PFCPPDI(sourceInterface: .core, ueIPAddresses: [address]))
     }
 
+    /// Network Instance is an octet string; peers may write it as DNS labels.
     @Test func aNetworkInstanceInDNSLabelsReadsAsItsName() {
         #expect(dnsLabels("\u{4}acc0") == "acc0")
         #expect(dnsLabels("\u{3}ims\u{7}example") == "ims.example")

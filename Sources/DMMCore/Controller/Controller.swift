@@ -290,7 +290,8 @@ public struct Controller: Sendable {
         // Each session found once, to unmark it and to take it.
         var taken: [(UInt64, Session?)] = []
         taken.reserveCapacity(changedSessions.count)
-        for seid in changedSessions.sorted() {
+        changedSessions.sort()
+        for seid in changedSessions {
             guard let i = sessions.index(forKey: OwnNumber(seid)) else {
                 taken.append((seid, nil))
                 continue

@@ -193,7 +193,7 @@ struct PFCPAnswers: Sendable {
             forget(key, keptUntil: at)
         }
         let key = Key(peer: peer, sequence: sequence)
-        if 2 * (inSlots + 1) > slots.count { grow() }
+        if 2 * (inSlots + 1) > slots.count { grow(now: now) }
         place(Answer(key: key, datagram: datagram, until: until), now: now)
         lifetimes.append(key, at: until)
     }
@@ -225,24 +225,14 @@ struct PFCPAnswers: Sendable {
     }
 
     /// Twice the slots (64 at first), every answer placed again.
-    private mutating func grow() {
+    private mutating func grow(now: Instant) {
         let old = slots
+        let moved = others
         slots = Array(repeating: nil, count: max(64, 2 * old.count))
         inSlots = 0
-        let moved = others
         others = [:]
-        for case let a? in old { placeAfterGrowth(a) }
-        for a in moved.values { placeAfterGrowth(a) }
-    }
-
-    private mutating func placeAfterGrowth(_ a: Answer) {
-        let i = slot(of: a.key.sequence)
-        if slots[i] == nil {
-            slots[i] = a
-            inSlots += 1
-        } else {
-            others[a.key] = a
-        }
+        for case let a? in old { place(a, now: now) }
+        for a in moved.values { place(a, now: now) }
     }
 }
 
