@@ -307,10 +307,12 @@ public struct DataPlaneAgent: Sendable {
         var session = AgentSession(controller: controller)
         if let refusal = session.apply(m, policy: policy, draft: &draft) { return refused(refusal) }
         let seid = existing ?? nextSessionID()
-        let before = sessions.updateValue(session, forKey: OwnNumber(seid))?.rules ?? []
+        let after = session.rules
+        // Moved into the table: stored as is, it was copied, and the copy left behind dropped.
+        let before = sessions.updateValue(consume session, forKey: OwnNumber(seid))?.rules ?? []
         byController[ControllerSEID(controller.seid)] = seid
         confirmed?.insert(OwnNumber(seid))
-        change(from: before, to: session.rules)
+        change(from: before, to: after)
         // No Created PDR: TS 29.244 (table 7.5.3.1-1) wants one only for a
         // PDR whose F-TEID or UE IP address the UP function was asked to
         // allocate, and an agent allocates neither.
