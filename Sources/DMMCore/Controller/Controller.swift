@@ -405,7 +405,7 @@ public struct Controller: Sendable {
             sessionOf[OwnPrefix(prefix), default: [:]][agent] = seid
             var session = Session(agent: agent, prefix: prefix, seid: seid, wanted: [], acknowledged: [])
             session.anchoredHere = anchors(prefix, at: agent)
-            sessions[OwnNumber(seid)] = session
+            sessions[OwnNumber(seid)] = consume session  // moved: stored as is, it was copied
         }
         // The session is read and written in place, by index, from here to
         // its request: a lookup by SEID hashes, a copy retains its lists.
