@@ -95,8 +95,15 @@ struct PFCPRequests: Sendable {
 
     /// The request `response` answers, no longer pending; nil if none.
     mutating func answered(by response: PFCPMessage, from peer: IPv6Address) -> Pending? {
-        guard let i = slot(of: response.sequence), let p = slots[i], p.peer == peer, p.type.response == response.type else { return nil }
-        finish(i)
+        // Taken out to be looked at, and put back if it is not the one: read
+        // in its slot, it was copied, with a reference to count.
+        guard let i = slot(of: response.sequence), let p = slots[i].take() else { return nil }
+        guard p.peer == peer, p.type.response == response.type else {
+            slots[i] = p
+            return nil
+        }
+        count -= 1
+        dropDone()
         return p
     }
 
