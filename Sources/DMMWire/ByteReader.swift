@@ -110,10 +110,30 @@ public struct ByteWriter: ~Copyable {
     /// Past `capacity` the writer moves to memory of its own.
     @inline(__always)
     public static func collect(capacity: Int, _ body: (inout ByteWriter) -> Void) -> [UInt8] {
+        var bytes: [UInt8] = []
+        collect(capacity: capacity, into: &bytes, body)
+        return bytes
+    }
+
+    /// As `collect`, into `array`, in place of what it held: written over
+    /// where it lies when the count is the same (the next datagram of a
+    /// kind), into its storage when that has room, into a new array
+    /// otherwise. Storage shared with another array is copied before it is
+    /// written, as any array's is.
+    @inline(__always)
+    public static func collect(capacity: Int, into array: inout [UInt8], _ body: (inout ByteWriter) -> Void) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(capacity, 16)) { storage in
             var w = ByteWriter(filling: storage)
             body(&w)
-            return w.bytes
+            let written = UnsafeBufferPointer(start: w.base, count: w.count)
+            if array.count == written.count {
+                if let from = written.baseAddress { array.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: from, count: written.count) } }
+            } else if array.capacity >= written.count {
+                array.removeAll(keepingCapacity: true)
+                array.append(contentsOf: written)
+            } else {
+                array = Array(written)
+            }
         }
     }
 

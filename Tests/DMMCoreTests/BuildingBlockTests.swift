@@ -151,7 +151,7 @@ struct PFCPRequestsTests {
             case 0, 1, 2:
                 var m = PFCPMessage(.heartbeatRequest, sequence: 0)
                 let peer = peers[Int(rng.next() % 3)]
-                let (_, sequence) = requests.register(&m, to: peer, for: .heartbeat, due: now)!
+                let (_, sequence) = requests.register(&m, to: peer, for: .heartbeat, due: now, into: [])!
                 #expect(model[sequence] == nil && sequence <= 0xFF_FFFF)
                 model[sequence] = (peer, 0)
                 sent.append(sequence)
@@ -194,6 +194,82 @@ struct PFCPRequestsTests {
     }
 }
 
+/// The datagrams an exchange is done with are encoded into again; one the
+/// caller still holds is never written over.
+struct PFCPExchangeTests {
+    let peer = IPv6Address("2001:db8:ffff::1")!
+    let now = Instant(seconds: 1_795_000_000)
+
+    func heartbeat(_ stamp: UInt32) -> PFCPMessage {
+        var m = PFCPMessage(.heartbeatRequest, sequence: 0)
+        m.recoveryTimeStamp = stamp
+        return m
+    }
+
+    /// The peer's answer to the request `datagram`.
+    func response(to datagram: [UInt8]) throws -> [UInt8] {
+        var r = PFCPMessage(.heartbeatResponse, sequence: try PFCPMessage.decode(datagram).sequence)
+        r.recoveryTimeStamp = 7
+        return try r.encode()
+    }
+
+    static func address(_ d: [UInt8]) -> UnsafeRawPointer? { d.withUnsafeBytes { $0.baseAddress } }
+
+    @Test func aRequestAnsweredLendsItsDatagramToTheNextUnlessItIsHeld() throws {
+        var exchange = PFCPExchange(node: IPv6Address("2001:db8:ffff::100")!, timing: PFCPTiming(), recoveryTimeStamp: 1)
+        // Held by the caller: the next request is written elsewhere.
+        let held = exchange.request(heartbeat(11), to: peer, for: .heartbeat, at: now)!
+        let heldBytes = held.map { $0 }  // a copy of its own
+        guard case .response = exchange.receive(try response(to: held), from: peer, at: now, seid: { _ in nil }) else {
+            Issue.record("the response did not match its request")
+            return
+        }
+        let second = exchange.request(heartbeat(22), to: peer, for: .heartbeat, at: now)!
+        #expect(held == heldBytes, "a datagram the caller holds is left as it was")
+        #expect(try PFCPMessage.decode(second).recoveryTimeStamp == 22)
+        #expect(Self.address(second) != Self.address(held))
+        // Let go of by the caller: the next request is written where it was.
+        let address = Self.address(second)
+        let answer = try response(to: second)
+        _ = consume second
+        _ = exchange.receive(answer, from: peer, at: now, seid: { _ in nil })
+        let third = exchange.request(heartbeat(33), to: peer, for: .heartbeat, at: now)!
+        #expect(Self.address(third) == address, "the answered request's storage is used again")
+        #expect(try PFCPMessage.decode(third).recoveryTimeStamp == 33)
+        #expect(try PFCPMessage.decode(third).sequence == PFCPMessage.decode(answer).sequence + 1)
+    }
+
+    @Test func anAnswerForgottenLendsItsDatagramToTheNext() throws {
+        var exchange = PFCPExchange(node: IPv6Address("2001:db8:ffff::100")!, timing: PFCPTiming(), recoveryTimeStamp: 1)
+        var r = PFCPMessage(.heartbeatResponse, sequence: 5)
+        r.recoveryTimeStamp = 1
+        let first = exchange.answer(r, to: peer, at: now)!
+        let address = Self.address(first)
+        let firstBytes = first.map { $0 }  // a copy of its own
+        _ = consume first
+        // Past the first's lifetime, the next answer is written where it was.
+        r.header.sequence = 6
+        let later = now + PFCPTiming().answerLifetime
+        let second = exchange.answer(r, to: peer, at: later)!
+        #expect(Self.address(second) == address)
+        #expect(try PFCPMessage.decode(second).sequence == 6)
+        #expect(second != firstBytes)
+        // The first is no longer given to its request sent again; the second is.
+        var again = PFCPMessage(.heartbeatRequest, sequence: 5)
+        again.recoveryTimeStamp = 9
+        guard case .request = exchange.receive(try again.encode(), from: peer, at: later, seid: { _ in nil }) else {
+            Issue.record("a forgotten answer was given again")
+            return
+        }
+        again.header.sequence = 6
+        guard case .answer(let given) = exchange.receive(try again.encode(), from: peer, at: later, seid: { _ in nil }) else {
+            Issue.record("a kept answer was not given again")
+            return
+        }
+        #expect(given == second)
+    }
+}
+
 /// Kept answers against a dictionary of the last answer to each request
 /// and its time: requests numbered in order by three peers, numbers far
 /// apart that land in a slot already held, the same request answered
@@ -224,7 +300,14 @@ struct PFCPAnswersTests {
                 #expect(answers.answer(to: peers[p], sequence, at: now) == expected, "step \(step)")
             } else {
                 let datagram = [UInt8(step & 0xFF), UInt8(step >> 8 & 0xFF), UInt8(p)]
+                var forgotten: [[UInt8]] = []
+                answers.forget(at: now, into: &forgotten)
                 answers.remember(datagram, sequence, to: peers[p], until: now + lifetime, now: now)
+                // Handed back: the datagrams of the answers past their time,
+                // each once; not one replaced by a later answer to its request.
+                let expired = model.values.filter { $0.until <= now }.map(\.datagram)
+                #expect(forgotten.sorted { $0.lexicographicallyPrecedes($1) } == expired.sorted { $0.lexicographicallyPrecedes($1) },
+                        "step \(step)")
                 model[key] = (datagram, now + lifetime)
                 model = model.filter { $0.value.until > now }
                 #expect(answers.count == model.count, "only answers still in time are kept, step \(step)")

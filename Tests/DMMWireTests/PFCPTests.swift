@@ -96,6 +96,31 @@ struct PFCPTests {
         }
     }
 
+    /// A message encoded into a datagram that held another (a sender
+    /// encodes into those it is done with) is the same bytes, whether the
+    /// datagram was as long, longer, shorter or shared; a copy is left as it
+    /// was. Every sample is encoded after every other, and after itself.
+    @Test func encodingIntoADatagramThatHeldAnotherGivesTheSameBytes() throws {
+        let samples = PFCPSamples.all
+        let datagrams = try samples.map { try $0.encode() }
+        let originals = datagrams.map { $0.map { $0 } }  // storage of their own
+        for (before, original) in zip(datagrams, originals) {
+            for (message, bytes) in zip(samples, datagrams) {
+                var datagram = before.map { $0 }  // storage of its own
+                try message.encode(into: &datagram)
+                #expect(datagram == bytes)
+                var shared = before
+                try message.encode(into: &shared)
+                #expect(shared == bytes)
+                #expect(before == original, "the datagram shared is left as it was")
+            }
+        }
+        var roomy: [UInt8] = []
+        roomy.reserveCapacity(4096)
+        try samples[0].encode(into: &roomy)
+        #expect(roomy == datagrams[0])
+    }
+
     @Test func everyMessageKindIsSampled() {
         let sampled = Set(PFCPSamples.all.map(\.type.rawValue))
         #expect(sampled == Set(PFCPMessageType.known.map(\.rawValue)).subtracting([PFCPMessageType.versionNotSupportedResponse.rawValue]))

@@ -223,7 +223,7 @@ public struct DataPlaneAgent: Sendable {
         switch exchange.receive(bytes, from: sender, at: now, seid: { self.sessions[OwnNumber($0)]?.controller.seid }) {
         case .request(let m):
             if let datagram = exchange.answer(request(m, at: now), to: sender, at: now) { actions.append(.send(datagram, to: sender)) }
-        case .response(let m, let request): response(m, to: request, at: now)
+        case .response(let m, let purpose): response(m, to: purpose, at: now)
         case .answer(let datagram): actions.append(.send(datagram, to: sender))
         case .ignored: break
         }
@@ -264,8 +264,8 @@ public struct DataPlaneAgent: Sendable {
         return r
     }
 
-    mutating func response(_ m: PFCPMessage, to request: PFCPRequests.Pending, at now: Instant) {
-        switch request.purpose {
+    mutating func response(_ m: PFCPMessage, to purpose: PFCPRequests.Purpose, at now: Instant) {
+        switch purpose {
         case .association:
             guard m.cause == .requestAccepted, let stamp = m.recoveryTimeStamp else {
                 counters.refusedByController += 1

@@ -569,9 +569,9 @@ public struct Controller: Sendable {
             if r.type == .associationSetupResponse, r.cause == .requestAccepted {
                 for seid in sessions.keys.sorted() where sessions[seid]!.agent == sender { push(seid.value, at: now) }
             }
-        case .response(let m, let request):
+        case .response(let m, let purpose):
             heard(from: sender)
-            if case .session(let seid) = request.purpose { sessionAnswered(seid, m, at: now) }
+            if case .session(let seid) = purpose { sessionAnswered(seid, m, at: now) }
         case .answer(let datagram): actions.append(.send(datagram, to: sender))
         case .ignored: break
         }

@@ -49,14 +49,16 @@ struct PFCPRequests: Sendable {
         oldest = (last + 1) & 0xFF_FFFF
     }
 
-    /// Numbers `message` and records it encoded; the caller sends what
-    /// this returns with its sequence number. Nil if it does not encode
-    /// (over 64 KiB): nothing is recorded.
-    mutating func register(_ message: inout PFCPMessage, to peer: IPv6Address, for purpose: Purpose, due: Instant)
-        -> (datagram: [UInt8], sequence: UInt32)? {
+    /// Numbers `message` and records it encoded, in `storage` (see
+    /// `PFCPMessage.encode(into:)`); the caller sends what this returns with
+    /// its sequence number. Nil if it does not encode (over 64 KiB): nothing
+    /// is recorded.
+    mutating func register(_ message: inout PFCPMessage, to peer: IPv6Address, for purpose: Purpose, due: Instant,
+                           into storage: consuming [UInt8]) -> (datagram: [UInt8], sequence: UInt32)? {
         let sequence = (last + 1) & 0xFF_FFFF
         message.header.sequence = sequence
-        guard let datagram = try? message.encode() else { return nil }
+        var datagram = storage
+        guard (try? message.encode(into: &datagram)) != nil else { return nil }
         last = sequence
         slots.add(Pending(datagram: datagram, type: message.type, peer: peer, purpose: purpose, due: due))
         count += 1
@@ -192,13 +194,17 @@ struct PFCPAnswers: Sendable {
         return kept.datagram
     }
 
-    /// Keeps the answer `datagram` to request `sequence` until `until`, and
-    /// forgets those whose time is over.
-    mutating func remember(_ datagram: [UInt8], _ sequence: UInt32, to peer: IPv6Address, until: Instant, now: Instant) {
+    /// Forgets the answers whose time is over at `now`, adding their
+    /// datagrams to `forgotten`.
+    mutating func forget(at now: Instant, into forgotten: inout [[UInt8]]) {
         while let (at, key) = lifetimes.first, at <= now {
             lifetimes.removeFirst()
-            forget(key, keptUntil: at)
+            if let d = forget(key, keptUntil: at) { forgotten.append(d) }
         }
+    }
+
+    /// Keeps the answer `datagram` to request `sequence` until `until`.
+    mutating func remember(_ datagram: [UInt8], _ sequence: UInt32, to peer: IPv6Address, until: Instant, now: Instant) {
         let key = Key(peer: peer, sequence: sequence)
         if 2 * (inSlots + 1) > slots.count { grow(now: now) }
         place(Answer(key: key, datagram: datagram, until: until), now: now)
@@ -220,15 +226,20 @@ struct PFCPAnswers: Sendable {
     }
 
     /// Forgets the answer to `key` if it is the one kept until `at` (the
-    /// request may have been answered again since).
-    private mutating func forget(_ key: Key, keptUntil at: Instant) {
+    /// request may have been answered again since); its datagram.
+    private mutating func forget(_ key: Key, keptUntil at: Instant) -> [UInt8]? {
         let i = slot(of: key.sequence)
-        if let held = slots[i], held.key == key, held.until == at {
-            slots[i] = nil
-            inSlots -= 1
-        } else if !others.isEmpty, let j = others.index(forKey: key), others.values[j].until == at {
-            others.remove(at: j)
+        // Taken out to be looked at, and put back if it is not the one:
+        // read in its slot, it was copied, and its datagram then shared.
+        if let held = slots[i].take() {
+            if held.key == key, held.until == at {
+                inSlots -= 1
+                return held.datagram
+            }
+            slots[i] = held
         }
+        guard !others.isEmpty, let j = others.index(forKey: key), others.values[j].until == at else { return nil }
+        return others.remove(at: j).value.datagram
     }
 
     /// Twice the slots (64 at first), every answer placed again.

@@ -339,11 +339,18 @@ public struct PFCPMessage: Hashable, Sendable {
     // MARK: Encoding
 
     public func encode() throws(WireError) -> [UInt8] {
-        let bytes = ByteWriter.collect(capacity: 256) { write(into: &$0) }
-        guard bytes.count - 4 <= 0xFFFF else {
-            throw WireError(.tooLong, "PFCP message of \(bytes.count) bytes exceeds the 16-bit length", at: 2)
-        }
+        var bytes: [UInt8] = []
+        try encode(into: &bytes)
         return bytes
+    }
+
+    /// Encodes the message into `datagram`, in place of what it held, using
+    /// its storage where it can (`ByteWriter.collect(capacity:into:_:)`).
+    public func encode(into datagram: inout [UInt8]) throws(WireError) {
+        ByteWriter.collect(capacity: 256, into: &datagram) { write(into: &$0) }
+        guard datagram.count - 4 <= 0xFFFF else {
+            throw WireError(.tooLong, "PFCP message of \(datagram.count) bytes exceeds the 16-bit length", at: 2)
+        }
     }
 
     /// The message; its Message Length is wrong if it is over 65,539 octets.
