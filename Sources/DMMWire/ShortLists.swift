@@ -28,3 +28,27 @@ extension Array {
         while !isEmpty { removeLast() }
     }
 }
+
+/// A value that is mostly empty (`Optional.orEmpty`).
+package protocol MostlyEmpty {
+    init()
+    var isEmpty: Bool { get }
+}
+
+extension Array: MostlyEmpty {}
+
+extension Optional where Wrapped: MostlyEmpty {
+    /// The value, held as nil while empty: a list held in place, even
+    /// empty, is a reference counted at every copy of what holds it, and
+    /// rule IEs are copied several times a change. Changed in place, taken
+    /// out meanwhile (so not shared, and not copied), and nil again if left
+    /// empty, so that equal holders hold it alike.
+    package var orEmpty: Wrapped {
+        get { self ?? Wrapped() }
+        _modify {
+            var value = take() ?? Wrapped()
+            defer { self = value.isEmpty ? nil : value }
+            yield &value
+        }
+    }
+}

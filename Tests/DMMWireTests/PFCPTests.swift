@@ -121,6 +121,42 @@ struct PFCPTests {
         #expect(roomy == datagrams[0])
     }
 
+    /// A rule IE keeps what it rarely holds apart, nil while empty
+    /// (`Optional.orEmpty`): one given such IEs and then rid of them again
+    /// is equal to one never given any, hashes alike, and is written alike.
+    @Test func aRuleIEGivenAndRidOfRareIEsIsAsIfItNeverHadThem() throws {
+        let raw = PFCPRawIE(type: PFCPIEType(rawValue: 999), value: [1, 2])
+        let address = PFCPUEIPAddress(prefix: IPv6Prefix("2001:db8:1::/64")!, isDestination: false)
+        var pdi = PFCPPDI(sourceInterface: .access, networkInstance: "acc0", ueIPAddresses: [address])
+        let plainPDI = pdi
+        pdi.unknown.append(raw)
+        pdi.sdfFilters.append(PFCPSDFFilter(flowDescription: "permit out ip from any to assigned"))
+        pdi.ueIPAddresses = [address, address]
+        #expect(pdi != plainPDI && pdi.unknown == [raw] && pdi.sdfFilters.count == 1 && pdi.ueIPAddressCount == 2)
+        pdi.unknown.removeAll()
+        pdi.sdfFilters = []
+        pdi.ueIPAddresses = [address]
+        #expect(pdi == plainPDI && pdi.hashValue == plainPDI.hashValue)
+        var pdr = PFCPPDR(id: 1, precedence: 10, pdi: plainPDI, farID: 1)
+        var far = PFCPFAR(id: 1, applyAction: .forward, forwarding: PFCPForwardingParameters(destinationInterface: .access))
+        let (plainPDR, plainFAR) = (pdr, far)
+        pdr.unknown.append(raw)
+        far.unknown.append(raw)
+        far.forwarding!.unknown.append(raw)
+        #expect(pdr != plainPDR && far != plainFAR && far.forwarding!.unknown == [raw])
+        pdr.unknown.removeLast()
+        far.unknown = []
+        far.forwarding!.unknown.removeAll()
+        #expect(pdr == plainPDR && far == plainFAR && pdr.hashValue == plainPDR.hashValue && far.hashValue == plainFAR.hashValue)
+        var m = PFCPMessage(.sessionEstablishmentRequest, sequence: 1, seid: 1)
+        m.createPDR = [pdr]
+        m.createFAR = [far]
+        var plain = m
+        plain.createPDR = [plainPDR]
+        plain.createFAR = [plainFAR]
+        #expect(try m.encode() == plain.encode())
+    }
+
     @Test func everyMessageKindIsSampled() {
         let sampled = Set(PFCPSamples.all.map(\.type.rawValue))
         #expect(sampled == Set(PFCPMessageType.known.map(\.rawValue)).subtracting([PFCPMessageType.versionNotSupportedResponse.rawValue]))

@@ -15,7 +15,12 @@ public struct PFCPPDR: Hashable, Sendable {
     package var hasDetection = false
     public var outerHeaderRemoval: PFCPOuterHeaderRemoval?
     public var farID: UInt32?
-    public var unknown: [PFCPRawIE] = []
+    public var unknown: [PFCPRawIE] {
+        get { unknownIEs ?? [] }
+        _modify { yield &unknownIEs.orEmpty }
+    }
+    /// Nil while empty (`Optional.orEmpty`).
+    private var unknownIEs: [PFCPRawIE]?
 
     public init(id: UInt16, precedence: UInt32?, pdi: PFCPPDI?, outerHeaderRemoval: PFCPOuterHeaderRemoval? = nil,
                 farID: UInt32?) {
@@ -77,7 +82,7 @@ public struct PFCPPDR: Hashable, Sendable {
         if hasDetection { w.ie(.pdi) { detection.encode(into: &$0) } }
         if let outerHeaderRemoval { w.ie(.outerHeaderRemoval) { outerHeaderRemoval.encode(into: &$0) } }
         if let farID { w.ie(.farID, farID) }
-        w.ies(unknown)
+        if let unknownIEs { w.ies(unknownIEs) }
     }
 }
 
@@ -92,9 +97,29 @@ public struct PFCPPDI: Hashable, Sendable {
     /// one was an allocation in every PDR made and read, and freed after
     /// (BENCHMARKS.md, `dmm bench controller`, stop 30).
     package private(set) var firstUEIPAddress: PFCPUEIPAddress?
-    private var moreUEIPAddresses: [PFCPUEIPAddress] = []
-    public var sdfFilters: [PFCPSDFFilter]
-    public var unknown: [PFCPRawIE] = []
+    /// What the PDIs of this system never hold (more UE IP Addresses, SDF
+    /// filters, IEs it does not know), together, nil while all are empty
+    /// (`Optional.orEmpty`): a PDI held three empty lists, three references
+    /// to count at each of its copies.
+    private var rare: Rare?
+
+    struct Rare: Hashable, Sendable, MostlyEmpty {
+        var moreUEIPAddresses: [PFCPUEIPAddress] = []
+        var sdfFilters: [PFCPSDFFilter] = []
+        var unknown: [PFCPRawIE] = []
+
+        var isEmpty: Bool { moreUEIPAddresses.isEmpty && sdfFilters.isEmpty && unknown.isEmpty }
+    }
+
+    public var sdfFilters: [PFCPSDFFilter] {
+        get { rare?.sdfFilters ?? [] }
+        _modify { yield &rare.orEmpty.sdfFilters }
+    }
+
+    public var unknown: [PFCPRawIE] {
+        get { rare?.unknown ?? [] }
+        _modify { yield &rare.orEmpty.unknown }
+    }
 
     public init(sourceInterface: PFCPInterface, networkInstance: String? = nil, ueIPAddresses: [PFCPUEIPAddress],
                 sdfFilters: [PFCPSDFFilter] = []) {
@@ -110,26 +135,25 @@ public struct PFCPPDI: Hashable, Sendable {
         sourceInterface = source
         self.networkInstance = networkInstance
         firstUEIPAddress = ueIPAddress
-        // Set only if not empty: setting releases what was there, a call even for nothing.
-        if !moreUEIPAddresses.isEmpty { moreUEIPAddresses = [] }
-        if !sdfFilters.isEmpty { sdfFilters = [] }
-        if !unknown.isEmpty { unknown = [] }
+        // Set only if there: setting releases what was there, a call even for nothing.
+        if rare != nil { rare = nil }
     }
 
     /// One per prefix (several for a mobile network, RFC 3963).
     public var ueIPAddresses: [PFCPUEIPAddress] {
-        get { firstUEIPAddress.map { [$0] + moreUEIPAddresses } ?? [] }
+        get { firstUEIPAddress.map { [$0] + (rare?.moreUEIPAddresses ?? []) } ?? [] }
         set {
-            (firstUEIPAddress, moreUEIPAddresses) = (nil, [])
+            firstUEIPAddress = nil
+            if rare != nil { rare.orEmpty.moreUEIPAddresses = [] }
             for address in newValue { add(address) }
         }
     }
 
-    package var ueIPAddressCount: Int { firstUEIPAddress == nil ? 0 : 1 + moreUEIPAddresses.count }
+    package var ueIPAddressCount: Int { firstUEIPAddress == nil ? 0 : 1 + (rare?.moreUEIPAddresses.count ?? 0) }
 
     /// Adds a UE IP Address after those there.
     package mutating func add(_ address: PFCPUEIPAddress) {
-        if firstUEIPAddress == nil { firstUEIPAddress = address } else { moreUEIPAddresses.append(address) }
+        if firstUEIPAddress == nil { firstUEIPAddress = address } else { rare.orEmpty.moreUEIPAddresses.append(address) }
     }
 
     package static let blank = Self(sourceInterface: .access, ueIPAddresses: [])
@@ -145,8 +169,8 @@ public struct PFCPPDI: Hashable, Sendable {
                 hasSource = true
             case .networkInstance: networkInstance = try c.decode(bytes, networkInstanceText)
             case .ueIPAddress: add(try c.decode(bytes, PFCPUEIPAddress.decode))
-            case .sdfFilter: sdfFilters.append(try c.decode(bytes, PFCPSDFFilter.decode))
-            default: unknown.append(c.raw(in: bytes))
+            case .sdfFilter: rare.orEmpty.sdfFilters.append(try c.decode(bytes, PFCPSDFFilter.decode))
+            default: rare.orEmpty.unknown.append(c.raw(in: bytes))
             }
         }
         if !hasSource { throw missing(.sourceInterface, in: "PDI", at: e.start) }
@@ -156,9 +180,10 @@ public struct PFCPPDI: Hashable, Sendable {
         w.ie(.sourceInterface, sourceInterface.rawValue)
         if let networkInstance { w.ie(.networkInstance) { $0.append(networkInstance.utf8) } }
         if let firstUEIPAddress { w.ie(.ueIPAddress) { firstUEIPAddress.encode(into: &$0) } }
-        for address in moreUEIPAddresses { w.ie(.ueIPAddress) { address.encode(into: &$0) } }
-        for filter in sdfFilters { w.ie(.sdfFilter) { filter.encode(into: &$0) } }
-        w.ies(unknown)
+        guard let rare else { return }
+        for address in rare.moreUEIPAddresses { w.ie(.ueIPAddress) { address.encode(into: &$0) } }
+        for filter in rare.sdfFilters { w.ie(.sdfFilter) { filter.encode(into: &$0) } }
+        w.ies(rare.unknown)
     }
 }
 
@@ -206,7 +231,12 @@ public struct PFCPFAR: Hashable, Sendable {
     package var hasParameters = false
     /// The BAR that bounds buffering when the action is BUFF.
     public var barID: UInt8?
-    public var unknown: [PFCPRawIE] = []
+    public var unknown: [PFCPRawIE] {
+        get { unknownIEs ?? [] }
+        _modify { yield &unknownIEs.orEmpty }
+    }
+    /// Nil while empty (`Optional.orEmpty`).
+    private var unknownIEs: [PFCPRawIE]?
 
     public init(id: UInt32, applyAction: PFCPApplyAction?, forwarding: PFCPForwardingParameters? = nil, barID: UInt8? = nil) {
         self.id = id
@@ -253,7 +283,7 @@ public struct PFCPFAR: Hashable, Sendable {
             w.ie(create ? .forwardingParameters : .updateForwardingParameters) { parameters.encode(into: &$0) }
         }
         if let barID { w.ie(.barID, barID) }
-        w.ies(unknown)
+        if let unknownIEs { w.ies(unknownIEs) }
     }
 }
 
@@ -269,7 +299,12 @@ public struct PFCPForwardingParameters: Hashable, Sendable {
     /// beforehand), and anchor switching moves a prefix by giving routers a
     /// host route through a chosen neighbour (RFC 8818 FM-path-tbl:4).
     public var nextHop: IPv6Address?
-    public var unknown: [PFCPRawIE] = []
+    public var unknown: [PFCPRawIE] {
+        get { unknownIEs ?? [] }
+        _modify { yield &unknownIEs.orEmpty }
+    }
+    /// Nil while empty (`Optional.orEmpty`).
+    private var unknownIEs: [PFCPRawIE]?
 
     public init(destinationInterface: PFCPInterface?, networkInstance: String? = nil,
                 outerHeaderCreation: PFCPOuterHeaderCreation? = nil, nextHop: IPv6Address? = nil) {
@@ -303,7 +338,7 @@ public struct PFCPForwardingParameters: Hashable, Sendable {
         if let networkInstance { w.ie(.networkInstance) { $0.append(networkInstance.utf8) } }
         if let outerHeaderCreation { w.ie(.outerHeaderCreation) { outerHeaderCreation.encode(into: &$0) } }
         if let nextHop { w.ie(.nextHop) { $0.address(nextHop) } }
-        w.ies(unknown)
+        if let unknownIEs { w.ies(unknownIEs) }
     }
 }
 
