@@ -29,25 +29,31 @@ extension Array {
     }
 }
 
-/// A value that is mostly empty (`Optional.orEmpty`).
-package protocol MostlyEmpty {
+/// A value that is mostly empty (`NilWhileEmpty`).
+public protocol MostlyEmpty {
     init()
     var isEmpty: Bool { get }
 }
 
 extension Array: MostlyEmpty {}
 
-extension Optional where Wrapped: MostlyEmpty {
-    /// The value, held as nil while empty: a list held in place, even
-    /// empty, is a reference counted at every copy of what holds it, and
-    /// rule IEs are copied several times a change. Changed in place, taken
-    /// out meanwhile (so not shared, and not copied), and nil again if left
-    /// empty, so that equal holders hold it alike.
-    package var orEmpty: Wrapped {
-        get { self ?? Wrapped() }
+/// A value held as nil while empty: a list held in place, even empty, is
+/// a reference counted at every copy of what holds it, and rule IEs are
+/// copied several times a change. Changed in place, taken out meanwhile
+/// (so not shared, and not copied), and nil again if left empty, so that
+/// equal holders hold it alike.
+@propertyWrapper
+public struct NilWhileEmpty<Value: MostlyEmpty & Hashable & Sendable>: Hashable, Sendable {
+    /// The value; nil when empty.
+    public private(set) var stored: Value?
+
+    public init(wrappedValue: Value) { stored = wrappedValue.isEmpty ? nil : wrappedValue }
+
+    public var wrappedValue: Value {
+        get { stored ?? Value() }
         _modify {
-            var value = take() ?? Wrapped()
-            defer { self = value.isEmpty ? nil : value }
+            var value = stored.take() ?? Value()
+            defer { stored = value.isEmpty ? nil : value }
             yield &value
         }
     }

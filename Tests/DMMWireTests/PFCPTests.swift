@@ -122,7 +122,7 @@ struct PFCPTests {
     }
 
     /// A rule IE keeps what it rarely holds apart, nil while empty
-    /// (`Optional.orEmpty`): one given such IEs and then rid of them again
+    /// (`NilWhileEmpty`): one given such IEs and then rid of them again
     /// is equal to one never given any, hashes alike, and is written alike.
     @Test func aRuleIEGivenAndRidOfRareIEsIsAsIfItNeverHadThem() throws {
         let raw = PFCPRawIE(type: PFCPIEType(rawValue: 999), value: [1, 2])

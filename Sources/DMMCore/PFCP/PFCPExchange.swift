@@ -46,10 +46,9 @@ struct PFCPExchange: Sendable {
     /// encode the next ones in: a change through a controller and an agent
     /// otherwise allocated two and freed two, about 1,200 of its 12,000 to
     /// 20,000 instructions (BENCHMARKS.md, `dmm bench controller`, stop
-    /// 32). One whose storage
-    /// is still shared (the engine's caller kept the datagram it sent) is
-    /// copied before it is written, as any array is. They never outnumber
-    /// the most datagrams the node held at once.
+    /// 32). One whose storage is still shared (the engine's caller kept the
+    /// datagram it sent) is copied before it is written, as any array is.
+    /// They never outnumber the most datagrams the node held at once.
     private var spare: [[UInt8]] = []
     private(set) var counters = PFCPCounters()
 

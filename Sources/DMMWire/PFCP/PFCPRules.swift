@@ -15,12 +15,7 @@ public struct PFCPPDR: Hashable, Sendable {
     package var hasDetection = false
     public var outerHeaderRemoval: PFCPOuterHeaderRemoval?
     public var farID: UInt32?
-    public var unknown: [PFCPRawIE] {
-        get { unknownIEs ?? [] }
-        _modify { yield &unknownIEs.orEmpty }
-    }
-    /// Nil while empty (`Optional.orEmpty`).
-    private var unknownIEs: [PFCPRawIE]?
+    @NilWhileEmpty public var unknown: [PFCPRawIE] = []
 
     public init(id: UInt16, precedence: UInt32?, pdi: PFCPPDI?, outerHeaderRemoval: PFCPOuterHeaderRemoval? = nil,
                 farID: UInt32?) {
@@ -82,7 +77,7 @@ public struct PFCPPDR: Hashable, Sendable {
         if hasDetection { w.ie(.pdi) { detection.encode(into: &$0) } }
         if let outerHeaderRemoval { w.ie(.outerHeaderRemoval) { outerHeaderRemoval.encode(into: &$0) } }
         if let farID { w.ie(.farID, farID) }
-        if let unknownIEs { w.ies(unknownIEs) }
+        if let unknown = _unknown.stored { w.ies(unknown) }
     }
 }
 
@@ -98,10 +93,10 @@ public struct PFCPPDI: Hashable, Sendable {
     /// (BENCHMARKS.md, `dmm bench controller`, stop 30).
     package private(set) var firstUEIPAddress: PFCPUEIPAddress?
     /// What the PDIs of this system never hold (more UE IP Addresses, SDF
-    /// filters, IEs it does not know), together, nil while all are empty
-    /// (`Optional.orEmpty`): a PDI held three empty lists, three references
-    /// to count at each of its copies.
-    private var rare: Rare?
+    /// filters, IEs it does not know), together, nil while all are empty:
+    /// a PDI held three empty lists, three references to count at each of
+    /// its copies.
+    @NilWhileEmpty private var rare = Rare()
 
     struct Rare: Hashable, Sendable, MostlyEmpty {
         var moreUEIPAddresses: [PFCPUEIPAddress] = []
@@ -112,13 +107,13 @@ public struct PFCPPDI: Hashable, Sendable {
     }
 
     public var sdfFilters: [PFCPSDFFilter] {
-        get { rare?.sdfFilters ?? [] }
-        _modify { yield &rare.orEmpty.sdfFilters }
+        get { _rare.stored?.sdfFilters ?? [] }
+        _modify { yield &rare.sdfFilters }
     }
 
     public var unknown: [PFCPRawIE] {
-        get { rare?.unknown ?? [] }
-        _modify { yield &rare.orEmpty.unknown }
+        get { _rare.stored?.unknown ?? [] }
+        _modify { yield &rare.unknown }
     }
 
     public init(sourceInterface: PFCPInterface, networkInstance: String? = nil, ueIPAddresses: [PFCPUEIPAddress],
@@ -136,24 +131,24 @@ public struct PFCPPDI: Hashable, Sendable {
         self.networkInstance = networkInstance
         firstUEIPAddress = ueIPAddress
         // Set only if there: setting releases what was there, a call even for nothing.
-        if rare != nil { rare = nil }
+        if _rare.stored != nil { rare = Rare() }
     }
 
     /// One per prefix (several for a mobile network, RFC 3963).
     public var ueIPAddresses: [PFCPUEIPAddress] {
-        get { firstUEIPAddress.map { [$0] + (rare?.moreUEIPAddresses ?? []) } ?? [] }
+        get { firstUEIPAddress.map { [$0] + rare.moreUEIPAddresses } ?? [] }
         set {
             firstUEIPAddress = nil
-            if rare != nil { rare.orEmpty.moreUEIPAddresses = [] }
+            if _rare.stored != nil { rare.moreUEIPAddresses = [] }
             for address in newValue { add(address) }
         }
     }
 
-    package var ueIPAddressCount: Int { firstUEIPAddress == nil ? 0 : 1 + (rare?.moreUEIPAddresses.count ?? 0) }
+    package var ueIPAddressCount: Int { firstUEIPAddress == nil ? 0 : 1 + (_rare.stored?.moreUEIPAddresses.count ?? 0) }
 
     /// Adds a UE IP Address after those there.
     package mutating func add(_ address: PFCPUEIPAddress) {
-        if firstUEIPAddress == nil { firstUEIPAddress = address } else { rare.orEmpty.moreUEIPAddresses.append(address) }
+        if firstUEIPAddress == nil { firstUEIPAddress = address } else { rare.moreUEIPAddresses.append(address) }
     }
 
     package static let blank = Self(sourceInterface: .access, ueIPAddresses: [])
@@ -169,8 +164,8 @@ public struct PFCPPDI: Hashable, Sendable {
                 hasSource = true
             case .networkInstance: networkInstance = try c.decode(bytes, networkInstanceText)
             case .ueIPAddress: add(try c.decode(bytes, PFCPUEIPAddress.decode))
-            case .sdfFilter: rare.orEmpty.sdfFilters.append(try c.decode(bytes, PFCPSDFFilter.decode))
-            default: rare.orEmpty.unknown.append(c.raw(in: bytes))
+            case .sdfFilter: sdfFilters.append(try c.decode(bytes, PFCPSDFFilter.decode))
+            default: unknown.append(c.raw(in: bytes))
             }
         }
         if !hasSource { throw missing(.sourceInterface, in: "PDI", at: e.start) }
@@ -180,7 +175,7 @@ public struct PFCPPDI: Hashable, Sendable {
         w.ie(.sourceInterface, sourceInterface.rawValue)
         if let networkInstance { w.ie(.networkInstance) { $0.append(networkInstance.utf8) } }
         if let firstUEIPAddress { w.ie(.ueIPAddress) { firstUEIPAddress.encode(into: &$0) } }
-        guard let rare else { return }
+        guard let rare = _rare.stored else { return }
         for address in rare.moreUEIPAddresses { w.ie(.ueIPAddress) { address.encode(into: &$0) } }
         for filter in rare.sdfFilters { w.ie(.sdfFilter) { filter.encode(into: &$0) } }
         w.ies(rare.unknown)
@@ -231,12 +226,7 @@ public struct PFCPFAR: Hashable, Sendable {
     package var hasParameters = false
     /// The BAR that bounds buffering when the action is BUFF.
     public var barID: UInt8?
-    public var unknown: [PFCPRawIE] {
-        get { unknownIEs ?? [] }
-        _modify { yield &unknownIEs.orEmpty }
-    }
-    /// Nil while empty (`Optional.orEmpty`).
-    private var unknownIEs: [PFCPRawIE]?
+    @NilWhileEmpty public var unknown: [PFCPRawIE] = []
 
     public init(id: UInt32, applyAction: PFCPApplyAction?, forwarding: PFCPForwardingParameters? = nil, barID: UInt8? = nil) {
         self.id = id
@@ -283,7 +273,7 @@ public struct PFCPFAR: Hashable, Sendable {
             w.ie(create ? .forwardingParameters : .updateForwardingParameters) { parameters.encode(into: &$0) }
         }
         if let barID { w.ie(.barID, barID) }
-        if let unknownIEs { w.ies(unknownIEs) }
+        if let unknown = _unknown.stored { w.ies(unknown) }
     }
 }
 
@@ -299,12 +289,7 @@ public struct PFCPForwardingParameters: Hashable, Sendable {
     /// beforehand), and anchor switching moves a prefix by giving routers a
     /// host route through a chosen neighbour (RFC 8818 FM-path-tbl:4).
     public var nextHop: IPv6Address?
-    public var unknown: [PFCPRawIE] {
-        get { unknownIEs ?? [] }
-        _modify { yield &unknownIEs.orEmpty }
-    }
-    /// Nil while empty (`Optional.orEmpty`).
-    private var unknownIEs: [PFCPRawIE]?
+    @NilWhileEmpty public var unknown: [PFCPRawIE] = []
 
     public init(destinationInterface: PFCPInterface?, networkInstance: String? = nil,
                 outerHeaderCreation: PFCPOuterHeaderCreation? = nil, nextHop: IPv6Address? = nil) {
@@ -338,7 +323,7 @@ public struct PFCPForwardingParameters: Hashable, Sendable {
         if let networkInstance { w.ie(.networkInstance) { $0.append(networkInstance.utf8) } }
         if let outerHeaderCreation { w.ie(.outerHeaderCreation) { outerHeaderCreation.encode(into: &$0) } }
         if let nextHop { w.ie(.nextHop) { $0.address(nextHop) } }
-        if let unknownIEs { w.ies(unknownIEs) }
+        if let unknown = _unknown.stored { w.ies(unknown) }
     }
 }
 
