@@ -125,15 +125,22 @@ public struct ByteWriter: ~Copyable {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(capacity, 16)) { storage in
             var w = ByteWriter(filling: storage)
             body(&w)
-            let written = UnsafeBufferPointer(start: w.base, count: w.count)
-            if array.count == written.count {
-                if let from = written.baseAddress { array.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: from, count: written.count) } }
-            } else if array.capacity >= written.count {
-                array.removeAll(keepingCapacity: true)
-                array.append(contentsOf: written)
-            } else {
-                array = Array(written)
-            }
+            w.copy(into: &array)
+        }
+    }
+
+    /// What was written, into `array` (`collect(capacity:into:_:)`); a
+    /// method, so that the writer and the memory it may own outlive the copy.
+    @inline(__always)
+    private func copy(into array: inout [UInt8]) {
+        let written = UnsafeBufferPointer(start: base, count: count)
+        if array.count == written.count {
+            if let from = written.baseAddress { array.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: from, count: written.count) } }
+        } else if array.capacity >= written.count {
+            array.removeAll(keepingCapacity: true)
+            array.append(contentsOf: written)
+        } else {
+            array = Array(written)
         }
     }
 

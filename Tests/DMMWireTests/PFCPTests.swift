@@ -119,6 +119,18 @@ struct PFCPTests {
         roomy.reserveCapacity(4096)
         try samples[0].encode(into: &roomy)
         #expect(roomy == datagrams[0])
+        // Longer than the writer's first buffer (256 octets): written
+        // through memory of the writer's own, into each datagram.
+        var long = PFCPMessage(.heartbeatRequest, sequence: 1)
+        long.recoveryTimeStamp = 1
+        long.unknown = (0..<40).map { PFCPRawIE(type: PFCPIEType(rawValue: UInt16(1000 + $0)), value: Array(repeating: UInt8($0), count: 12)) }
+        let longBytes = try long.encode()
+        #expect(longBytes.count > 600)
+        for before in datagrams + [longBytes, roomy] {
+            var datagram = before.map { $0 }
+            try long.encode(into: &datagram)
+            #expect(datagram == longBytes)
+        }
     }
 
     /// A rule IE keeps what it rarely holds apart, nil while empty
