@@ -387,6 +387,13 @@ import Testing
         tb.run(for: 0.5)
         #expect(tb.controller.associations[T.address(1)]?.load == 50)
         #expect(tb.controller.chooseAnchor(preferring: T.address(1)) == T.address(1))
+        // The load went in Node Reports: a session answer does not repeat it.
+        let mark = tb.sent.count
+        tb.place(Self.prefix, anchor: "ar1", serving: "ar1")
+        tb.run(for: 0.5)
+        let answers = tb.messages(.sessionEstablishmentResponse, from: mark)
+        #expect(answers.count == 1 && answers.allSatisfy { $0.cause == .requestAccepted && $0.loadControl == nil })
+        #expect(tb.controller.associations[T.address(1)]?.load == 50)
     }
 
     @Test func onlyConfiguredAgentsAssociate() {

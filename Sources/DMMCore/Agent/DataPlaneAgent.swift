@@ -86,7 +86,7 @@ public struct DataPlaneAgent: Sendable {
     var confirmed: Set<OwnNumber>?
     var exchange: PFCPExchange
     /// The answer to each session request, written in place: the box of
-    /// IEs it holds (Node ID, F-SEID, Load Control Information) is kept
+    /// IEs it holds (Node ID, F-SEID) is kept
     /// from one answer to the next rather than made for each
     /// (`PFCPMessage.reset`).
     var reply = PFCPMessage(.heartbeatResponse, sequence: 0)
@@ -185,8 +185,6 @@ public struct DataPlaneAgent: Sendable {
         m.loadControl = PFCPLoadControl(sequence: loadSequence, metric: load)
         send(m, purpose: .nodeReport, at: now)
     }
-
-    var loadControl: PFCPLoadControl? { load.map { PFCPLoadControl(sequence: loadSequence, metric: $0) } }
 
     /// The controller's Recovery Time Stamp, from any message carrying one:
     /// a new one means it restarted, and the association is set up again.
@@ -354,10 +352,13 @@ public struct DataPlaneAgent: Sendable {
         return accepted()
     }
 
-    /// A session request carried out: the answer says so, with the load if known.
+    /// A session request carried out: the answer says so. Without the
+    /// load: each change of it goes to the controller in a Node Report
+    /// (`sendLoad`); repeated in every answer, unchanged, it was decoded
+    /// and set aside as stale by the controller at every change, and every
+    /// answer took the slower way of a message with more than a Cause.
     mutating func accepted() -> PFCPMessage {
         reply.cause = .requestAccepted
-        reply.loadControl = loadControl
         return reply
     }
 
