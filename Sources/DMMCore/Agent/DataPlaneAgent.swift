@@ -86,9 +86,8 @@ public struct DataPlaneAgent: Sendable {
     var confirmed: Set<OwnNumber>?
     var exchange: PFCPExchange
     /// The answer to each session request, written in place: the box of
-    /// IEs it holds (Node ID, F-SEID) is kept
-    /// from one answer to the next rather than made for each
-    /// (`PFCPMessage.reset`).
+    /// IEs it holds (Node ID, F-SEID) is kept from one answer to the next
+    /// rather than made for each (`PFCPMessage.reset`).
     var reply = PFCPMessage(.heartbeatResponse, sequence: 0)
     var timers = TimerTable<Timer>()
     var actions: [AgentAction] = []

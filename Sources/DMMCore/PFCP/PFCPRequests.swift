@@ -104,8 +104,7 @@ struct PFCPRequests: Sendable {
             slots[i] = p
             return nil
         }
-        count -= 1
-        dropDone()
+        finish(i)
         return p
     }
 
