@@ -311,9 +311,9 @@ public final class ControllerDaemon {
                 return ["agent": "\(agent)", "status": a.status.rawValue, "load": a.load.map { "\($0)" } ?? "-",
                         "pools": a.pools.flatMap(\.prefixes).map { "\($0)" }.joined(separator: " ")]
             },
-            "sessions": engine.sessions.keys.sorted().map { seid in
+            "sessions": engine.sessions.seids.map { seid in
                 let s = engine.sessions[seid]!
-                return ["seid": String(seid.value, radix: 16), "agent": "\(s.agent)", "prefix": "\(s.prefix)",
+                return ["seid": String(seid, radix: 16), "agent": "\(s.agent)", "prefix": "\(s.prefix)",
                         "state": s.isProgrammed ? "programmed" : "pending"]
             },
             "rules": engine.associations.keys.sorted().flatMap { agent in engine.rules(at: agent).map { "\(agent): \($0)" } },

@@ -324,6 +324,58 @@ struct PFCPAnswersTests {
     }
 }
 
+/// The SEID table against a dictionary, through random sessions begun,
+/// ended and restored with SEIDs another node gave.
+struct SEIDTableTests {
+    @Test func matchesADictionaryThroughRandomInsertsRemovalsAndRestores() {
+        let base: UInt64 = 0xE000_0001 << 32
+        var rng = SplitMix64(seed: 0x5E1D)
+        var table = SEIDTable<Int>(base: base)
+        var model: [UInt64: Int] = [:]
+        /// The SEID each slot last gave, to check it is not given again at once.
+        var lastGiven: [UInt64: UInt64] = [:]
+        var restoredMoved = 0
+        for step in 0..<20_000 {
+            switch rng.next() % 10 {
+            case 0..<5:
+                let i = table.insert { seid in
+                    #expect(seid >> 32 == base >> 32, "step \(step)")
+                    return step
+                }
+                let seid = table.seid(at: i)
+                #expect(model[seid] == nil, "an SEID in use given again, step \(step)")
+                #expect(lastGiven[seid & SEIDTable<Int>.slotMask] != seid, "an SEID given again at once, step \(step)")
+                lastGiven[seid & SEIDTable<Int>.slotMask] = seid
+                model[seid] = step
+            case 5..<9:
+                guard let seid = model.keys.randomElement(using: &rng) else { continue }
+                #expect(table.remove(seid) == model.removeValue(forKey: seid), "step \(step)")
+                #expect(table.index(of: seid) == nil && table.remove(seid) == nil, "step \(step)")
+            default:
+                // Another node's SEID: its slot often taken, sometimes far out.
+                let slot = rng.next() % 4 == 0 ? UInt64(200_000_000 + step) : rng.next() % 64
+                let seid = 0xD000_0000 << 32 | UInt64(step) << 28 & 0xF000_0000 | slot
+                if model[seid] != nil { continue }
+                if model.keys.contains(where: { $0 & SEIDTable<Int>.slotMask == slot }) { restoredMoved += 1 }
+                table.restore(step, as: seid)
+                model[seid] = step
+            }
+            #expect(table.count == model.count, "step \(step)")
+            #expect(table.slotCount < 1 << 20, "a far slot is not made, step \(step)")
+        }
+        #expect(restoredMoved > 10, "some restored sessions named a slot taken: \(restoredMoved)")
+        for (seid, value) in model {
+            #expect(table[seid] == value)
+            #expect(table.index(of: seid).map { table.seid(at: $0) } == seid)
+        }
+        #expect(table.seids == model.keys.sorted())
+        #expect(table.values.sorted() == model.values.sorted())
+        // Another node's SEID naming a slot in use, and one of this node's never given, find nothing.
+        #expect(table[0xD000_0000 << 32 | 1] == model[0xD000_0000 << 32 | 1])
+        #expect(table[base | 0xF000_0000 | 0x0FFF_FFFF] == nil)
+    }
+}
+
 /// The sessions of a prefix against a plain list of (agent, SEID) kept
 /// the obvious way, through every sequence of sets over three agents.
 struct PrefixSessionsTests {

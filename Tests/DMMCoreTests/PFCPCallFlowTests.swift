@@ -233,7 +233,7 @@ import Testing
         var tb = Self.movedToAR2()
         let rules = ["ar1", "ar2", "ar3"].map { tb.rules(at: $0) }
         let writes = tb.writes
-        let seids = Set(tb.controller.sessions.keys.map(\.value))
+        let seids = Set(tb.controller.sessions.seids)
         let mark = tb.sent.count
         let stamp = tb.controller.recoveryTimeStamp
         tb.restartController()

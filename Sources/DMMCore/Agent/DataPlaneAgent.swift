@@ -72,12 +72,12 @@ public struct DataPlaneAgent: Sendable {
     /// When this agent started, in NTP seconds: its Recovery Time Stamp.
     public let recoveryTimeStamp: UInt32
     var state = State.idle
-    var sessions: [OwnNumber: AgentSession] = [:]
+    /// By the agent's SEID.
+    var sessions: SEIDTable<AgentSession>
     /// Where each session's change is worked out (`AgentSession.apply`).
     var draft = AgentSession(controller: PFCPFSEID(seid: 0, ipv6: .unspecified))
     /// The agent's SEID of each session, by the controller's SEID.
     var byController: [ControllerSEID: UInt64] = [:]
-    var nextSEID: UInt64
     /// From an association to its resynchronization, the sessions the
     /// controller has set up or changed since. It pushes every session it
     /// keeps after each association, so at the resynchronization any other is
@@ -99,7 +99,7 @@ public struct DataPlaneAgent: Sendable {
         self.config = config
         recoveryTimeStamp = ntpSeconds(now)
         exchange = PFCPExchange(node: config.address, timing: config.timing, recoveryTimeStamp: recoveryTimeStamp)
-        nextSEID = UInt64(recoveryTimeStamp) << 32
+        sessions = SEIDTable(base: UInt64(recoveryTimeStamp) << 32)
     }
 
     var policy: AgentPolicy { AgentPolicy(tunnelMode: config.tunnelMode, pools: config.pools) }
@@ -147,7 +147,7 @@ public struct DataPlaneAgent: Sendable {
     }
 
     /// Every rule the sessions ask for, in session order.
-    public var rules: [ForwardingRule] { sessions.keys.sorted().flatMap { sessions[$0]!.rules } }
+    public var rules: [ForwardingRule] { sessions.seids.flatMap { sessions[$0]!.rules } }
     public var isAssociated: Bool { if case .associated = state { true } else { false } }
     public var sessionCount: Int { sessions.count }
     public var pfcpCounters: PFCPCounters { exchange.counters }
@@ -217,7 +217,7 @@ public struct DataPlaneAgent: Sendable {
             counters.dropped[.notTheController, default: 0] += 1
             return
         }
-        switch exchange.receive(bytes, from: sender, at: now, seid: { self.sessions[OwnNumber($0)]?.controller.seid }) {
+        switch exchange.receive(bytes, from: sender, at: now, seid: { self.sessions[$0]?.controller.seid }) {
         case .request(let m):
             if let datagram = exchange.answer(request(m, at: now), to: sender, at: now) { actions.append(.send(datagram, to: sender)) }
         case .response(let m, let purpose): response(m, to: purpose, at: now)
@@ -300,14 +300,23 @@ public struct DataPlaneAgent: Sendable {
         // The controller pushing a session it set up before (it restarted,
         // or this agent re-associated): the session is replaced, and rules
         // that stay the same are left as they are in the kernel.
-        let existing = byController[ControllerSEID(controller.seid)]
+        let existing = byController[ControllerSEID(controller.seid)].flatMap(sessions.index(of:))
         var session = AgentSession(controller: controller)
         if let refusal = session.apply(m, policy: policy, draft: &draft) { return refused(refusal) }
-        let seid = existing ?? nextSessionID()
         let after = session.rules
+        let before: [ForwardingRule]
+        let seid: UInt64
         // Moved into the table: stored as is, it was copied, and the copy left behind dropped.
-        let before = sessions.updateValue(consume session, forKey: OwnNumber(seid))?.rules ?? []
-        byController[ControllerSEID(controller.seid)] = seid
+        if let i = existing {
+            before = sessions[at: i].rules
+            sessions[at: i] = consume session
+            seid = sessions.seid(at: i)
+        } else {
+            before = []
+            let i = sessions.insert { _ in session }
+            seid = sessions.seid(at: i)
+            byController[ControllerSEID(controller.seid)] = seid
+        }
         confirmed?.insert(OwnNumber(seid))
         change(from: before, to: after)
         // No Created PDR: TS 29.244 (table 7.5.3.1-1) wants one only for a
@@ -317,23 +326,18 @@ public struct DataPlaneAgent: Sendable {
         return accepted()
     }
 
-    mutating func nextSessionID() -> UInt64 {
-        nextSEID &+= 1
-        return nextSEID
-    }
-
     mutating func modify(_ m: PFCPMessage) -> PFCPMessage {
-        guard let seid = m.seid, let i = sessions.index(forKey: OwnNumber(seid)) else {
+        guard let seid = m.seid, let i = sessions.index(of: seid) else {
             return sessionContextNotFound(m)
         }
         guard isAssociated else {
-            startReply(to: m, seid: sessions.values[i].controller.seid)
+            startReply(to: m, seid: sessions[at: i].controller.seid)
             reply.cause = .noEstablishedAssociation
             return reply
         }
         // Carried out in place: a session copied out of the table and
         // stored back costs a copy of each of its lists.
-        let (controller, after, refusal) = sessions.values[i].modify(m, policy: policy, draft: &draft)
+        let (controller, after, refusal) = sessions[at: i].modify(m, policy: policy, draft: &draft)
         startReply(to: m, seid: controller.seid)
         if let refusal { return refused(refusal) }
         confirmed?.insert(OwnNumber(seid))
@@ -342,7 +346,7 @@ public struct DataPlaneAgent: Sendable {
     }
 
     mutating func delete(_ m: PFCPMessage) -> PFCPMessage {
-        guard let seid = m.seid, let session = sessions.removeValue(forKey: OwnNumber(seid)) else {
+        guard let seid = m.seid, let session = sessions.remove(seid) else {
             return sessionContextNotFound(m)
         }
         byController[ControllerSEID(session.controller.seid)] = nil
@@ -391,8 +395,8 @@ public struct DataPlaneAgent: Sendable {
     mutating func releaseUnconfirmed() {
         guard let confirmed else { return }
         self.confirmed = nil
-        for seid in sessions.keys.sorted() where !confirmed.contains(seid) {
-            let session = sessions.removeValue(forKey: seid)!
+        for seid in sessions.seids where !confirmed.contains(OwnNumber(seid)) {
+            let session = sessions.remove(seid)!
             byController[ControllerSEID(session.controller.seid)] = nil
             change(from: session.rules, to: [])
             counters.unconfirmedReleased += 1
@@ -400,8 +404,8 @@ public struct DataPlaneAgent: Sendable {
     }
 
     mutating func releaseAll() {
-        for seid in sessions.keys.sorted() { change(from: sessions[seid]!.rules, to: []) }
-        sessions = [:]
+        // Taken out one by one: a table made anew would give their SEIDs again.
+        for seid in sessions.seids { change(from: sessions.remove(seid)!.rules, to: []) }
         byController = [:]
     }
 }

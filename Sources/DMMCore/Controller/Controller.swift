@@ -208,11 +208,10 @@ public struct Controller: Sendable {
     /// from an agent that is up (nearly every message) then needs no lookup
     /// to bring it up (`heard(from:)`).
     private(set) var anyAgentDown = false
-    /// By the controller's SEID: its own numbers, hashed as such.
-    public private(set) var sessions: [OwnNumber: Session] = [:]
+    /// By the controller's SEID.
+    public private(set) var sessions: SEIDTable<Session>
     /// Each prefix's sessions, by agent.
     var sessionOf: [OwnPrefix: PrefixSessions] = [:]
-    var nextSEID: UInt64
     var exchange: PFCPExchange
     /// Every session request is written into this one message (see
     /// `PFCPMessage.reset`); the exchange keeps it as encoded.
@@ -237,7 +236,7 @@ public struct Controller: Sendable {
         self.config = config
         self.recoveryTimeStamp = recoveryTimeStamp
         exchange = PFCPExchange(node: config.address, timing: config.timing, recoveryTimeStamp: recoveryTimeStamp)
-        nextSEID = UInt64(recoveryTimeStamp) << 32
+        sessions = SEIDTable(base: UInt64(recoveryTimeStamp) << 32)
     }
 
     /// What a controller restarted from its store needs: the associations
@@ -257,7 +256,7 @@ public struct Controller: Sendable {
 
     public var snapshot: Snapshot {
         Snapshot(associations: associations.keys.sorted().map { stored(associations[$0]!) },
-                 sessions: sessions.keys.sorted().map { stored(sessions[$0]!) }, recoveryTimeStamp: recoveryTimeStamp)
+                 sessions: sessions.seids.map { stored(sessions[$0]!) }, recoveryTimeStamp: recoveryTimeStamp)
     }
 
     /// A session as the store keeps it: without the request in flight, which
@@ -292,12 +291,12 @@ public struct Controller: Sendable {
         taken.reserveCapacity(changedSessions.count)
         changedSessions.sort()
         for seid in changedSessions {
-            guard let i = sessions.index(forKey: OwnNumber(seid)) else {
+            guard let i = sessions.index(of: seid) else {
                 taken.append((seid, nil))
                 continue
             }
-            sessions.values[i].unstored = false
-            taken.append((seid, stored(sessions.values[i])))
+            sessions[at: i].unstored = false
+            taken.append((seid, stored(sessions[at: i])))
         }
         return (changedAssociations.sorted().map { ($0, associations[$0].map(stored)) }, taken)
     }
@@ -317,9 +316,8 @@ public struct Controller: Sendable {
         noteAgentsDown()  // observers do not run in an initializer
         for var s in snapshot.sessions {
             s.anchoredHere = anchors(s.prefix, at: s.agent)
-            sessions[OwnNumber(s.seid)] = s
             sessionOf[OwnPrefix(s.prefix), default: [:]][s.agent] = s.seid
-            nextSEID = max(nextSEID, s.seid)
+            sessions.restore(s, as: s.seid)
         }
     }
 
@@ -395,42 +393,42 @@ public struct Controller: Sendable {
     /// changed, or deleted (no rules) as needed. One request per session is
     /// in flight at a time; the newest wish is sent when it is answered.
     public mutating func program(_ rules: [ForwardingRule], at agent: IPv6Address, for prefix: IPv6Prefix, at now: Instant) {
-        let seid: UInt64
+        let i: Int
         if let known = sessionOf[OwnPrefix(prefix)]?[agent] {
-            seid = known
+            i = sessions.index(of: known)!
         } else {
             guard !rules.isEmpty else { return }
-            nextSEID &+= 1
-            seid = nextSEID
-            sessionOf[OwnPrefix(prefix), default: [:]][agent] = seid
-            var session = Session(agent: agent, prefix: prefix, seid: seid, wanted: [], acknowledged: [])
-            session.anchoredHere = anchors(prefix, at: agent)
-            sessions[OwnNumber(seid)] = consume session  // moved: stored as is, it was copied
+            let anchoredHere = anchors(prefix, at: agent)
+            i = sessions.insert { seid in
+                var session = Session(agent: agent, prefix: prefix, seid: seid, wanted: [], acknowledged: [])
+                session.anchoredHere = anchoredHere
+                return session
+            }
+            sessionOf[OwnPrefix(prefix), default: [:]][agent] = sessions.seid(at: i)
         }
-        // The session is read and written in place, by index, from here to
-        // its request: a lookup by SEID hashes, a copy retains its lists.
-        let i = sessions.index(forKey: OwnNumber(seid))!
-        sessions.values[i].wanted = rules.count < 2 ? rules : rules.sorted { PFCPRuleMapping.slot(of: $0.key) < PFCPRuleMapping.slot(of: $1.key) }
+        // The session is read and written in place, by slot, from here to
+        // its request: a copy retains its lists.
+        sessions[at: i].wanted = rules.count < 2 ? rules : rules.sorted { PFCPRuleMapping.slot(of: $0.key) < PFCPRuleMapping.slot(of: $1.key) }
         noteChanged(at: i)
         push(at: i, at: now)
     }
 
     /// The rules `agent` acknowledged, every session's, in session order.
     public func rules(at agent: IPv6Address) -> [ForwardingRule] {
-        sessions.keys.sorted().compactMap { sessions[$0] }.filter { $0.agent == agent }.flatMap(\.acknowledged)
+        sessions.seids.compactMap { sessions[$0] }.filter { $0.agent == agent }.flatMap(\.acknowledged)
     }
 
     /// Sends what a session needs to go from what the agent acknowledged to
     /// what is wanted, if nothing is in flight for it.
     mutating func push(_ seid: UInt64, at now: Instant) {
-        if let i = sessions.index(forKey: OwnNumber(seid)) { push(at: i, at: now) }
+        if let i = sessions.index(of: seid) { push(at: i, at: now) }
     }
 
-    mutating func push(at i: [OwnNumber: Session].Index, at now: Instant) {
-        let seid = sessions.keys[i].value
+    mutating func push(at i: Int, at now: Instant) {
+        let seid = sessions.seid(at: i)
         // A mutating call reaches the session in place; reading it through
         // the dictionary would copy it whole.
-        let (agent, prefix, next) = sessions.values[i].next(from: config.address, into: &outgoing)
+        let (agent, prefix, next) = sessions[at: i].next(from: config.address, into: &outgoing)
         switch next {
         case .waiting: break
         case .programmed: actions.append(.programmed(agent: agent, prefix: prefix))
@@ -440,13 +438,13 @@ public struct Controller: Sendable {
     }
 
     /// Marks the session at `i` for the store.
-    mutating func noteChanged(at i: [OwnNumber: Session].Index) {
+    mutating func noteChanged(at i: Int) {
         // One mutating call: reading the mark through the table copied the session.
-        if sessions.values[i].markUnstored() { changedSessions.append(sessions.keys[i].value) }
+        if sessions[at: i].markUnstored() { changedSessions.append(sessions.seid(at: i)) }
     }
 
     mutating func forget(_ seid: UInt64) {
-        guard let s = sessions.removeValue(forKey: OwnNumber(seid)) else { return }
+        guard let s = sessions.remove(seid) else { return }
         if !s.unstored { changedSessions.append(seid) }
         if let i = sessionOf.index(forKey: OwnPrefix(s.prefix)) {
             sessionOf.values[i][s.agent] = nil
@@ -456,7 +454,7 @@ public struct Controller: Sendable {
     }
 
     mutating func sessionAnswered(_ seid: UInt64, _ m: PFCPMessage, at now: Instant) {
-        guard let i = sessions.index(forKey: OwnNumber(seid)), let (agent, prefix) = sessions.values[i].answered(by: m) else { return }
+        guard let i = sessions.index(of: seid), let (agent, prefix) = sessions[at: i].answered(by: m) else { return }
         noteChanged(at: i)
         if m.cause?.isAcceptance != true {
             counters.sessionsRefused += 1
@@ -553,8 +551,9 @@ public struct Controller: Sendable {
             associations[p.peer]!.status = .down
             actions.append(.associationChanged(agent: p.peer, status: .down))
         }
-        if case .session(let seid) = p.purpose, let prefix = sessions[OwnNumber(seid)]?.prefix {
-            sessions[OwnNumber(seid)]!.inFlight = nil
+        if case .session(let seid) = p.purpose, let i = sessions.index(of: seid) {
+            sessions[at: i].inFlight = nil
+            let prefix = sessions[at: i].prefix
             switchLost(prefix, at: now)
         }
     }
@@ -562,12 +561,12 @@ public struct Controller: Sendable {
     // MARK: Receiving
 
     mutating func receive(_ bytes: [UInt8], from sender: IPv6Address, at now: Instant) {
-        switch exchange.receive(bytes, from: sender, at: now, seid: { self.sessions[OwnNumber($0)]?.agentSEID }) {
+        switch exchange.receive(bytes, from: sender, at: now, seid: { self.sessions[$0]?.agentSEID }) {
         case .request(let m):
             let r = request(m, from: sender, at: now)
             if let datagram = exchange.answer(r, to: sender, at: now) { actions.append(.send(datagram, to: sender)) }
             if r.type == .associationSetupResponse, r.cause == .requestAccepted {
-                for seid in sessions.keys.sorted() where sessions[seid]!.agent == sender { push(seid.value, at: now) }
+                for seid in sessions.seids where sessions[seid]!.agent == sender { push(seid, at: now) }
             }
         case .response(let m, let purpose):
             heard(from: sender)
@@ -630,8 +629,8 @@ public struct Controller: Sendable {
     /// Nothing of `agent`'s sessions is at the agent any more (it
     /// associated anew, or was released), and its pools may have changed.
     mutating func resetSessions(of agent: IPv6Address) {
-        for i in sessions.indices where sessions.values[i].agent == agent {
-            sessions.values[i].reset()
+        for i in sessions.indices where sessions[at: i].agent == agent {
+            sessions[at: i].reset()
             noteChanged(at: i)
         }
         readAnchoring(of: agent)
@@ -639,8 +638,8 @@ public struct Controller: Sendable {
 
     /// Whether `agent` anchors each of its sessions' prefixes, read anew.
     mutating func readAnchoring(of agent: IPv6Address) {
-        for i in sessions.indices where sessions.values[i].agent == agent {
-            sessions.values[i].anchoredHere = anchors(sessions.values[i].prefix, at: agent)
+        for i in sessions.indices where sessions[at: i].agent == agent {
+            sessions[at: i].anchoredHere = anchors(sessions[at: i].prefix, at: agent)
         }
     }
 

@@ -61,7 +61,7 @@ extension Controller {
     mutating func completeSwitch(of prefix: IPv6Prefix, at now: Instant) {
         guard let s = switches[prefix] else { return }
         for (agent, seid) in sessionOf[OwnPrefix(prefix)] ?? [:] where agent != s.buffering {
-            guard let session = sessions[OwnNumber(seid)], session.isProgrammed, session.inFlight == nil else { return }
+            guard let session = sessions[seid], session.isProgrammed, session.inFlight == nil else { return }
         }
         switches[prefix] = nil
         program(s.final, at: s.buffering, for: prefix, at: now)
@@ -70,7 +70,7 @@ extension Controller {
     /// The agent asked to deliver the prefix on an access link, if any.
     func deliverer(of prefix: IPv6Prefix) -> IPv6Address? {
         for (agent, seid) in sessionOf[OwnPrefix(prefix)] ?? [:] {
-            if sessions[OwnNumber(seid)]?.wanted.contains(where: { if case .deliver = $0 { true } else { false } }) == true { return agent }
+            if sessions[seid]?.wanted.contains(where: { if case .deliver = $0 { true } else { false } }) == true { return agent }
         }
         return nil
     }

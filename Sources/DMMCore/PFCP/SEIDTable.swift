@@ -1,0 +1,138 @@
+/// The sessions of a PFCP node by the SEIDs it gave them (its end of each
+/// F-SEID): the SEID names the slot its session lies in, as an array
+/// index, so that finding a session hashes nothing and sessions lie side
+/// by side.
+///
+/// A dictionary keyed by SEID spread 100,000 sessions over 262,144 buckets,
+/// keys, values and occupancy in three places, at random: every change
+/// through a controller and an agent then read memory no cache held
+/// (`dmm bench controller`, BENCHMARKS.md, stop 33).
+///
+/// An SEID given here is `base`, the node's Recovery Time Stamp in the high
+/// 32 bits (so a restarted node does not give out its predecessor's SEIDs),
+/// then 4 bits counting the slot's uses (so an SEID is not given again as
+/// soon as its session is gone, and a late message for the old session
+/// finds none), then the slot, 28 bits. A freed slot is used again first.
+///
+/// Sessions restored with SEIDs another node gave (a restarted controller's
+/// store) lie in the slot their SEID names when it is free and near, else
+/// in a slot of their own, found through `moved`.
+public struct SEIDTable<Value> {
+    struct Slot {
+        /// Meaningful while `value` is there; its use count is kept after.
+        var seid: UInt64
+        var value: Value?
+    }
+
+    static var slotBits: Int { 28 }
+    static var slotMask: UInt64 { 1 << slotBits - 1 }
+
+    /// The high 32 bits of every SEID given.
+    let base: UInt64
+    private var slots: [Slot] = []
+    /// Slots free below `slots.count`, the last freed last.
+    private var free: [UInt32] = []
+    /// Restored sessions whose SEID names another slot.
+    private var moved: [UInt64: Int] = [:]
+    /// Whether slots were added or filled by `restore` since `free` was made.
+    private var freeUnlisted = false
+    public private(set) var count = 0
+
+    init(base: UInt64) { self.base = base & ~0xFFFF_FFFF }
+
+    public var isEmpty: Bool { count == 0 }
+    /// Slots held, in use or free.
+    var slotCount: Int { slots.count }
+
+    /// The slot of the session `seid` names, if any.
+    @inline(__always)
+    func index(of seid: UInt64) -> Int? {
+        let i = Int(truncatingIfNeeded: seid & Self.slotMask)
+        if i < slots.count, slots[i].seid == seid, slots[i].value != nil { return i }
+        return moved.isEmpty ? nil : moved[seid]
+    }
+
+    public subscript(seid: UInt64) -> Value? { index(of: seid).map { slots[$0].value! } }
+
+    /// The session in slot `i` (from `index(of:)`), read and changed where it lies.
+    subscript(at i: Int) -> Value {
+        _read { yield slots[i].value! }
+        _modify { yield &slots[i].value! }
+    }
+
+    func seid(at i: Int) -> UInt64 { slots[i].seid }
+
+    /// Gives a new session an SEID; `make` makes it with its SEID. Its slot.
+    mutating func insert(_ make: (UInt64) -> Value) -> Int {
+        if freeUnlisted {
+            // Lowest last, to be used first.
+            free = slots.indices.reversed().filter { slots[$0].value == nil }.map { UInt32($0) }
+            freeUnlisted = false
+        }
+        let i: Int
+        if let f = free.popLast() {
+            i = Int(f)
+        } else {
+            i = slots.count
+            // 268 million sessions: memory runs out long before.
+            precondition(UInt64(i) <= Self.slotMask, "SEIDTable: every slot is in use")
+            slots.append(Slot(seid: 0, value: nil))
+        }
+        let uses = (slots[i].seid >> Self.slotBits &+ 1) & 0xF
+        let seid = base | uses << Self.slotBits | UInt64(i)
+        slots[i].seid = seid
+        slots[i].value = make(seid)
+        count += 1
+        return i
+    }
+
+    /// Puts back a session with the SEID it had (a restored controller's),
+    /// replacing one with the same SEID.
+    mutating func restore(_ value: consuming Value, as seid: UInt64) {
+        if let i = index(of: seid) {
+            slots[i].value = value
+            return
+        }
+        // The free slots are listed again at the next `insert`, once: kept
+        // listed here, each restored session would search the list.
+        freeUnlisted = true
+        count += 1
+        let named = Int(truncatingIfNeeded: seid & Self.slotMask)
+        // Near: the empty slots up to there cost less than the sessions.
+        if named < slots.count + count + 1024 {
+            while slots.count <= named { slots.append(Slot(seid: 0, value: nil)) }
+            if slots[named].value == nil {
+                slots[named] = Slot(seid: seid, value: value)
+                return
+            }
+        }
+        moved[seid] = slots.count
+        slots.append(Slot(seid: seid, value: value))
+    }
+
+    /// Takes the session `seid` names out.
+    @discardableResult
+    mutating func remove(_ seid: UInt64) -> Value? {
+        guard let i = index(of: seid) else { return nil }
+        let value = slots[i].value.take()
+        if !moved.isEmpty, moved.removeValue(forKey: seid) != nil {
+            // Its SEID's use count is another node's: the slot starts over.
+            slots[i].seid = 0
+        }
+        free.append(UInt32(i))
+        count -= 1
+        return value
+    }
+
+    /// The slots in use, in slot order.
+    var indices: [Int] { slots.indices.filter { slots[$0].value != nil } }
+
+    /// Every SEID in use, in order.
+    public var seids: [UInt64] { indices.map { slots[$0].seid }.sorted() }
+
+    /// Every session, in slot order.
+    public var values: [Value] { slots.compactMap(\.value) }
+}
+
+extension SEIDTable: Sendable where Value: Sendable {}
+extension SEIDTable.Slot: Sendable where Value: Sendable {}
