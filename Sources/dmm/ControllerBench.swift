@@ -30,6 +30,9 @@ extension BenchCommand {
         @Option(help: "Times to run every round (the first from no session).")
         var passes = 3
 
+        @Flag(help: "Change the prefixes in a new random order each round, as a network would, rather than in the order their sessions were set up (in which sessions given out one after the other lie one after the other).")
+        var shuffle = false
+
         @Flag(inversion: .prefixedNo, help: "Also write the agent's rule changes to a kernel in a scratch namespace (root).")
         var kernel = true
 
@@ -45,7 +48,7 @@ extension BenchCommand {
         }
 
         func run() throws {
-            print("dmm bench controller: \(prefixes) prefixes, one session each, one controller and one agent, one core")
+            print("dmm bench controller: \(prefixes) prefixes, one session each, one controller and one agent, one core, prefixes changed \(shuffle ? "in a random order each round" : "in order")")
             try measure(kernel: nil)
             guard kernel else { return }
             require([.root, .tunnels, .program("ip", package: "iproute2")])
@@ -133,7 +136,7 @@ extension BenchCommand {
                     now = now + 1
                     ruleChanges = 0
                     messages = 0
-                    let wanted = all.map { p in (p, rule(p).map { [$0] } ?? []) }
+                    let wanted = (shuffle ? all.shuffled() : all).map { p in (p, rule(p).map { [$0] } ?? []) }
                     let start = DispatchTime.now().uptimeNanoseconds
                     for (p, rules) in wanted { controller.program(rules, at: Self.agentAddress, for: p, at: now) }
                     pump()
