@@ -338,11 +338,8 @@ struct SEIDTableTests {
         for step in 0..<20_000 {
             switch rng.next() % 10 {
             case 0..<5:
-                let i = table.insert { seid in
-                    #expect(seid >> 32 == base >> 32, "step \(step)")
-                    return step
-                }
-                let seid = table.seid(at: i)
+                let (i, seid) = table.insert(step)
+                #expect(seid >> 32 == base >> 32 && table.seid(at: i) == seid, "step \(step)")
                 #expect(model[seid] == nil, "an SEID in use given again, step \(step)")
                 #expect(lastGiven[seid & SEIDTable<Int>.slotMask] != seid, "an SEID given again at once, step \(step)")
                 lastGiven[seid & SEIDTable<Int>.slotMask] = seid

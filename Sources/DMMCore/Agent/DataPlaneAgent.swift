@@ -313,8 +313,7 @@ public struct DataPlaneAgent: Sendable {
             seid = sessions.seid(at: i)
         } else {
             before = []
-            let i = sessions.insert { _ in session }
-            seid = sessions.seid(at: i)
+            seid = sessions.insert(consume session).seid
             byController[ControllerSEID(controller.seid)] = seid
         }
         confirmed?.insert(OwnNumber(seid))

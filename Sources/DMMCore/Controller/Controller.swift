@@ -394,17 +394,19 @@ public struct Controller: Sendable {
     /// in flight at a time; the newest wish is sent when it is answered.
     public mutating func program(_ rules: [ForwardingRule], at agent: IPv6Address, for prefix: IPv6Prefix, at now: Instant) {
         let i: Int
-        if let known = sessionOf[OwnPrefix(prefix)]?[agent] {
+        // The prefix found once: a new session is added where it was found.
+        let p = sessionOf.index(forKey: OwnPrefix(prefix))
+        if let p, let known = sessionOf.values[p][agent] {
             i = sessions.index(of: known)!
         } else {
             guard !rules.isEmpty else { return }
-            let anchoredHere = anchors(prefix, at: agent)
-            i = sessions.insert { seid in
-                var session = Session(agent: agent, prefix: prefix, seid: seid, wanted: [], acknowledged: [])
-                session.anchoredHere = anchoredHere
-                return session
-            }
-            sessionOf[OwnPrefix(prefix), default: [:]][agent] = sessions.seid(at: i)
+            var session = Session(agent: agent, prefix: prefix, seid: 0, wanted: [], acknowledged: [])
+            session.anchoredHere = anchors(prefix, at: agent)
+            // Moved into the table: stored as is, it was copied.
+            let seid: UInt64
+            (i, seid) = sessions.insert(consume session)
+            sessions[at: i].seid = seid
+            if let p { sessionOf.values[p][agent] = seid } else { sessionOf[OwnPrefix(prefix)] = [agent: seid] }
         }
         // The session is read and written in place, by slot, from here to
         // its request: a copy retains its lists.

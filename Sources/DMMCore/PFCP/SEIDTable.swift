@@ -19,8 +19,11 @@
 /// in a slot of their own, found through `moved`.
 public struct SEIDTable<Value> {
     struct Slot {
-        /// Meaningful while `value` is there; its use count is kept after.
+        /// Meaningful while `value` is there.
         var seid: UInt64
+        /// The sessions this node gave the slot, counted in 4 bits of
+        /// their SEIDs (a restored session is not counted).
+        var uses: UInt8 = 0
         var value: Value?
     }
 
@@ -62,8 +65,8 @@ public struct SEIDTable<Value> {
 
     func seid(at i: Int) -> UInt64 { slots[i].seid }
 
-    /// Gives a new session an SEID; `make` makes it with its SEID. Its slot.
-    mutating func insert(_ make: (UInt64) -> Value) -> Int {
+    /// Gives a new session an SEID: its slot and the SEID.
+    mutating func insert(_ value: consuming Value) -> (index: Int, seid: UInt64) {
         if freeUnlisted {
             // Lowest last, to be used first.
             free = slots.indices.reversed().filter { slots[$0].value == nil }.map { UInt32($0) }
@@ -78,12 +81,12 @@ public struct SEIDTable<Value> {
             precondition(UInt64(i) <= Self.slotMask, "SEIDTable: every slot is in use")
             slots.append(Slot(seid: 0, value: nil))
         }
-        let uses = (slots[i].seid >> Self.slotBits &+ 1) & 0xF
-        let seid = base | uses << Self.slotBits | UInt64(i)
+        slots[i].uses = (slots[i].uses &+ 1) & 0xF
+        let seid = base | UInt64(slots[i].uses) << Self.slotBits | UInt64(i)
         slots[i].seid = seid
-        slots[i].value = make(seid)
+        slots[i].value = value
         count += 1
-        return i
+        return (i, seid)
     }
 
     /// Puts back a session with the SEID it had (a restored controller's),
@@ -102,7 +105,8 @@ public struct SEIDTable<Value> {
         if named < slots.count + count + 1024 {
             while slots.count <= named { slots.append(Slot(seid: 0, value: nil)) }
             if slots[named].value == nil {
-                slots[named] = Slot(seid: seid, value: value)
+                slots[named].seid = seid
+                slots[named].value = value
                 return
             }
         }
@@ -115,10 +119,7 @@ public struct SEIDTable<Value> {
     mutating func remove(_ seid: UInt64) -> Value? {
         guard let i = index(of: seid) else { return nil }
         let value = slots[i].value.take()
-        if !moved.isEmpty, moved.removeValue(forKey: seid) != nil {
-            // Its SEID's use count is another node's: the slot starts over.
-            slots[i].seid = 0
-        }
+        if !moved.isEmpty { moved[seid] = nil }
         free.append(UInt32(i))
         count -= 1
         return value
