@@ -1,8 +1,8 @@
 import DMMWire
 
 /// One PFCP session at an agent: the PDRs and FARs the controller set, as
-/// the agent holds them (`HeldPDR`, `HeldFAR`), and the forwarding rules
-/// they make. A change is kept only when every rule of the result can be
+/// the agent holds them (`HeldPDR`, `HeldFAR`), each PDR with the forwarding
+/// rule it makes with its FAR. A change is kept only when every rule of the result can be
 /// carried out, so a refused request changes nothing (TS 29.244 section
 /// 7.5.2: the request is rejected whole). The agent keeps one more, its
 /// draft, to work out each change in (`apply`).
@@ -14,27 +14,30 @@ struct AgentSession: Sendable, Hashable {
     private(set) var pdrs: [HeldPDR] = []
     private(set) var fars: [HeldFAR] = []
     var bar: PFCPBAR?
-    /// The rules the PDRs and FARs make, ordered by PDR ID.
-    private(set) var rules: [ForwardingRule] = []
+
+    /// The rules the PDRs and FARs make, ordered by PDR ID. Kept in the
+    /// PDRs: a list of their own was an allocation for every session, and
+    /// memory to free and find again at its end.
+    var rules: [ForwardingRule] { pdrs.compactMap(\.rule) }
 
     init(controller: PFCPFSEID) { self.controller = controller }
 
     /// Carries out a modification request, worked out in `draft` (see
-    /// `apply`): the controller's end of the session, the rules after, and
-    /// the refusal that left the session as it was, if any. The rules
-    /// before are then `draft.rules`. One call on the session where it lies
+    /// `apply`): the controller's end of the session, the PDRs after, and
+    /// the refusal that left the session as it was, if any. The PDRs
+    /// before are then `draft.pdrs`. One call on the session where it lies
     /// in its table: reading a field there copies it whole.
     mutating func modify(_ m: PFCPMessage, policy: AgentPolicy, draft: inout AgentSession)
-        -> (controller: PFCPFSEID, after: [ForwardingRule], refusal: PFCPRuleMapping.Refusal?) {
+        -> (controller: PFCPFSEID, after: [HeldPDR], refusal: PFCPRuleMapping.Refusal?) {
         let refusal = apply(m, policy: policy, draft: &draft)
-        return (controller, rules, refusal)
+        return (controller, pdrs, refusal)
     }
 
     /// Applies the rule IEs of an establishment or modification request.
     /// The result is worked out in `draft`, a copy of this session's PDRs
     /// and FARs, and taken over only whole: a refused request changes nothing.
     /// The lists are exchanged, not copied: the draft keeps this session's
-    /// old ones (its rules are the rules before) and fills them again at
+    /// old ones (its PDRs hold the rules before) and fills them again at
     /// the next request, so that a change allocates nothing.
     mutating func apply(_ m: PFCPMessage, policy: AgentPolicy, draft: inout AgentSession) -> PFCPRuleMapping.Refusal? {
         draft.pdrs.clear()
@@ -45,7 +48,6 @@ struct AgentSession: Sendable, Hashable {
         if let refusal = draft.change(by: m, policy: policy) { return refusal }
         swap(&pdrs, &draft.pdrs)
         swap(&fars, &draft.fars)
-        swap(&rules, &draft.rules)
         bar = draft.bar
         return nil
     }
@@ -88,9 +90,9 @@ struct AgentSession: Sendable, Hashable {
             guard bar?.id == update.id else { return refuse(.updateBAR, "no BAR \(update.id)") }
             bar = update
         }
-        if let refusal = PFCPRuleMapping.rules(pdrs: pdrs, fars: fars, tunnelMode: policy.tunnelMode, into: &rules) { return refusal }
-        for (pdr, rule) in zip(pdrs, rules) {
-            if let refusal = policy.check(rule, pdr: pdr) { return refusal }
+        if let refusal = PFCPRuleMapping.makeRules(&pdrs, fars: fars, tunnelMode: policy.tunnelMode) { return refusal }
+        for pdr in pdrs {
+            if let rule = pdr.rule, let refusal = policy.check(rule, pdr: pdr) { return refusal }
         }
         return nil
     }

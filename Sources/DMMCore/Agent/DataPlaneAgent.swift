@@ -303,21 +303,17 @@ public struct DataPlaneAgent: Sendable {
         let existing = byController[ControllerSEID(controller.seid)].flatMap(sessions.index(of:))
         var session = AgentSession(controller: controller)
         if let refusal = session.apply(m, policy: policy, draft: &draft) { return refused(refusal) }
-        let after = session.rules
-        let before: [ForwardingRule]
+        change(from: existing.map { sessions[at: $0].pdrs } ?? [], to: session.pdrs)
         let seid: UInt64
         // Moved into the table: stored as is, it was copied, and the copy left behind dropped.
         if let i = existing {
-            before = sessions[at: i].rules
             sessions[at: i] = consume session
             seid = sessions.seid(at: i)
         } else {
-            before = []
             seid = sessions.insert(consume session).seid
             byController[ControllerSEID(controller.seid)] = seid
         }
         confirmed?.insert(OwnNumber(seid))
-        change(from: before, to: after)
         // No Created PDR: TS 29.244 (table 7.5.3.1-1) wants one only for a
         // PDR whose F-TEID or UE IP address the UP function was asked to
         // allocate, and an agent allocates neither.
@@ -340,7 +336,7 @@ public struct DataPlaneAgent: Sendable {
         startReply(to: m, seid: controller.seid)
         if let refusal { return refused(refusal) }
         confirmed?.insert(OwnNumber(seid))
-        change(from: draft.rules, to: after)
+        change(from: draft.pdrs, to: after)
         return accepted()
     }
 
@@ -349,7 +345,7 @@ public struct DataPlaneAgent: Sendable {
             return sessionContextNotFound(m)
         }
         byController[ControllerSEID(session.controller.seid)] = nil
-        change(from: session.rules, to: [])
+        change(from: session.pdrs, to: [])
         startReply(to: m, seid: session.controller.seid)
         return accepted()
     }
@@ -379,14 +375,18 @@ public struct DataPlaneAgent: Sendable {
         return reply
     }
 
-    /// The rule actions that take the data plane from `before` to `after`:
-    /// removals first, and a rule that stays the same is not touched. A
-    /// session holds a few rules, so the lists are searched, not hashed.
-    mutating func change(from before: [ForwardingRule], to after: [ForwardingRule]) {
-        for rule in before where !after.contains(rule) && !after.contains(where: { $0.key == rule.key }) {
+    /// The rule actions that take the data plane from the rules of PDRs
+    /// `before` to those of `after`: removals first, and a rule that stays
+    /// the same is not touched. A session holds a few rules, so the lists
+    /// are searched, not hashed.
+    mutating func change(from before: [HeldPDR], to after: [HeldPDR]) {
+        for case let rule? in before.lazy.map(\.rule)
+        where !after.contains(where: { $0.rule == rule || $0.rule?.key == rule.key }) {
             actions.append(.remove(rule))
         }
-        for rule in after where !before.contains(rule) { actions.append(.install(rule)) }
+        for case let rule? in after.lazy.map(\.rule) where !before.contains(where: { $0.rule == rule }) {
+            actions.append(.install(rule))
+        }
     }
 
     /// Releases every session the controller did not push again since it
@@ -397,14 +397,14 @@ public struct DataPlaneAgent: Sendable {
         for seid in sessions.seids where !confirmed.contains(OwnNumber(seid)) {
             let session = sessions.remove(seid)!
             byController[ControllerSEID(session.controller.seid)] = nil
-            change(from: session.rules, to: [])
+            change(from: session.pdrs, to: [])
             counters.unconfirmedReleased += 1
         }
     }
 
     mutating func releaseAll() {
         // Taken out one by one: a table made anew would give their SEIDs again.
-        for seid in sessions.seids { change(from: sessions.remove(seid)!.rules, to: []) }
+        for seid in sessions.seids { change(from: sessions.remove(seid)!.pdrs, to: []) }
         byController = [:]
     }
 }

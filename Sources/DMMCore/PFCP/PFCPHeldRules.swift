@@ -16,6 +16,8 @@ struct HeldPDR: Hashable, Sendable {
     /// Outer Header Removal: the packets come out of a tunnel.
     var decapsulated: Bool
     var farID: UInt32?
+    /// The rule it makes with its FAR, once made (`PFCPRuleMapping.makeRules`).
+    var rule: ForwardingRule?
 
     /// The PDR a Create PDR makes, or why none.
     init(_ pdr: borrowing PFCPPDR) throws(PFCPRuleMapping.Refusal) {

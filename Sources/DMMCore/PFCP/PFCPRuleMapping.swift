@@ -187,26 +187,23 @@ public enum PFCPRuleMapping {
         for pdr in pdrs {
             do { held.append(try HeldPDR(pdr)) } catch { return .failure(error) }
         }
-        var made: [ForwardingRule] = []
-        if let refusal = rules(pdrs: held, fars: fars.map { HeldFAR($0) }, tunnelMode: tunnelMode, into: &made) { return .failure(refusal) }
-        return .success(made)
+        if let refusal = makeRules(&held, fars: fars.map { HeldFAR($0) }, tunnelMode: tunnelMode) { return .failure(refusal) }
+        return .success(held.compactMap(\.rule))
     }
 
-    /// The same from the IEs as an agent holds them, into `made` (emptied
-    /// first, its storage kept): nil, or the refusal, `made` then holding
-    /// the rules of the PDRs before it.
-    static func rules(pdrs: [HeldPDR], fars: [HeldFAR], tunnelMode: TunnelMode, into made: inout [ForwardingRule]) -> Refusal? {
-        made.clear()
+    /// The same from the IEs as an agent holds them, each PDR's rule set in
+    /// it: nil, or the refusal, the PDRs before it then holding their rules.
+    static func makeRules(_ pdrs: inout [HeldPDR], fars: [HeldFAR], tunnelMode: TunnelMode) -> Refusal? {
         // Read where they lie: iterating or searching the arrays, or passing
         // an element on, copies each whole.
-        return pdrs.withUnsafeBufferPointer { pdrs in
+        return pdrs.withUnsafeMutableBufferPointer { pdrs in
             fars.withUnsafeBufferPointer { fars in
                 for p in pdrs.indices {
                     guard let farID = pdrs[p].farID, let f = fars.firstIndex(where: { $0.id == farID }) else {
                         return Refusal(cause: .mandatoryIEIncorrect, offendingIE: .farID, reason: "PDR \(pdrs[p].id) names no FAR of the session")
                     }
                     switch rule(pdrs.baseAddress! + p, fars.baseAddress! + f, tunnelMode: tunnelMode) {
-                    case .success(let rule): made.add(rule)
+                    case .success(let rule): pdrs[p].rule = rule
                     case .failure(let refusal): return refusal
                     }
                 }
@@ -231,7 +228,7 @@ public enum PFCPRuleMapping {
 
     /// The rule a PDR and its FAR ask for, each read where it lies (the
     /// PDR's PDI was checked when it came in).
-    static func rule(_ pdr: UnsafePointer<HeldPDR>, _ far: UnsafePointer<HeldFAR>, tunnelMode: TunnelMode) -> Result<ForwardingRule, Refusal> {
+    static func rule(_ pdr: UnsafeMutablePointer<HeldPDR>, _ far: UnsafePointer<HeldFAR>, tunnelMode: TunnelMode) -> Result<ForwardingRule, Refusal> {
         let id = pdr.pointee.id
         func refuse(_ ie: PFCPIEType, _ reason: String) -> Result<ForwardingRule, Refusal> { .failure(refusal(ie, "PDR \(id): \(reason)")) }
         let prefix = pdr.pointee.prefix
