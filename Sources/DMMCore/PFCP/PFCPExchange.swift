@@ -132,8 +132,9 @@ struct PFCPExchange: Sendable {
             counters.unexpectedResponses += 1
             return .ignored
         }
-        spare.append(request.datagram)
-        return .response(message, to: request.purpose)
+        let purpose = request.purpose
+        spare.append(request.takeDatagram())
+        return .response(message, to: purpose)
     }
 
     /// The requests to send again and those given up, as of `now`.

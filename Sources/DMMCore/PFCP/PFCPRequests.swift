@@ -16,6 +16,11 @@ struct PFCPRequests: Sendable {
         var retransmissions = 0
         /// When it is to be sent again.
         var due: Instant
+
+        /// Its datagram, the rest let go of: moved out rather than copied
+        /// (a copy counted a reference in memory written long before, at
+        /// every answer).
+        consuming func takeDatagram() -> [UInt8] { datagram }
     }
 
     /// Why a request was sent, so that its answer or its loss can be acted on.
