@@ -1,32 +1,30 @@
 import DMMWire
 
-/// A number this node gave out itself (its SEIDs, its request sequence
-/// numbers) as the key of its tables.
+/// A number this node gave out itself (its SEIDs) as the key of a hashed
+/// table (the sessions an agent's controller confirmed; a node finds its
+/// sessions by SEID without hashing, `SEIDTable`).
 ///
 /// Swift hashes an integer key with SipHash, seeded per table, so that keys
 /// someone else chose cannot be made to pile into one bucket. A node's own
 /// numbers are counters no peer chooses, and a few multiplies spread them as
-/// well at a fifth of the cost: a change through the controller and an agent
-/// looks such numbers up about a dozen times. Keys a peer chooses stay plain
-/// integers, but for the sequence numbers of the answers a node keeps
-/// (`PFCPAnswers.Key`) and an agent's controller's SEIDs (`ControllerSEID`),
-/// which say why.
-public struct OwnNumber: Hashable, Comparable, Sendable {
-    public let value: UInt64
+/// well at a fifth of the cost. Keys a peer chooses stay plain integers, but
+/// for the sequence numbers of the answers a node keeps (`PFCPAnswers.Key`)
+/// and an agent's controller's SEIDs (`ControllerSEID`), which say why.
+struct OwnNumber: Hashable, Comparable, Sendable {
+    let value: UInt64
 
-    public init(_ value: UInt64) { self.value = value }
-    init(_ value: UInt32) { self.value = UInt64(value) }
+    init(_ value: UInt64) { self.value = value }
 
-    public static func < (a: Self, b: Self) -> Bool { a.value < b.value }
+    static func < (a: Self, b: Self) -> Bool { a.value < b.value }
 
-    public func hash(into hasher: inout Hasher) { hasher.combine(value) }
+    func hash(into hasher: inout Hasher) { hasher.combine(value) }
 
     /// What `Set` and `Dictionary` place a key by (the hook they call
     /// instead of `hash(into:)`): the seeded number through MurmurHash3's
     /// 64-bit finalizer, whose every output bit depends on every input bit,
     /// so consecutive counters and counters in the high half alike spread
     /// over the low bits a table masks.
-    public func _rawHashValue(seed: Int) -> Int { mixedHash(value, seed: seed) }
+    func _rawHashValue(seed: Int) -> Int { mixedHash(value, seed: seed) }
 }
 
 /// A node's prefix as the key of the controller's tables, hashed as an own

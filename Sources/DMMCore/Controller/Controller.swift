@@ -428,8 +428,8 @@ public struct Controller: Sendable {
 
     mutating func push(at i: Int, at now: Instant) {
         let seid = sessions.seid(at: i)
-        // A mutating call reaches the session in place; reading it through
-        // the dictionary would copy it whole.
+        // A mutating call reaches the session in place; reading it by SEID
+        // would copy it whole.
         let (agent, prefix, next) = sessions[at: i].next(from: config.address, into: &outgoing)
         switch next {
         case .waiting: break
