@@ -4,8 +4,8 @@ import DMMWire
 /// the agent holds them (`HeldPDR`, `HeldFAR`), each PDR with the
 /// forwarding rule it makes with its FAR. A change is kept only when every
 /// rule of the result can be carried out, so a refused request changes
-/// nothing (TS 29.244 section 7.5.2: the request is rejected whole). The agent keeps one more, its
-/// draft, to work out each change in (`apply`).
+/// nothing (TS 29.244 section 7.5.2: the request is rejected whole). The
+/// agent keeps one more, its draft, to work out each change in (`apply`).
 struct AgentSession: Sendable, Hashable {
     /// The controller's end of the session.
     var controller: PFCPFSEID

@@ -202,7 +202,7 @@ public enum PFCPRuleMapping {
                     guard let farID = pdrs[p].farID, let f = fars.firstIndex(where: { $0.id == farID }) else {
                         return Refusal(cause: .mandatoryIEIncorrect, offendingIE: .farID, reason: "PDR \(pdrs[p].id) names no FAR of the session")
                     }
-                    switch rule(pdrs.baseAddress! + p, fars.baseAddress! + f, tunnelMode: tunnelMode) {
+                    switch rule(UnsafePointer(pdrs.baseAddress! + p), fars.baseAddress! + f, tunnelMode: tunnelMode) {
                     case .success(let rule): pdrs[p].rule = rule
                     case .failure(let refusal): return refusal
                     }
@@ -228,7 +228,7 @@ public enum PFCPRuleMapping {
 
     /// The rule a PDR and its FAR ask for, each read where it lies (the
     /// PDR's PDI was checked when it came in).
-    static func rule(_ pdr: UnsafeMutablePointer<HeldPDR>, _ far: UnsafePointer<HeldFAR>, tunnelMode: TunnelMode) -> Result<ForwardingRule, Refusal> {
+    static func rule(_ pdr: UnsafePointer<HeldPDR>, _ far: UnsafePointer<HeldFAR>, tunnelMode: TunnelMode) -> Result<ForwardingRule, Refusal> {
         let id = pdr.pointee.id
         func refuse(_ ie: PFCPIEType, _ reason: String) -> Result<ForwardingRule, Refusal> { .failure(refusal(ie, "PDR \(id): \(reason)")) }
         let prefix = pdr.pointee.prefix

@@ -115,7 +115,6 @@ public struct SEIDTable<Value> {
     }
 
     /// Takes the session `seid` names out.
-    @discardableResult
     mutating func remove(_ seid: UInt64) -> Value? {
         guard let i = index(of: seid) else { return nil }
         let value = slots[i].value.take()
