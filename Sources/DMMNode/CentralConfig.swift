@@ -19,7 +19,9 @@ import DMMWire
 ///     t1: 0.5                             # seconds before a request is sent again
 ///     n1: 3                               # times it is sent again
 ///     heartbeat-interval: 5               # seconds
-///     resynchronization: 2                # seconds after association before rules no session asks for go
+///     resynchronization: 2                # seconds after association, and after each session pushed since,
+///                                         # before rules no session asks for go
+///     resynchronization-limit: 60         # seconds after association before they go at the latest
 ///     capacity: 10000                     # sessions at which it reports a load of 100
 ///     route-protocol: 177                 # rtm_protocol of what the daemon installs
 ///     metrics: "[::1]:9470"               # Prometheus endpoint; omit for none
@@ -61,9 +63,9 @@ public struct AgentConfig: Sendable {
         }
         let tunnelMode = try r.choice("tunnel-mode", TunnelMode.self) ?? .ipv6InIPv6
         let timing = try PFCPTiming(&r)
-        let resynchronization = Seconds(try r.number("resynchronization", in: 0...3600) ?? 2)
+        let (resynchronization, limit) = try DataPlaneAgent.Config.resynchronization(&r)
         agent = DataPlaneAgent.Config(address: address, controller: controller, pools: pools, poolIdentity: name, tunnelMode: tunnelMode,
-                                      timing: timing, resynchronization: resynchronization)
+                                      timing: timing, resynchronization: resynchronization, resynchronizationLimit: limit)
         guard agent.registrationFits else {
             throw ConfigReader.Invalid(description: "key 'pools' lists \(pools.count) prefix blocks, more than one PFCP Association Setup Request carries (64 KiB)")
         }
@@ -91,7 +93,7 @@ public struct AgentConfig: Sendable {
         dataPlane.buffer.write(&w)
         w.set("tunnel-mode", agent.tunnelMode.rawValue)
         agent.timing.write(&w)
-        w.set("resynchronization", agent.resynchronization)
+        agent.writeResynchronization(&w)
         w.set("capacity", capacity)
         w.set("route-protocol", dataPlane.routeProtocol)
         w.set("metrics", metrics)
@@ -111,6 +113,8 @@ public struct AgentConfig: Sendable {
 ///     tunnel-mode: ipv6-in-ipv6            # or srv6; as the agents'
 ///     uplink-mode: direct                  # or reverse-tunnel: a node away from its prefix's anchor sends through it
 ///     load-limit: 80                       # no new node is anchored at an agent over this
+///     session-window: 64                   # session requests in flight to one agent at most; the others
+///                                          # wait for answers (every session pushed again after a restart)
 ///     forwarding: indirection              # or anchor-switching: a moved prefix's anchoring follows the node,
 ///                                          # the routers between getting host routes (RFC 8818 5.1, 5.2)
 ///     topology: /etc/dmm/tree.yaml         # the network, in the lab's topology format: which routers a
@@ -164,7 +168,8 @@ public struct ControllerConfig: Sendable {
             tunnelMode: try r.choice("tunnel-mode", TunnelMode.self) ?? .ipv6InIPv6,
             endpoints: Dictionary(agents) { a, _ in a }, agents: Set(agents.map(\.0)),
             uplink: try r.choice("uplink-mode", UplinkMode.self) ?? .direct,
-            forwarding: try r.choice("forwarding", ForwardingMethod.self) ?? .indirection, buffering: try r.bool("buffering") ?? true)
+            forwarding: try r.choice("forwarding", ForwardingMethod.self) ?? .indirection, buffering: try r.bool("buffering") ?? true,
+            window: try r.integer("session-window", in: 1...65536) ?? 64)
         topologyFile = try r.string("topology")
         if controller.forwarding == .anchorSwitching && topologyFile == nil {
             throw ConfigReader.Invalid(description: "key 'topology': anchor-switching needs the network's topology file")
@@ -189,6 +194,7 @@ public struct ControllerConfig: Sendable {
         w.set("tunnel-mode", controller.tunnelMode.rawValue)
         w.set("uplink-mode", controller.uplink.rawValue)
         w.set("load-limit", controller.loadLimit)
+        w.set("session-window", controller.window)
         w.set("forwarding", controller.forwarding.rawValue)
         w.set("topology", topologyFile)
         w.set("buffering", controller.buffering)
@@ -211,6 +217,23 @@ extension PFCPTiming {
         w.set("t1", t1)
         w.set("n1", n1)
         w.set("heartbeat-interval", heartbeatInterval)
+    }
+}
+
+extension DataPlaneAgent.Config {
+    /// Reads `resynchronization` and `resynchronization-limit`.
+    static func resynchronization(_ r: inout ConfigReader) throws -> (Seconds, Seconds) {
+        let wait = try r.number("resynchronization", in: 0...3600) ?? 2
+        let limit = try r.number("resynchronization-limit", in: 0...86400) ?? 60
+        guard limit >= wait else {
+            throw ConfigReader.Invalid(description: "key 'resynchronization-limit' (\(limit)) is under 'resynchronization' (\(wait))")
+        }
+        return (Seconds(wait), Seconds(limit))
+    }
+
+    func writeResynchronization(_ w: inout ConfigWriter) {
+        w.set("resynchronization", resynchronization)
+        w.set("resynchronization-limit", resynchronizationLimit)
     }
 }
 

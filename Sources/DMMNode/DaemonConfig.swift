@@ -17,7 +17,9 @@ import DMMWire
 ///       t1: 0.5                           # PFCP: seconds before a request is sent again
 ///       n1: 3                             # times it is sent again
 ///       heartbeat-interval: 5
-///       resynchronization: 2              # seconds after association before rules no session asks for go
+///       resynchronization: 2              # seconds after association, and after each session pushed since,
+///                                         # before rules no session asks for go
+///       resynchronization-limit: 60       # seconds after association before they go at the latest
 ///       capacity: 10000                   # sessions at which it reports a load of 100
 ///     uplink: up0                         # interface toward the core (required)
 ///     tunnels: automatic                  # seg6: the kernel's SRv6 tunnels; bpf: eBPF programs that put the
@@ -76,6 +78,7 @@ public struct MARConfig: Sendable {
     /// resynchronization time and the capacity its load is reckoned against.
     public var agentTiming = PFCPTiming()
     public var resynchronization: Seconds = 2
+    public var resynchronizationLimit: Seconds = 60
     public var capacity = 10000
 
     public init(yaml: String) throws {
@@ -112,9 +115,9 @@ public struct MARConfig: Sendable {
         config.control = control
         router = config
         if let agent = try r.section("agent", { a in
-            (try PFCPTiming(&a), Seconds(try a.number("resynchronization", in: 0...3600) ?? 2), try a.integer("capacity", in: 1...100_000_000) ?? 10000)
+            (try PFCPTiming(&a), try DataPlaneAgent.Config.resynchronization(&a), try a.integer("capacity", in: 1...100_000_000) ?? 10000)
         }) {
-            (agentTiming, resynchronization, capacity) = agent
+            (agentTiming, (resynchronization, resynchronizationLimit), capacity) = agent
         }
         dataPlane = LinuxDataPlane.Config(uplink: try r.required("uplink") { try $0.string($1) })
         dataPlane.routeProtocol = try r.integer("route-protocol", in: UInt8(5)...UInt8(254)) ?? 177
@@ -169,7 +172,8 @@ public struct MARConfig: Sendable {
     /// under its name, the controller at the location server's address.
     public var agent: DataPlaneAgent.Config {
         DataPlaneAgent.Config(address: router.address, controller: router.locationServer, pools: [router.prefixBlock],
-                              poolIdentity: name, tunnelMode: router.tunnel, timing: agentTiming, resynchronization: resynchronization)
+                              poolIdentity: name, tunnelMode: router.tunnel, timing: agentTiming, resynchronization: resynchronization,
+                              resynchronizationLimit: resynchronizationLimit)
     }
 
     /// Whether an interface is one of the access links.
@@ -243,7 +247,7 @@ extension MARConfig {
         w.set("control", c.control.rawValue)
         var agent = ConfigWriter()
         agentTiming.write(&agent)
-        agent.set("resynchronization", resynchronization)
+        self.agent.writeResynchronization(&agent)
         agent.set("capacity", capacity)
         w.set("agent", section: agent)
         w.set("uplink-mode", c.uplink.rawValue)

@@ -80,30 +80,43 @@ extension BenchCommand {
             var changes: [LinuxDataPlane.Change] = []
             var ruleChanges = 0, messages = 0
 
+            var toAgent: [[UInt8]] = [], toController: [[UInt8]] = []
+            // Each engine's actions are taken after each thing it handles, as
+            // its daemon's loop takes them: what it sends is queued for the
+            // other, as a socket would.
+            func fromController() {
+                controller.pollActions { a in if case .send(let datagram, _) = a { toAgent.append(datagram) } }
+            }
+            func fromAgent() {
+                agent.pollActions { a in
+                    switch a {
+                    case .send(let datagram, _): toController.append(datagram)
+                    case .install(let r):
+                        ruleChanges += 1
+                        if dataPlane != nil { changes.append(.install(r)) }
+                    case .remove(let r):
+                        ruleChanges += 1
+                        if dataPlane != nil { changes.append(.remove(r)) }
+                    default: break
+                    }
+                }
+            }
             /// Carries every datagram until both are quiet.
             func pump() {
-                var toAgent: [[UInt8]] = [], toController: [[UInt8]] = []
-                controller.pollActions { a in if case .send(let datagram, _) = a { toAgent.append(datagram) } }
+                fromController()
                 while !toAgent.isEmpty || !toController.isEmpty {
-                    for bytes in toAgent { agent.handle(.pfcp(bytes, from: Self.controllerAddress), at: now) }
+                    for bytes in toAgent {
+                        agent.handle(.pfcp(bytes, from: Self.controllerAddress), at: now)
+                        fromAgent()
+                    }
                     messages += toAgent.count
                     toAgent.removeAll(keepingCapacity: true)
-                    agent.pollActions { a in
-                        switch a {
-                        case .send(let datagram, _): toController.append(datagram)
-                        case .install(let r):
-                            ruleChanges += 1
-                            if dataPlane != nil { changes.append(.install(r)) }
-                        case .remove(let r):
-                            ruleChanges += 1
-                            if dataPlane != nil { changes.append(.remove(r)) }
-                        default: break
-                        }
+                    for bytes in toController {
+                        controller.handle(.pfcp(bytes, from: Self.agentAddress), at: now)
+                        fromController()
                     }
-                    for bytes in toController { controller.handle(.pfcp(bytes, from: Self.agentAddress), at: now) }
                     messages += toController.count
                     toController.removeAll(keepingCapacity: true)
-                    controller.pollActions { a in if case .send(let datagram, _) = a { toAgent.append(datagram) } }
                 }
             }
 
@@ -138,7 +151,10 @@ extension BenchCommand {
                     messages = 0
                     let wanted = (shuffle ? all.shuffled() : all).map { p in (p, rule(p).map { [$0] } ?? []) }
                     let start = DispatchTime.now().uptimeNanoseconds
-                    for (p, rules) in wanted { controller.program(rules, at: Self.agentAddress, for: p, at: now) }
+                    for (p, rules) in wanted {
+                        controller.program(rules, at: Self.agentAddress, for: p, at: now)
+                        fromController()
+                    }
                     pump()
                     let failures = try dataPlane?.apply(changes).count ?? 0
                     changes.removeAll(keepingCapacity: true)

@@ -270,6 +270,70 @@ import Testing
         #expect(tb.agents["ar2"]!.counters.unconfirmedReleased == 0 && tb.agents["ar2"]!.sessionCount == 1)
     }
 
+    /// An agent with many sessions: a restarted controller pushes them again
+    /// a window at a time, one more for each answer, and the agent waits
+    /// for them as long as they keep coming (here five times its wait):
+    /// none is released, and the kernel is not written.
+    @Test func manySessionsArePushedAgainAWindowAtATimeAndNoneIsReleased() {
+        var tb = T(agents: 1)
+        tb.agentConfigs["ar1"]!.resynchronization = 0.02
+        tb.startAgent("ar1")
+        tb.run(for: 0.5)
+        let prefixes = (0..<200).map { IPv6Prefix("2001:db8:1:\(String($0, radix: 16))::/64")! }
+        for p in prefixes { tb.place(p, anchor: "ar1", serving: "ar1") }
+        tb.run(for: 0.5)
+        #expect(tb.agents["ar1"]!.sessionCount == 200)
+        let rules = tb.rules(at: "ar1")
+        let writes = tb.writes
+        let mark = tb.sent.count
+        var config = tb.controller.config
+        config.window = 4
+        tb.restartController(config: config)
+        tb.run(for: 1)
+        // Requests sent less answers given, in the order sent: never over the window.
+        var inFlight = 0, most = 0
+        for s in tb.sent[mark...] {
+            switch s.message.type {
+            case .sessionEstablishmentRequest: inFlight += 1
+            case .sessionEstablishmentResponse: inFlight -= 1
+            default: continue
+            }
+            most = max(most, inFlight)
+        }
+        #expect(most == 4)
+        #expect(tb.messages(.sessionEstablishmentRequest, from: mark).count == 200)
+        #expect(tb.messages(.sessionEstablishmentResponse, from: mark).allSatisfy { $0.cause == .requestAccepted })
+        #expect(tb.agents["ar1"]!.counters.unconfirmedReleased == 0 && tb.agents["ar1"]!.sessionCount == 200)
+        #expect(tb.rules(at: "ar1") == rules)
+        #expect(tb.writes == writes, "no kernel write")
+        #expect(tb.controller.sessions.values.allSatisfy { $0.acknowledged == $0.wanted && $0.agentSEID != nil })
+    }
+
+    /// Sessions that keep coming put the agent's resynchronization off only
+    /// up to its limit: a session the restarted controller does not know is
+    /// released then, though new ones still come.
+    @Test func theAgentsWaitEndsAtItsLimitHoweverManySessionsKeepComing() {
+        var tb = T(agents: 1)
+        tb.agentConfigs["ar1"]!.resynchronization = 0.5
+        tb.agentConfigs["ar1"]!.resynchronizationLimit = 2
+        tb.startAgent("ar1")
+        tb.run(for: 0.5)
+        tb.place(Self.prefix, anchor: "ar1", serving: "ar1")
+        tb.run(for: 0.1)
+        let committed = tb.controller.snapshot
+        tb.place(IPv6Prefix("2001:db8:1:ff::/64")!, anchor: "ar1", serving: "ar1")
+        tb.run(for: 0.1)
+        #expect(tb.agents["ar1"]!.sessionCount == 2)
+        tb.restartController(restoring: committed)
+        // A new session every 0.3 s, each before the last wait ran out.
+        for i in 0..<10 {
+            tb.place(IPv6Prefix("2001:db8:1:1\(i)::/64")!, anchor: "ar1", serving: "ar1")
+            tb.run(for: 0.3)
+            #expect(tb.agents["ar1"]!.counters.unconfirmedReleased == (i < 6 ? 0 : 1), "after \(0.3 * Double(i + 1)) s")
+        }
+        #expect(tb.agents["ar1"]!.sessionCount == 11)
+    }
+
     /// Recovery Time Stamps have whole seconds; agents tell a restart by a
     /// new one, so a controller restarted within the second takes the next.
     @Test func aControllerRestartedWithinTheSecondStillChangesItsStamp() {

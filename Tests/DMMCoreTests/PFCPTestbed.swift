@@ -84,8 +84,8 @@ struct PFCPTestbed {
     /// Restarts the controller from what it had (as its store keeps it), or
     /// from an earlier `snapshot` (what its store held before a step it
     /// died before committing).
-    mutating func restartController(restoring snapshot: Controller.Snapshot? = nil) {
-        controller = Controller(config: controller.config, startedAt: now, restoring: snapshot ?? controller.snapshot)
+    mutating func restartController(restoring snapshot: Controller.Snapshot? = nil, config: Controller.Config? = nil) {
+        controller = Controller(config: config ?? controller.config, startedAt: now, restoring: snapshot ?? controller.snapshot)
         controller.start(at: now)
         collect()
     }

@@ -148,10 +148,14 @@ struct ConfigWritingTests {
             name: "ar2",
             agent: DataPlaneAgent.Config(address: IPv6Address("2001:db8:ffff::2")!, controller: IPv6Address("2001:db8:ffff::100")!,
                                          pools: [IPv6Prefix("2001:db8:2::/48")!, IPv6Prefix("2001:db8:22::/48")!], poolIdentity: "ar2",
-                                         tunnelMode: .srv6, timing: PFCPTiming(t1: 0.25, n1: 4, heartbeatInterval: 2), resynchronization: 3),
+                                         tunnelMode: .srv6, timing: PFCPTiming(t1: 0.25, n1: 4, heartbeatInterval: 2), resynchronization: 3, resynchronizationLimit: 90),
             tunnelEndpoint: IPv6Address("fc00:2::d6")!, dataPlane: LinuxDataPlane.Config(uplink: "up0"), capacity: 500, controlSocket: "/tmp/ar2.sock")
         let agentBack = try AgentConfig(yaml: agent.yaml)
         #expect(agentBack.yaml == agent.yaml && agentBack.agent == agent.agent && agentBack.capacity == 500)
+        #expect(agentBack.agent.resynchronizationLimit == 90)
+        #expect(throws: ConfigReader.Invalid(description: "key 'resynchronization-limit' (1.0) is under 'resynchronization' (3.0)")) {
+            try AgentConfig(yaml: agent.yaml.replacingOccurrences(of: "resynchronization-limit: 90", with: "resynchronization-limit: 1"))
+        }
         // More pools than one Association Setup Request carries.
         var crowded = agent
         crowded.agent.pools = (0..<4000).map { IPv6Prefix(IPv6Address(high: 0x2001_0db8_0000_0000 | UInt64($0) << 16, low: 0), length: 48) }
@@ -162,10 +166,11 @@ struct ConfigWritingTests {
             controller: Controller.Config(address: IPv6Address("2001:db8:ffff::100")!, timing: PFCPTiming(t1: 0.3, n1: 2, heartbeatInterval: 1),
                                           loadLimit: 70, tunnelMode: .srv6,
                                           endpoints: [IPv6Address("2001:db8:ffff::2")!: IPv6Address("fc00:2::d6")!],
-                                          agents: [IPv6Address("2001:db8:ffff::2")!], uplink: .reverseTunnel),
+                                          agents: [IPv6Address("2001:db8:ffff::2")!], uplink: .reverseTunnel, window: 16),
             database: "/tmp/controller.sqlite", metrics: "[::1]:9471", controlSocket: "/tmp/controller.sock")
         let controllerBack = try ControllerConfig(yaml: controller.yaml)
         #expect(controllerBack.yaml == controller.yaml && controllerBack.controller == controller.controller)
+        #expect(controllerBack.controller.window == 16)
 
         // Anchor switching reads the network from a topology file.
         let switching = controller.yaml.replacingOccurrences(of: "forwarding: indirection\n", with: "forwarding: anchor-switching\ntopology: /etc/dmm/tree.yaml\n")
@@ -187,10 +192,11 @@ struct ConfigWritingTests {
         let yaml = ConfigTests.mar.replacingOccurrences(of: "decapsulation: end.dx6", with: "decapsulation: end.dt6")
             .replacingOccurrences(of: "peers:\n  - address: 2001:db8:ffff::2\n    tunnel-endpoint: fc00:2::d6\n  - address: 2001:db8:ffff::3\n", with: "")
         #expect(throws: ConfigReader.Invalid(description: "key 'peers' is required")) { try MARConfig(yaml: yaml) }
-        let central = try MARConfig(yaml: yaml + "\ncontrol: central\nagent:\n  heartbeat-interval: 1\n  capacity: 64")
+        let central = try MARConfig(yaml: yaml + "\ncontrol: central\nagent:\n  heartbeat-interval: 1\n  capacity: 64\n  resynchronization-limit: 30")
         #expect(central.router.control == .central && central.router.peers == [central.router.address])
         #expect(central.agent.controller == IPv6Address("2001:db8:ffff::100")! && central.agent.pools == [IPv6Prefix("2001:db8:1::/48")!])
         #expect(central.agentTiming.heartbeatInterval == 1 && central.capacity == 64 && central.agent.poolIdentity == "mar1")
+        #expect(central.agent.resynchronization == 2 && central.agent.resynchronizationLimit == 30)
         #expect(try MARConfig(yaml: central.yaml).yaml == central.yaml)
     }
 

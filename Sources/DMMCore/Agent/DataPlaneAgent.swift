@@ -21,12 +21,19 @@ public struct DataPlaneAgent: Sendable {
         public var poolIdentity: String
         public var tunnelMode: TunnelMode
         public var timing: PFCPTiming
-        /// How long after association it waits for the controller to push
-        /// its sessions again before rules no session asks for are stale.
+        /// How long after association, and after each session the
+        /// controller pushed since, it waits for the controller to push its
+        /// other sessions again before rules no session asks for are stale:
+        /// a controller pushing many sessions goes at the pace the agent
+        /// answers, so the wait runs from the last one.
         public var resynchronization: Seconds
+        /// How long after association the wait ends at the latest, however
+        /// many sessions keep coming.
+        public var resynchronizationLimit: Seconds
 
         public init(address: IPv6Address, controller: IPv6Address, pools: [IPv6Prefix], poolIdentity: String,
-                    tunnelMode: TunnelMode = .ipv6InIPv6, timing: PFCPTiming = PFCPTiming(), resynchronization: Seconds = 2) {
+                    tunnelMode: TunnelMode = .ipv6InIPv6, timing: PFCPTiming = PFCPTiming(), resynchronization: Seconds = 2,
+                    resynchronizationLimit: Seconds = 60) {
             self.address = address
             self.controller = controller
             self.pools = pools
@@ -34,6 +41,7 @@ public struct DataPlaneAgent: Sendable {
             self.tunnelMode = tunnelMode
             self.timing = timing
             self.resynchronization = resynchronization
+            self.resynchronizationLimit = max(resynchronization, resynchronizationLimit)
         }
 
         /// The registration (FM-find:2): its Node ID and every pool.
@@ -84,6 +92,8 @@ public struct DataPlaneAgent: Sendable {
     /// one it no longer knows (it sent the request, then died before
     /// committing it) and is released. Nil outside that window.
     var confirmed: Set<OwnNumber>?
+    /// When the resynchronization comes at the latest.
+    var resynchronizationDeadline = Instant(nanoseconds: 0)
     var exchange: PFCPExchange
     /// The answer to each session request, written in place: the box of
     /// IEs it holds (Node ID, F-SEID) is kept from one answer to the next
@@ -244,7 +254,7 @@ public struct DataPlaneAgent: Sendable {
             }
             return r
         case .sessionEstablishmentRequest: return establish(m, at: now)
-        case .sessionModificationRequest: return modify(m)
+        case .sessionModificationRequest: return modify(m, at: now)
         case .sessionDeletionRequest: return delete(m)
         default:
             counters.dropped[.unexpectedMessage, default: 0] += 1
@@ -275,6 +285,7 @@ public struct DataPlaneAgent: Sendable {
             actions.append(.associated(controller: config.controller))
             timers.set(.heartbeat, at: now + config.timing.heartbeatInterval)
             timers.set(.resynchronized, at: now + config.resynchronization)
+            resynchronizationDeadline = now + config.resynchronizationLimit
             sendLoad(at: now)
         case .heartbeat:
             if case .idle = state { associate(at: now) } else { heard(controllerRecovery: m.recoveryTimeStamp, at: now) }
@@ -313,7 +324,7 @@ public struct DataPlaneAgent: Sendable {
             seid = sessions.insert(consume session).seid
             byController[ControllerSEID(controller.seid)] = seid
         }
-        confirmed?.insert(OwnNumber(seid))
+        confirm(seid, at: now)
         // No Created PDR: TS 29.244 (table 7.5.3.1-1) wants one only for a
         // PDR whose F-TEID or UE IP address the UP function was asked to
         // allocate, and an agent allocates neither.
@@ -321,7 +332,7 @@ public struct DataPlaneAgent: Sendable {
         return accepted()
     }
 
-    mutating func modify(_ m: PFCPMessage) -> PFCPMessage {
+    mutating func modify(_ m: PFCPMessage, at now: Instant) -> PFCPMessage {
         guard let seid = m.seid, let i = sessions.index(of: seid) else {
             return sessionContextNotFound(m)
         }
@@ -335,7 +346,7 @@ public struct DataPlaneAgent: Sendable {
         let (controller, after, refusal) = sessions[at: i].modify(m, policy: policy, draft: &draft)
         startReply(to: m, seid: controller.seid)
         if let refusal { return refused(refusal) }
-        confirmed?.insert(OwnNumber(seid))
+        confirm(seid, at: now)
         change(from: draft.pdrs, to: after)
         return accepted()
     }
@@ -387,6 +398,14 @@ public struct DataPlaneAgent: Sendable {
         for case let rule? in after.lazy.map(\.rule) where !before.contains(where: { $0.rule == rule }) {
             actions.append(.install(rule))
         }
+    }
+
+    /// Notes a session the controller set up or changed since it last
+    /// associated; the first time, the resynchronization is put off to
+    /// `resynchronization` from now (up to its deadline).
+    mutating func confirm(_ seid: UInt64, at now: Instant) {
+        guard confirmed?.insert(OwnNumber(seid)).inserted == true else { return }
+        timers.set(.resynchronized, at: min(now + config.resynchronization, resynchronizationDeadline))
     }
 
     /// Releases every session the controller did not push again since it

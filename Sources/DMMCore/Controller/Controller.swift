@@ -40,11 +40,14 @@ public struct Controller: Sendable {
         /// holds them until the new path is in place (FM-buffer,
         /// `MoveBuffering.swift`).
         public var buffering: Bool
+        /// Sessions pushed again to an agent that associated anew go this
+        /// many in flight at a time (`PushBacklog`).
+        public var window: Int
 
         public init(address: IPv6Address, timing: PFCPTiming = PFCPTiming(), loadLimit: UInt8 = 80,
                     tunnelMode: TunnelMode = .ipv6InIPv6, endpoints: [IPv6Address: IPv6Address] = [:],
                     agents: Set<IPv6Address> = [], uplink: UplinkMode = .direct, forwarding: ForwardingMethod = .indirection,
-                    topology: Topology? = nil, buffering: Bool = true) {
+                    topology: Topology? = nil, buffering: Bool = true, window: Int = 64) {
             self.address = address
             self.timing = timing
             self.loadLimit = loadLimit
@@ -55,6 +58,7 @@ public struct Controller: Sendable {
             self.forwarding = forwarding
             self.topology = topology
             self.buffering = buffering
+            self.window = max(1, window)
         }
     }
 
@@ -124,6 +128,9 @@ public struct Controller: Sendable {
         /// Whether the agent holds what is wanted (an empty session is
         /// deleted, not held).
         public var isProgrammed: Bool { wanted == acknowledged && (agentSEID != nil || wanted.isEmpty) }
+
+        /// Whether `next` would write a request.
+        var needsRequest: Bool { inFlight == nil && !isProgrammed }
 
         /// What a session needs next.
         enum Next {
@@ -213,6 +220,8 @@ public struct Controller: Sendable {
     /// Each prefix's sessions, by agent.
     var sessionOf: [OwnPrefix: PrefixSessions] = [:]
     var exchange: PFCPExchange
+    /// Each agent's sessions yet to be pushed again since it associated.
+    var backlogs: [IPv6Address: PushBacklog] = [:]
     /// Every session request is written into this one message (see
     /// `PFCPMessage.reset`); the exchange keeps it as encoded.
     var outgoing = PFCPMessage(.sessionModificationRequest, sequence: 0, seid: 0)
@@ -422,10 +431,6 @@ public struct Controller: Sendable {
 
     /// Sends what a session needs to go from what the agent acknowledged to
     /// what is wanted, if nothing is in flight for it.
-    mutating func push(_ seid: UInt64, at now: Instant) {
-        if let i = sessions.index(of: seid) { push(at: i, at: now) }
-    }
-
     mutating func push(at i: Int, at now: Instant) {
         let seid = sessions.seid(at: i)
         // A mutating call reaches the session in place; reading it by SEID
@@ -437,6 +442,18 @@ public struct Controller: Sendable {
         case .emptied: forget(seid)
         case .request: send(outgoing, to: agent, purpose: .session(seid), at: now)
         }
+    }
+
+    /// Pushes sessions of `agent`'s backlog until `requests` are sent (one
+    /// already set up again, or in flight, sends none) or none is left.
+    mutating func pushBacklog(of agent: IPv6Address, requests: Int, at now: Instant) {
+        var sent = 0
+        while sent < requests, let seid = backlogs[agent]?.next() {
+            guard let i = sessions.index(of: seid) else { continue }
+            if sessions[at: i].needsRequest { sent += 1 }
+            push(at: i, at: now)
+        }
+        if backlogs[agent]?.isEmpty == true { backlogs[agent] = nil }
     }
 
     /// Marks the session at `i` for the store.
@@ -553,11 +570,13 @@ public struct Controller: Sendable {
             associations[p.peer]!.status = .down
             actions.append(.associationChanged(agent: p.peer, status: .down))
         }
-        if case .session(let seid) = p.purpose, let i = sessions.index(of: seid) {
+        guard case .session(let seid) = p.purpose else { return }
+        if let i = sessions.index(of: seid) {
             sessions[at: i].inFlight = nil
             let prefix = sessions[at: i].prefix
             switchLost(prefix, at: now)
         }
+        if !backlogs.isEmpty { pushBacklog(of: p.peer, requests: 1, at: now) }
     }
 
     // MARK: Receiving
@@ -568,11 +587,15 @@ public struct Controller: Sendable {
             let r = request(m, from: sender, at: now)
             if let datagram = exchange.answer(r, to: sender, at: now) { actions.append(.send(datagram, to: sender)) }
             if r.type == .associationSetupResponse, r.cause == .requestAccepted {
-                for seid in sessions.seids where sessions[seid]!.agent == sender { push(seid, at: now) }
+                backlogs[sender] = PushBacklog(sessions.seids.filter { sessions[$0]!.agent == sender })
+                pushBacklog(of: sender, requests: config.window, at: now)
             }
         case .response(let m, let purpose):
             heard(from: sender)
-            if case .session(let seid) = purpose { sessionAnswered(seid, m, at: now) }
+            if case .session(let seid) = purpose {
+                sessionAnswered(seid, m, at: now)
+                if !backlogs.isEmpty { pushBacklog(of: sender, requests: 1, at: now) }
+            }
         case .answer(let datagram): actions.append(.send(datagram, to: sender))
         case .ignored: break
         }
@@ -623,6 +646,7 @@ public struct Controller: Sendable {
         associations[agent] = nil
         timers.cancel(.heartbeat(agent))
         exchange.forget(peer: agent)
+        backlogs[agent] = nil
         resetSessions(of: agent)
         changedAssociations.insert(agent)
         actions.append(.associationChanged(agent: agent, status: .down))
