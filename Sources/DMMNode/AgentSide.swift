@@ -137,7 +137,7 @@ final class AgentSide {
             "counters": [
                 "retransmissions": pfcp.retransmissions, "unanswered": pfcp.unanswered, "duplicates": pfcp.duplicates,
                 "unexpected_responses": pfcp.unexpectedResponses, "unencodable": pfcp.unencodable, "controller_restarts": engine.counters.controllerRestarts,
-                "rule_changes": rules.changes,
+                "unconfirmed_released": engine.counters.unconfirmedReleased, "rule_changes": rules.changes,
             ],
             "refused": Dictionary(uniqueKeysWithValues: pfcp.refused.map { (PFCPCause(rawValue: $0.key).name, $0.value) }),
             "malformed": Dictionary(uniqueKeysWithValues: pfcp.malformed.map { ($0.key.rawValue, $0.value) }),

@@ -225,6 +225,55 @@ final class CentralControlTests {
         }
     }
 
+    /// Attach reports from agent `n` for nodes `nodes`, a hundred at a time
+    /// (an unread socket holds a few hundred answers); each answered.
+    func attach(_ nodes: Range<Int>, from n: Int) throws {
+        let socket = try RawSocket(protocol: MobilityHeader.protocolNumber, namespace: agentNS[n - 1].name, bindTo: Self.agentAddress(n))
+        for batch in stride(from: nodes.lowerBound, to: nodes.upperBound, by: 100) {
+            let ids = batch..<min(batch + 100, nodes.upperBound)
+            for i in ids {
+                let message = LocationCodec.encode(LocationEnvelope(id: UInt32(i), .attached(MobileNodeID("mn\(i)"), link: "acc0")))
+                try socket.send(try message.encode(source: Self.agentAddress(n), destination: Self.controllerAddress),
+                                to: Self.controllerAddress, from: Self.agentAddress(n))
+            }
+            var answered = Set<UInt32>()
+            while answered.count < ids.count, socket.readable(within: 5) {
+                let d = try socket.receive()
+                let reply = try LocationCodec.decodeReply(try MobilityHeader.decode(d.bytes, checksum: .verify(source: d.source, destination: d.destination)))
+                answered.insert(reply.id)
+            }
+            guard answered == Set(ids.map(UInt32.init)) else { throw CancellationError() }
+        }
+    }
+
+    /// Thousands of sessions at one agent: the restarted controller pushes
+    /// them again a window at a time (all at once, they overflow the
+    /// agent's socket), and the agent keeps every one (it waits for them as
+    /// long as they come): no route changes, none is released.
+    @Test func aControllerRestartedWithThousandsOfSessionsAtAnAgentRestoresThemAll() throws {
+        try startController()
+        try startAgent(1)
+        try wait("the agent associated") { try (state(controllerSocket)["associations"] as? [[String: Any]] ?? []).count == 1 }
+        try attach(0..<3000, from: 1)
+        try wait("3,000 sessions programmed", seconds: 30) { try sessionsProgrammed(3000) }
+        let before = try routes(1)
+        #expect(before.count >= 3000)
+        let changes = try counters(agentSocket(1))["rule_changes"]
+
+        controller?.signal(SIGKILL)
+        controller?.wait()
+        try startController()
+        try wait("every session pushed again", seconds: 30) {
+            try counters(agentSocket(1))["controller_restarts"] == 1 && sessionsProgrammed(3000)
+        }
+        Thread.sleep(forTimeInterval: 1.5)  // past the agent's resynchronization
+        let after = try counters(agentSocket(1))
+        #expect(after["unconfirmed_released"] == 0)
+        #expect(after["rule_changes"] == changes)
+        #expect(try routes(1) == before)
+        #expect(try counters(controllerSocket)["sessions_refused"] ?? 0 == 0)
+    }
+
     @Test func hostilePFCPIsAnsweredOrDroppedAndCountedWithNoKernelChange() throws {
         try startController()
         try startAgent(1)
