@@ -272,6 +272,18 @@ final class CentralControlTests {
         #expect(after["rule_changes"] == changes)
         #expect(try routes(1) == before)
         #expect(try counters(controllerSocket)["sessions_refused"] ?? 0 == 0)
+
+        // The agent killed and restarted: its kernel keeps every route, and
+        // every session comes back from the controller, a window at a time.
+        agents[0]?.signal(SIGKILL)
+        agents[0]?.wait()
+        try startAgent(1)
+        try wait("every session pushed again to the restarted agent", seconds: 30) {
+            try state(agentSocket(1))["sessions"] as? Int == 3000 && sessionsProgrammed(3000)
+        }
+        Thread.sleep(forTimeInterval: 1.5)
+        #expect(try counters(agentSocket(1))["unconfirmed_released"] == 0)
+        #expect(try routes(1) == before)
     }
 
     @Test func hostilePFCPIsAnsweredOrDroppedAndCountedWithNoKernelChange() throws {
