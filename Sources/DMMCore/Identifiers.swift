@@ -38,13 +38,22 @@ public struct LinkID: Hashable, Sendable, Comparable, CustomStringConvertible, E
     private var octets: (low: UInt64, high: UInt64) = (0, 0)
 
     /// Nil for a name of more than 15 octets or with a zero octet.
-    public init?(_ name: String) {
-        var count = 0
-        for octet in name.utf8 {
-            guard octet != 0, count < Self.maximumLength else { return nil }
-            withUnsafeMutableBytes(of: &octets) { $0[count] = octet }
-            count += 1
-        }
+    public init?(_ name: borrowing String) {
+        // Copied at once from the name's octets where they lie together (a
+        // native string's do): read one by one through the UTF-8 view, a
+        // rule's link cost an agent about 200 instructions. Borrowed: taken
+        // as its own, the name made the rule mapping copy each FAR.
+        var octets: (low: UInt64, high: UInt64) = (0, 0)
+        let fits = name.utf8.withContiguousStorageIfAvailable { Self.copy($0, into: &octets) }
+            ?? Self.copy(name.utf8, into: &octets)
+        guard fits else { return nil }
+        self.octets = octets
+    }
+
+    private static func copy(_ utf8: some Collection<UInt8>, into octets: inout (low: UInt64, high: UInt64)) -> Bool {
+        guard utf8.count <= maximumLength, !utf8.contains(0) else { return false }
+        withUnsafeMutableBytes(of: &octets) { _ = $0.copyBytes(from: utf8) }
+        return true
     }
 
     /// A name known to fit: a kernel interface's (the kernel holds at most
