@@ -52,7 +52,7 @@ public struct LinkID: Hashable, Sendable, Comparable, CustomStringConvertible, E
 
     private static func copy(_ utf8: some Collection<UInt8>, into octets: inout (low: UInt64, high: UInt64)) -> Bool {
         guard utf8.count <= maximumLength, !utf8.contains(0) else { return false }
-        withUnsafeMutableBytes(of: &octets) { _ = $0.copyBytes(from: utf8) }
+        withUnsafeMutableBytes(of: &octets) { $0.copyBytes(from: utf8) }
         return true
     }
 
