@@ -66,6 +66,25 @@ struct RawSocketTests {
         #expect(sender.send([], port: 8805).isEmpty)
     }
 
+    /// A burst of 5,000 PFCP-sized datagrams at a socket nobody reads yet
+    /// (a controller's answers from many agents' windows, say) waits whole:
+    /// with Linux's default receive buffer, 256 of them did.
+    @Test func aBurstOfDatagramsWaitsWholeForItsReader() throws {
+        let (na, nb) = try Self.pair("ub")
+        let sender = try UDPSocket(bindTo: Self.a, port: 8805, namespace: na.name)
+        let receiver = try UDPSocket(bindTo: Self.b, port: 8805, namespace: nb.name)
+        let burst = (0..<5000).map { i in ([UInt8](repeating: UInt8(truncatingIfNeeded: i), count: 150), Self.b) }
+        #expect(sender.send(burst, port: 8805).isEmpty)
+        var count = 0
+        while isReadable(receiver.fd, within: 1) {
+            let d = try receiver.receive()
+            #expect(d.bytes == burst[count].0)
+            count += 1
+            if count == burst.count { break }
+        }
+        #expect(count == 5000)
+    }
+
     @Test func routerSolicitationsComeWithTheirHopLimit() throws {
         let (na, nb) = try Self.pair("nd")
         let router = try RawSocket(protocol: ICMPv6Message.protocolNumber, namespace: nb.name, icmpTypes: [133])
