@@ -79,7 +79,8 @@ final class BPFTunnels {
             guard program >= 0 else { continue }
             var name = [CChar](repeating: 0, count: 17)
             var map: UInt32 = 0
-            if cnl_bpf_prog_info(program, &name, &map) == 0, String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) == decapsulatorName, map != 0 {
+            if cnl_bpf_prog_info(program, &name, &map) == 0, map != 0,
+               String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) == decapsulatorName {
                 let fd = cnl_bpf_map_fd(map)
                 if fd >= 0 { return (program, fd) }
             }
