@@ -297,6 +297,7 @@ public final class ControllerDaemon {
             metrics.gauge("dmm_associations", engine.associations.values.filter { $0.status == status }.count, [("status", status.rawValue)])
         }
         metrics.gauge("dmm_sessions", engine.sessions.count)
+        metrics.gauge("dmm_sessions_to_push_again", engine.associations.keys.reduce(0) { $0 + engine.backlog(of: $1) })
         listed.follow(["used": location.listed.used, "not the node's": location.listed.notTheNodes], into: metrics,
                       "dmm_listed_prefixes_total", label: "outcome") { $0 }
         return metrics.render()
@@ -309,6 +310,7 @@ public final class ControllerDaemon {
             "associations": engine.associations.keys.sorted().map { agent in
                 let a = engine.associations[agent]!
                 return ["agent": "\(agent)", "status": a.status.rawValue, "load": a.load.map { "\($0)" } ?? "-",
+                        "to_push_again": engine.backlog(of: agent),
                         "pools": a.pools.flatMap(\.prefixes).map { "\($0)" }.joined(separator: " ")]
             },
             "sessions": engine.sessions.seids.map { seid in

@@ -289,7 +289,10 @@ import Testing
         var config = tb.controller.config
         config.window = 4
         tb.restartController(config: config)
+        tb.run(for: 0.01)
+        #expect((1..<200).contains(tb.controller.backlog(of: T.address(1))), "pushed a window at a time")
         tb.run(for: 1)
+        #expect(tb.controller.backlog(of: T.address(1)) == 0)
         // Requests sent less answers given, in the order sent: never over the window.
         var inFlight = 0, most = 0
         for s in tb.sent[mark...] {

@@ -444,6 +444,9 @@ public struct Controller: Sendable {
         }
     }
 
+    /// Sessions of `agent` yet to be pushed again since it associated.
+    public func backlog(of agent: IPv6Address) -> Int { backlogs[agent]?.count ?? 0 }
+
     /// Pushes sessions of `agent`'s backlog until `requests` are sent (one
     /// already set up again, or in flight, sends none) or none is left.
     mutating func pushBacklog(of agent: IPv6Address, requests: Int, at now: Instant) {

@@ -12,6 +12,7 @@ struct PushBacklog: Sendable {
     init(_ seids: [UInt64]) { self.seids = seids }
 
     var isEmpty: Bool { head == seids.count }
+    var count: Int { seids.count - head }
 
     /// The next session to push.
     mutating func next() -> UInt64? {
