@@ -97,7 +97,7 @@ struct CtlCommand: ParsableCommand {
             ("Nodes on access links", "attachments", ["link", "node", "served"]),
             ("Prefixes anchored here", "anchored", ["prefix", "node", "state"]),
             ("Prefixes served for other anchors", "visiting", ["prefix", "node", "link", "anchor", "state"]),
-            ("Associations", "associations", ["agent", "status", "load", "pools"]),
+            ("Associations", "associations", ["agent", "status", "load", "to_push_again", "pools"]),
             ("Sessions", "sessions", ["seid", "agent", "prefix", "state"]),
             ("Nodes", "nodes", ["node", "at", "prefixes"]),
         ] {
