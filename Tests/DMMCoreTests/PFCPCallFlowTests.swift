@@ -312,6 +312,23 @@ import Testing
         #expect(tb.controller.sessions.values.allSatisfy { $0.acknowledged == $0.wanted && $0.agentSEID != nil })
     }
 
+    /// A change whose requests an agent left unanswered (given up, the
+    /// agent marked down) is carried out once the agent is heard again.
+    @Test func aChangeGivenUpIsCarriedOutWhenTheAgentIsHeardAgain() {
+        var tb = Self.movedToAR2()
+        // The controller's next 20 datagrams lost: the requests of the move
+        // (each sent N1 times more) and heartbeats; ar2's deletion is given up.
+        for _ in 0..<20 { tb.dropNext(from: "controller") }
+        tb.place(Self.prefix, anchor: "ar1", serving: "ar3")
+        tb.run(for: 0.5)
+        #expect(tb.controller.associations[T.address(2)]?.status == .down)
+        #expect(!tb.controller.sessions.values.allSatisfy { $0.isProgrammed })
+        tb.run(for: 3)
+        #expect(tb.controller.associations[T.address(2)]?.status == .up)
+        #expect(tb.controller.sessions.values.allSatisfy { $0.isProgrammed })
+        #expect(tb.rules(at: "ar2").isEmpty)
+    }
+
     /// Sessions that keep coming put the agent's resynchronization off only
     /// up to its limit: a session the restarted controller does not know is
     /// released then, though new ones still come.

@@ -213,7 +213,7 @@ public struct Controller: Sendable {
     }
     /// Whether an agent is marked down, kept with `associations`: a message
     /// from an agent that is up (nearly every message) then needs no lookup
-    /// to bring it up (`heard(from:)`).
+    /// to bring it up (`heard(from:at:)`).
     private(set) var anyAgentDown = false
     /// By the controller's SEID.
     public private(set) var sessions: SEIDTable<Session>
@@ -447,6 +447,13 @@ public struct Controller: Sendable {
     /// Sessions of `agent` yet to be pushed again since it associated.
     public func backlog(of agent: IPv6Address) -> Int { backlogs[agent]?.count ?? 0 }
 
+    /// Pushes every session of `agent` that needs a request, a window at a
+    /// time: after it associated anew, or came up again.
+    mutating func pushAgain(to agent: IPv6Address, at now: Instant) {
+        backlogs[agent] = PushBacklog(sessions.seids.filter { sessions[$0]!.agent == agent })
+        pushBacklog(of: agent, requests: config.window, at: now)
+    }
+
     /// Pushes sessions of `agent`'s backlog until `requests` are sent (one
     /// already set up again, or in flight, sends none) or none is left.
     mutating func pushBacklog(of agent: IPv6Address, requests: Int, at now: Instant) {
@@ -540,14 +547,16 @@ public struct Controller: Sendable {
         timers.set(.heartbeat(agent), at: now + config.timing.heartbeatInterval)
     }
 
-    /// Any message from an agent marked down brings it up again. (One that
+    /// Any message from an agent marked down brings it up again, and the
+    /// requests given up while it was down are sent again. (One that
     /// restarted associates again, and its sessions are pushed then.)
-    mutating func heard(from agent: IPv6Address) {
+    mutating func heard(from agent: IPv6Address, at now: Instant) {
         guard anyAgentDown else { return }
         // Set in place, by index: read out of the table an association is
         // copied, and the table's optional subscript yields a copy to set.
         guard let i = associations.index(forKey: agent), associations.values[i].comeUp() else { return }
         actions.append(.associationChanged(agent: agent, status: .up))
+        pushAgain(to: agent, at: now)
     }
 
     mutating func noteAgentsDown() { anyAgentDown = associations.values.contains { $0.status == .down } }
@@ -589,12 +598,9 @@ public struct Controller: Sendable {
         case .request(let m):
             let r = request(m, from: sender, at: now)
             if let datagram = exchange.answer(r, to: sender, at: now) { actions.append(.send(datagram, to: sender)) }
-            if r.type == .associationSetupResponse, r.cause == .requestAccepted {
-                backlogs[sender] = PushBacklog(sessions.seids.filter { sessions[$0]!.agent == sender })
-                pushBacklog(of: sender, requests: config.window, at: now)
-            }
+            if r.type == .associationSetupResponse, r.cause == .requestAccepted { pushAgain(to: sender, at: now) }
         case .response(let m, let purpose):
-            heard(from: sender)
+            heard(from: sender, at: now)
             if case .session(let seid) = purpose {
                 sessionAnswered(seid, m, at: now)
                 if !backlogs.isEmpty { pushBacklog(of: sender, requests: 1, at: now) }
@@ -608,7 +614,7 @@ public struct Controller: Sendable {
         switch m.type {
         case .associationSetupRequest: return associate(m, from: sender, at: now)
         case .heartbeatRequest:
-            heard(from: sender)
+            heard(from: sender, at: now)
             var r = PFCPMessage(.heartbeatResponse, sequence: m.sequence)
             r.recoveryTimeStamp = recoveryTimeStamp
             return r
@@ -620,7 +626,7 @@ public struct Controller: Sendable {
                 r.cause = .noEstablishedAssociation
                 return r
             }
-            heard(from: sender)
+            heard(from: sender, at: now)
             switch m.type {
             case .nodeReportRequest:
                 if let load = m.loadControl { heard(load: load, from: sender) }

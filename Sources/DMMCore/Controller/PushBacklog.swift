@@ -1,5 +1,7 @@
 /// The sessions a controller has yet to push again to an agent that
-/// associated anew (either side restarted), by SEID, in order. Sent at once,
+/// associated anew (either side restarted), or that was marked down and is
+/// heard again (the requests it left unanswered were given up), by SEID,
+/// in order. Sent at once,
 /// thousands of requests would overflow the agent's socket buffer (an unread
 /// UDP socket with Linux's default 208 KiB held 256 datagrams of 150 octets
 /// here), and the lost ones, sent again together after T1, overflow it
