@@ -329,6 +329,33 @@ import Testing
         #expect(tb.rules(at: "ar2").isEmpty)
     }
 
+    /// A change the agent carried out but whose answers were lost: given
+    /// up, it is pushed whole (as an establishment the agent matches by
+    /// SEID) once the agent is heard again, not sent again as a change
+    /// the agent would refuse (its PDR exists).
+    @Test func aChangeWhoseAnswersWereLostIsPushedWholeWhenTheAgentIsHeardAgain() {
+        var tb = T(agents: 1)
+        tb.run(for: 0.5)
+        let link = Self.link("ar1"), agent = T.address(1)
+        tb.controller.program([.deliver(Self.prefix, link: link)], at: agent, for: Self.prefix, at: tb.now)
+        tb.collect()
+        tb.run(for: 0.1)
+        let wanted: [ForwardingRule] = [.deliver(Self.prefix, link: link),
+                                        .reverseTunnel(from: Self.prefix, link: link, endpoint: T.address(2), mode: .ipv6InIPv6)]
+        for _ in 0..<3 { tb.dropNext(from: "ar1") }  // its answer, and its answers to the request sent again
+        tb.controller.program(wanted, at: agent, for: Self.prefix, at: tb.now)
+        tb.collect()
+        tb.run(for: 0.35)
+        #expect(tb.controller.associations[agent]?.status == .down)
+        #expect(tb.rules(at: "ar1") == Set(wanted), "carried out")
+        tb.run(for: 2)
+        #expect(tb.controller.associations[agent]?.status == .up)
+        #expect(tb.controller.counters.sessionsRefused == 0)
+        #expect(tb.controller.sessions.values.map { Set($0.acknowledged) } == [Set(wanted)])
+        #expect(tb.controller.sessions.values.allSatisfy { $0.isProgrammed })
+        #expect(tb.rules(at: "ar1") == Set(wanted))
+    }
+
     /// Sessions that keep coming put the agent's resynchronization off only
     /// up to its limit: a session the restarted controller does not know is
     /// released then, though new ones still come.

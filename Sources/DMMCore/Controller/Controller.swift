@@ -556,6 +556,14 @@ public struct Controller: Sendable {
         // copied, and the table's optional subscript yields a copy to set.
         guard let i = associations.index(forKey: agent), associations.values[i].comeUp() else { return }
         actions.append(.associationChanged(agent: agent, status: .up))
+        // It may have carried out a request whose answers were lost: sent
+        // again, a change could be refused (a PDR it made exists), so each
+        // session that still wants rules goes whole, as an establishment it
+        // matches by SEID.
+        for i in sessions.indices where sessions[at: i].agent == agent && sessions[at: i].needsRequest && !sessions[at: i].wanted.isEmpty {
+            sessions[at: i].reset()
+            noteChanged(at: i)
+        }
         pushAgain(to: agent, at: now)
     }
 
