@@ -556,14 +556,6 @@ public struct Controller: Sendable {
         // copied, and the table's optional subscript yields a copy to set.
         guard let i = associations.index(forKey: agent), associations.values[i].comeUp() else { return }
         actions.append(.associationChanged(agent: agent, status: .up))
-        // It may have carried out a request whose answers were lost: sent
-        // again, a change could be refused (a PDR it made exists), so each
-        // session that still wants rules goes whole, as an establishment it
-        // matches by SEID.
-        for i in sessions.indices where sessions[at: i].agent == agent && sessions[at: i].needsRequest && !sessions[at: i].wanted.isEmpty {
-            sessions[at: i].reset()
-            noteChanged(at: i)
-        }
         pushAgain(to: agent, at: now)
     }
 
@@ -592,7 +584,17 @@ public struct Controller: Sendable {
         }
         guard case .session(let seid) = p.purpose else { return }
         if let i = sessions.index(of: seid) {
-            sessions[at: i].inFlight = nil
+            // What the agent holds is not known: it may have carried the
+            // request out, only its answers lost, and would refuse a change
+            // sent again (a PDR it made exists). The next request sets the
+            // session up whole, as an establishment the agent matches by
+            // SEID; a deletion goes again as such.
+            if sessions[at: i].wanted.isEmpty {
+                sessions[at: i].inFlight = nil
+            } else {
+                sessions[at: i].reset()
+                noteChanged(at: i)
+            }
             let prefix = sessions[at: i].prefix
             switchLost(prefix, at: now)
         }
