@@ -444,7 +444,7 @@ public struct Controller: Sendable {
         }
     }
 
-    /// Sessions of `agent` yet to be pushed again since it associated.
+    /// Sessions of `agent` yet to be pushed again since it associated or came up again.
     public func backlog(of agent: IPv6Address) -> Int { backlogs[agent]?.count ?? 0 }
 
     /// Pushes every session of `agent` that needs a request, a window at a
