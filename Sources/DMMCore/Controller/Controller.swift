@@ -220,7 +220,7 @@ public struct Controller: Sendable {
     /// Each prefix's sessions, by agent.
     var sessionOf: [OwnPrefix: PrefixSessions] = [:]
     var exchange: PFCPExchange
-    /// Each agent's sessions yet to be pushed again since it associated.
+    /// Each agent's sessions yet to be pushed again since it associated or came up again.
     var backlogs: [IPv6Address: PushBacklog] = [:]
     /// Every session request is written into this one message (see
     /// `PFCPMessage.reset`); the exchange keeps it as encoded.
