@@ -137,8 +137,9 @@ public struct ByteWriter: ~Copyable {
         if array.count == written.count {
             if let from = written.baseAddress { array.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: from, count: written.count) } }
         } else if array.capacity >= written.count {
-            array.removeAll(keepingCapacity: true)
-            array.append(contentsOf: written)
+            // One replacement in place: emptied, then appended to, it went
+            // through two generic calls.
+            array.replaceSubrange(array.indices, with: written)
         } else {
             array = Array(written)
         }
