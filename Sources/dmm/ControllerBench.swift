@@ -66,6 +66,13 @@ extension BenchCommand {
                 + [("remove", { _ in nil })]
         }
 
+        /// What the engines send each other, and what a round counts.
+        struct Carried {
+            var toAgent: [[UInt8]] = [], toController: [[UInt8]] = []
+            var changes: [LinuxDataPlane.Change] = []
+            var ruleChanges = 0, messages = 0
+        }
+
         func measure(kernel dataPlane: LinuxDataPlane?) throws {
             var now = Instant(seconds: 1_795_000_000)
             // T1 and N1 as a daemon's (the agent keeps each answer 2 s, two
@@ -77,46 +84,45 @@ extension BenchCommand {
             var agent = DataPlaneAgent(config: .init(address: Self.agentAddress, controller: Self.controllerAddress,
                                                      pools: [IPv6Prefix("2001:db8::/32")!], poolIdentity: "bench", timing: timing),
                                        startedAt: now)
-            var changes: [LinuxDataPlane.Change] = []
-            var ruleChanges = 0, messages = 0
-
-            var toAgent: [[UInt8]] = [], toController: [[UInt8]] = []
+            var carried = Carried()
             // Each engine's actions are taken after each thing it handles, as
             // its daemon's loop takes them: what it sends is queued for the
-            // other, as a socket would.
-            func fromController() {
-                controller.pollActions { a in if case .send(let datagram, _) = a { toAgent.append(datagram) } }
+            // other, as a socket would. What they touch is passed in (`inout`),
+            // not captured: a captured variable is checked for exclusive
+            // access at run time, 150 instructions a change.
+            func fromController(_ c: inout Carried) {
+                controller.pollActions { a in if case .send(let datagram, _) = a { c.toAgent.append(datagram) } }
             }
-            func fromAgent() {
+            func fromAgent(_ c: inout Carried) {
                 agent.pollActions { a in
                     switch a {
-                    case .send(let datagram, _): toController.append(datagram)
+                    case .send(let datagram, _): c.toController.append(datagram)
                     case .install(let r):
-                        ruleChanges += 1
-                        if dataPlane != nil { changes.append(.install(r)) }
+                        c.ruleChanges += 1
+                        if dataPlane != nil { c.changes.append(.install(r)) }
                     case .remove(let r):
-                        ruleChanges += 1
-                        if dataPlane != nil { changes.append(.remove(r)) }
+                        c.ruleChanges += 1
+                        if dataPlane != nil { c.changes.append(.remove(r)) }
                     default: break
                     }
                 }
             }
             /// Carries every datagram until both are quiet.
-            func pump() {
-                fromController()
-                while !toAgent.isEmpty || !toController.isEmpty {
-                    for bytes in toAgent {
+            func pump(_ c: inout Carried) {
+                fromController(&c)
+                while !c.toAgent.isEmpty || !c.toController.isEmpty {
+                    for bytes in c.toAgent {
                         agent.handle(.pfcp(bytes, from: Self.controllerAddress), at: now)
-                        fromAgent()
+                        fromAgent(&c)
                     }
-                    messages += toAgent.count
-                    toAgent.removeAll(keepingCapacity: true)
-                    for bytes in toController {
+                    c.messages += c.toAgent.count
+                    c.toAgent.removeAll(keepingCapacity: true)
+                    for bytes in c.toController {
                         controller.handle(.pfcp(bytes, from: Self.agentAddress), at: now)
-                        fromController()
+                        fromController(&c)
                     }
-                    messages += toController.count
-                    toController.removeAll(keepingCapacity: true)
+                    c.messages += c.toController.count
+                    c.toController.removeAll(keepingCapacity: true)
                 }
             }
 
@@ -124,7 +130,7 @@ extension BenchCommand {
             for a in agent.pollActions() {
                 if case .send(let datagram, _) = a { controller.handle(.pfcp(datagram, from: Self.agentAddress), at: now) }
             }
-            pump()
+            pump(&carried)
             guard agent.isAssociated else { throw ValidationError("the agent did not associate") }
             // The steady state, as a daemon's loop runs it: the agent's
             // resynchronization after associating is over (its timer fired),
@@ -132,7 +138,7 @@ extension BenchCommand {
             now = now + agent.config.resynchronization
             agent.handleTimeout(at: now)
             controller.handleTimeout(at: now)
-            pump()
+            pump(&carried)
 
             let all = (0..<prefixes).map { i in
                 IPv6Prefix(IPv6Address(high: 0x2001_0db8_0000_0000 | UInt64(i), low: 0), length: 64)
@@ -147,17 +153,17 @@ extension BenchCommand {
                 print("  pass \(pass)\(pass == 1 ? ", from no session" : ""):")
                 for (name, rule) in rounds() {
                     now = now + 1
-                    ruleChanges = 0
-                    messages = 0
+                    carried.ruleChanges = 0
+                    carried.messages = 0
                     let wanted = (shuffle ? all.shuffled() : all).map { p in (p, rule(p).map { [$0] } ?? []) }
                     let start = DispatchTime.now().uptimeNanoseconds
                     for (p, rules) in wanted {
                         controller.program(rules, at: Self.agentAddress, for: p, at: now)
-                        fromController()
+                        fromController(&carried)
                     }
-                    pump()
-                    let failures = try dataPlane?.apply(changes).count ?? 0
-                    changes.removeAll(keepingCapacity: true)
+                    pump(&carried)
+                    let failures = try dataPlane?.apply(carried.changes).count ?? 0
+                    carried.changes.removeAll(keepingCapacity: true)
                     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                     // The wanted rules are the bench's, not the engines': freed
                     // after the clock stops (they would be freed after their last
@@ -166,8 +172,8 @@ extension BenchCommand {
                     // What the daemon's store takes after each step, taken
                     // here after the clock stops (the store is not timed).
                     _ = controller.takeChanges()
-                    print(String(format: "    %@: %d rule changes, %d PFCP messages in %.2f s: %.0f changes/s%@", name, ruleChanges,
-                                 messages, seconds, Double(ruleChanges) / seconds, failures > 0 ? ", \(failures) kernel writes failed" : ""))
+                    print(String(format: "    %@: %d rule changes, %d PFCP messages in %.2f s: %.0f changes/s%@", name, carried.ruleChanges,
+                                 carried.messages, seconds, Double(carried.ruleChanges) / seconds, failures > 0 ? ", \(failures) kernel writes failed" : ""))
                 }
             }
             if controller.sessions.count != 0 || agent.sessionCount != 0 {
