@@ -9,9 +9,9 @@ import Glibc
 public final class UDPSocket {
     /// Octets of datagrams waiting to be read that the socket asks room
     /// for (the kernel doubles it, and counts each datagram's own overhead
-    /// against it): Linux's default, 212,992, held 256 PFCP requests of 150
+    /// against it): Linux's default, 212,992, held 256 datagrams of 150
     /// octets, fewer than a controller's windows to a few agents
-    /// (`Controller.Config.window`) bring back at once.
+    /// (`Controller.Config.window`) bring back at once; this held 10,082.
     public static let receiveBuffer: Int32 = 4 << 20
     public let fd: Int32
     private var buffer = [UInt8](repeating: 0, count: 65536)

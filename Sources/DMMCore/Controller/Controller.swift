@@ -40,8 +40,8 @@ public struct Controller: Sendable {
         /// holds them until the new path is in place (FM-buffer,
         /// `MoveBuffering.swift`).
         public var buffering: Bool
-        /// Sessions pushed again to an agent that associated anew go this
-        /// many in flight at a time (`PushBacklog`).
+        /// Sessions pushed again to an agent (it associated anew, or came up
+        /// again) go this many in flight at a time (`PushBacklog`).
         public var window: Int
 
         public init(address: IPv6Address, timing: PFCPTiming = PFCPTiming(), loadLimit: UInt8 = 80,
@@ -450,7 +450,9 @@ public struct Controller: Sendable {
     /// Pushes every session of `agent` that needs a request, a window at a
     /// time: after it associated anew, or came up again.
     mutating func pushAgain(to agent: IPv6Address, at now: Instant) {
-        backlogs[agent] = PushBacklog(sessions.seids.filter { sessions[$0]!.agent == agent })
+        // In slot order, read where they lie: by sorted SEID, each session
+        // was copied out of the table.
+        backlogs[agent] = PushBacklog(sessions.indices.filter { sessions[at: $0].agent == agent }.map(sessions.seid(at:)))
         pushBacklog(of: agent, requests: config.window, at: now)
     }
 

@@ -1,12 +1,11 @@
 /// The sessions a controller has yet to push again to an agent that
 /// associated anew (either side restarted), or that was marked down and is
-/// heard again (the requests it left unanswered were given up), by SEID,
-/// in order. Sent at once,
-/// thousands of requests would overflow the agent's socket buffer (an unread
-/// UDP socket with Linux's default 208 KiB held 256 datagrams of 150 octets
-/// here), and the lost ones, sent again together after T1, overflow it
-/// again; from a backlog they go a window at a time, one more for each
-/// answer, at the pace the agent answers.
+/// heard again (the requests it left unanswered were given up), by SEID.
+/// Sent at once, thousands of requests would overflow the agent's socket
+/// buffer (an unread UDP socket with Linux's default 208 KiB held 256
+/// datagrams of 150 octets here), and the lost ones, sent again together
+/// after T1, overflow it again; from a backlog they go a window at a time,
+/// one more for each answer, at the pace the agent answers.
 struct PushBacklog: Sendable {
     private var seids: [UInt64]
     private var head = 0
