@@ -249,6 +249,22 @@ import Testing
         #expect(tb.agents["ar2"]!.sessionCount == 1)
     }
 
+    /// A controller restart the agent learns of only by associating again
+    /// (it had lost the controller first) is counted as one.
+    @Test func aControllerRestartSeenAfterLosingItIsCountedOnce() {
+        var tb = Self.movedToAR2()
+        tb.isolated = ["ar1"]
+        tb.run(for: 2)  // its heartbeats, sent again N1 times, unanswered
+        #expect(tb.agentActions["ar1"]?.contains(.controllerLost) == true)
+        tb.run(for: 1)  // a new second, so a new Recovery Time Stamp
+        tb.restartController()
+        tb.isolated = []
+        tb.run(for: 3)
+        #expect(tb.agents["ar1"]!.isAssociated)
+        #expect(tb.agents["ar1"]!.counters.controllerRestarts == 1)
+        #expect(tb.agents["ar2"]!.counters.controllerRestarts == 1)
+    }
+
     /// The controller sends a step's requests before it commits the step. If
     /// it dies in between, it comes back without the session it asked for;
     /// it pushes every session it kept, and the agent releases the one it

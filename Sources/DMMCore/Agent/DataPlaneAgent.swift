@@ -94,6 +94,10 @@ public struct DataPlaneAgent: Sendable {
     var confirmed: Set<OwnNumber>?
     /// When the resynchronization comes at the latest.
     var resynchronizationDeadline = Instant(nanoseconds: 0)
+    /// The controller's Recovery Time Stamp at the last association: another
+    /// at the next is a restart, whether a heartbeat told of it or the
+    /// agent had lost the controller meanwhile.
+    var lastControllerRecovery: UInt32?
     var exchange: PFCPExchange
     /// The answer to each session request, written in place: the box of
     /// IEs it holds (Node ID, F-SEID) is kept from one answer to the next
@@ -199,7 +203,6 @@ public struct DataPlaneAgent: Sendable {
     /// a new one means it restarted, and the association is set up again.
     mutating func heard(controllerRecovery stamp: UInt32?, at now: Instant) {
         guard let stamp, case .associated(let known) = state, known != stamp else { return }
-        counters.controllerRestarts += 1
         associate(at: now)
     }
 
@@ -281,6 +284,8 @@ public struct DataPlaneAgent: Sendable {
                 return
             }
             state = .associated(controllerRecovery: stamp)
+            if let last = lastControllerRecovery, last != stamp { counters.controllerRestarts += 1 }
+            lastControllerRecovery = stamp
             confirmed = []
             actions.append(.associated(controller: config.controller))
             timers.set(.heartbeat, at: now + config.timing.heartbeatInterval)
