@@ -372,6 +372,39 @@ import Testing
         #expect(tb.rules(at: "ar1") == Set(wanted))
     }
 
+    /// A request the agent carried out but whose answers were lost, and
+    /// then nothing wanted of the session any more (the node's flows
+    /// ended): the agent may hold the session, so it is deleted there, not
+    /// forgotten. Given up as an establishment (the agent's SEID never
+    /// heard) or as a modification.
+    @Test(arguments: [false, true])
+    func aSessionGivenUpAndThenEmptiedIsDeletedAtTheAgent(modified: Bool) {
+        var tb = T(agents: 1)
+        tb.run(for: 0.5)
+        let link = Self.link("ar1"), agent = T.address(1)
+        let deliver = ForwardingRule.deliver(Self.prefix, link: link)
+        if modified {
+            tb.controller.program([deliver], at: agent, for: Self.prefix, at: tb.now)
+            tb.collect()
+            tb.run(for: 0.1)
+        }
+        for _ in 0..<3 { tb.dropNext(from: "ar1") }  // its answer, and its answers to the request sent again
+        let wanted = modified
+            ? [deliver, .reverseTunnel(from: Self.prefix, link: link, endpoint: T.address(2), mode: .ipv6InIPv6)] : [deliver]
+        tb.controller.program(wanted, at: agent, for: Self.prefix, at: tb.now)
+        tb.collect()
+        tb.run(for: 0.35)
+        #expect(tb.controller.associations[agent]?.status == .down)
+        #expect(tb.rules(at: "ar1") == Set(wanted), "carried out")
+        tb.controller.program([], at: agent, for: Self.prefix, at: tb.now)
+        tb.collect()
+        tb.run(for: 2)
+        #expect(tb.controller.associations[agent]?.status == .up)
+        #expect(tb.controller.sessions.isEmpty)
+        #expect(tb.agents["ar1"]!.sessionCount == 0)
+        #expect(tb.rules(at: "ar1").isEmpty)
+    }
+
     /// Sessions that keep coming put the agent's resynchronization off only
     /// up to its limit: a session the restarted controller does not know is
     /// released then, though new ones still come.

@@ -102,6 +102,8 @@ public struct Controller: Sendable {
         /// The agent's SEID, once it accepted the session.
         public var agentSEID: UInt64?
         public var wanted: [ForwardingRule]
+        /// What the agent acknowledged; after a lost establishment, what it
+        /// may hold (`heldUnknown`).
         public var acknowledged: [ForwardingRule]
         /// The rules the request in flight for it asks for.
         var inFlight: [ForwardingRule]?
@@ -114,6 +116,11 @@ public struct Controller: Sendable {
         /// Whether it changed since the store last took the changes (its
         /// SEID is then in `changedSessions`). Not stored.
         var unstored = false
+        /// Whether what the agent holds is not known: a request was given
+        /// up (`lost`), and the agent may have carried it out, only its
+        /// answers lost. Not stored: a restarted controller pushes every
+        /// session again, and the agent releases those it does not get.
+        var heldUnknown = false
 
         public init(agent: IPv6Address, prefix: IPv6Prefix, seid: UInt64, agentSEID: UInt64? = nil, wanted: [ForwardingRule],
                     acknowledged: [ForwardingRule]) {
@@ -127,7 +134,7 @@ public struct Controller: Sendable {
 
         /// Whether the agent holds what is wanted (an empty session is
         /// deleted, not held).
-        public var isProgrammed: Bool { wanted == acknowledged && (agentSEID != nil || wanted.isEmpty) }
+        public var isProgrammed: Bool { !heldUnknown && wanted == acknowledged && (agentSEID != nil || wanted.isEmpty) }
 
         /// Whether `next` would write a request.
         var needsRequest: Bool { inFlight == nil && !isProgrammed }
@@ -152,18 +159,23 @@ public struct Controller: Sendable {
         mutating func next(from controller: IPv6Address, into m: inout PFCPMessage) -> (agent: IPv6Address, prefix: IPv6Prefix, next: Next) {
             guard inFlight == nil else { return (agent, prefix, .waiting) }
             guard !isProgrammed else { return (agent, prefix, wanted.isEmpty ? .emptied : .programmed) }
-            if let agentSEID {
-                if wanted.isEmpty {
-                    m.reset(.sessionDeletionRequest, sequence: 0, seid: agentSEID)
-                } else {
-                    m.reset(.sessionModificationRequest, sequence: 0, seid: agentSEID)
-                    PFCPRuleMapping.describe(from: acknowledged, to: wanted, anchoredHere: anchoredHere, in: &m)
-                }
+            if let agentSEID, wanted.isEmpty {
+                m.reset(.sessionDeletionRequest, sequence: 0, seid: agentSEID)
+            } else if let agentSEID, !heldUnknown {
+                m.reset(.sessionModificationRequest, sequence: 0, seid: agentSEID)
+                PFCPRuleMapping.describe(from: acknowledged, to: wanted, anchoredHere: anchoredHere, in: &m)
             } else {
+                // Set up whole: new, or over whatever the agent holds (it
+                // matches the session by this SEID and replaces it). With
+                // nothing wanted, the rules it may hold, to learn its SEID
+                // and delete the session next.
                 m.reset(.sessionEstablishmentRequest, sequence: 0, seid: 0)
                 m.nodeID = .ipv6(controller)
                 m.fSEID = PFCPFSEID(seid: seid, ipv6: controller)
-                PFCPRuleMapping.write(wanted, anchoredHere: anchoredHere, into: &m)
+                let rules = wanted.isEmpty ? acknowledged : wanted
+                PFCPRuleMapping.write(rules, anchoredHere: anchoredHere, into: &m)
+                inFlight = rules
+                return (agent, prefix, .request)
             }
             inFlight = wanted
             return (agent, prefix, .request)
@@ -176,6 +188,7 @@ public struct Controller: Sendable {
         mutating func answered(by m: PFCPMessage) -> (agent: IPv6Address, prefix: IPv6Prefix)? {
             guard let asked = inFlight else { return nil }
             inFlight = nil
+            heldUnknown = false
             if m.cause?.isAcceptance == true {
                 acknowledged = asked
                 if m.type == .sessionEstablishmentResponse { agentSEID = m.fSEID?.seid }
@@ -199,6 +212,21 @@ public struct Controller: Sendable {
             inFlight = nil
             agentSEID = nil
             acknowledged = []
+            heldUnknown = false
+        }
+
+        /// Its request in flight given up: the agent may have carried it
+        /// out, only its answers lost, and would refuse a change sent again
+        /// (a PDR it made exists). What it holds is then not known: the
+        /// session is set up whole next, or deleted if nothing is wanted
+        /// (a deletion of a session it no longer holds is answered as
+        /// such), never forgotten while the agent may hold it. A lost
+        /// establishment's rules are what the agent may hold.
+        mutating func lost() {
+            guard let asked = inFlight else { return }
+            inFlight = nil
+            if agentSEID == nil { acknowledged = asked }
+            heldUnknown = true
         }
     }
 
@@ -586,17 +614,8 @@ public struct Controller: Sendable {
         }
         guard case .session(let seid) = p.purpose else { return }
         if let i = sessions.index(of: seid) {
-            // What the agent holds is not known: it may have carried the
-            // request out, only its answers lost, and would refuse a change
-            // sent again (a PDR it made exists). The next request sets the
-            // session up whole, as an establishment the agent matches by
-            // SEID; a deletion goes again as such.
-            if sessions[at: i].wanted.isEmpty {
-                sessions[at: i].inFlight = nil
-            } else {
-                sessions[at: i].reset()
-                noteChanged(at: i)
-            }
+            sessions[at: i].lost()
+            noteChanged(at: i)
             let prefix = sessions[at: i].prefix
             switchLost(prefix, at: now)
         }
