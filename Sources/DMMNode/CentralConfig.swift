@@ -115,6 +115,8 @@ public struct AgentConfig: Sendable {
 ///     load-limit: 80                       # no new node is anchored at an agent over this
 ///     session-window: 64                   # session requests in flight to one agent at most; the others
 ///                                          # wait for answers (every session pushed again after a restart)
+///     session-window-total: 4096           # ...and to all agents at once, whose answers the controller's
+///                                          # socket must hold
 ///     forwarding: indirection              # or anchor-switching: a moved prefix's anchoring follows the node,
 ///                                          # the routers between getting host routes (RFC 8818 5.1, 5.2)
 ///     topology: /etc/dmm/tree.yaml         # the network, in the lab's topology format: which routers a
@@ -169,7 +171,8 @@ public struct ControllerConfig: Sendable {
             endpoints: Dictionary(agents) { a, _ in a }, agents: Set(agents.map(\.0)),
             uplink: try r.choice("uplink-mode", UplinkMode.self) ?? .direct,
             forwarding: try r.choice("forwarding", ForwardingMethod.self) ?? .indirection, buffering: try r.bool("buffering") ?? true,
-            window: try r.integer("session-window", in: 1...65536) ?? 64)
+            window: try r.integer("session-window", in: 1...65536) ?? 64,
+            totalWindow: try r.integer("session-window-total", in: 1...1_048_576) ?? 4096)
         topologyFile = try r.string("topology")
         if controller.forwarding == .anchorSwitching && topologyFile == nil {
             throw ConfigReader.Invalid(description: "key 'topology': anchor-switching needs the network's topology file")
@@ -195,6 +198,7 @@ public struct ControllerConfig: Sendable {
         w.set("uplink-mode", controller.uplink.rawValue)
         w.set("load-limit", controller.loadLimit)
         w.set("session-window", controller.window)
+        w.set("session-window-total", controller.totalWindow)
         w.set("forwarding", controller.forwarding.rawValue)
         w.set("topology", topologyFile)
         w.set("buffering", controller.buffering)

@@ -328,6 +328,46 @@ import Testing
         #expect(tb.controller.sessions.values.allSatisfy { $0.acknowledged == $0.wanted && $0.agentSEID != nil })
     }
 
+    /// A restarted controller pushes the sessions of every agent again
+    /// within its total window as well as each agent's: the agents' answers
+    /// must fit the controller's socket. Every session still gets there.
+    @Test func sessionsPushedAgainToManyAgentsStayWithinTheTotalWindow() {
+        var tb = T(agents: 3)
+        tb.run(for: 0.5)
+        for agent in 1...3 {
+            for i in 0..<60 {
+                tb.place(IPv6Prefix("2001:db8:\(agent):\(String(i, radix: 16))::/64")!, anchor: "ar\(agent)", serving: "ar\(agent)")
+            }
+        }
+        tb.run(for: 0.5)
+        let mark = tb.sent.count
+        var config = tb.controller.config
+        config.window = 4
+        config.totalWindow = 6
+        tb.restartController(config: config)
+        tb.run(for: 3)
+        // Requests sent less answers given, in the order sent, in all and by agent.
+        var inFlight: [String: Int] = [:], mostByAgent: [String: Int] = [:], most = 0
+        for s in tb.sent[mark...] {
+            switch s.message.type {
+            case .sessionEstablishmentRequest: inFlight[s.to, default: 0] += 1
+            case .sessionEstablishmentResponse: inFlight[s.from, default: 0] -= 1
+            default: continue
+            }
+            for (agent, n) in inFlight { mostByAgent[agent] = max(mostByAgent[agent] ?? 0, n) }
+            most = max(most, inFlight.values.reduce(0, +))
+        }
+        #expect(most == 6)
+        #expect(mostByAgent == ["ar1": 4, "ar2": 4, "ar3": 4])
+        #expect(tb.messages(.sessionEstablishmentRequest, from: mark).count == 180)
+        #expect(tb.controller.backlogInFlight == 0)
+        for agent in ["ar1", "ar2", "ar3"] {
+            #expect(tb.controller.backlog(of: tb.addresses[agent]!) == 0)
+            #expect(tb.agents[agent]!.counters.unconfirmedReleased == 0 && tb.agents[agent]!.sessionCount == 60)
+        }
+        #expect(tb.controller.sessions.values.allSatisfy { $0.isProgrammed })
+    }
+
     /// A change whose requests an agent left unanswered (given up, the
     /// agent marked down) is carried out once the agent is heard again.
     @Test func aChangeGivenUpIsCarriedOutWhenTheAgentIsHeardAgain() {

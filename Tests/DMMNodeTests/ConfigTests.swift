@@ -166,11 +166,15 @@ struct ConfigWritingTests {
             controller: Controller.Config(address: IPv6Address("2001:db8:ffff::100")!, timing: PFCPTiming(t1: 0.3, n1: 2, heartbeatInterval: 1),
                                           loadLimit: 70, tunnelMode: .srv6,
                                           endpoints: [IPv6Address("2001:db8:ffff::2")!: IPv6Address("fc00:2::d6")!],
-                                          agents: [IPv6Address("2001:db8:ffff::2")!], uplink: .reverseTunnel, window: 16),
+                                          agents: [IPv6Address("2001:db8:ffff::2")!], uplink: .reverseTunnel, window: 16,
+                                          totalWindow: 1000),
             database: "/tmp/controller.sqlite", metrics: "[::1]:9471", controlSocket: "/tmp/controller.sock")
         let controllerBack = try ControllerConfig(yaml: controller.yaml)
         #expect(controllerBack.yaml == controller.yaml && controllerBack.controller == controller.controller)
-        #expect(controllerBack.controller.window == 16)
+        #expect(controllerBack.controller.window == 16 && controllerBack.controller.totalWindow == 1000)
+        #expect(throws: ConfigReader.Invalid.self) {
+            try ControllerConfig(yaml: controller.yaml.replacingOccurrences(of: "session-window-total: 1000", with: "session-window-total: 0"))
+        }
 
         // Anchor switching reads the network from a topology file.
         let switching = controller.yaml.replacingOccurrences(of: "forwarding: indirection\n", with: "forwarding: anchor-switching\ntopology: /etc/dmm/tree.yaml\n")

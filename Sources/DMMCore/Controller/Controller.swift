@@ -41,13 +41,15 @@ public struct Controller: Sendable {
         /// `MoveBuffering.swift`).
         public var buffering: Bool
         /// Sessions pushed again to an agent (it associated anew, or came up
-        /// again) go this many in flight at a time (`PushBacklog`).
+        /// again) go this many in flight at a time (`PushBacklogs`)...
         public var window: Int
+        /// ...and this many to all agents at once.
+        public var totalWindow: Int
 
         public init(address: IPv6Address, timing: PFCPTiming = PFCPTiming(), loadLimit: UInt8 = 80,
                     tunnelMode: TunnelMode = .ipv6InIPv6, endpoints: [IPv6Address: IPv6Address] = [:],
                     agents: Set<IPv6Address> = [], uplink: UplinkMode = .direct, forwarding: ForwardingMethod = .indirection,
-                    topology: Topology? = nil, buffering: Bool = true, window: Int = 64) {
+                    topology: Topology? = nil, buffering: Bool = true, window: Int = 64, totalWindow: Int = 4096) {
             self.address = address
             self.timing = timing
             self.loadLimit = loadLimit
@@ -59,6 +61,7 @@ public struct Controller: Sendable {
             self.topology = topology
             self.buffering = buffering
             self.window = max(1, window)
+            self.totalWindow = max(1, totalWindow)
         }
     }
 
@@ -248,8 +251,8 @@ public struct Controller: Sendable {
     /// Each prefix's sessions, by agent.
     var sessionOf: [OwnPrefix: PrefixSessions] = [:]
     var exchange: PFCPExchange
-    /// Each agent's sessions yet to be pushed again since it associated or came up again.
-    var backlogs: [IPv6Address: PushBacklog] = [:]
+    /// Agents' sessions yet to be pushed again since they associated or came up again.
+    var backlogs: PushBacklogs
     /// Every session request is written into this one message (see
     /// `PFCPMessage.reset`); the exchange keeps it as encoded.
     var outgoing = PFCPMessage(.sessionModificationRequest, sequence: 0, seid: 0)
@@ -274,6 +277,7 @@ public struct Controller: Sendable {
         self.recoveryTimeStamp = recoveryTimeStamp
         exchange = PFCPExchange(node: config.address, timing: config.timing, recoveryTimeStamp: recoveryTimeStamp)
         sessions = SEIDTable(base: UInt64(recoveryTimeStamp) << 32)
+        backlogs = PushBacklogs(window: config.window, total: config.totalWindow)
     }
 
     /// What a controller restarted from its store needs: the associations
@@ -473,27 +477,37 @@ public struct Controller: Sendable {
     }
 
     /// Sessions of `agent` yet to be pushed again since it associated or came up again.
-    public func backlog(of agent: IPv6Address) -> Int { backlogs[agent]?.count ?? 0 }
+    public func backlog(of agent: IPv6Address) -> Int { backlogs.count(of: agent) }
+
+    /// Session requests pushed from the backlogs and still unanswered.
+    public var backlogInFlight: Int { backlogs.inFlight }
 
     /// Pushes every session of `agent` that needs a request, a window at a
     /// time: after it associated anew, or came up again.
     mutating func pushAgain(to agent: IPv6Address, at now: Instant) {
         // In slot order, read where they lie: by sorted SEID, each session
         // was copied out of the table.
-        backlogs[agent] = PushBacklog(sessions.indices.filter { sessions[at: $0].agent == agent }.map(sessions.seid(at:)))
-        pushBacklog(of: agent, requests: config.window, at: now)
+        backlogs.start(agent, sessions.indices.filter { sessions[at: $0].agent == agent }.map(sessions.seid(at:)))
+        pushBacklogs(preferring: agent, at: now)
     }
 
-    /// Pushes sessions of `agent`'s backlog until `requests` are sent (one
-    /// already set up again, or in flight, sends none) or none is left.
-    mutating func pushBacklog(of agent: IPv6Address, requests: Int, at now: Instant) {
-        var sent = 0
-        while sent < requests, let seid = backlogs[agent]?.next() {
-            guard let i = sessions.index(of: seid) else { continue }
-            if sessions[at: i].needsRequest { sent += 1 }
-            push(at: i, at: now)
+    /// Pushes sessions from the backlogs while the windows allow, `agent`'s
+    /// first (one already set up again, or in flight, sends nothing).
+    mutating func pushBacklogs(preferring agent: IPv6Address?, at now: Instant) {
+        while let next = backlogs.next(preferring: agent) {
+            let i = sessions.index(of: next.seid)
+            let sends = i.map { sessions[at: $0].needsRequest } ?? false
+            if let i { push(at: i, at: now) }
+            backlogs.pushed(next.seid, to: next.agent, sent: sends)
         }
-        if backlogs[agent]?.isEmpty == true { backlogs[agent] = nil }
+    }
+
+    /// A session request to `agent` was answered or given up: its place
+    /// in the windows goes to the next session of a backlog.
+    mutating func backlogAnswered(_ seid: UInt64, by agent: IPv6Address, at now: Instant) {
+        guard !backlogs.isEmpty else { return }
+        backlogs.answered(seid, by: agent)
+        pushBacklogs(preferring: agent, at: now)
     }
 
     /// Marks the session at `i` for the store.
@@ -619,7 +633,7 @@ public struct Controller: Sendable {
             let prefix = sessions[at: i].prefix
             switchLost(prefix, at: now)
         }
-        if !backlogs.isEmpty { pushBacklog(of: p.peer, requests: 1, at: now) }
+        backlogAnswered(seid, by: p.peer, at: now)
     }
 
     // MARK: Receiving
@@ -634,7 +648,7 @@ public struct Controller: Sendable {
             heard(from: sender, at: now)
             if case .session(let seid) = purpose {
                 sessionAnswered(seid, m, at: now)
-                if !backlogs.isEmpty { pushBacklog(of: sender, requests: 1, at: now) }
+                backlogAnswered(seid, by: sender, at: now)
             }
         case .answer(let datagram): actions.append(.send(datagram, to: sender))
         case .ignored: break
@@ -686,7 +700,7 @@ public struct Controller: Sendable {
         associations[agent] = nil
         timers.cancel(.heartbeat(agent))
         exchange.forget(peer: agent)
-        backlogs[agent] = nil
+        backlogs.drop(agent)
         resetSessions(of: agent)
         changedAssociations.insert(agent)
         actions.append(.associationChanged(agent: agent, status: .down))
