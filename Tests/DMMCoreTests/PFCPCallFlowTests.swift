@@ -368,6 +368,37 @@ import Testing
         #expect(tb.controller.sessions.values.allSatisfy { $0.isProgrammed })
     }
 
+    /// An agent that stops answering while its sessions are pushed again is
+    /// marked down, and its backlog waits for it: no more than the window
+    /// in flight is sent (with its retransmissions), not every session.
+    /// Heard again (it associates anew, having lost the controller too,
+    /// and the requests in flight to it are forgotten), it gets them all.
+    @Test func anAgentDownWhileItsSessionsArePushedAgainGetsThemOnceHeardAgain() {
+        var tb = T(agents: 1)
+        tb.agentConfigs["ar1"]!.resynchronization = 30
+        tb.agentConfigs["ar1"]!.resynchronizationLimit = 60
+        tb.startAgent("ar1")
+        tb.run(for: 0.5)
+        for i in 0..<100 { tb.place(IPv6Prefix("2001:db8:1:\(String(i, radix: 16))::/64")!, anchor: "ar1", serving: "ar1") }
+        tb.run(for: 0.5)
+        var config = tb.controller.config
+        config.window = 4
+        tb.restartController(config: config)
+        tb.run(for: 0.01)  // associated again, the first window sent
+        tb.isolated = ["ar1"]
+        let mark = tb.sent.count
+        tb.run(for: 2)
+        #expect(tb.controller.associations[T.address(1)]?.status == .down)
+        let sent = tb.messages(.sessionEstablishmentRequest, from: mark).count
+        #expect(sent <= 4 * (T.timing.n1 + 1), "\(sent) establishments sent to an agent that does not answer")
+        tb.isolated = []
+        tb.run(for: 3)
+        #expect(tb.controller.associations[T.address(1)]?.status == .up)
+        #expect(tb.controller.backlog(of: T.address(1)) == 0 && tb.controller.backlogInFlight == 0)
+        #expect(tb.controller.sessions.values.allSatisfy { $0.isProgrammed })
+        #expect(tb.agents["ar1"]!.counters.unconfirmedReleased == 0 && tb.agents["ar1"]!.sessionCount == 100)
+    }
+
     /// A change whose requests an agent left unanswered (given up, the
     /// agent marked down) is carried out once the agent is heard again.
     @Test func aChangeGivenUpIsCarriedOutWhenTheAgentIsHeardAgain() {

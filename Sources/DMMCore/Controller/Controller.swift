@@ -577,8 +577,10 @@ public struct Controller: Sendable {
         timers.set(.heartbeat(sender), at: now + config.timing.heartbeatInterval)
         // A new association, after a restart of either side: every session
         // is to be pushed again (after this answer), as an establishment the
-        // agent matches by SEID.
+        // agent matches by SEID. The requests in flight to it are
+        // forgotten, and with them its backlog's.
         exchange.forget(peer: sender)
+        backlogs.drop(sender)
         resetSessions(of: sender)
         return r
     }
@@ -620,11 +622,14 @@ public struct Controller: Sendable {
         if let datagram = exchange.request(message, to: peer, for: purpose, at: now) { actions.append(.send(datagram, to: peer)) }
     }
 
-    /// An agent that leaves a request unanswered is down.
+    /// An agent that leaves a request unanswered is down. Its backlog
+    /// waits until it is heard again, which pushes every session it needs
+    /// anew (`heard`): sent on, each would only be given up in turn.
     mutating func givenUp(_ p: PFCPRequests.Pending, at now: Instant) {
         if associations[p.peer]?.status == .up {
             associations[p.peer]!.status = .down
             actions.append(.associationChanged(agent: p.peer, status: .down))
+            backlogs.drop(p.peer)
         }
         guard case .session(let seid) = p.purpose else { return }
         if let i = sessions.index(of: seid) {
