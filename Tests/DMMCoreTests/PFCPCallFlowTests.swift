@@ -12,6 +12,17 @@ import Testing
     static let prefix = IPv6Prefix("2001:db8:1:5::/64")!
     static func link(_ agent: String) -> LinkID { LinkID(interface: "\(agent)-n1") }
 
+    /// One agent, ar1, waiting `resynchronization` for sessions pushed
+    /// again after an association (at most `limit`), started and associated.
+    static func oneAgent(resynchronization: Seconds, limit: Seconds? = nil) -> PFCPTestbed {
+        var tb = PFCPTestbed(agents: 1)
+        tb.agentConfigs["ar1"]!.resynchronization = resynchronization
+        if let limit { tb.agentConfigs["ar1"]!.resynchronizationLimit = limit }
+        tb.startAgent("ar1")
+        tb.run(for: 0.5)
+        return tb
+    }
+
     /// Up and associated, with the node of `prefix` at ar1 and moved to ar2.
     static func movedToAR2() -> PFCPTestbed {
         var tb = T()
@@ -291,10 +302,7 @@ import Testing
     /// for them as long as they keep coming (here five times its wait):
     /// none is released, and the kernel is not written.
     @Test func manySessionsArePushedAgainAWindowAtATimeAndNoneIsReleased() {
-        var tb = T(agents: 1)
-        tb.agentConfigs["ar1"]!.resynchronization = 0.02
-        tb.startAgent("ar1")
-        tb.run(for: 0.5)
+        var tb = Self.oneAgent(resynchronization: 0.02)
         let prefixes = (0..<200).map { IPv6Prefix("2001:db8:1:\(String($0, radix: 16))::/64")! }
         for p in prefixes { tb.place(p, anchor: "ar1", serving: "ar1") }
         tb.run(for: 0.5)
@@ -374,11 +382,7 @@ import Testing
     /// Heard again (it associates anew, having lost the controller too,
     /// and the requests in flight to it are forgotten), it gets them all.
     @Test func anAgentDownWhileItsSessionsArePushedAgainGetsThemOnceHeardAgain() {
-        var tb = T(agents: 1)
-        tb.agentConfigs["ar1"]!.resynchronization = 30
-        tb.agentConfigs["ar1"]!.resynchronizationLimit = 60
-        tb.startAgent("ar1")
-        tb.run(for: 0.5)
+        var tb = Self.oneAgent(resynchronization: 30, limit: 60)
         for i in 0..<100 { tb.place(IPv6Prefix("2001:db8:1:\(String(i, radix: 16))::/64")!, anchor: "ar1", serving: "ar1") }
         tb.run(for: 0.5)
         var config = tb.controller.config
@@ -480,11 +484,7 @@ import Testing
     /// up to its limit: a session the restarted controller does not know is
     /// released then, though new ones still come.
     @Test func theAgentsWaitEndsAtItsLimitHoweverManySessionsKeepComing() {
-        var tb = T(agents: 1)
-        tb.agentConfigs["ar1"]!.resynchronization = 0.5
-        tb.agentConfigs["ar1"]!.resynchronizationLimit = 2
-        tb.startAgent("ar1")
-        tb.run(for: 0.5)
+        var tb = Self.oneAgent(resynchronization: 0.5, limit: 2)
         tb.place(Self.prefix, anchor: "ar1", serving: "ar1")
         tb.run(for: 0.1)
         let committed = tb.controller.snapshot
