@@ -328,7 +328,8 @@ public final class ControllerDaemon {
             "counters": [
                 "retransmissions": pfcp.retransmissions, "unanswered": pfcp.unanswered, "duplicates": pfcp.duplicates,
                 "unexpected_responses": pfcp.unexpectedResponses, "unencodable": pfcp.unencodable, "agent_restarts": engine.counters.agentRestarts,
-                "sessions_refused": engine.counters.sessionsRefused, "store_failures": storeFailures,
+                "sessions_refused": engine.counters.sessionsRefused, "sessions_pushed_again_in_flight": engine.backlogInFlight,
+                "store_failures": storeFailures,
                 "signalling_messages": signalling, "listed_prefixes_used": location.listed.used,
                 "listed_prefixes_not_the_nodes": location.listed.notTheNodes,
             ],

@@ -271,7 +271,9 @@ final class CentralControlTests {
         #expect(after["unconfirmed_released"] == 0)
         #expect(after["rule_changes"] == changes)
         #expect(try routes(1) == before)
-        #expect(try counters(controllerSocket)["sessions_refused"] ?? 0 == 0)
+        let controllerCounters = try counters(controllerSocket)
+        #expect(controllerCounters["sessions_refused"] ?? 0 == 0)
+        #expect(controllerCounters["sessions_pushed_again_in_flight"] == 0, "every session pushed again answered")
 
         // The agent killed and restarted: its kernel keeps every route, and
         // every session comes back from the controller, a window at a time.
