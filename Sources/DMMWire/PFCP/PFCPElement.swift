@@ -52,7 +52,11 @@ struct PFCPElement {
             throw e
         }
         var value: T = 0
-        for i in valueStart..<valueStart + size { value = value << 8 | T(bytes[i]) }
+        var i = valueStart
+        while i < valueStart &+ size {
+            value = value << 8 | T(bytes[i])
+            i &+= 1
+        }
         return value
     }
 
@@ -83,8 +87,10 @@ struct PFCPElements {
     @inline(__always)
     mutating func next(in bytes: [UInt8]) throws(WireError) -> PFCPElement? {
         if offset >= end { return nil }
+        // Offsets lie within the message and lengths are 16 bits: no sum
+        // below overflows, so none is checked.
         let start = offset
-        let left = min(end, bytes.count) - start
+        let left = min(end, bytes.count) &- start
         // The faults a field-by-field read would report.
         if left < 2 { throw WireError(.truncated, "truncated IE type: need 2 bytes, \(left) left", at: start) }
         if left < 4 { throw WireError(.truncated, "truncated IE length: need 2 bytes, \(left - 2) left", at: start + 2) }
@@ -92,23 +98,23 @@ struct PFCPElements {
         let word = bytes.withUnsafeBytes { UInt32(bigEndian: $0.loadUnaligned(fromByteOffset: start, as: UInt32.self)) }
         let type = PFCPIEType(rawValue: UInt16(truncatingIfNeeded: word >> 16))
         let length = Int(word & 0xFFFF)
-        if length > left - 4 {
+        if length > left &- 4 {
             var e = WireError(.badLength, "\(type.name) IE length \(length) exceeds the \(left - 4) bytes left", at: start + 2)
             e.element = type.rawValue
             throw e
         }
         var enterpriseID: UInt16?
-        var valueStart = start + 4
+        var valueStart = start &+ 4
         if type.isEnterprise {
             if length < 2 {
                 var e = WireError(.badLength, "enterprise-specific IE \(type.rawValue) of length \(length) has no Enterprise ID", at: start + 2)
                 e.element = type.rawValue
                 throw e
             }
-            enterpriseID = UInt16(bytes[start + 4]) << 8 | UInt16(bytes[start + 5])
-            valueStart += 2
+            enterpriseID = UInt16(bytes[start &+ 4]) << 8 | UInt16(bytes[start &+ 5])
+            valueStart &+= 2
         }
-        offset = start + 4 + length
+        offset = start &+ 4 &+ length
         return PFCPElement(type: type, enterpriseID: enterpriseID, start: start, valueStart: valueStart, end: offset)
     }
 }
@@ -117,21 +123,29 @@ extension ByteWriter {
     /// Writes one IE: its header, then `body`, then the length that `body` made.
     @inline(__always)
     mutating func ie(_ type: PFCPIEType, _ body: (inout ByteWriter) -> Void) {
-        u16(type.rawValue)
-        let lengthAt = count
-        u16(0)
+        // Type and a length to set below, in one store.
+        u32(UInt32(type.rawValue) << 16)
+        let lengthAt = count &- 2
         if type.isEnterprise { u16(dmmEnterpriseID) }
         body(&self)
-        set16(UInt16(truncatingIfNeeded: count - lengthAt - 2), at: lengthAt)
+        set16(UInt16(truncatingIfNeeded: count &- lengthAt &- 2), at: lengthAt)
     }
 
-    /// An IE whose value is one big-endian integer of the width of `T`.
+    /// An IE whose value is one big-endian integer of the width of `T`:
+    /// room made once, the header written in one store.
     @inline(__always)
     mutating func ie<T: FixedWidthInteger>(_ type: PFCPIEType, _ value: T) {
-        u16(type.rawValue)
-        u16(UInt16(MemoryLayout<T>.size + (type.isEnterprise ? 2 : 0)))
-        if type.isEnterprise { u16(dmmEnterpriseID) }
-        store(value)
+        let size = MemoryLayout<T>.size
+        if type.isEnterprise {
+            u16(type.rawValue)
+            u16(UInt16(size + 2))
+            u16(dmmEnterpriseID)
+            store(value)
+            return
+        }
+        reserve(4 + size)
+        put(UInt32(type.rawValue) << 16 | UInt32(size))
+        put(value)
     }
 
     mutating func ie(_ raw: PFCPRawIE) {
