@@ -336,6 +336,49 @@ import Testing
         #expect(tb.controller.sessions.values.allSatisfy { $0.acknowledged == $0.wanted && $0.agentSEID != nil })
     }
 
+    /// An establishment the agent refused, its refusals lost: given up, it
+    /// is sent once more when the agent is heard again, refused again, and
+    /// then the session is dropped (the agent holds none of it), not sent
+    /// over and over.
+    @Test func anEstablishmentRefusedWithItsAnswersLostIsNotSentOverAndOver() {
+        var tb = T(agents: 2)
+        tb.run(for: 0.5)
+        // A tunnel from ar1 for a prefix of ar2's pool: ar1 does not anchor it.
+        let foreign = IPv6Prefix("2001:db8:2:9::/64")!, agent = T.address(1)
+        for _ in 0..<3 { tb.dropNext(from: "ar1") }
+        tb.controller.program([.encapsulate(foreign, endpoint: T.sid(3), mode: .ipv6InIPv6)], at: agent, for: foreign, at: tb.now)
+        tb.collect()
+        let mark = tb.sent.count
+        tb.run(for: 3)
+        #expect(tb.controller.associations[agent]?.status == .up)
+        let sent = tb.messages(.sessionEstablishmentRequest, from: mark).count
+        #expect(sent <= 5, "\(sent) establishments")
+        #expect(tb.controller.sessions.isEmpty)
+        #expect(tb.agents["ar1"]!.sessionCount == 0 && tb.rules(at: "ar1").isEmpty)
+    }
+
+    /// An establishment carried out with its answers lost, then a change
+    /// the agent refuses: the agent still holds the first, which is set up
+    /// again to learn the agent's SEID and then deleted.
+    @Test func aRefusalAfterALostEstablishmentLeavesNothingAtTheAgent() {
+        var tb = T(agents: 2)
+        tb.run(for: 0.5)
+        // A prefix of ar2's pool: ar1 delivers it out of a tunnel, and refuses to tunnel it as its anchor.
+        let foreign = IPv6Prefix("2001:db8:2:9::/64")!, agent = T.address(1)
+        for _ in 0..<3 { tb.dropNext(from: "ar1") }
+        tb.controller.program([.deliver(foreign, link: Self.link("ar1"))], at: agent, for: foreign, at: tb.now)
+        tb.collect()
+        tb.run(for: 0.35)
+        #expect(tb.controller.associations[agent]?.status == .down)
+        #expect(tb.rules(at: "ar1") == [.deliver(foreign, link: Self.link("ar1"))], "carried out")
+        tb.controller.program([.encapsulate(foreign, endpoint: T.sid(3), mode: .ipv6InIPv6)], at: agent, for: foreign, at: tb.now)
+        tb.collect()
+        tb.run(for: 1)
+        #expect(tb.controller.counters.sessionsRefused == 1)
+        #expect(tb.controller.sessions.isEmpty)
+        #expect(tb.agents["ar1"]!.sessionCount == 0 && tb.rules(at: "ar1").isEmpty)
+    }
+
     /// A restarted controller pushes the sessions of every agent again
     /// within its total window as well as each agent's: the agents' answers
     /// must fit the controller's socket. Every session still gets there.

@@ -191,6 +191,7 @@ public struct Controller: Sendable {
         mutating func answered(by m: PFCPMessage) -> (agent: IPv6Address, prefix: IPv6Prefix)? {
             guard let asked = inFlight else { return nil }
             inFlight = nil
+            let wasUnknown = heldUnknown
             heldUnknown = false
             if m.cause?.isAcceptance == true {
                 acknowledged = asked
@@ -199,7 +200,17 @@ public struct Controller: Sendable {
             } else if m.cause == .noEstablishedAssociation || m.cause == .sessionContextNotFound {
                 reset()
             } else {
-                wanted = acknowledged
+                // Refused whole: the agent changed nothing, and accepted
+                // nothing of an establishment. Where what it holds was not
+                // known (`lost`), what it may hold is pushed whole next,
+                // unless that is what it just refused: then it holds none
+                // of it, and nothing is sent again and again.
+                wanted = agentSEID == nil ? [] : acknowledged
+                if wasUnknown && asked != acknowledged {
+                    heldUnknown = true
+                } else if agentSEID == nil {
+                    acknowledged = []
+                }
             }
             return (agent, prefix)
         }
