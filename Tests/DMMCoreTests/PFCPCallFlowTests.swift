@@ -514,6 +514,7 @@ import Testing
         tb.run(for: 0.35)
         #expect(tb.controller.associations[agent]?.status == .down)
         #expect(tb.rules(at: "ar1") == Set(wanted), "carried out")
+        #expect(tb.controller.rules(at: agent) == (modified ? [deliver] : []), "what the agent acknowledged")
         tb.controller.program([], at: agent, for: Self.prefix, at: tb.now)
         tb.collect()
         tb.run(for: 2)

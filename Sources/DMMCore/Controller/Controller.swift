@@ -467,9 +467,11 @@ public struct Controller: Sendable {
         push(at: i, at: now)
     }
 
-    /// The rules `agent` acknowledged, every session's, in session order.
+    /// The rules `agent` acknowledged, every session's, in session order
+    /// (not those a lost establishment may have left, never acknowledged).
     public func rules(at agent: IPv6Address) -> [ForwardingRule] {
-        sessions.seids.compactMap { sessions[$0] }.filter { $0.agent == agent }.flatMap(\.acknowledged)
+        sessions.seids.compactMap { sessions[$0] }.filter { $0.agent == agent && ($0.agentSEID != nil || !$0.heldUnknown) }
+            .flatMap(\.acknowledged)
     }
 
     /// Sends what a session needs to go from what the agent acknowledged to
