@@ -297,7 +297,7 @@ public final class ControllerDaemon {
             metrics.gauge("dmm_associations", engine.associations.values.filter { $0.status == status }.count, [("status", status.rawValue)])
         }
         metrics.gauge("dmm_sessions", engine.sessions.count)
-        metrics.gauge("dmm_sessions_to_push_again", engine.associations.keys.reduce(0) { $0 + engine.backlog(of: $1) })
+        metrics.gauge("dmm_sessions_to_push_again", engine.backlog)
         metrics.gauge("dmm_sessions_pushed_again_in_flight", engine.backlogInFlight)
         listed.follow(["used": location.listed.used, "not the node's": location.listed.notTheNodes], into: metrics,
                       "dmm_listed_prefixes_total", label: "outcome") { $0 }

@@ -162,6 +162,7 @@ public struct Controller: Sendable {
         mutating func next(from controller: IPv6Address, into m: inout PFCPMessage) -> (agent: IPv6Address, prefix: IPv6Prefix, next: Next) {
             guard inFlight == nil else { return (agent, prefix, .waiting) }
             guard !isProgrammed else { return (agent, prefix, wanted.isEmpty ? .emptied : .programmed) }
+            var asked = wanted
             if let agentSEID, wanted.isEmpty {
                 m.reset(.sessionDeletionRequest, sequence: 0, seid: agentSEID)
             } else if let agentSEID, !heldUnknown {
@@ -172,15 +173,13 @@ public struct Controller: Sendable {
                 // matches the session by this SEID and replaces it). With
                 // nothing wanted, the rules it may hold, to learn its SEID
                 // and delete the session next.
+                if wanted.isEmpty { asked = acknowledged }
                 m.reset(.sessionEstablishmentRequest, sequence: 0, seid: 0)
                 m.nodeID = .ipv6(controller)
                 m.fSEID = PFCPFSEID(seid: seid, ipv6: controller)
-                let rules = wanted.isEmpty ? acknowledged : wanted
-                PFCPRuleMapping.write(rules, anchoredHere: anchoredHere, into: &m)
-                inFlight = rules
-                return (agent, prefix, .request)
+                PFCPRuleMapping.write(asked, anchoredHere: anchoredHere, into: &m)
             }
-            inFlight = wanted
+            inFlight = asked
             return (agent, prefix, .request)
         }
 
@@ -492,6 +491,9 @@ public struct Controller: Sendable {
     /// Sessions of `agent` yet to be pushed again since it associated or came up again.
     public func backlog(of agent: IPv6Address) -> Int { backlogs.count(of: agent) }
 
+    /// Sessions of every agent yet to be pushed again.
+    public var backlog: Int { backlogs.count }
+
     /// Session requests pushed from the backlogs and still unanswered.
     public var backlogInFlight: Int { backlogs.inFlight }
 
@@ -506,12 +508,14 @@ public struct Controller: Sendable {
 
     /// Pushes sessions from the backlogs while the windows allow, `agent`'s
     /// first (one already set up again, or in flight, sends nothing).
-    mutating func pushBacklogs(preferring agent: IPv6Address?, at now: Instant) {
+    mutating func pushBacklogs(preferring agent: IPv6Address, at now: Instant) {
         while let next = backlogs.next(preferring: agent) {
-            let i = sessions.index(of: next.seid)
-            let sends = i.map { sessions[at: $0].needsRequest } ?? false
-            if let i { push(at: i, at: now) }
-            backlogs.pushed(next.seid, to: next.agent, sent: sends)
+            var sent = false
+            if let i = sessions.index(of: next.seid) {
+                sent = sessions[at: i].needsRequest
+                push(at: i, at: now)
+            }
+            backlogs.pushed(next.seid, to: next.agent, sent: sent)
         }
     }
 
@@ -591,9 +595,8 @@ public struct Controller: Sendable {
         // A new association, after a restart of either side: every session
         // is to be pushed again (after this answer), as an establishment the
         // agent matches by SEID. The requests in flight to it are
-        // forgotten, and with them its backlog's.
+        // forgotten (and its backlog, started anew).
         exchange.forget(peer: sender)
-        backlogs.drop(sender)
         resetSessions(of: sender)
         return r
     }

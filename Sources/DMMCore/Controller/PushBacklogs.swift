@@ -43,22 +43,28 @@ struct PushBacklogs: Sendable {
     /// Sessions of `agent` yet to be pushed.
     func count(of agent: IPv6Address) -> Int { backlogs[agent]?.count ?? 0 }
 
-    /// Starts pushing `seids` to `agent`, in place of those it had yet to
-    /// get; requests already in flight stay counted until answered.
+    /// Sessions of every agent yet to be pushed.
+    var count: Int { backlogs.values.reduce(0) { $0 + $1.count } }
+
+    /// Starts pushing `seids` to `agent`, in place of any backlog it had:
+    /// it starts on an association (the requests in flight to the agent
+    /// forgotten with the last one) or when the agent comes up again (its
+    /// backlog dropped when it went down), so none of its requests are
+    /// counted in flight any more.
     mutating func start(_ agent: IPv6Address, _ seids: [UInt64]) {
-        if backlogs[agent] == nil { turns.append(agent) }
-        backlogs[agent, default: Backlog(seids: [])].seids = seids
-        backlogs[agent]!.head = 0
-        dropIfDone(agent)
+        drop(agent)
+        guard !seids.isEmpty else { return }
+        backlogs[agent] = Backlog(seids: seids)
+        turns.append(agent)
     }
 
     /// The next session to push, if the windows allow one: `agent`'s
     /// first (it just answered, freeing its place in the windows), then
     /// the other agents' in turn. Each session is handed out once, and
     /// what came of it told (`pushed`) before the next is asked for.
-    mutating func next(preferring agent: IPv6Address?) -> (agent: IPv6Address, seid: UInt64)? {
+    mutating func next(preferring agent: IPv6Address) -> (agent: IPv6Address, seid: UInt64)? {
         guard inFlight < total else { return nil }
-        if let agent, let seid = take(from: agent) { return (agent, seid) }
+        if let seid = take(from: agent) { return (agent, seid) }
         for _ in 0..<turns.count {
             let other = turns[nextTurn]
             nextTurn = (nextTurn + 1) % turns.count

@@ -135,14 +135,8 @@ extension ByteWriter {
     /// room made once, the header written in one store.
     @inline(__always)
     mutating func ie<T: FixedWidthInteger>(_ type: PFCPIEType, _ value: T) {
+        guard !type.isEnterprise else { return ie(type) { $0.store(value) } }
         let size = MemoryLayout<T>.size
-        if type.isEnterprise {
-            u16(type.rawValue)
-            u16(UInt16(size + 2))
-            u16(dmmEnterpriseID)
-            store(value)
-            return
-        }
         reserve(4 + size)
         put(UInt32(type.rawValue) << 16 | UInt32(size))
         put(value)
