@@ -37,6 +37,8 @@ public struct TimerTable<Key: Hashable & Sendable>: Sendable {
 
     public mutating func cancel(_ key: Key) { deadlines[key] = nil }
 
+    public func isSet(_ key: Key) -> Bool { deadlines[key] != nil }
+
     /// The earliest live deadline.
     public mutating func next() -> Instant? {
         dropStale()

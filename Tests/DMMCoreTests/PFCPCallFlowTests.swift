@@ -218,6 +218,79 @@ import Testing
         #expect(tb.controller.sessions.values.allSatisfy { $0.acknowledged == $0.wanted })
     }
 
+    /// The controller's answer to a restarted agent's Association Setup is
+    /// lost, and the sessions it pushes at once are refused for want of an
+    /// association (72). The agent asks again and is answered from the
+    /// controller's cache, which sets nothing in motion; the sessions are
+    /// pushed again T1 after the refusals.
+    @Test func anAgentThatMissedItsAssociationAnswerGetsItsSessionsPushedAgain() {
+        var tb = Self.movedToAR2()
+        let before = tb.rules(at: "ar2")
+        tb.run(for: 1)
+        tb.startAgent("ar2")
+        tb.dropNext(from: "controller")  // the Association Setup Response
+        let mark = tb.sent.count
+        tb.run(for: 3)
+        #expect(tb.sent[mark...].contains { $0.from == "ar2" && $0.message.cause == .noEstablishedAssociation })
+        #expect(tb.agents["ar2"]!.sessionCount == 1 && tb.rules(at: "ar2") == before)
+        #expect(tb.controller.sessions.values.allSatisfy { $0.isProgrammed })
+    }
+
+    /// An agent restarted twice within a second keeps its Recovery Time
+    /// Stamp. The second one's Association Setup Request must still not
+    /// pass for the first one's sent again, or it would be answered from
+    /// the controller's cache, with none of its sessions pushed, and at its
+    /// resynchronization it would release the rules it found.
+    @Test func anAgentRestartedTwiceWithinASecondGetsItsSessionsPushedAgain() {
+        var tb = Self.movedToAR2()
+        let before = tb.rules(at: "ar2")
+        tb.run(for: Seconds(nanoseconds: 1_100_000_000 - tb.now.nanoseconds % 1_000_000_000))  // 0.1 s into a second
+        tb.startAgent("ar2")
+        tb.run(for: 0.2)
+        tb.startAgent("ar2")
+        tb.run(for: 3)
+        #expect(tb.agents["ar2"]!.sessionCount == 1 && tb.rules(at: "ar2") == before)
+        #expect(tb.agents["ar2"]!.counters.unconfirmedReleased == 0)
+    }
+
+    /// A session the agent keeps from before (the controller came back
+    /// without it, from an earlier store) holds the same rule as one the
+    /// controller then set up anew: the stale one is released at the
+    /// resynchronization, and the rule stays for the new one.
+    @Test func aRuleOfAReleasedSessionThatAnotherHoldsStays() {
+        var tb = T(agents: 1)
+        tb.run(for: 0.5)
+        let empty = tb.controller.snapshot
+        tb.place(Self.prefix, anchor: "ar1", serving: "ar1")
+        tb.run(for: 1)
+        tb.restartController(restoring: empty)
+        tb.run(for: 0.1)
+        tb.place(Self.prefix, anchor: "ar1", serving: "ar1")
+        tb.run(for: 3)
+        #expect(tb.agents["ar1"]!.counters.unconfirmedReleased == 1 && tb.agents["ar1"]!.sessionCount == 1)
+        #expect(tb.rules(at: "ar1") == [.deliver(Self.prefix, link: Self.link("ar1"))])
+    }
+
+    /// The agent a node left restarts while its session's deletion is on
+    /// the way: associating anew, it has the session forgotten without an
+    /// answer. That is the move's last step but the anchor's, which then
+    /// follows at once rather than buffer for good.
+    @Test func aMoveWhoseLastSessionIsForgottenAtAnAssociationFinishes() {
+        var tb = T()
+        tb.run(for: 0.5)
+        tb.place(Self.prefix, anchor: "ar1", serving: "ar3")
+        tb.run(for: 0.5)
+        tb.isolated = ["ar3"]
+        tb.place(Self.prefix, anchor: "ar1", serving: "ar2")
+        tb.run(for: 0.05)
+        #expect(tb.rules(at: "ar1") == [.buffer(Self.prefix)])
+        tb.isolated = []
+        tb.startAgent("ar3")
+        tb.run(for: 2)
+        #expect(tb.rules(at: "ar1") == [.encapsulate(Self.prefix, endpoint: T.address(2), mode: .ipv6InIPv6)])
+        #expect(tb.rules(at: "ar3").isEmpty && tb.controller.switches.isEmpty)
+    }
+
     /// A change sent to an agent that restarted and has not associated yet:
     /// it knows no such session (65), then has no association (72); the
     /// controller sets the session up anew once the agent has associated.

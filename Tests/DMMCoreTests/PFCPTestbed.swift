@@ -13,6 +13,10 @@ struct PFCPTestbed {
     /// Each agent's forwarding state as its data plane holds it (it
     /// survives a restart of the agent), and how many writes it took.
     var kernels: [String: [ForwardingRule.Key: ForwardingRule]] = [:]
+    /// The rules each agent's daemon asked for since it started: at the
+    /// agent's resynchronization the kernel is made to hold these alone,
+    /// as the daemon's rule table reconciles it.
+    var asked: [String: [ForwardingRule.Key: ForwardingRule]] = [:]
     var writes: [String: Int] = [:]
     var latency: Seconds = 0.001
     /// Datagrams from or to these agents are lost.
@@ -78,6 +82,7 @@ struct PFCPTestbed {
         var agent = DataPlaneAgent(config: agentConfigs[name]!, startedAt: now)
         agent.start(at: now)
         agents[name] = agent
+        asked[name] = [:]
         collect()
     }
 
@@ -107,10 +112,16 @@ struct PFCPTestbed {
                 case .send(let m, let to): transmit(m, from: addresses[name]!, to: to)
                 case .install(let rule):
                     kernels[name]![rule.key] = rule
+                    asked[name]![rule.key] = rule
                     writes[name]! += 1
                 case .remove(let rule):
                     if kernels[name]![rule.key] == rule { kernels[name]![rule.key] = nil }
+                    if asked[name]![rule.key] == rule { asked[name]![rule.key] = nil }
                     writes[name]! += 1
+                case .resynchronized:
+                    let (kernel, wanted) = (kernels[name]!, asked[name]!)
+                    writes[name]! += Set(kernel.keys).union(wanted.keys).filter { kernel[$0] != wanted[$0] }.count
+                    kernels[name] = wanted
                 default: break
                 }
             }

@@ -112,7 +112,7 @@ public struct DataPlaneAgent: Sendable {
     public init(config: Config, startedAt now: Instant) {
         self.config = config
         recoveryTimeStamp = ntpSeconds(now)
-        exchange = PFCPExchange(node: config.address, timing: config.timing, recoveryTimeStamp: recoveryTimeStamp)
+        exchange = PFCPExchange(node: config.address, timing: config.timing, recoveryTimeStamp: recoveryTimeStamp, started: now)
         sessions = SEIDTable(base: UInt64(recoveryTimeStamp) << 32)
     }
 
@@ -418,12 +418,18 @@ public struct DataPlaneAgent: Sendable {
     mutating func releaseUnconfirmed() {
         guard let confirmed else { return }
         self.confirmed = nil
+        var released: [ForwardingRule] = []
         for seid in sessions.seids where !confirmed.contains(OwnNumber(seid)) {
             let session = sessions.remove(seid)!
             byController[ControllerSEID(session.controller.seid)] = nil
-            change(from: session.pdrs, to: [])
+            released += session.rules
             counters.unconfirmedReleased += 1
         }
+        guard !released.isEmpty else { return }
+        // A rule a session pushed again also asks for stays: the controller
+        // may have set up anew, under another SEID, what a stale session held.
+        let kept = Set(rules)
+        for rule in released where !kept.contains(rule) { actions.append(.remove(rule)) }
     }
 
     mutating func releaseAll() {

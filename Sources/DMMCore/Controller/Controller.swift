@@ -245,6 +245,9 @@ public struct Controller: Sendable {
 
     enum Timer: Hashable, Sendable {
         case heartbeat(IPv6Address)
+        /// An agent refused a session for want of an association it had
+        /// been answered: its sessions are pushed again then.
+        case pushAgain(IPv6Address)
     }
 
     public let config: Config
@@ -280,12 +283,12 @@ public struct Controller: Sendable {
     /// Moves waiting for their last step.
     var switches: [IPv6Prefix: Switch] = [:]
 
-    public init(config: Config, startedAt now: Instant) { self.init(config: config, recoveryTimeStamp: ntpSeconds(now)) }
+    public init(config: Config, startedAt now: Instant) { self.init(config: config, recoveryTimeStamp: ntpSeconds(now), startedAt: now) }
 
-    init(config: Config, recoveryTimeStamp: UInt32) {
+    init(config: Config, recoveryTimeStamp: UInt32, startedAt now: Instant) {
         self.config = config
         self.recoveryTimeStamp = recoveryTimeStamp
-        exchange = PFCPExchange(node: config.address, timing: config.timing, recoveryTimeStamp: recoveryTimeStamp)
+        exchange = PFCPExchange(node: config.address, timing: config.timing, recoveryTimeStamp: recoveryTimeStamp, started: now)
         sessions = SEIDTable(base: UInt64(recoveryTimeStamp) << 32)
         backlogs = PushBacklogs(window: config.window, total: config.totalWindow)
     }
@@ -362,7 +365,8 @@ public struct Controller: Sendable {
     /// within the second of its predecessor takes the next second, so that
     /// the agents still see that it changed.
     public init(config: Config, startedAt now: Instant, restoring snapshot: Snapshot) {
-        self.init(config: config, recoveryTimeStamp: snapshot.recoveryTimeStamp.map { max(ntpSeconds(now), $0 &+ 1) } ?? ntpSeconds(now))
+        self.init(config: config, recoveryTimeStamp: snapshot.recoveryTimeStamp.map { max(ntpSeconds(now), $0 &+ 1) } ?? ntpSeconds(now),
+                  startedAt: now)
         for a in snapshot.associations { associations[a.agent] = a }
         noteAgentsDown()  // observers do not run in an initializer
         for var s in snapshot.sessions {
@@ -395,6 +399,9 @@ public struct Controller: Sendable {
         for timer in timers.expire(at: now) {
             switch timer {
             case .heartbeat(let agent): heartbeat(agent, at: now)
+            case .pushAgain(let agent):
+                // One that went down meanwhile gets them when it is heard again.
+                if associations[agent]?.status == .up { pushAgain(to: agent, at: now) }
             }
         }
     }
@@ -482,8 +489,12 @@ public struct Controller: Sendable {
         let (agent, prefix, next) = sessions[at: i].next(from: config.address, into: &outgoing)
         switch next {
         case .waiting: break
-        case .programmed: actions.append(.programmed(agent: agent, prefix: prefix))
-        case .emptied: forget(seid)
+        case .programmed:
+            actions.append(.programmed(agent: agent, prefix: prefix))
+            completeSwitch(of: prefix, at: now)
+        case .emptied:
+            forget(seid)
+            completeSwitch(of: prefix, at: now)
         case .request: send(outgoing, to: agent, purpose: .session(seid), at: now)
         }
     }
@@ -549,13 +560,19 @@ public struct Controller: Sendable {
         if m.cause?.isAcceptance != true {
             counters.sessionsRefused += 1
             actions.append(.sessionRefused(agent: agent, prefix: prefix, cause: m.cause ?? .requestRejected))
-            // An agent associating again gets the session whole, as wanted,
-            // once it has (`associate`), not before.
-            if m.cause == .noEstablishedAssociation { return }
+            // The agent has not (yet) got the answer to its Association
+            // Setup: lost, it asks again and is answered from the cache,
+            // which runs no `associate`; overtaken by this request, it
+            // arrives after. Either way nothing else pushes the session, so
+            // the agent's sessions are pushed again T1 after the first such
+            // refusal (a new association pushes them at once).
+            if m.cause == .noEstablishedAssociation {
+                if !timers.isSet(.pushAgain(agent)) { timers.set(.pushAgain(agent), at: now + config.timing.t1) }
+                return
+            }
         }
         if let load = m.loadControl { heard(load: load, from: agent) }
         push(at: i, at: now)
-        completeSwitch(of: prefix, at: now)
     }
 
     // MARK: Associations, heartbeats and load (FM-find:2, FM-cpdp:2)
@@ -597,6 +614,7 @@ public struct Controller: Sendable {
         // agent matches by SEID. The requests in flight to it are
         // forgotten (and its backlog, started anew).
         exchange.forget(peer: sender)
+        timers.cancel(.pushAgain(sender))
         resetSessions(of: sender)
         return r
     }
@@ -720,6 +738,7 @@ public struct Controller: Sendable {
     mutating func release(_ agent: IPv6Address) {
         associations[agent] = nil
         timers.cancel(.heartbeat(agent))
+        timers.cancel(.pushAgain(agent))
         exchange.forget(peer: agent)
         backlogs.drop(agent)
         resetSessions(of: agent)

@@ -43,12 +43,16 @@ extension Controller {
         let prefix = placement.prefix
         var wanted = wanted
         switches[prefix] = nil
+        let move = holder.map { Switch(buffering: $0, final: wanted[$0] ?? []) }
         if let holder {
-            switches[prefix] = Switch(buffering: holder, final: wanted[holder] ?? [])
             wanted[holder] = [.buffer(prefix)]
             program([.buffer(prefix)], at: holder, for: prefix, at: now)
         }
         program(wanted, for: prefix, at: now)
+        // The move waits from here: `completeSwitch` runs whenever a session
+        // is programmed, and while the agents were given their rules one
+        // not yet given them looked done with its part.
+        switches[prefix] = move
         if let serving = placement.serving, serving.agent != placement.anchor {
             actions.append(.placed(prefix: prefix, at: serving.agent, by: method))
         }

@@ -52,11 +52,20 @@ struct PFCPExchange: Sendable {
     private var spare: [[UInt8]] = []
     private(set) var counters = PFCPCounters()
 
-    init(node: IPv6Address, timing: PFCPTiming, recoveryTimeStamp: UInt32) {
+    /// `started`: when the node started, within the second of its
+    /// Recovery Time Stamp. The first sequence number counts the
+    /// milliseconds of both, 256 numbers apart: a node restarted within
+    /// the second of the last keeps its Recovery Time Stamp, and starting
+    /// from the same number as before, its first request would be taken
+    /// for the one before it, sent again, and answered from the peer's
+    /// cache (an agent's Association Setup Request: the controller then
+    /// pushed it none of its sessions).
+    init(node: IPv6Address, timing: PFCPTiming, recoveryTimeStamp: UInt32, started: Instant) {
         self.node = node
         self.timing = timing
         self.recoveryTimeStamp = recoveryTimeStamp
-        requests = PFCPRequests(first: recoveryTimeStamp << 8)
+        let milliseconds = UInt64(recoveryTimeStamp) &* 1000 &+ UInt64(truncatingIfNeeded: started.nanoseconds / 1_000_000 % 1000)
+        requests = PFCPRequests(first: UInt32(truncatingIfNeeded: milliseconds) << 8)
     }
 
     /// Requests sent and not yet answered or given up.
