@@ -271,6 +271,33 @@ import Testing
         #expect(tb.rules(at: "ar1") == [.deliver(Self.prefix, link: Self.link("ar1"))])
     }
 
+    /// The controller dies with a request in flight that the agent then
+    /// carries out: the anchor's tunnel that releases a buffer (its BAR
+    /// removed). Restored, the controller does not know what the agent
+    /// holds, so the next change (the node back on the anchor's link) sets
+    /// the session up whole. Made on what was acknowledged (the buffer), it
+    /// was refused (no BAR to remove), and the refusal took it back for good.
+    @Test func aChangeAfterAControllerRestartDoesNotRestOnWhatWasInFlight() {
+        var tb = T()
+        tb.run(for: 0.5)
+        tb.place(Self.prefix, anchor: "ar1", serving: "ar1")
+        tb.run(for: 0.5)
+        tb.place(Self.prefix, anchor: "ar1", serving: "ar2")
+        let release = ForwardingRule.encapsulate(Self.prefix, endpoint: T.address(2), mode: .ipv6InIPv6)
+        while !tb.controller.sessions.values.contains(where: { $0.agent == T.address(1) && $0.inFlight == [release] }) {
+            tb.run(for: 0.0001)
+        }
+        let committed = tb.controller.snapshot
+        tb.run(for: 0.01)
+        #expect(tb.rules(at: "ar1") == [release])
+        // Restored, it hears the node is back on the anchor's link.
+        tb.restartController(restoring: committed)
+        tb.place(Self.prefix, anchor: "ar1", serving: "ar1")
+        tb.run(for: 3)
+        #expect(tb.rules(at: "ar1") == [.deliver(Self.prefix, link: Self.link("ar1"))])
+        #expect(tb.controller.counters.sessionsRefused == 0)
+    }
+
     /// The agent a node left restarts while its session's deletion is on
     /// the way: associating anew, it has the session forgotten without an
     /// answer. That is the move's last step but the anchor's, which then

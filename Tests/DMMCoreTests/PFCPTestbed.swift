@@ -57,9 +57,9 @@ struct PFCPTestbed {
 
     /// An agent at every router and access router of `topology` (named as
     /// there, the routers with no pools), the controller moving prefixes
-    /// by anchor switching over it.
-    init(topology: Topology, buffering: Bool = true) {
-        controller = Controller(config: Controller.Config(address: Self.controllerAddress, timing: Self.timing, forwarding: .anchorSwitching,
+    /// over it by anchor switching (or `forwarding`).
+    init(topology: Topology, buffering: Bool = true, forwarding: ForwardingMethod = .anchorSwitching) {
+        controller = Controller(config: Controller.Config(address: Self.controllerAddress, timing: Self.timing, forwarding: forwarding,
                                                           topology: topology, buffering: buffering),
                                 startedAt: now)
         for node in topology.nodes where node.kind == .router || node.kind == .accessRouter {
