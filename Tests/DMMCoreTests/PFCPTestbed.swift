@@ -23,6 +23,8 @@ struct PFCPTestbed {
     var isolated: Set<String> = []
     /// How many of their next datagrams these senders lose.
     var losses: [String: Int] = [:]
+    /// How many of their next datagrams these senders have delivered twice.
+    var duplicates: [String: Int] = [:]
     var inFlight: [(at: Instant, order: Int, bytes: [UInt8], from: IPv6Address, to: IPv6Address)] = []
     var order = 0
     /// Every message sent, by whom and to whom ("controller" or an agent's name).
@@ -135,8 +137,15 @@ struct PFCPTestbed {
             losses[name(of: from)] = n - 1
             return
         }
-        order += 1
-        inFlight.append((now + latency, order, datagram, from, to))
+        var copies = 1
+        if let n = duplicates[name(of: from)], n > 0 {
+            duplicates[name(of: from)] = n - 1
+            copies = 2
+        }
+        for _ in 0..<copies {
+            order += 1
+            inFlight.append((now + latency, order, datagram, from, to))
+        }
     }
 
     /// Delivers raw bytes to `to` from `from` now, as a hostile peer would.
