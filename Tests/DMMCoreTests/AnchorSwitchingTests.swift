@@ -256,6 +256,21 @@ import Testing
         #expect(tb.rules(at: "ar1") == [.encapsulate(hnp1, endpoint: T.address(3), mode: .ipv6InIPv6)])
         #expect(Self.entries(tb, hnp1)["ar2"] == nil)
     }
+
+    /// A node attaching at an access router that is down is anchored at
+    /// another access router, never at a router between them: those
+    /// registered no prefixes, and handing one out of no pool stopped the
+    /// controller.
+    @Test func aNodeAtAnAccessRouterThatIsDownIsAnchoredAtAnotherAccessRouter() throws {
+        var tb = T(topology: try TopologyTests.tree())
+        tb.run(for: 0.5)
+        tb.isolated = ["ar1"]
+        tb.run(for: 3)  // its heartbeats unanswered: marked down
+        #expect(tb.controller.associations[tb.addresses["ar1"]!]?.status == .down)
+        let p = try #require(tb.attach("mn", at: "ar1").first?.prefix)
+        #expect(tb.controller.anchor(of: p).map(tb.name(of:)) == "ar2", "the least loaded access router up, lowest address first")
+        #expect(Self.everyAgent.filter { !$0.hasPrefix("ar") }.allSatisfy { !tb.controller.canAnchor(at: tb.addresses[$0]!) })
+    }
 }
 
 extension PFCPTestbed {

@@ -31,6 +31,46 @@ import Testing
         }
     }
 
+    /// One disturbance drawn from `random`: an agent's or the controller's
+    /// next datagrams lost or repeated, an agent cut off or let back, an
+    /// agent or the controller restarted (the latter from its store, then
+    /// `placeAgain`, as its daemon places every prefix again); what it was.
+    static func disturb(_ tb: inout PFCPTestbed, _ random: inout SplitMix64, placeAgain: (inout PFCPTestbed) -> Void) -> String {
+        let agents = tb.agents.keys.sorted()
+        switch Int.random(in: 0..<5, using: &random) {
+        case 0, 1:
+            let sender = (agents + ["controller"]).randomElement(using: &random)!
+            let n = Int.random(in: 1...4, using: &random)
+            if Bool.random(using: &random) {
+                tb.losses[sender, default: 0] += n
+                return "\(sender) loses \(n)"
+            }
+            tb.duplicates[sender, default: 0] += n
+            return "\(sender) repeats \(n)"
+        case 2:
+            let a = agents.randomElement(using: &random)!
+            if tb.isolated.remove(a) == nil { tb.isolated.insert(a) }
+            return "\(a) \(tb.isolated.contains(a) ? "cut off" : "let back")"
+        case 3:
+            let a = agents.randomElement(using: &random)!
+            tb.startAgent(a)
+            return "\(a) restarts"
+        default:
+            tb.restartController()
+            placeAgain(&tb)
+            return "controller restarts"
+        }
+    }
+
+    /// The network whole again, for long enough that heartbeats find every
+    /// agent and each agent's resynchronization passes.
+    static func heal(_ tb: inout PFCPTestbed) {
+        tb.isolated = []
+        tb.losses = [:]
+        tb.duplicates = [:]
+        tb.run(for: 10)
+    }
+
     @Test(arguments: [ForwardingMethod.indirection, .anchorSwitching], 0..<100 as Range<UInt64>)
     func anyMixOfLossIsolationAndRestartsEndsAsACalmRunOfTheLastPlacements(method: ForwardingMethod, seed: UInt64) {
         var random = SplitMix64(seed: seed)
@@ -39,7 +79,6 @@ import Testing
         let tree = method == .anchorSwitching
         var tb = Self.network(method, tree: tree, buffering: buffering)
         tb.run(for: 0.5)
-        let agents = tb.agents.keys.sorted()
         // Two prefixes of each pool, and their anchor.
         let prefixes = tb.agentConfigs.keys.sorted().flatMap { a in
             tb.agentConfigs[a]!.pools.prefix(1).flatMap { pool in
@@ -57,33 +96,13 @@ import Testing
                 tb.place(p, anchor: anchor, serving: at)
                 last[p] = at
                 story.append("place \(p) at \(at ?? "none")")
-            case 4:
-                let sender = pick(agents + ["controller"])
-                let n = Int.random(in: 1...4, using: &random)
-                tb.losses[sender, default: 0] += n
-                story.append("\(sender) loses \(n)")
-            case 5:
-                let sender = pick(agents + ["controller"])
-                let n = Int.random(in: 1...4, using: &random)
-                tb.duplicates[sender, default: 0] += n
-                story.append("\(sender) repeats \(n)")
-            case 6:
-                let a = pick(agents)
-                if tb.isolated.remove(a) == nil { tb.isolated.insert(a) }
-                story.append("\(a) \(tb.isolated.contains(a) ? "cut off" : "let back")")
-            case 7:
-                let a = pick(agents)
-                tb.startAgent(a)
-                story.append("\(a) restarts")
-            case 8:
-                // As the daemon does: from its store, then every prefix
-                // placed again by the location management (`placeAgain`).
-                tb.restartController()
-                for (p, anchor) in prefixes {
-                    guard let at = last[p], let at else { continue }
-                    tb.place(p, anchor: anchor, serving: at)
-                }
-                story.append("controller restarts")
+            case 4..<9:
+                story.append(Self.disturb(&tb, &random) { tb in
+                    for (p, anchor) in prefixes {
+                        guard let at = last[p], let at else { continue }
+                        tb.place(p, anchor: anchor, serving: at)
+                    }
+                })
             default:
                 break
             }
@@ -91,35 +110,100 @@ import Testing
             tb.run(for: pause)
             story.append("\(pause)")
         }
-        // The network whole again: heartbeats find every agent, each
-        // agent's resynchronization passes.
-        tb.isolated = []
-        tb.losses = [:]
-        tb.duplicates = [:]
-        tb.run(for: 10)
+        Self.heal(&tb)
+        Self.expectConverged(tb, method: method, tree: tree, buffering: buffering, to: prefixes.compactMap { p, anchor in
+            last[p].map { Placement(prefix: p, anchor: tb.addresses[anchor]!, serving: $0.map { .init(agent: tb.addresses[$0]!, link: PFCPCallFlowTests.link($0)) }) }
+        }, told: "\(method) seed \(seed), buffering \(buffering): " + story.joined(separator: ", "))
+    }
 
-        // What a calm run of the last placements ends with. A prefix placed
-        // while a router of its switched path was down goes by indirection
-        // instead, and stays so until it moves again: either is right.
+    /// The same through the location management: nodes attach, leave, and
+    /// start and end flows on their prefixes, and the controller's rules
+    /// end as a calm run of where the location management then has each
+    /// prefix (every node on a link at the end: one away has its packets
+    /// held).
+    @Test(arguments: [ForwardingMethod.indirection, .anchorSwitching], 0..<100 as Range<UInt64>)
+    func nodesComingGoingAndUsingPrefixesThroughLossAndRestartsEndWhereTheLocationManagementHasThem(method: ForwardingMethod,
+                                                                                                  seed: UInt64) {
+        var random = SplitMix64(seed: seed)
+        func pick<C: Collection>(_ c: C) -> C.Element { c.randomElement(using: &random)! }
+        let buffering = Bool.random(using: &random)
+        let tree = method == .anchorSwitching
+        var tb = Self.network(method, tree: tree, buffering: buffering)
+        tb.run(for: 0.5)
+        let accessRouters = tb.agentConfigs.keys.filter { !tb.agentConfigs[$0]!.pools.isEmpty }.sorted()
+        let nodes = ["mn1", "mn2", "mn3"]
+        var story: [String] = []
+        for _ in 0..<60 {
+            switch Int.random(in: 0..<10, using: &random) {
+            case 0..<2:
+                let (node, ar) = (pick(nodes), pick(accessRouters))
+                _ = tb.attach(node, at: ar)
+                story.append("\(node) attaches at \(ar)")
+            case 2:
+                let node = pick(nodes)
+                guard let at = tb.location.attachments[MobileNodeID(node)] else { break }
+                tb.detach(node, from: tb.name(of: at.agent))
+                story.append("\(node) leaves")
+            case 3:
+                let held = nodes.flatMap { tb.location.nodes[MobileNodeID($0)] ?? [] }
+                guard !held.isEmpty else { break }
+                let (h, active) = (pick(held), Bool.random(using: &random))
+                tb.flows(h.prefix, active: active)
+                story.append("flows \(active ? "on" : "off") \(h.prefix)")
+            case 4..<9:
+                story.append(Self.disturb(&tb, &random) { tb in
+                    tb.location.placeAgain(controller: &tb.controller, now: tb.now)
+                    tb.collect()
+                })
+            default:
+                break
+            }
+            let pause = Seconds(nanoseconds: Int64.random(in: 0...400, using: &random) * 1_000_000)
+            tb.run(for: pause)
+            story.append("\(pause)")
+        }
+        for node in nodes where tb.location.attachments[MobileNodeID(node)] == nil && tb.location.nodes[MobileNodeID(node)] != nil {
+            let ar = pick(accessRouters)
+            _ = tb.attach(node, at: ar)
+            story.append("\(node) attaches at \(ar)")
+        }
+        Self.heal(&tb)
+        // Where the location management has each prefix: every prefix a
+        // node holds, served where it is.
+        var placements: [Placement] = []
+        for node in nodes.map(MobileNodeID.init) {
+            for h in tb.location.nodes[node] ?? [] {
+                placements.append(Placement(prefix: h.prefix, anchor: h.anchor, serving: tb.location.attachments[node]))
+            }
+        }
+        Self.expectConverged(tb, method: method, tree: tree, buffering: buffering, to: placements,
+                             told: "\(method) seed \(seed), buffering \(buffering): " + story.joined(separator: ", "))
+    }
+
+    /// Once the network is whole again: every prefix's rules at every
+    /// agent are those a calm run of `placements` ends with (under anchor
+    /// switching, or the indirection it falls back to for a prefix placed
+    /// while a router of its path was down, until it moves again); the
+    /// controller knows exactly what each agent holds; every session is
+    /// programmed; no move waits; nothing is left to push again. `told`
+    /// says what happened on the way.
+    static func expectConverged(_ tb: PFCPTestbed, method: ForwardingMethod, tree: Bool, buffering: Bool,
+                                to placements: [Placement], told: String) {
         let methods: [ForwardingMethod] = tree ? [method, .indirection] : [method]
         let calm = methods.map { m -> PFCPTestbed in
-                var c = Self.network(m, tree: tree, buffering: buffering)
-                c.run(for: 0.5)
-                for (p, anchor) in prefixes {
-                    guard let at = last[p] else { continue }
-                    c.place(p, anchor: anchor, serving: at)
-                }
-                c.run(for: 2)
-                return c
-            }
-
-        // A failure tells what happened on the way.
-        let told = "\(method) seed \(seed), buffering \(buffering): " + story.joined(separator: ", ")
-        for (p, _) in prefixes {
-            let found = Self.rules(of: p, in: tb)
-            #expect(calm.contains { Self.rules(of: p, in: $0) == found }, "\(p): \(found) in \(told)")
+            var c = Self.network(m, tree: tree, buffering: buffering)
+            c.run(for: 0.5)
+            for p in placements { c.controller.place(p, at: c.now) }
+            c.collect()
+            c.run(for: 2)
+            return c
         }
-        for a in agents {
+        for p in Set(placements.map(\.prefix)).union(tb.controller.sessions.values.map(\.prefix)) {
+            let found = Self.rules(of: p, in: tb)
+            let right = calm.map { Self.rules(of: p, in: $0) }
+            #expect(right.contains(found), "\(p): \(found), not any of \(right), in \(told)")
+        }
+        for a in tb.agents.keys.sorted() {
             let address = tb.addresses[a]!
             // The controller knows what each agent holds, and it is all there.
             #expect(Set(tb.controller.rules(at: address)) == tb.rules(at: a), "\(a) in \(told)")

@@ -439,10 +439,11 @@ public struct Controller: Sendable {
         associations.keys.sorted().first { associations[$0]!.anchors(prefix) }
     }
 
-    /// Whether a new node may be anchored at `agent`: it is up and its load
-    /// is within the limit.
+    /// Whether a new node may be anchored at `agent`: it registered
+    /// prefixes (a router between access routers has none), is up, and its
+    /// load is within the limit.
     public func canAnchor(at agent: IPv6Address) -> Bool {
-        guard let a = associations[agent], a.status == .up else { return false }
+        guard let a = associations[agent], a.status == .up, a.pools.contains(where: { !$0.prefixes.isEmpty }) else { return false }
         return (a.load ?? 0) <= config.loadLimit
     }
 

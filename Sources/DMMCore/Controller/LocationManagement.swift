@@ -280,7 +280,8 @@ public struct LocationManagement: Sendable {
             }
             pools[anchor] = made
         }
-        for i in pools[anchor]!.indices {
+        // None registered (a block longer than /64 is none): nothing to hand out.
+        for i in (pools[anchor] ?? []).indices {
             if let p = pools[anchor]![i].allocate() { return p }
         }
         return nil
