@@ -324,6 +324,29 @@ import Testing
         #expect(tb.controller.sessions.isEmpty)
     }
 
+    /// An agent restarted twice within a second keeps its Recovery Time
+    /// Stamp, yet gives its sessions SEIDs its first life did not: a change
+    /// the controller sent for a session of the first life, still on its
+    /// way, must not land on another session of the second.
+    @Test func aChangeForAnAgentsEarlierLifeLandsOnNoSessionOfItsNext() {
+        var tb = T(agents: 2, buffering: false)
+        tb.run(for: Seconds(nanoseconds: 1_100_000_000 - tb.now.nanoseconds % 1_000_000_000))  // 0.1 s into a second
+        tb.startAgent("ar1")
+        tb.run(for: 0.02)
+        let (a, b) = (Self.prefix, IPv6Prefix("2001:db8:1:6::/64")!)
+        tb.place(a, anchor: "ar1", serving: "ar1")
+        tb.place(b, anchor: "ar1", serving: "ar1")
+        tb.run(for: 0.02)
+        // A's change to ar1 is lost, and sent again once ar1, restarted,
+        // has associated and been pushed B, its one session then.
+        tb.dropNext(from: "controller")
+        tb.place(a, anchor: "ar1", serving: "ar2")
+        tb.startAgent("ar1")
+        tb.run(for: 3)
+        #expect(tb.rules(at: "ar1") == [.encapsulate(a, endpoint: T.address(2), mode: .ipv6InIPv6), .deliver(b, link: Self.link("ar1"))])
+        #expect(tb.agents["ar1"]!.sessionCount == 2 && tb.controller.sessions.values.allSatisfy { $0.isProgrammed })
+    }
+
     /// The agent a node left restarts while its session's deletion is on
     /// the way: associating anew, it has the session forgotten without an
     /// answer. That is the move's last step but the anchor's, which then

@@ -76,49 +76,73 @@ import Testing
         tb.run(for: 10)
     }
 
+    /// A run on a fresh network of `method`, as its seed draws it.
+    struct Run {
+        let method: ForwardingMethod
+        let tree: Bool
+        let buffering: Bool
+        var random: SplitMix64
+        var tb: PFCPTestbed
+        var story: [String] = []
+
+        init(_ method: ForwardingMethod, seed: UInt64) {
+            self.method = method
+            tree = method == .anchorSwitching
+            random = SplitMix64(seed: seed)
+            buffering = Bool.random(using: &random)
+            tb = PFCPConvergenceTests.network(method, tree: tree, buffering: buffering)
+            tb.run(for: 0.5)
+        }
+
+        mutating func pick<C: Collection>(_ c: C) -> C.Element { c.randomElement(using: &random)! }
+
+        /// 60 steps, each then a pause of up to 0.4 s: `act` (4 in 10),
+        /// a disturbance (5 in 10), or nothing.
+        mutating func steps(act: (inout Run) -> String?, placeAgain: (inout PFCPTestbed) -> Void) {
+            for _ in 0..<60 {
+                switch Int.random(in: 0..<10, using: &random) {
+                case 0..<4: if let done = act(&self) { story.append(done) }
+                case 4..<9: story.append(PFCPConvergenceTests.disturb(&tb, &random, placeAgain: placeAgain))
+                default: break
+                }
+                let pause = Seconds(nanoseconds: Int64.random(in: 0...400, using: &random) * 1_000_000)
+                tb.run(for: pause)
+                story.append("\(pause)")
+            }
+        }
+
+        /// What happened, for a failure to tell.
+        func told(_ seed: UInt64) -> String { "\(method) seed \(seed), buffering \(buffering): " + story.joined(separator: ", ") }
+    }
+
     @Test(arguments: [ForwardingMethod.indirection, .anchorSwitching], 0..<100 as Range<UInt64>)
     func anyMixOfLossIsolationAndRestartsEndsAsACalmRunOfTheLastPlacements(method: ForwardingMethod, seed: UInt64) {
-        var random = SplitMix64(seed: seed)
-        func pick<C: Collection>(_ c: C) -> C.Element { c.randomElement(using: &random)! }
-        let buffering = Bool.random(using: &random)
-        let tree = method == .anchorSwitching
-        var tb = Self.network(method, tree: tree, buffering: buffering)
-        tb.run(for: 0.5)
+        var run = Run(method, seed: seed)
         // Two prefixes of each pool, and their anchor.
-        let prefixes = tb.agentConfigs.keys.sorted().flatMap { a in
-            tb.agentConfigs[a]!.pools.prefix(1).flatMap { pool in
+        let prefixes = run.tb.agentConfigs.keys.sorted().flatMap { a in
+            run.tb.agentConfigs[a]!.pools.prefix(1).flatMap { pool in
                 (1...2).map { k in (IPv6Prefix(IPv6Address(high: pool.address.high | UInt64(k), low: 0), length: 64), a) }
             }
         }
         let serving = prefixes.map(\.1)
         var last: [IPv6Prefix: String?] = [:]
-        var story: [String] = []
-        for _ in 0..<60 {
-            switch Int.random(in: 0..<10, using: &random) {
-            case 0..<4:
-                let (p, anchor) = pick(prefixes)
-                let at: String? = Int.random(in: 0..<4, using: &random) == 0 ? nil : pick(serving)
+        run.steps(act: { run in
+            let (p, anchor) = run.pick(prefixes)
+            let at: String? = Int.random(in: 0..<4, using: &run.random) == 0 ? nil : run.pick(serving)
+            run.tb.place(p, anchor: anchor, serving: at)
+            last[p] = at
+            return "place \(p) at \(at ?? "none")"
+        }, placeAgain: { tb in
+            for (p, anchor) in prefixes {
+                guard let at = last[p], let at else { continue }
                 tb.place(p, anchor: anchor, serving: at)
-                last[p] = at
-                story.append("place \(p) at \(at ?? "none")")
-            case 4..<9:
-                story.append(Self.disturb(&tb, &random) { tb in
-                    for (p, anchor) in prefixes {
-                        guard let at = last[p], let at else { continue }
-                        tb.place(p, anchor: anchor, serving: at)
-                    }
-                })
-            default:
-                break
             }
-            let pause = Seconds(nanoseconds: Int64.random(in: 0...400, using: &random) * 1_000_000)
-            tb.run(for: pause)
-            story.append("\(pause)")
-        }
-        Self.heal(&tb)
-        Self.expectConverged(tb, method: method, tree: tree, buffering: buffering, to: prefixes.compactMap { p, anchor in
+        })
+        Self.heal(&run.tb)
+        let tb = run.tb
+        Self.expectConverged(run, to: prefixes.compactMap { p, anchor in
             last[p].map { Placement(prefix: p, anchor: tb.addresses[anchor]!, serving: $0.map { .init(agent: tb.addresses[$0]!, link: PFCPCallFlowTests.link($0)) }) }
-        }, told: "\(method) seed \(seed), buffering \(buffering): " + story.joined(separator: ", "))
+        }, told: run.told(seed))
     }
 
     /// The same through the location management: nodes attach, leave, and
@@ -129,60 +153,46 @@ import Testing
     @Test(arguments: [ForwardingMethod.indirection, .anchorSwitching], 0..<100 as Range<UInt64>)
     func nodesComingGoingAndUsingPrefixesThroughLossAndRestartsEndWhereTheLocationManagementHasThem(method: ForwardingMethod,
                                                                                                   seed: UInt64) {
-        var random = SplitMix64(seed: seed)
-        func pick<C: Collection>(_ c: C) -> C.Element { c.randomElement(using: &random)! }
-        let buffering = Bool.random(using: &random)
-        let tree = method == .anchorSwitching
-        var tb = Self.network(method, tree: tree, buffering: buffering)
-        tb.run(for: 0.5)
-        let accessRouters = tb.agentConfigs.keys.filter { !tb.agentConfigs[$0]!.pools.isEmpty }.sorted()
+        var run = Run(method, seed: seed)
+        let accessRouters = run.tb.agentConfigs.keys.filter { !run.tb.agentConfigs[$0]!.pools.isEmpty }.sorted()
         let nodes = ["mn1", "mn2", "mn3"]
-        var story: [String] = []
-        for _ in 0..<60 {
-            switch Int.random(in: 0..<10, using: &random) {
-            case 0..<2:
-                let (node, ar) = (pick(nodes), pick(accessRouters))
-                _ = tb.attach(node, at: ar)
-                story.append("\(node) attaches at \(ar)")
+        run.steps(act: { run in
+            switch Int.random(in: 0..<4, using: &run.random) {
+            case 0, 1:
+                let (node, ar) = (run.pick(nodes), run.pick(accessRouters))
+                _ = run.tb.attach(node, at: ar)
+                return "\(node) attaches at \(ar)"
             case 2:
-                let node = pick(nodes)
-                guard let at = tb.location.attachments[MobileNodeID(node)] else { break }
-                tb.detach(node, from: tb.name(of: at.agent))
-                story.append("\(node) leaves")
-            case 3:
-                let held = nodes.flatMap { tb.location.nodes[MobileNodeID($0)] ?? [] }
-                guard !held.isEmpty else { break }
-                let (h, active) = (pick(held), Bool.random(using: &random))
-                tb.flows(h.prefix, active: active)
-                story.append("flows \(active ? "on" : "off") \(h.prefix)")
-            case 4..<9:
-                story.append(Self.disturb(&tb, &random) { tb in
-                    tb.location.placeAgain(controller: &tb.controller, now: tb.now)
-                    tb.collect()
-                })
+                let node = run.pick(nodes)
+                guard let at = run.tb.location.attachments[MobileNodeID(node)] else { return nil }
+                run.tb.detach(node, from: run.tb.name(of: at.agent))
+                return "\(node) leaves"
             default:
-                break
+                let held = nodes.flatMap { run.tb.location.nodes[MobileNodeID($0)] ?? [] }
+                guard !held.isEmpty else { return nil }
+                let (h, active) = (run.pick(held), Bool.random(using: &run.random))
+                run.tb.flows(h.prefix, active: active)
+                return "flows \(active ? "on" : "off") \(h.prefix)"
             }
-            let pause = Seconds(nanoseconds: Int64.random(in: 0...400, using: &random) * 1_000_000)
-            tb.run(for: pause)
-            story.append("\(pause)")
+        }, placeAgain: { tb in
+            tb.location.placeAgain(controller: &tb.controller, now: tb.now)
+            tb.collect()
+        })
+        for node in nodes where run.tb.location.attachments[MobileNodeID(node)] == nil && run.tb.location.nodes[MobileNodeID(node)] != nil {
+            let ar = run.pick(accessRouters)
+            _ = run.tb.attach(node, at: ar)
+            run.story.append("\(node) attaches at \(ar)")
         }
-        for node in nodes where tb.location.attachments[MobileNodeID(node)] == nil && tb.location.nodes[MobileNodeID(node)] != nil {
-            let ar = pick(accessRouters)
-            _ = tb.attach(node, at: ar)
-            story.append("\(node) attaches at \(ar)")
-        }
-        Self.heal(&tb)
+        Self.heal(&run.tb)
         // Where the location management has each prefix: every prefix a
         // node holds, served where it is.
         var placements: [Placement] = []
         for node in nodes.map(MobileNodeID.init) {
-            for h in tb.location.nodes[node] ?? [] {
-                placements.append(Placement(prefix: h.prefix, anchor: h.anchor, serving: tb.location.attachments[node]))
+            for h in run.tb.location.nodes[node] ?? [] {
+                placements.append(Placement(prefix: h.prefix, anchor: h.anchor, serving: run.tb.location.attachments[node]))
             }
         }
-        Self.expectConverged(tb, method: method, tree: tree, buffering: buffering, to: placements,
-                             told: "\(method) seed \(seed), buffering \(buffering): " + story.joined(separator: ", "))
+        Self.expectConverged(run, to: placements, told: run.told(seed))
     }
 
     /// Once the network is whole again: every prefix's rules at every
@@ -192,11 +202,11 @@ import Testing
     /// controller knows exactly what each agent holds; every session is
     /// programmed; no move waits; nothing is left to push again. `told`
     /// says what happened on the way.
-    static func expectConverged(_ tb: PFCPTestbed, method: ForwardingMethod, tree: Bool, buffering: Bool,
-                                to placements: [Placement], told: String) {
-        let methods: [ForwardingMethod] = tree ? [method, .indirection] : [method]
+    static func expectConverged(_ run: Run, to placements: [Placement], told: String) {
+        let tb = run.tb
+        let methods: [ForwardingMethod] = run.tree ? [run.method, .indirection] : [run.method]
         let calm = methods.map { m -> PFCPTestbed in
-            var c = Self.network(m, tree: tree, buffering: buffering)
+            var c = Self.network(m, tree: run.tree, buffering: run.buffering)
             c.run(for: 0.5)
             for p in placements { c.controller.place(p, at: c.now) }
             c.collect()

@@ -113,7 +113,7 @@ public struct DataPlaneAgent: Sendable {
         self.config = config
         recoveryTimeStamp = ntpSeconds(now)
         exchange = PFCPExchange(node: config.address, timing: config.timing, recoveryTimeStamp: recoveryTimeStamp, started: now)
-        sessions = SEIDTable(base: UInt64(recoveryTimeStamp) << 32)
+        sessions = SEIDTable(base: startMilliseconds(recoveryTimeStamp: recoveryTimeStamp, started: now) << 32)
     }
 
     var policy: AgentPolicy { AgentPolicy(tunnelMode: config.tunnelMode, pools: config.pools) }

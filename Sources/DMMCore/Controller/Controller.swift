@@ -307,7 +307,7 @@ public struct Controller: Sendable {
         self.config = config
         self.recoveryTimeStamp = recoveryTimeStamp
         exchange = PFCPExchange(node: config.address, timing: config.timing, recoveryTimeStamp: recoveryTimeStamp, started: now)
-        sessions = SEIDTable(base: UInt64(recoveryTimeStamp) << 32)
+        sessions = SEIDTable(base: startMilliseconds(recoveryTimeStamp: recoveryTimeStamp, started: now) << 32)
         backlogs = PushBacklogs(window: config.window, total: config.totalWindow)
     }
 

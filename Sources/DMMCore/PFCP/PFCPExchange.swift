@@ -52,20 +52,14 @@ struct PFCPExchange: Sendable {
     private var spare: [[UInt8]] = []
     private(set) var counters = PFCPCounters()
 
-    /// `started`: when the node started, within the second of its
-    /// Recovery Time Stamp. The first sequence number counts the
-    /// milliseconds of both, 256 numbers apart: a node restarted within
-    /// the second of the last keeps its Recovery Time Stamp, and starting
-    /// from the same number as before, its first request would be taken
-    /// for the one before it, sent again, and answered from the peer's
-    /// cache (an agent's Association Setup Request: the controller then
-    /// pushed it none of its sessions).
+    /// `started`: when the node started. The first sequence number counts
+    /// the milliseconds of its start, 256 numbers apart (`startMilliseconds`).
     init(node: IPv6Address, timing: PFCPTiming, recoveryTimeStamp: UInt32, started: Instant) {
         self.node = node
         self.timing = timing
         self.recoveryTimeStamp = recoveryTimeStamp
-        let milliseconds = UInt64(recoveryTimeStamp) &* 1000 &+ UInt64(truncatingIfNeeded: started.nanoseconds / 1_000_000 % 1000)
-        requests = PFCPRequests(first: UInt32(truncatingIfNeeded: milliseconds) << 8)
+        let start = startMilliseconds(recoveryTimeStamp: recoveryTimeStamp, started: started)
+        requests = PFCPRequests(first: UInt32(truncatingIfNeeded: start) << 8)
     }
 
     /// Requests sent and not yet answered or given up.

@@ -296,6 +296,17 @@ public func ntpSeconds(_ t: Instant) -> UInt32 {
     UInt32(truncatingIfNeeded: t.nanoseconds / 1_000_000_000 + 2_208_988_800)
 }
 
+/// A node's start in milliseconds: its Recovery Time Stamp's, and those of
+/// `started` within the second. Two starts within one second share the
+/// stamp; numbers a node gives from its start (its first request's, its
+/// SEIDs) must still differ from its predecessor's, or the peer takes them
+/// for the predecessor's: a first request for one sent again (answered
+/// from the cache), a change for a session of the predecessor applied to
+/// another.
+func startMilliseconds(recoveryTimeStamp: UInt32, started: Instant) -> UInt64 {
+    UInt64(recoveryTimeStamp) &* 1000 &+ UInt64(truncatingIfNeeded: started.nanoseconds / 1_000_000 % 1000)
+}
+
 extension PFCPMessage {
     /// The answer owed to a request that does not decode (TS 29.244 section
     /// 7.6): nil unless its header reads as a request; Version Not Supported

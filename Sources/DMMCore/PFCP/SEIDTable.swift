@@ -8,8 +8,9 @@
 /// through a controller and an agent then read memory no cache held
 /// (`dmm bench controller`, BENCHMARKS.md, stop 33).
 ///
-/// An SEID given here is `base`, the node's Recovery Time Stamp in the high
-/// 32 bits (so a restarted node does not give out its predecessor's SEIDs),
+/// An SEID given here is `base` in the high 32 bits, the milliseconds of the
+/// node's start (`startMilliseconds`: so a node restarted, even within the
+/// second, does not give out its predecessor's SEIDs),
 /// then 4 bits counting the slot's uses (so an SEID is not given again as
 /// soon as its session is gone, and a late message for the old session
 /// finds none), then the slot, 28 bits. A freed slot is used again first.
