@@ -389,14 +389,15 @@ public struct Controller: Sendable {
         noteAgentsDown()  // observers do not run in an initializer
         for var s in snapshot.sessions {
             s.anchoredHere = anchors(s.prefix, at: s.agent)
-            // A request may have been in flight, and carried out, when the
-            // controller died: what the agent holds of a session it set up
-            // is not known until the session is pushed whole (at the agent's
-            // new association, or sooner if a change comes first). A change
-            // made on what was acknowledged would be refused where the agent
-            // moved on, and the refusal would take the change back. (One
-            // it never acknowledged is set up whole anyway.)
-            s.heldUnknown = s.agentSEID != nil
+            // A session with a change not yet acknowledged had a request in
+            // flight, perhaps carried out, when the controller died: what
+            // the agent holds of it is not known until it is pushed whole.
+            // A change made on what was acknowledged would be refused where
+            // the agent moved on, and the refusal would take the change
+            // back. (One it never acknowledged is set up whole anyway; the
+            // others are pushed whole at the agent's new association, not
+            // before: all at once, they would meet the agent associating.)
+            s.heldUnknown = s.agentSEID != nil && s.wanted != s.acknowledged
             sessionOf[OwnPrefix(s.prefix), default: [:]][s.agent] = s.seid
             sessions.restore(s, as: s.seid)
         }
