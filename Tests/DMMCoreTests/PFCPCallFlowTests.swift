@@ -298,32 +298,6 @@ import Testing
         #expect(tb.controller.counters.sessionsRefused == 0)
     }
 
-    /// An establishment on its way when its agent restarts and associates
-    /// anew, overtaken in the network by the association's answer: the
-    /// agent carries it out after it associated. The controller, which
-    /// wanted nothing of the session any more, does not forget the session
-    /// while that request may still arrive, and deletes it once answered;
-    /// forgotten at the association, the session stayed at the agent.
-    @Test func anEstablishmentOvertakenByAnAssociationLeavesNothingBehind() throws {
-        var tb = T(agents: 2)
-        tb.run(for: 0.5)
-        tb.isolated = ["ar2"]
-        let mark = tb.sent.count
-        let p = IPv6Prefix("2001:db8:2:5::/64")!
-        tb.place(p, anchor: "ar2", serving: "ar2")
-        let late = try #require(tb.sent[mark...].first { $0.message.type == .sessionEstablishmentRequest }?.message)
-        tb.place(p, anchor: "ar2", serving: nil)  // its flows end: nothing wanted
-        tb.run(for: 0.05)
-        tb.isolated = []
-        tb.startAgent("ar2")
-        tb.run(for: 0.01)
-        #expect(tb.agents["ar2"]!.isAssociated)
-        tb.inject(try late.encode(), from: T.controllerAddress, to: "ar2")
-        tb.run(for: 3)
-        #expect(tb.agents["ar2"]!.sessionCount == 0 && tb.rules(at: "ar2").isEmpty)
-        #expect(tb.controller.sessions.isEmpty)
-    }
-
     /// An agent restarted twice within a second keeps its Recovery Time
     /// Stamp, yet gives its sessions SEIDs its first life did not: a change
     /// the controller sent for a session of the first life, still on its

@@ -124,12 +124,6 @@ public struct Controller: Sendable {
         /// answers lost. Not stored: a restarted controller pushes every
         /// session again, and the agent releases those it does not get.
         var heldUnknown = false
-        /// Its agent associated anew while its request was in flight: the
-        /// request is left to be answered (or given up), for a request sent
-        /// again after it could be overtaken by it in the network, and the
-        /// session is then pushed whole (what the agent did before its new
-        /// association, the agent does not count as pushed again). Not stored.
-        var pushWhole = false
 
         public init(agent: IPv6Address, prefix: IPv6Prefix, seid: UInt64, agentSEID: UInt64? = nil, wanted: [ForwardingRule],
                     acknowledged: [ForwardingRule]) {
@@ -217,10 +211,6 @@ public struct Controller: Sendable {
                     acknowledged = []
                 }
             }
-            if pushWhole {
-                pushWhole = false
-                if agentSEID != nil { heldUnknown = true }
-            }
             return (agent, prefix)
         }
 
@@ -236,13 +226,6 @@ public struct Controller: Sendable {
             agentSEID = nil
             acknowledged = []
             heldUnknown = false
-            pushWhole = false
-        }
-
-        /// Its agent associated anew: set up anew, or, with a request in
-        /// flight, pushed whole once that is answered (`pushWhole`).
-        mutating func reassociated() {
-            if inFlight == nil { reset() } else { pushWhole = true }
         }
 
         /// Its request in flight given up: the agent may have carried it
@@ -255,7 +238,6 @@ public struct Controller: Sendable {
         mutating func lost() {
             guard let asked = inFlight else { return }
             inFlight = nil
-            pushWhole = false
             if agentSEID == nil { acknowledged = asked }
             heldUnknown = true
         }
@@ -639,16 +621,11 @@ public struct Controller: Sendable {
         timers.set(.heartbeat(sender), at: now + config.timing.heartbeatInterval)
         // A new association, after a restart of either side: every session
         // is to be pushed again (after this answer), as an establishment the
-        // agent matches by SEID (and its backlog, started anew). A request
-        // in flight to it stays so until answered or given up: one sent
-        // again now could be overtaken by it, and the agent would carry out
-        // the older after the newer.
+        // agent matches by SEID. The requests in flight to it are
+        // forgotten (and its backlog, started anew).
+        exchange.forget(peer: sender)
         timers.cancel(.pushAgain(sender))
-        for i in sessions.indices where sessions[at: i].agent == sender {
-            sessions[at: i].reassociated()
-            noteChanged(at: i)
-        }
-        readAnchoring(of: sender)
+        resetSessions(of: sender)
         return r
     }
 
@@ -779,8 +756,8 @@ public struct Controller: Sendable {
         actions.append(.associationChanged(agent: agent, status: .down))
     }
 
-    /// Nothing of `agent`'s sessions is at the agent any more (its
-    /// association was released), and its pools may have changed.
+    /// Nothing of `agent`'s sessions is at the agent any more (it
+    /// associated anew, or was released), and its pools may have changed.
     mutating func resetSessions(of agent: IPv6Address) {
         for i in sessions.indices where sessions[at: i].agent == agent {
             sessions[at: i].reset()
