@@ -213,7 +213,7 @@ struct PFCPExchangeTests {
     static func address(_ d: [UInt8]) -> UnsafeRawPointer? { d.withUnsafeBytes { $0.baseAddress } }
 
     @Test func aRequestAnsweredLendsItsDatagramToTheNextUnlessItIsHeld() throws {
-        var exchange = PFCPExchange(node: IPv6Address("2001:db8:ffff::100")!, timing: PFCPTiming(), recoveryTimeStamp: 1, started: Instant(seconds: 0))
+        var exchange = PFCPExchange(node: IPv6Address("2001:db8:ffff::100")!, timing: PFCPTiming(), recoveryTimeStamp: 1, start: 0)
         // Held by the caller: the next request is written elsewhere.
         let held = exchange.request(heartbeat(11), to: peer, for: .heartbeat, at: now)!
         let heldBytes = held.map { $0 }  // a copy of its own
@@ -237,7 +237,7 @@ struct PFCPExchangeTests {
     }
 
     @Test func anAnswerForgottenLendsItsDatagramToTheNext() throws {
-        var exchange = PFCPExchange(node: IPv6Address("2001:db8:ffff::100")!, timing: PFCPTiming(), recoveryTimeStamp: 1, started: Instant(seconds: 0))
+        var exchange = PFCPExchange(node: IPv6Address("2001:db8:ffff::100")!, timing: PFCPTiming(), recoveryTimeStamp: 1, start: 0)
         var r = PFCPMessage(.heartbeatResponse, sequence: 5)
         r.recoveryTimeStamp = 1
         let first = exchange.answer(r, to: peer, at: now)!

@@ -112,8 +112,9 @@ public struct DataPlaneAgent: Sendable {
     public init(config: Config, startedAt now: Instant) {
         self.config = config
         recoveryTimeStamp = ntpSeconds(now)
-        exchange = PFCPExchange(node: config.address, timing: config.timing, recoveryTimeStamp: recoveryTimeStamp, started: now)
-        sessions = SEIDTable(base: startMilliseconds(recoveryTimeStamp: recoveryTimeStamp, started: now) << 32)
+        let start = startMilliseconds(recoveryTimeStamp: recoveryTimeStamp, started: now)
+        exchange = PFCPExchange(node: config.address, timing: config.timing, recoveryTimeStamp: recoveryTimeStamp, start: start)
+        sessions = SEIDTable(base: start << 32)
     }
 
     var policy: AgentPolicy { AgentPolicy(tunnelMode: config.tunnelMode, pools: config.pools) }

@@ -121,8 +121,9 @@ public struct Controller: Sendable {
         var unstored = false
         /// Whether what the agent holds is not known: a request was given
         /// up (`lost`), and the agent may have carried it out, only its
-        /// answers lost. Not stored: a restarted controller pushes every
-        /// session again, and the agent releases those it does not get.
+        /// answers lost; or the controller was restored with a change of the
+        /// session pending. Not stored: a restored controller sets it again
+        /// where a change is pending, and pushes every session again.
         var heldUnknown = false
 
         public init(agent: IPv6Address, prefix: IPv6Prefix, seid: UInt64, agentSEID: UInt64? = nil, wanted: [ForwardingRule],
@@ -288,8 +289,9 @@ public struct Controller: Sendable {
     init(config: Config, recoveryTimeStamp: UInt32, startedAt now: Instant) {
         self.config = config
         self.recoveryTimeStamp = recoveryTimeStamp
-        exchange = PFCPExchange(node: config.address, timing: config.timing, recoveryTimeStamp: recoveryTimeStamp, started: now)
-        sessions = SEIDTable(base: startMilliseconds(recoveryTimeStamp: recoveryTimeStamp, started: now) << 32)
+        let start = startMilliseconds(recoveryTimeStamp: recoveryTimeStamp, started: now)
+        exchange = PFCPExchange(node: config.address, timing: config.timing, recoveryTimeStamp: recoveryTimeStamp, start: start)
+        sessions = SEIDTable(base: start << 32)
         backlogs = PushBacklogs(window: config.window, total: config.totalWindow)
     }
 
@@ -377,8 +379,10 @@ public struct Controller: Sendable {
             // A change made on what was acknowledged would be refused where
             // the agent moved on, and the refusal would take the change
             // back. (One it never acknowledged is set up whole anyway; the
-            // others are pushed whole at the agent's new association, not
-            // before: all at once, they would meet the agent associating.)
+            // others are pushed whole at the agent's new association, a
+            // window at a time, not before: the daemon places every prefix
+            // again at once after a restart, and each would go outside the
+            // windows.)
             s.heldUnknown = s.agentSEID != nil && s.wanted != s.acknowledged
             sessionOf[OwnPrefix(s.prefix), default: [:]][s.agent] = s.seid
             sessions.restore(s, as: s.seid)

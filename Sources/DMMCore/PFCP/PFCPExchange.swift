@@ -52,13 +52,12 @@ struct PFCPExchange: Sendable {
     private var spare: [[UInt8]] = []
     private(set) var counters = PFCPCounters()
 
-    /// `started`: when the node started. The first sequence number counts
-    /// the milliseconds of its start, 256 numbers apart (`startMilliseconds`).
-    init(node: IPv6Address, timing: PFCPTiming, recoveryTimeStamp: UInt32, started: Instant) {
+    /// `start`: the milliseconds of the node's start (`startMilliseconds`),
+    /// which the first sequence number counts, 256 numbers apart.
+    init(node: IPv6Address, timing: PFCPTiming, recoveryTimeStamp: UInt32, start: UInt64) {
         self.node = node
         self.timing = timing
         self.recoveryTimeStamp = recoveryTimeStamp
-        let start = startMilliseconds(recoveryTimeStamp: recoveryTimeStamp, started: started)
         requests = PFCPRequests(first: UInt32(truncatingIfNeeded: start) << 8)
     }
 
