@@ -46,19 +46,41 @@ public final class Reactor {
     public func stop() { stopping = true }
 
     /// Runs until a signal or `stop()`. `timeout` gives the milliseconds to
-    /// the next deadline (nil: none); `tick` runs after every wake-up.
+    /// the next deadline (nil: none); `tick` runs after every wake-up, once
+    /// what was waiting is read (`drain`).
     public func run(timeout: () -> Int32?, tick: () throws -> Void, onError: (Error) -> Void) {
         while !stopping {
             var fds = handlers.keys.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             let wait = timeout().map { max(0, min($0, 60_000)) } ?? 60_000
             let n = poll(&fds, nfds_t(fds.count), wait)
             if n < 0 && errno != EINTR { onError(ReactorFailure(description: "poll: errno \(errno)")); return }
-            for p in fds where p.revents != 0 {
-                do { try handlers[p.fd]?() } catch { onError(error) }
-            }
+            for p in fds where p.revents != 0 { drain(p.fd, onError: onError) }
             do { try tick() } catch { onError(error) }
         }
     }
+
+    /// Runs `fd`'s handler, and again while more is waiting, up to
+    /// `batch` times, before the engines' timers are looked at (`tick`): a
+    /// process that was not scheduled for a while (a loaded machine) wakes
+    /// to timers run out and a socket holding what they waited for. Read
+    /// one datagram per wake-up, an agent took a heartbeat whose answer
+    /// waited behind others for lost, and released at its resynchronization
+    /// sessions whose pushes were still in its socket. The bound gives the
+    /// other sockets their turn under a flood.
+    private func drain(_ fd: Int32, onError: (Error) -> Void) {
+        for _ in 0..<Self.batch {
+            guard let handler = handlers[fd] else { return }
+            do { try handler() } catch {
+                onError(error)
+                return
+            }
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&p, 1, 0) == 1, p.revents & Int16(POLLIN) != 0 else { return }
+        }
+    }
+
+    /// Handler runs for one socket between two looks at the timers.
+    public static let batch = 1024
 }
 
 /// The time the daemons hand their engines: the system's wall clock, since
