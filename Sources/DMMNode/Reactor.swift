@@ -63,10 +63,10 @@ public final class Reactor {
     /// `batch` times, before the engines' timers are looked at (`tick`): a
     /// process that was not scheduled for a while (a loaded machine) wakes
     /// to timers run out and a socket holding what they waited for. Read
-    /// one datagram per wake-up, an agent took a heartbeat whose answer
-    /// waited behind others for lost, and released at its resynchronization
-    /// sessions whose pushes were still in its socket. The bound gives the
-    /// other sockets their turn under a flood.
+    /// one datagram per wake-up, an agent could take a heartbeat whose
+    /// answer waited behind others for lost, or release at its
+    /// resynchronization sessions whose pushes were still in its socket.
+    /// The bound gives the other sockets their turn under a flood.
     private func drain(_ fd: Int32, onError: (Error) -> Void) {
         for _ in 0..<Self.batch {
             guard let handler = handlers[fd] else { return }
