@@ -82,6 +82,8 @@ final class AgentSide {
                 log.info("associated", metadata: ["controller": "\(controller)"])
             case .controllerLost:
                 log.warning("controller-lost", metadata: ["controller": "\(config.controller)"])
+            case .controllerHeardAgain:
+                log.info("controller-heard-again", metadata: ["controller": "\(config.controller)"])
             case .resynchronized:
                 rules.apply()
                 do {

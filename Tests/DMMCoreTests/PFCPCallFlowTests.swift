@@ -383,6 +383,38 @@ import Testing
         #expect(tb.agents["ar2"]!.sessionCount == 1)
     }
 
+    /// An agent that loses the controller for a while (heartbeats
+    /// unanswered both ways) keeps its association and sessions: heard
+    /// again, it does not associate anew, releases nothing, and only the
+    /// session that changed meanwhile is pushed to it (whole, its request
+    /// having been given up), not every session it holds.
+    @Test func anAgentThatLostTheControllerForAWhileKeepsItsAssociationAndSessions() {
+        var tb = Self.movedToAR2()
+        let other = IPv6Prefix("2001:db8:1:6::/64")!
+        tb.place(other, anchor: "ar1", serving: "ar1")
+        tb.run(for: 0.5)
+        let mark = tb.sent.count
+        tb.isolated = ["ar1"]
+        tb.run(for: 3)
+        #expect(tb.agentActions["ar1"]?.contains(.controllerLost) == true)
+        #expect(tb.controller.associations[T.address(1)]?.status == .down)
+        tb.place(other, anchor: "ar1", serving: "ar2")
+        tb.run(for: 1)
+        tb.isolated = []
+        tb.run(for: 3)
+        #expect(tb.agentActions["ar1"]?.contains(.controllerHeardAgain) == true)
+        #expect(tb.messages(.associationSetupRequest, from: mark).isEmpty)
+        let establishments = tb.sent[mark...].filter { $0.to == "ar1" && $0.message.type == .sessionEstablishmentRequest }
+        #expect(establishments.count == 1)
+        #expect(tb.agents["ar1"]!.counters.unconfirmedReleased == 0)
+        #expect(tb.controller.associations[T.address(1)]?.status == .up)
+        #expect(tb.controller.sessions.values.allSatisfy { $0.isProgrammed })
+        var calm = Self.movedToAR2()
+        calm.place(other, anchor: "ar1", serving: "ar2")
+        calm.run(for: 0.5)
+        for name in ["ar1", "ar2", "ar3"] { #expect(tb.rules(at: name) == calm.rules(at: name), "\(name)") }
+    }
+
     /// A controller restart the agent learns of only by associating again
     /// (it had lost the controller first) is counted as one.
     @Test func aControllerRestartSeenAfterLosingItIsCountedOnce() {

@@ -98,6 +98,9 @@ public struct DataPlaneAgent: Sendable {
     /// at the next is a restart, whether a heartbeat told of it or the
     /// agent had lost the controller meanwhile.
     var lastControllerRecovery: UInt32?
+    /// Whether the controller left the last heartbeat unanswered, and
+    /// nothing was heard from it since.
+    var controllerLost = false
     var exchange: PFCPExchange
     /// The answer to each session request, written in place: the box of
     /// IEs it holds (Node ID, F-SEID) is kept from one answer to the next
@@ -214,11 +217,24 @@ public struct DataPlaneAgent: Sendable {
         }
     }
 
-    /// The controller is unreachable: keep the rules (packets still flow)
-    /// and keep asking to associate.
+    /// The controller is unreachable. Associated, the agent keeps the
+    /// association, its sessions and their rules (packets still flow; the
+    /// controller keeps the sessions too, and pushes whatever it could not
+    /// meanwhile once it hears the agent again), and heartbeats on: an
+    /// answer with another Recovery Time Stamp is a restart, and only then
+    /// does it associate anew (`heard`). Associating again after every
+    /// loss, it had every session pushed again and a resynchronization
+    /// each time: on a loaded machine, where heartbeats go unanswered
+    /// while thousands of sessions are pushed, that began again and again.
+    /// Not associated, it keeps asking to associate.
     mutating func givenUp(_ p: PFCPRequests.Pending, at now: Instant) {
         guard p.purpose == .association || p.purpose == .heartbeat else { return }
-        if isAssociated { actions.append(.controllerLost) }
+        if isAssociated {
+            guard p.purpose == .heartbeat else { return }
+            if !controllerLost { actions.append(.controllerLost) }
+            controllerLost = true
+            return
+        }
         timers.cancel(.heartbeat)
         associate(at: now)
     }
@@ -230,6 +246,10 @@ public struct DataPlaneAgent: Sendable {
         guard sender == config.controller else {
             counters.dropped[.notTheController, default: 0] += 1
             return
+        }
+        if controllerLost {
+            controllerLost = false
+            actions.append(.controllerHeardAgain)
         }
         switch exchange.receive(bytes, from: sender, at: now, seid: { self.sessions[$0]?.controller.seid }) {
         case .request(let m):
@@ -468,8 +488,11 @@ public enum AgentAction: Hashable, Sendable {
     case remove(ForwardingRule)
     /// The controller accepted the association.
     case associated(controller: IPv6Address)
-    /// The controller stopped answering; rules stay as they are.
+    /// The controller stopped answering heartbeats; the association,
+    /// sessions and rules stay as they are.
     case controllerLost
+    /// A message from the controller after it was lost.
+    case controllerHeardAgain
     /// The controller had time to push every session again after the
     /// association: a rule of this agent that no session asks for is stale.
     case resynchronized
