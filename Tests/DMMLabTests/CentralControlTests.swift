@@ -60,10 +60,10 @@ final class CentralControlTests {
 
     /// The daemons' T1, N1 and resynchronization; heartbeats often, so
     /// that a restart is heard soon. With T1 0.2 s, N1 2 and a 1-s
-    /// resynchronization, three busy processes beside the test on two cores
-    /// had the agent take the controller for lost while 3,000 nodes
-    /// attached, and release sessions at its resynchronization whose pushes
-    /// were slow to come (4 runs of 4 failed; 4 of 4 passed with these).
+    /// resynchronization, beside three busy processes on two cores, the
+    /// pushes of 3,000 sessions paused for over a second, and the agent
+    /// released at its resynchronization the sessions not yet pushed
+    /// (3 runs of 4; 4 of 4 passed with these).
     static let timing = PFCPTiming(t1: 0.5, n1: 3, heartbeatInterval: 0.5)
 
     func startController() throws {
