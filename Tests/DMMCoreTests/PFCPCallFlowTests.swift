@@ -415,6 +415,86 @@ import Testing
         for name in ["ar1", "ar2", "ar3"] { #expect(tb.rules(at: name) == calm.rules(at: name), "\(name)") }
     }
 
+    /// A restored controller that marked an agent down, the agent cut off
+    /// before it heard of the restart, pushes it nothing when it hears it
+    /// again, until the agent has associated with it: the association
+    /// would forget those requests, and one that the association's answer
+    /// overtook would still be carried out.
+    @Test func anAgentNotYetAssociatedWithARestoredControllerIsPushedNothingBeforeItAssociates() {
+        var tb = Self.movedToAR2()
+        tb.isolated = ["ar1"]
+        tb.restartController()
+        tb.run(for: 2)
+        #expect(tb.controller.associations[T.address(1)]?.status == .down)
+        // A session for ar1 whose request is lost meanwhile: it needs a request.
+        let other = IPv6Prefix("2001:db8:1:6::/64")!
+        tb.place(other, anchor: "ar1", serving: "ar1")
+        tb.run(for: 1)
+        let mark = tb.sent.count
+        tb.isolated = []
+        tb.run(for: 3)
+        let associated = tb.sent[mark...].firstIndex { $0.to == "ar1" && $0.message.type == .associationSetupResponse }
+        #expect(associated != nil)
+        #expect(!tb.sent[mark..<(associated ?? tb.sent.endIndex)].contains { $0.to == "ar1" && $0.message.type.isSessionMessage })
+        #expect(tb.rules(at: "ar1").contains(.deliver(other, link: Self.link("ar1"))))
+        #expect(tb.controller.sessions.values.allSatisfy { $0.isProgrammed })
+    }
+
+    /// An agent asks to associate one Association Setup Request at a time:
+    /// a heartbeat of its given up while it waits for the answer does not
+    /// send another (two associations, the second's answer overtaken by
+    /// sessions pushed after the first, started its resynchronization again
+    /// without them).
+    @Test func anAgentAsksToAssociateOnceAtATime() throws {
+        let timing = T.timing
+        let controller = T.controllerAddress
+        var now = Instant(seconds: 1_795_000_000)
+        var agent = DataPlaneAgent(config: .init(address: T.address(1), controller: controller, pools: [T.block(1)],
+                                                 poolIdentity: "ar1", timing: timing), startedAt: now)
+        var associationRequests: [UInt32] = []
+        func sent(_ agent: inout DataPlaneAgent) throws -> [PFCPMessage] {
+            let messages = try agent.pollActions().compactMap { a -> PFCPMessage? in
+                guard case .send(let d, _) = a else { return nil }
+                return try PFCPMessage.decode(d)
+            }
+            associationRequests += messages.filter { $0.type == .associationSetupRequest }.map(\.sequence)
+            return messages
+        }
+        func fromController(_ m: PFCPMessage) throws { agent.handle(.pfcp(try m.encode(), from: controller), at: now) }
+        agent.start(at: now)
+        let setup = try #require(try sent(&agent).first)
+        var answer = PFCPMessage(.associationSetupResponse, sequence: setup.sequence)
+        answer.nodeID = .ipv6(controller)
+        answer.cause = .requestAccepted
+        answer.recoveryTimeStamp = 100
+        try fromController(answer)
+        _ = try sent(&agent)
+        #expect(agent.isAssociated)
+        // Its heartbeat goes out, unanswered; then the controller's, with
+        // another Recovery Time Stamp, makes it associate anew.
+        now = now + timing.heartbeatInterval
+        agent.handleTimeout(at: now)
+        #expect(try sent(&agent).map(\.type) == [.heartbeatRequest])
+        now = now + 0.05
+        var heartbeat = PFCPMessage(.heartbeatRequest, sequence: 7)
+        heartbeat.recoveryTimeStamp = 101
+        try fromController(heartbeat)
+        _ = try sent(&agent)
+        #expect(associationRequests.count == 2)
+        // Up to just before the Association Setup Request is given up, T1 x
+        // (N1 + 1) after it was sent; the heartbeat, sent 50 ms before it,
+        // is given up meanwhile.
+        let end = now + Seconds(timing.t1.seconds * Double(timing.n1 + 1) - 0.02)
+        while now < end {
+            now = now + 0.01
+            agent.handleTimeout(at: now)
+            _ = try sent(&agent)
+        }
+        #expect(agent.pfcpCounters.unanswered == 1, "the heartbeat given up")
+        #expect(associationRequests.count == 2 + timing.n1, "sent again N1 times")
+        #expect(Set(associationRequests.dropFirst()).count == 1, "one Association Setup Request, sent again")
+    }
+
     /// A controller restart the agent learns of only by associating again
     /// (it had lost the controller first) is counted as one.
     @Test func aControllerRestartSeenAfterLosingItIsCountedOnce() {

@@ -11,8 +11,7 @@ import Testing
 /// nothing pushed again still waiting, no move waiting, no association
 /// down. Each seed is one random mix of placements, lost and repeated
 /// datagrams, agents cut off and let back, agent and controller restarts,
-/// and time passing. (Datagrams are not reordered: see the note on requests
-/// forgotten at an association in docs/architecture.md.)
+/// datagrams overtaking each other, and time passing.
 @Suite struct PFCPConvergenceTests {
     typealias T = PFCPTestbed
 
@@ -31,14 +30,19 @@ import Testing
         }
     }
 
-    /// One disturbance drawn from `random`: an agent's or the controller's
-    /// next datagrams lost or repeated, an agent cut off or let back, an
+    /// One disturbance drawn from `random`: datagrams delayed at random by
+    /// up to 20 ms or no longer, an agent's or the controller's next
+    /// datagrams lost or repeated, an agent cut off or let back, an
     /// agent or the controller restarted (the latter from its store, then
     /// `placeAgain`, as its daemon places every prefix again); what it was.
     static func disturb(_ tb: inout PFCPTestbed, _ random: inout SplitMix64, placeAgain: (inout PFCPTestbed) -> Void) -> String {
         let agents = tb.agents.keys.sorted()
-        switch Int.random(in: 0..<5, using: &random) {
-        case 0, 1:
+        switch Int.random(in: 0..<6, using: &random) {
+        case 0:
+            // Datagrams overtake each other, or stop doing so.
+            tb.jitter = tb.jitter == 0 ? Seconds(nanoseconds: Int64.random(in: 1...20, using: &random) * 1_000_000) : 0
+            return "jitter \(tb.jitter)"
+        case 1:
             let sender = (agents + ["controller"]).randomElement(using: &random)!
             let n = Int.random(in: 1...4, using: &random)
             if Bool.random(using: &random) {
@@ -68,6 +72,7 @@ import Testing
         tb.isolated = []
         tb.losses = [:]
         tb.duplicates = [:]
+        tb.jitter = 0
         tb.run(for: 10)
     }
 

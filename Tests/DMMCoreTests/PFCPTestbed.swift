@@ -1,3 +1,4 @@
+import DMMTestSupport
 import DMMWire
 
 @testable import DMMCore
@@ -25,6 +26,10 @@ struct PFCPTestbed {
     var losses: [String: Int] = [:]
     /// How many of their next datagrams these senders have delivered twice.
     var duplicates: [String: Int] = [:]
+    /// Up to this much more than `latency` for each datagram, drawn from
+    /// `random`: datagrams then overtake each other.
+    var jitter: Seconds = 0
+    var random = SplitMix64(seed: 1)
     var inFlight: [(at: Instant, order: Int, bytes: [UInt8], from: IPv6Address, to: IPv6Address)] = []
     var order = 0
     /// Every message sent, by whom and to whom ("controller" or an agent's name).
@@ -143,8 +148,9 @@ struct PFCPTestbed {
             copies = 2
         }
         for _ in 0..<copies {
+            let delay = jitter == 0 ? 0 : Seconds(nanoseconds: Int64.random(in: 0...jitter.nanoseconds, using: &random))
             order += 1
-            inFlight.append((now + latency, order, datagram, from, to))
+            inFlight.append((now + latency + delay, order, datagram, from, to))
         }
     }
 

@@ -226,17 +226,21 @@ public struct DataPlaneAgent: Sendable {
     /// loss, it had every session pushed again and a resynchronization
     /// each time: on a loaded machine, where heartbeats go unanswered
     /// while thousands of sessions are pushed, that began again and again.
-    /// Not associated, it keeps asking to associate.
+    /// Not associated, it keeps asking to associate, one Association Setup
+    /// Request at a time: a second one sent while the first was
+    /// unanswered (a heartbeat given up meanwhile) made two associations,
+    /// and the second's answer, overtaken by the sessions pushed after the
+    /// first, started the resynchronization again without them.
     mutating func givenUp(_ p: PFCPRequests.Pending, at now: Instant) {
-        guard p.purpose == .association || p.purpose == .heartbeat else { return }
-        if isAssociated {
-            guard p.purpose == .heartbeat else { return }
+        switch (p.purpose, state) {
+        case (.heartbeat, .associated):
             if !controllerLost { actions.append(.controllerLost) }
             controllerLost = true
-            return
+        case (.heartbeat, .idle), (.association, .associating):
+            timers.cancel(.heartbeat)
+            associate(at: now)
+        default: break
         }
-        timers.cancel(.heartbeat)
-        associate(at: now)
     }
 
     // MARK: Receiving

@@ -256,6 +256,10 @@ public struct Controller: Sendable {
     public private(set) var associations: [IPv6Address: Association] = [:] {
         didSet { noteAgentsDown() }
     }
+    /// The agents that associated with this controller since it started
+    /// (not those it was restored with, which associate anew once they
+    /// hear its Recovery Time Stamp).
+    var associatedHere: Set<IPv6Address> = []
     /// Whether an agent is marked down, kept with `associations`: a message
     /// from an agent that is up (nearly every message) then needs no lookup
     /// to bring it up (`heard(from:at:)`).
@@ -618,6 +622,7 @@ public struct Controller: Sendable {
             }
         }
         associations[sender] = association
+        associatedHere.insert(sender)
         actions.append(.associationChanged(agent: sender, status: .up))
         changedAssociations.insert(sender)
         r.cause = .requestAccepted
@@ -643,14 +648,18 @@ public struct Controller: Sendable {
 
     /// Any message from an agent marked down brings it up again, and the
     /// requests given up while it was down are sent again. (One that
-    /// restarted associates again, and its sessions are pushed then.)
+    /// restarted associates again, and its sessions are pushed then; so
+    /// does one that has not associated with this controller yet, which
+    /// it does once it hears this controller's Recovery Time Stamp: pushed
+    /// before, the requests would be forgotten at its association, and one
+    /// the association's answer overtook would still be carried out.)
     mutating func heard(from agent: IPv6Address, at now: Instant) {
         guard anyAgentDown else { return }
         // Set in place, by index: read out of the table an association is
         // copied, and the table's optional subscript yields a copy to set.
         guard let i = associations.index(forKey: agent), associations.values[i].comeUp() else { return }
         actions.append(.associationChanged(agent: agent, status: .up))
-        pushAgain(to: agent, at: now)
+        if associatedHere.contains(agent) { pushAgain(to: agent, at: now) }
     }
 
     mutating func noteAgentsDown() { anyAgentDown = associations.values.contains { $0.status == .down } }
@@ -751,6 +760,7 @@ public struct Controller: Sendable {
 
     mutating func release(_ agent: IPv6Address) {
         associations[agent] = nil
+        associatedHere.remove(agent)
         timers.cancel(.heartbeat(agent))
         timers.cancel(.pushAgain(agent))
         exchange.forget(peer: agent)
