@@ -415,29 +415,44 @@ import Testing
         for name in ["ar1", "ar2", "ar3"] { #expect(tb.rules(at: name) == calm.rules(at: name), "\(name)") }
     }
 
-    /// A restored controller that marked an agent down, the agent cut off
-    /// before it heard of the restart, pushes it nothing when it hears it
-    /// again, until the agent has associated with it: the association
-    /// would forget those requests, and one that the association's answer
-    /// overtook would still be carried out.
-    @Test func anAgentNotYetAssociatedWithARestoredControllerIsPushedNothingBeforeItAssociates() {
+    /// A restored controller sends an agent no session request until the
+    /// agent has associated with it (the association forgets the requests
+    /// in flight, and one that the association's answer overtook would
+    /// still be carried out): not the prefixes placed at once, as its
+    /// daemon places every prefix again, nor, for an agent cut off before
+    /// it heard of the restart, what it was to be pushed when heard again.
+    @Test func aRestoredControllerSendsAnAgentNoSessionRequestBeforeItAssociates() {
+        let other = IPv6Prefix("2001:db8:1:6::/64")!
+        /// From `mark` on, ar1 is sent no session request before the answer
+        /// to its Association Setup, and it ends delivering `other`.
+        func expectAssociatedFirst(_ tb: PFCPTestbed, since mark: Int) {
+            let associated = tb.sent[mark...].firstIndex { $0.to == "ar1" && $0.message.type == .associationSetupResponse }
+            #expect(associated != nil)
+            #expect(!tb.sent[mark..<(associated ?? tb.sent.endIndex)].contains { $0.to == "ar1" && $0.message.type.isSessionMessage })
+            #expect(tb.rules(at: "ar1").contains(.deliver(other, link: Self.link("ar1"))))
+            #expect(tb.controller.sessions.values.allSatisfy { $0.isProgrammed })
+        }
+        // A prefix placed at once after the restart.
         var tb = Self.movedToAR2()
+        var mark = tb.sent.count
+        tb.restartController()
+        tb.place(other, anchor: "ar1", serving: "ar1")
+        tb.run(for: 1)
+        expectAssociatedFirst(tb, since: mark)
+
+        // The agent cut off before it heard of the restart, marked down,
+        // a session for it given up meanwhile, then heard again.
+        tb = Self.movedToAR2()
         tb.isolated = ["ar1"]
         tb.restartController()
         tb.run(for: 2)
         #expect(tb.controller.associations[T.address(1)]?.status == .down)
-        // A session for ar1 whose request is lost meanwhile: it needs a request.
-        let other = IPv6Prefix("2001:db8:1:6::/64")!
         tb.place(other, anchor: "ar1", serving: "ar1")
         tb.run(for: 1)
-        let mark = tb.sent.count
+        mark = tb.sent.count
         tb.isolated = []
         tb.run(for: 3)
-        let associated = tb.sent[mark...].firstIndex { $0.to == "ar1" && $0.message.type == .associationSetupResponse }
-        #expect(associated != nil)
-        #expect(!tb.sent[mark..<(associated ?? tb.sent.endIndex)].contains { $0.to == "ar1" && $0.message.type.isSessionMessage })
-        #expect(tb.rules(at: "ar1").contains(.deliver(other, link: Self.link("ar1"))))
-        #expect(tb.controller.sessions.values.allSatisfy { $0.isProgrammed })
+        expectAssociatedFirst(tb, since: mark)
     }
 
     /// An agent asks to associate one Association Setup Request at a time:

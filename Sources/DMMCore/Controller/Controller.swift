@@ -256,10 +256,12 @@ public struct Controller: Sendable {
     public private(set) var associations: [IPv6Address: Association] = [:] {
         didSet { noteAgentsDown() }
     }
-    /// The agents that associated with this controller since it started
-    /// (not those it was restored with, which associate anew once they
-    /// hear its Recovery Time Stamp).
-    var associatedHere: Set<IPv6Address> = []
+    /// The agents it was restored with that have not associated with it
+    /// yet, which they do once they hear its Recovery Time Stamp. They are
+    /// sent no session request until then: the association forgets the
+    /// requests in flight and pushes every session whole, and a request
+    /// that the association's answer overtook would still be carried out.
+    var awaitingAssociation: Set<IPv6Address> = []
     /// Whether an agent is marked down, kept with `associations`: a message
     /// from an agent that is up (nearly every message) then needs no lookup
     /// to bring it up (`heard(from:at:)`).
@@ -374,19 +376,16 @@ public struct Controller: Sendable {
         self.init(config: config, recoveryTimeStamp: snapshot.recoveryTimeStamp.map { max(ntpSeconds(now), $0 &+ 1) } ?? ntpSeconds(now),
                   startedAt: now)
         for a in snapshot.associations { associations[a.agent] = a }
+        awaitingAssociation = Set(associations.keys)
         noteAgentsDown()  // observers do not run in an initializer
         for var s in snapshot.sessions {
             s.anchoredHere = anchors(s.prefix, at: s.agent)
             // A session with a change not yet acknowledged had a request in
             // flight, perhaps carried out, when the controller died: what
-            // the agent holds of it is not known until it is pushed whole.
-            // A change made on what was acknowledged would be refused where
-            // the agent moved on, and the refusal would take the change
-            // back. (One it never acknowledged is set up whole anyway; the
-            // others are pushed whole at the agent's new association, a
-            // window at a time, not before: the daemon places every prefix
-            // again at once after a restart, and each would go outside the
-            // windows.)
+            // the agent holds of it is not known (whatever is wanted of it
+            // next, even what was acknowledged) until it is pushed whole,
+            // at the agent's new association, as every session is
+            // (nothing goes to the agent before: `awaitingAssociation`).
             s.heldUnknown = s.agentSEID != nil && s.wanted != s.acknowledged
             sessionOf[OwnPrefix(s.prefix), default: [:]][s.agent] = s.seid
             sessions.restore(s, as: s.seid)
@@ -501,6 +500,7 @@ public struct Controller: Sendable {
     /// Sends what a session needs to go from what the agent acknowledged to
     /// what is wanted, if nothing is in flight for it.
     mutating func push(at i: Int, at now: Instant) {
+        if !awaitingAssociation.isEmpty, sessions[at: i].needsRequest, awaitingAssociation.contains(sessions[at: i].agent) { return }
         let seid = sessions.seid(at: i)
         // A mutating call reaches the session in place; reading it by SEID
         // would copy it whole.
@@ -622,7 +622,7 @@ public struct Controller: Sendable {
             }
         }
         associations[sender] = association
-        associatedHere.insert(sender)
+        awaitingAssociation.remove(sender)
         actions.append(.associationChanged(agent: sender, status: .up))
         changedAssociations.insert(sender)
         r.cause = .requestAccepted
@@ -649,17 +649,14 @@ public struct Controller: Sendable {
     /// Any message from an agent marked down brings it up again, and the
     /// requests given up while it was down are sent again. (One that
     /// restarted associates again, and its sessions are pushed then; so
-    /// does one that has not associated with this controller yet, which
-    /// it does once it hears this controller's Recovery Time Stamp: pushed
-    /// before, the requests would be forgotten at its association, and one
-    /// the association's answer overtook would still be carried out.)
+    /// does one awaiting its association with this controller.)
     mutating func heard(from agent: IPv6Address, at now: Instant) {
         guard anyAgentDown else { return }
         // Set in place, by index: read out of the table an association is
         // copied, and the table's optional subscript yields a copy to set.
         guard let i = associations.index(forKey: agent), associations.values[i].comeUp() else { return }
         actions.append(.associationChanged(agent: agent, status: .up))
-        if associatedHere.contains(agent) { pushAgain(to: agent, at: now) }
+        pushAgain(to: agent, at: now)
     }
 
     mutating func noteAgentsDown() { anyAgentDown = associations.values.contains { $0.status == .down } }
@@ -760,7 +757,7 @@ public struct Controller: Sendable {
 
     mutating func release(_ agent: IPv6Address) {
         associations[agent] = nil
-        associatedHere.remove(agent)
+        awaitingAssociation.remove(agent)
         timers.cancel(.heartbeat(agent))
         timers.cancel(.pushAgain(agent))
         exchange.forget(peer: agent)
