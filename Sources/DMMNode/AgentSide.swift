@@ -120,6 +120,7 @@ final class AgentSide {
         buffered.follow(bufferCounts, into: metrics, "dmm_buffer_packets_total", label: "outcome") { $0 }
         metrics.gauge("dmm_sessions", engine.sessionCount)
         metrics.gauge("dmm_associated", engine.isAssociated ? 1 : 0)
+        metrics.gauge("dmm_controller_lost", engine.controllerLost ? 1 : 0)
         rules.recordGauges()
     }
 
@@ -133,7 +134,8 @@ final class AgentSide {
     func state(name: String) -> [String: Any] {
         let pfcp = engine.pfcpCounters
         return [
-            "name": name, "role": "agent", "associated": engine.isAssociated, "controller": "\(config.controller)",
+            "name": name, "role": "agent", "associated": engine.isAssociated, "controller_lost": engine.controllerLost,
+            "controller": "\(config.controller)",
             "sessions": engine.sessionCount,
             "rules": rules.rules.map { "\($0)" }.sorted(),
             "counters": [

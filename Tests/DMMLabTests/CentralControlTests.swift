@@ -296,6 +296,34 @@ final class CentralControlTests {
         #expect(try routes(1) == before)
     }
 
+    /// The controller stopped (SIGSTOP) for longer than the agent's
+    /// heartbeats wait: the agent takes it for lost but keeps its
+    /// association, sessions and routes, and once the controller runs
+    /// again nothing is associated, pushed or released again.
+    @Test func anAgentKeepsItsAssociationAndRoutesWhileTheControllerIsStopped() throws {
+        try startController()
+        try startAgent(1)
+        try wait("the agent associated") { try (state(controllerSocket)["associations"] as? [[String: Any]] ?? []).count == 1 }
+        try attach(0..<20, from: 1)
+        try wait("20 sessions programmed") { try sessionsProgrammed(20) }
+        let before = try routes(1)
+        let changes = try counters(agentSocket(1))["rule_changes"]
+        controller?.signal(SIGSTOP)
+        defer { controller?.signal(SIGCONT) }
+        try wait("the agent took the controller for lost") { try state(agentSocket(1))["controller_lost"] as? Bool == true }
+        #expect(try state(agentSocket(1))["associated"] as? Bool == true)
+        controller?.signal(SIGCONT)
+        try wait("the agent heard the controller again") { try state(agentSocket(1))["controller_lost"] as? Bool == false }
+        Thread.sleep(forTimeInterval: 2.5)  // past a resynchronization, were there one
+        #expect(try routes(1) == before)
+        #expect(try counters(agentSocket(1))["rule_changes"] == changes)
+        #expect(try counters(agentSocket(1))["unconfirmed_released"] == 0)
+        let log = try String(contentsOf: dir.appendingPathComponent("ar1.log"), encoding: .utf8)
+        #expect(log.components(separatedBy: "event=associated").count - 1 == 1, "associated once")
+        #expect(log.contains("event=controller-lost") && log.contains("event=controller-heard-again"))
+        #expect(try sessionsProgrammed(20))
+    }
+
     @Test func hostilePFCPIsAnsweredOrDroppedAndCountedWithNoKernelChange() throws {
         try startController()
         try startAgent(1)

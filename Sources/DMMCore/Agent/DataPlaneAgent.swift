@@ -100,7 +100,7 @@ public struct DataPlaneAgent: Sendable {
     var lastControllerRecovery: UInt32?
     /// Whether the controller left the last heartbeat unanswered, and
     /// nothing was heard from it since.
-    var controllerLost = false
+    public private(set) var controllerLost = false
     var exchange: PFCPExchange
     /// The answer to each session request, written in place: the box of
     /// IEs it holds (Node ID, F-SEID) is kept from one answer to the next
