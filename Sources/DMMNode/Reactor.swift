@@ -1,4 +1,5 @@
 import DMMCore
+import DMMLinux
 import Glibc
 
 /// The daemon's one thread: waits with poll(2) on every socket and the next
@@ -74,8 +75,7 @@ public final class Reactor {
                 onError(error)
                 return
             }
-            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            guard poll(&p, 1, 0) == 1, p.revents & Int16(POLLIN) != 0 else { return }
+            guard isReadable(fd, within: 0) else { return }
         }
     }
 

@@ -449,6 +449,13 @@ import Testing
         #expect(tb.controller.associations[T.address(1)]?.status == .down)
         tb.place(other, anchor: "ar1", serving: "ar1")
         tb.run(for: 1)
+        // Heard before it can associate (a heartbeat that got through): up
+        // again, and still nothing sent, nor counted in flight.
+        var heartbeat = PFCPMessage(.heartbeatRequest, sequence: 1)
+        heartbeat.recoveryTimeStamp = tb.agents["ar1"]!.recoveryTimeStamp
+        tb.inject(try! heartbeat.encode(), from: T.address(1), to: "controller")
+        #expect(tb.controller.associations[T.address(1)]?.status == .up)
+        #expect(tb.controller.backlogInFlight == 0)
         mark = tb.sent.count
         tb.isolated = []
         tb.run(for: 3)

@@ -136,22 +136,22 @@ struct PFCPTestbed {
     }
 
     mutating func transmit(_ datagram: [UInt8], from: IPv6Address, to: IPv6Address) {
-        sent.append((name(of: from), name(of: to), try! PFCPMessage.decode(datagram)))
-        if isolated.contains(name(of: from)) || isolated.contains(name(of: to)) { return }
-        if let n = losses[name(of: from)], n > 0 {
-            losses[name(of: from)] = n - 1
-            return
-        }
-        var copies = 1
-        if let n = duplicates[name(of: from)], n > 0 {
-            duplicates[name(of: from)] = n - 1
-            copies = 2
-        }
-        for _ in 0..<copies {
+        let (sender, receiver) = (name(of: from), name(of: to))
+        sent.append((sender, receiver, try! PFCPMessage.decode(datagram)))
+        if isolated.contains(sender) || isolated.contains(receiver) || Self.takeOne(&losses, sender) { return }
+        for _ in 0..<(Self.takeOne(&duplicates, sender) ? 2 : 1) {
             let delay = jitter == 0 ? 0 : Seconds(nanoseconds: Int64.random(in: 0...jitter.nanoseconds, using: &random))
             order += 1
             inFlight.append((now + latency + delay, order, datagram, from, to))
         }
+    }
+
+    /// Counts down one of `sender`'s next datagrams in `counts`
+    /// (`losses`, `duplicates`); whether there was one.
+    static func takeOne(_ counts: inout [String: Int], _ sender: String) -> Bool {
+        guard let n = counts[sender], n > 0 else { return false }
+        counts[sender] = n - 1
+        return true
     }
 
     /// Delivers raw bytes to `to` from `from` now, as a hostile peer would.

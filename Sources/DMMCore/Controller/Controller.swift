@@ -498,9 +498,11 @@ public struct Controller: Sendable {
     }
 
     /// Sends what a session needs to go from what the agent acknowledged to
-    /// what is wanted, if nothing is in flight for it.
-    mutating func push(at i: Int, at now: Instant) {
-        if !awaitingAssociation.isEmpty, sessions[at: i].needsRequest, awaitingAssociation.contains(sessions[at: i].agent) { return }
+    /// what is wanted, if nothing is in flight for it; whether it sent a
+    /// request.
+    @discardableResult
+    mutating func push(at i: Int, at now: Instant) -> Bool {
+        if !awaitingAssociation.isEmpty, sessions[at: i].needsRequest, awaitingAssociation.contains(sessions[at: i].agent) { return false }
         let seid = sessions.seid(at: i)
         // A mutating call reaches the session in place; reading it by SEID
         // would copy it whole.
@@ -513,8 +515,11 @@ public struct Controller: Sendable {
         case .emptied:
             forget(seid)
             completeSwitch(of: prefix, at: now)
-        case .request: send(outgoing, to: agent, purpose: .session(seid), at: now)
+        case .request:
+            send(outgoing, to: agent, purpose: .session(seid), at: now)
+            return true
         }
+        return false
     }
 
     /// Sessions of `agent` yet to be pushed again since it associated or came up again.
@@ -539,11 +544,7 @@ public struct Controller: Sendable {
     /// first (one already set up again, or in flight, sends nothing).
     mutating func pushBacklogs(preferring agent: IPv6Address, at now: Instant) {
         while let next = backlogs.next(preferring: agent) {
-            var sent = false
-            if let i = sessions.index(of: next.seid) {
-                sent = sessions[at: i].needsRequest
-                push(at: i, at: now)
-            }
+            let sent = sessions.index(of: next.seid).map { push(at: $0, at: now) } ?? false
             backlogs.pushed(next.seid, to: next.agent, sent: sent)
         }
     }
