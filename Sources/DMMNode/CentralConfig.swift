@@ -19,8 +19,9 @@ import DMMWire
 ///     t1: 0.5                             # seconds before a request is sent again
 ///     n1: 3                               # times it is sent again
 ///     heartbeat-interval: 5               # seconds
-///     resynchronization: 2                # seconds after association, and after each session pushed since,
-///                                         # before rules no session asks for go
+///     resynchronization: 2                # with a controller that does not say when it pushed every session
+///                                         # again (not this project's): seconds after association, and after
+///                                         # each session pushed since, before rules no session asks for go
 ///     resynchronization-limit: 60         # seconds after association before they go at the latest
 ///     capacity: 10000                     # sessions at which it reports a load of 100
 ///     route-protocol: 177                 # rtm_protocol of what the daemon installs

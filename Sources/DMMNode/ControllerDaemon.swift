@@ -153,6 +153,8 @@ public final class ControllerDaemon {
             case .placed(let prefix, let agent, let method):
                 metrics.count("dmm_moves_total", [("forwarding", method.rawValue)])
                 log.info("moved", metadata: ["prefix": "\(prefix)", "to": "\(agent)", "forwarding": "\(method.rawValue)"])
+            case .resynchronized(let agent, let accepted):
+                log.info("pushed-again", metadata: ["agent": "\(agent)", "notice": accepted ? "accepted" : "refused"])
             }
         }
     }

@@ -781,9 +781,53 @@ import Testing
         #expect(tb.rules(at: "ar1").isEmpty)
     }
 
-    /// Sessions that keep coming put the agent's resynchronization off only
-    /// up to its limit: a session the restarted controller does not know is
-    /// released then, though new ones still come.
+    /// A restarted controller tells the agent when it has pushed every
+    /// session again; until then the agent keeps them all, however long
+    /// the push takes, and then releases at once those not pushed. Here
+    /// the restored session's push is lost and sent again T1 (0.1 s)
+    /// later, twice the pause after which the agent would otherwise take
+    /// the push for over: it is not released meanwhile.
+    @Test func anAgentKeepsEverySessionUntilTheRestartedControllerSaysItPushedThemAll() {
+        var tb = Self.oneAgent(resynchronization: 0.05, limit: 30)
+        tb.place(Self.prefix, anchor: "ar1", serving: "ar1")
+        tb.run(for: 0.1)
+        let committed = tb.controller.snapshot
+        let forgotten = IPv6Prefix("2001:db8:1:ff::/64")!
+        tb.place(forgotten, anchor: "ar1", serving: "ar1")
+        tb.run(for: 0.1)
+        let kept = tb.rules(at: "ar1").filter { $0.prefix == Self.prefix }
+        #expect(tb.agents["ar1"]!.sessionCount == 2 && kept.count == 1)
+        var lost = false
+        tb.filter = { m, _ in
+            guard m.type == .sessionEstablishmentRequest, !lost else { return true }
+            lost = true
+            return false
+        }
+        let before = tb.agentActions["ar1"]!.count
+        tb.restartController(restoring: committed)
+        tb.run(for: 0.09)
+        #expect(lost && tb.agents["ar1"]!.sessionCount == 2, "nothing released before the notice")
+        // A notice of another association changes nothing.
+        var stale = PFCPMessage(.associationUpdateRequest, sequence: 77)
+        stale.nodeID = .ipv6(T.controllerAddress)
+        stale.resynchronization = 12345
+        tb.inject(try! stale.encode(), from: T.controllerAddress, to: "ar1")
+        #expect(tb.agents["ar1"]!.counters.dropped[.staleNotice] == 1 && tb.agents["ar1"]!.sessionCount == 2)
+        tb.run(for: 0.5)
+        #expect(tb.controllerActions.contains(.resynchronized(agent: T.address(1), accepted: true)))
+        #expect(tb.agents["ar1"]!.counters.unconfirmedReleased == 1 && tb.agents["ar1"]!.sessionCount == 1)
+        #expect(tb.rules(at: "ar1") == kept)
+        // The restored session's rule stayed in the kernel throughout.
+        let after = tb.agentActions["ar1"]![before...]
+        #expect(!after.contains { if case .remove(let r) = $0 { r.prefix == Self.prefix } else { false } }, "\(Array(after))")
+        #expect(after.contains { if case .remove(let r) = $0 { r.prefix == forgotten } else { false } })
+    }
+
+    /// From a controller that does not announce the end of its pushes
+    /// (another make: the IE taken out on the way), the agent takes a
+    /// pause in them for the end. Sessions that keep coming put that off
+    /// only up to its limit: a session the restarted controller does not
+    /// know is released then, though new ones still come.
     @Test func theAgentsWaitEndsAtItsLimitHoweverManySessionsKeepComing() {
         var tb = Self.oneAgent(resynchronization: 0.5, limit: 2)
         tb.place(Self.prefix, anchor: "ar1", serving: "ar1")
@@ -792,6 +836,10 @@ import Testing
         tb.place(IPv6Prefix("2001:db8:1:ff::/64")!, anchor: "ar1", serving: "ar1")
         tb.run(for: 0.1)
         #expect(tb.agents["ar1"]!.sessionCount == 2)
+        tb.filter = { m, _ in
+            m.resynchronization = nil
+            return true
+        }
         tb.restartController(restoring: committed)
         // A new session every 0.3 s, each before the last wait ran out.
         for i in 0..<10 {

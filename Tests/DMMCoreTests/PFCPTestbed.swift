@@ -29,6 +29,9 @@ struct PFCPTestbed {
     /// Up to this much more than `latency` for each datagram, drawn from
     /// `random`: datagrams then overtake each other.
     var jitter: Seconds = 0
+    /// Changes each message on its way, or drops it (false), as a peer of
+    /// another make would have written it or a network lost it; nil: none.
+    var filter: ((inout PFCPMessage, _ from: String) -> Bool)?
     var random = SplitMix64(seed: 1)
     var inFlight: [(at: Instant, order: Int, bytes: [UInt8], from: IPv6Address, to: IPv6Address)] = []
     var order = 0
@@ -137,7 +140,13 @@ struct PFCPTestbed {
 
     mutating func transmit(_ datagram: [UInt8], from: IPv6Address, to: IPv6Address) {
         let (sender, receiver) = (name(of: from), name(of: to))
-        sent.append((sender, receiver, try! PFCPMessage.decode(datagram)))
+        var message = try! PFCPMessage.decode(datagram)
+        sent.append((sender, receiver, message))
+        var datagram = datagram
+        if let filter {
+            guard filter(&message, sender) else { return }
+            datagram = try! message.encode()
+        }
         if isolated.contains(sender) || isolated.contains(receiver) || Self.takeOne(&losses, sender) { return }
         for _ in 0..<(Self.takeOne(&duplicates, sender) ? 2 : 1) {
             let delay = jitter == 0 ? 0 : Seconds(nanoseconds: Int64.random(in: 0...jitter.nanoseconds, using: &random))

@@ -59,10 +59,12 @@ enum PFCPSamples {
                 $0.cause = .requestAccepted
                 $0.recoveryTimeStamp = recovery + 1
                 $0.poolInformation = pools
+                $0.resynchronization = 2
             },
             message(.associationUpdateRequest, sequence: 3) {
                 $0.nodeID = .ipv6(agent)
                 $0.poolInformation = pools
+                $0.resynchronization = 0xAB_CDEF
             },
             message(.associationUpdateResponse, sequence: 3) {
                 $0.nodeID = .ipv6(controller)

@@ -71,6 +71,10 @@ struct PFCPTsharkTests {
                 e.add("pfcp.enterprise_ie_data", hex([p.length] + p.address.bytes))
             }
         }
+        if let r = m.resynchronization {
+            e.add("pfcp.enterprise_id", dmmEnterpriseID)
+            e.add("pfcp.enterprise_ie_data", hex(withUnsafeBytes(of: r.bigEndian) { Array($0) }))
+        }
         return e.fields.mapValues { $0.joined(separator: ";") }
     }
 

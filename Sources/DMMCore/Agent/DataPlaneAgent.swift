@@ -55,12 +55,12 @@ public struct DataPlaneAgent: Sendable {
 
         /// Whether the pools fit in one registration: the Association Setup
         /// Request lists them all, the controller's response echoes them
-        /// with its Cause (5 octets more), and Message Length has 16 bits.
-        /// An agent whose registration does not fit sends none (counted as
-        /// `unencodable`).
+        /// with its Cause and Resynchronization (5 and 10 octets more), and
+        /// Message Length has 16 bits. An agent whose registration does not
+        /// fit sends none (counted as `unencodable`).
         public var registrationFits: Bool {
             guard let bytes = try? associationSetupRequest(recoveryTimeStamp: 0).encode() else { return false }
-            return bytes.count + 5 - 4 <= 0xFFFF
+            return bytes.count + 5 + 10 - 4 <= 0xFFFF
         }
     }
 
@@ -94,6 +94,11 @@ public struct DataPlaneAgent: Sendable {
     var confirmed: Set<OwnNumber>?
     /// When the resynchronization comes at the latest.
     var resynchronizationDeadline = Instant(nanoseconds: 0)
+    /// The Sequence Number of the association whose resynchronization the
+    /// controller said it would announce (`PFCPMessage.resynchronization`):
+    /// until its notice, or the deadline, sessions are kept however long
+    /// the controller takes to push them.
+    var awaitedNotice: UInt32?
     /// The controller's Recovery Time Stamp at the last association: another
     /// at the next is a restart, whether a heartbeat told of it or the
     /// agent had lost the controller meanwhile.
@@ -144,9 +149,7 @@ public struct DataPlaneAgent: Sendable {
         for timer in timers.expire(at: now) {
             switch timer {
             case .heartbeat: heartbeat(at: now)
-            case .resynchronized:
-                releaseUnconfirmed()
-                actions.append(.resynchronized)
+            case .resynchronized: resynchronize()
             }
         }
     }
@@ -281,6 +284,7 @@ public struct DataPlaneAgent: Sendable {
                 r.cause = .noEstablishedAssociation
             }
             return r
+        case .associationUpdateRequest: return noticed(m)
         case .sessionEstablishmentRequest: return establish(m, at: now)
         case .sessionModificationRequest: return modify(m, at: now)
         case .sessionDeletionRequest: return delete(m)
@@ -290,6 +294,18 @@ public struct DataPlaneAgent: Sendable {
             r.cause = .serviceNotSupported
             return r
         }
+    }
+
+    /// An Association Update Request: the controller's notice that it
+    /// pushed every session again after the association named, and the
+    /// resynchronization at once. A notice of an earlier association (late,
+    /// or sent again) changes nothing; nor does a request without one.
+    mutating func noticed(_ m: PFCPMessage) -> PFCPMessage {
+        guard isAssociated else { return nodeResponse(to: m, .noEstablishedAssociation) }
+        if let sequence = m.resynchronization {
+            if sequence == awaitedNotice { resynchronize() } else { counters.dropped[.staleNotice, default: 0] += 1 }
+        }
+        return nodeResponse(to: m, .requestAccepted)
     }
 
     func nodeResponse(to m: PFCPMessage, _ cause: PFCPCause) -> PFCPMessage {
@@ -314,8 +330,9 @@ public struct DataPlaneAgent: Sendable {
             confirmed = []
             actions.append(.associated(controller: config.controller))
             timers.set(.heartbeat, at: now + config.timing.heartbeatInterval)
-            timers.set(.resynchronized, at: now + config.resynchronization)
             resynchronizationDeadline = now + config.resynchronizationLimit
+            awaitedNotice = m.resynchronization == m.sequence ? m.sequence : nil
+            timers.set(.resynchronized, at: awaitedNotice == nil ? now + config.resynchronization : resynchronizationDeadline)
             sendLoad(at: now)
         case .heartbeat:
             if case .idle = state { associate(at: now) } else { heard(controllerRecovery: m.recoveryTimeStamp, at: now) }
@@ -431,18 +448,22 @@ public struct DataPlaneAgent: Sendable {
     }
 
     /// Notes a session the controller set up or changed since it last
-    /// associated; the first time, the resynchronization is put off to
+    /// associated; the first time, unless the controller is to announce
+    /// the end of its pushes, the resynchronization is put off to
     /// `resynchronization` from now (up to its deadline).
     mutating func confirm(_ seid: UInt64, at now: Instant) {
-        guard confirmed?.insert(OwnNumber(seid)).inserted == true else { return }
+        guard confirmed?.insert(OwnNumber(seid)).inserted == true, awaitedNotice == nil else { return }
         timers.set(.resynchronized, at: min(now + config.resynchronization, resynchronizationDeadline))
     }
 
     /// Releases every session the controller did not push again since it
     /// last associated (see `confirmed`).
-    mutating func releaseUnconfirmed() {
+    mutating func resynchronize() {
+        timers.cancel(.resynchronized)
+        awaitedNotice = nil
         guard let confirmed else { return }
         self.confirmed = nil
+        defer { actions.append(.resynchronized) }
         var released: [ForwardingRule] = []
         for seid in sessions.seids where !confirmed.contains(OwnNumber(seid)) {
             let session = sessions.remove(seid)!
@@ -497,8 +518,9 @@ public enum AgentAction: Hashable, Sendable {
     case controllerLost
     /// A message from the controller after it was lost.
     case controllerHeardAgain
-    /// The controller had time to push every session again after the
-    /// association: a rule of this agent that no session asks for is stale.
+    /// The controller pushed every session again after the association
+    /// (it said so, or had the time): a rule of this agent that no session
+    /// asks for is stale.
     case resynchronized
     /// A request refused, why (for the log).
     case refused(String)
@@ -508,6 +530,8 @@ extension DataPlaneAgent {
     public enum Dropped: String, CaseIterable, Sendable {
         case notTheController = "not from the controller"
         case unexpectedMessage = "unexpected message"
+        /// A notice of the end of an earlier association's resynchronization.
+        case staleNotice = "stale resynchronization notice"
     }
 
     /// What the agent counts beside its PFCP exchanges (`pfcpCounters`).

@@ -262,6 +262,15 @@ public struct Controller: Sendable {
     /// requests in flight and pushes every session whole, and a request
     /// that the association's answer overtook would still be carried out.
     var awaitingAssociation: Set<IPv6Address> = []
+    /// The agents whose sessions are being pushed again after they
+    /// associated, by the Sequence Number of their Association Setup
+    /// Request; and whether the notice that every session is through
+    /// (`noticeResynchronization`) is in flight. An agent waiting for it
+    /// keeps its sessions however long the push takes, then releases at
+    /// once those not pushed; one left to guess the end from a pause
+    /// between pushes released sessions the controller was still to push
+    /// on a loaded machine (BENCHMARKS.md, stop 38).
+    var resynchronizing: [IPv6Address: (sequence: UInt32, noticeSent: Bool)] = [:]
     /// Whether an agent is marked down, kept with `associations`: a message
     /// from an agent that is up (nearly every message) then needs no lookup
     /// to bring it up (`heard(from:at:)`).
@@ -500,6 +509,8 @@ public struct Controller: Sendable {
     /// Sends what a session needs to go from what the agent acknowledged to
     /// what is wanted, if nothing is in flight for it; whether it sent a
     /// request.
+    /// A session whose request was sent earlier and is unanswered counts
+    /// as in flight too: its answer comes as surely.
     @discardableResult
     mutating func push(at i: Int, at now: Instant) -> Bool {
         if !awaitingAssociation.isEmpty, sessions[at: i].needsRequest, awaitingAssociation.contains(sessions[at: i].agent) { return false }
@@ -508,7 +519,7 @@ public struct Controller: Sendable {
         // would copy it whole.
         let (agent, prefix, next) = sessions[at: i].next(from: config.address, into: &outgoing)
         switch next {
-        case .waiting: break
+        case .waiting: return true
         case .programmed:
             actions.append(.programmed(agent: agent, prefix: prefix))
             completeSwitch(of: prefix, at: now)
@@ -538,6 +549,22 @@ public struct Controller: Sendable {
         // was copied out of the table.
         backlogs.start(agent, sessions.indices.filter { sessions[at: $0].agent == agent }.map(sessions.seid(at:)))
         pushBacklogs(preferring: agent, at: now)
+        noticeResynchronizations(at: now)
+    }
+
+    /// Tells each agent being resynchronized whose backlog is through
+    /// that every session is pushed again: each one was answered since the
+    /// association (or holds nothing), none waits to be pushed again after
+    /// a refusal, and the agent is up.
+    mutating func noticeResynchronizations(at now: Instant) {
+        for (agent, r) in resynchronizing where !r.noticeSent && !backlogs.holds(agent)
+            && !timers.isSet(.pushAgain(agent)) && associations[agent]?.status == .up {
+            var m = PFCPMessage(.associationUpdateRequest, sequence: 0)
+            m.nodeID = .ipv6(config.address)
+            m.resynchronization = r.sequence
+            resynchronizing[agent]!.noticeSent = true
+            send(m, to: agent, purpose: .association, at: now)
+        }
     }
 
     /// Pushes sessions from the backlogs while the windows allow, `agent`'s
@@ -555,6 +582,7 @@ public struct Controller: Sendable {
         guard !backlogs.isEmpty else { return }
         backlogs.answered(seid, by: agent)
         pushBacklogs(preferring: agent, at: now)
+        noticeResynchronizations(at: now)
     }
 
     /// Marks the session at `i` for the store.
@@ -628,6 +656,9 @@ public struct Controller: Sendable {
         changedAssociations.insert(sender)
         r.cause = .requestAccepted
         r.poolInformation = m.poolInformation
+        // The notice that every session is pushed again is to come.
+        r.resynchronization = m.sequence
+        resynchronizing[sender] = (m.sequence, false)
         timers.set(.heartbeat(sender), at: now + config.timing.heartbeatInterval)
         // A new association, after a restart of either side: every session
         // is to be pushed again (after this answer), as an establishment the
@@ -686,6 +717,10 @@ public struct Controller: Sendable {
             actions.append(.associationChanged(agent: p.peer, status: .down))
             backlogs.drop(p.peer)
         }
+        if case .association = p.purpose, resynchronizing[p.peer] != nil {
+            // Sent again once the agent is heard and its backlog is through.
+            resynchronizing[p.peer]!.noticeSent = false
+        }
         guard case .session(let seid) = p.purpose else { return }
         if let i = sessions.index(of: seid) {
             sessions[at: i].lost()
@@ -706,9 +741,25 @@ public struct Controller: Sendable {
             if r.type == .associationSetupResponse, r.cause == .requestAccepted { pushAgain(to: sender, at: now) }
         case .response(let m, let purpose):
             heard(from: sender, at: now)
-            if case .session(let seid) = purpose {
+            switch purpose {
+            case .session(let seid):
                 sessionAnswered(seid, m, at: now)
                 backlogAnswered(seid, by: sender, at: now)
+            case .association:
+                // The notice of the agent's resynchronization, answered.
+                guard resynchronizing[sender] != nil else { break }
+                if m.cause == .noEstablishedAssociation {
+                    // It overtook the answer to the agent's Association
+                    // Setup, which the agent has yet to read: told again
+                    // once every session is pushed again, T1 later (as
+                    // for a session request refused so).
+                    resynchronizing[sender]!.noticeSent = false
+                    if !timers.isSet(.pushAgain(sender)) { timers.set(.pushAgain(sender), at: now + config.timing.t1) }
+                    break
+                }
+                resynchronizing[sender] = nil
+                actions.append(.resynchronized(agent: sender, accepted: m.cause == .requestAccepted))
+            case .heartbeat, .nodeReport: break
             }
         case .answer(let datagram): actions.append(.send(datagram, to: sender))
         case .ignored: break
@@ -759,6 +810,7 @@ public struct Controller: Sendable {
     mutating func release(_ agent: IPv6Address) {
         associations[agent] = nil
         awaitingAssociation.remove(agent)
+        resynchronizing[agent] = nil
         timers.cancel(.heartbeat(agent))
         timers.cancel(.pushAgain(agent))
         exchange.forget(peer: agent)
@@ -807,6 +859,9 @@ public enum ControllerAction: Hashable, Sendable {
     /// method named (anchor switching falls back to indirection where it
     /// cannot be done).
     case placed(prefix: IPv6Prefix, at: IPv6Address, by: ForwardingMethod)
+    /// Every session was pushed again to `agent` after it associated, and
+    /// the agent answered the notice (`accepted`: it took it).
+    case resynchronized(agent: IPv6Address, accepted: Bool)
 }
 
 extension Controller {

@@ -40,6 +40,9 @@ struct PushBacklogs: Sendable {
 
     var isEmpty: Bool { backlogs.isEmpty }
 
+    /// Whether `agent` has sessions yet to push or pushed and unanswered.
+    func holds(_ agent: IPv6Address) -> Bool { backlogs[agent] != nil }
+
     /// Sessions of `agent` yet to be pushed.
     func count(of agent: IPv6Address) -> Int { backlogs[agent]?.count ?? 0 }
 

@@ -103,6 +103,10 @@ public struct PFCPIEType: RawRepresentable, Hashable, Sendable, CustomStringConv
     /// neighbour a Forwarding Parameters' packets go to (see
     /// `PFCPForwardingParameters.nextHop`).
     public static let nextHop = Self(rawValue: 0x8002)
+    /// This project's enterprise-specific IE: the Sequence Number of the
+    /// Association Setup Request an association was set up by, naming the
+    /// resynchronization that follows it (see `PFCPMessage.resynchronization`).
+    public static let resynchronization = Self(rawValue: 0x8003)
 
     static let names: [UInt16: String] = [
         1: "Create PDR", 2: "PDI", 3: "Create FAR", 4: "Forwarding Parameters", 8: "Created PDR",
@@ -115,7 +119,7 @@ public struct PFCPIEType: RawRepresentable, Hashable, Sendable, CustomStringConv
         93: "UE IP Address", 95: "Outer Header Removal", 96: "Recovery Time Stamp", 101: "Node Report Type",
         108: "FAR ID", 140: "Suggested Buffering Packets Count", 177: "UE IP address Pool Identity",
         233: "UE IP address Pool Information", 0x8001: "Pool Prefix (DMM)",
-        0x8002: "Next Hop (DMM)",
+        0x8002: "Next Hop (DMM)", 0x8003: "Resynchronization (DMM)",
     ]
 
     public var name: String { Self.names[rawValue] ?? (isEnterprise ? "enterprise-specific" : "unknown") }

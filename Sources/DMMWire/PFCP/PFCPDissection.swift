@@ -36,6 +36,10 @@ extension PFCPMessage {
         }
         if let loadControl { ies.append(ie(.loadControlInformation, loadControl.fields)) }
         ies += poolInformation.map { ie(.ueIPAddressPoolInformation, $0.fields) }
+        if let resynchronization {
+            ies.append(ie(.resynchronization, [.int("Enterprise ID", "enterprise_id", dmmEnterpriseID),
+                                                .int("Association Setup Sequence Number", "association_sequence", resynchronization)]))
+        }
         ies += unknown.map(\.fields)
         c.append(Field("Information elements", key: "ies", children: ies, isList: true))
         return Field("Packet Forwarding Control Protocol", key: "pfcp", children: c)

@@ -89,6 +89,7 @@ public struct PFCPMessage: Hashable, Sendable {
         var downlinkDataReport: PFCPDownlinkDataReport?
         var loadControl: PFCPLoadControl?
         var poolInformation: [PFCPPoolInformation] = []
+        var resynchronization: UInt32?
         var unknown: [PFCPRawIE] = []
 
         /// Takes every IE away, in place, the lists keeping their storage
@@ -117,6 +118,7 @@ public struct PFCPMessage: Hashable, Sendable {
             if downlinkDataReport != nil { downlinkDataReport = nil }
             if loadControl != nil { loadControl = nil }
             poolInformation.clear()
+            resynchronization = nil
             unknown.clear()
         }
     }
@@ -246,6 +248,18 @@ public struct PFCPMessage: Hashable, Sendable {
         _read { yield box.contents.poolInformation }
         _modify { yield &contents.poolInformation }
     }
+    /// This project's IE (`PFCPIEType.resynchronization`): the Sequence
+    /// Number of the Association Setup Request. In the controller's
+    /// Association Setup Response it says that the controller will tell
+    /// when it has pushed every session again after this association; in
+    /// its Association Update Request, that it has. Standard PFCP has no
+    /// such notice: a UP function that keeps its sessions across a CP
+    /// function's restart is this system's choice (docs/architecture.md).
+    public var resynchronization: UInt32? {
+        get { box.contents.resynchronization }
+        set { set(\.resynchronization, newValue) }
+        _modify { yield &contents.resynchronization }
+    }
     public var unknown: [PFCPRawIE] {
         _read { yield box.contents.unknown }
         _modify { yield &contents.unknown }
@@ -314,8 +328,8 @@ public struct PFCPMessage: Hashable, Sendable {
         switch type {
         case .heartbeatRequest, .heartbeatResponse: (1, [.recoveryTimeStamp])
         case .associationSetupRequest: (2, [.nodeID, .recoveryTimeStamp, .ueIPAddressPoolInformation])
-        case .associationSetupResponse: (3, [.nodeID, .cause, .recoveryTimeStamp, .ueIPAddressPoolInformation])
-        case .associationUpdateRequest: (1, [.nodeID, .ueIPAddressPoolInformation])
+        case .associationSetupResponse: (3, [.nodeID, .cause, .recoveryTimeStamp, .ueIPAddressPoolInformation, .resynchronization])
+        case .associationUpdateRequest: (1, [.nodeID, .ueIPAddressPoolInformation, .resynchronization])
         case .associationUpdateResponse, .associationReleaseResponse: (2, [.nodeID, .cause, .offendingIE])
         case .associationReleaseRequest: (1, [.nodeID])
         // Load Control Information in a Node Report is this system's way of
@@ -398,6 +412,7 @@ public struct PFCPMessage: Hashable, Sendable {
         if let downlinkDataReport = c.downlinkDataReport { w.ie(.downlinkDataReport) { downlinkDataReport.encode(into: &$0) } }
         if let loadControl = c.loadControl { w.ie(.loadControlInformation) { loadControl.encode(into: &$0) } }
         for pool in c.poolInformation { w.ie(.ueIPAddressPoolInformation) { pool.encode(into: &$0) } }
+        if let resynchronization = c.resynchronization { w.ie(.resynchronization, resynchronization) }
         w.ies(c.unknown)
     }
 
@@ -473,7 +488,8 @@ public struct PFCPMessage: Hashable, Sendable {
                                        into g: inout Contents) throws(WireError) {
         var it = PFCPElements(from: header.encodedLength, to: length)
         while let e = try it.next(in: bytes) {
-            guard let i = carried.firstIndex(of: e.type) else {
+            // An enterprise-specific type is this project's only with its Enterprise ID.
+            guard let i = carried.firstIndex(of: e.type), !e.type.isEnterprise || e.enterpriseID == dmmEnterpriseID else {
                 g.unknown.append(e.raw(in: bytes))
                 continue
             }
@@ -499,6 +515,7 @@ public struct PFCPMessage: Hashable, Sendable {
             case .downlinkDataReport: g.downlinkDataReport = try PFCPDownlinkDataReport.decode(bytes, e)
             case .loadControlInformation: g.loadControl = try PFCPLoadControl.decode(bytes, e)
             case .ueIPAddressPoolInformation: g.poolInformation.append(try PFCPPoolInformation.decode(bytes, e))
+            case .resynchronization: g.resynchronization = try e.integer(bytes, "resynchronization")
             default: g.unknown.append(e.raw(in: bytes))
             }
         }
