@@ -190,6 +190,17 @@ struct PFCPTests {
         #expect(decoded.fields.json.contains("\"enterprise_id\":9"))
     }
 
+    /// Another enterprise's IE of the type this project's Resynchronization
+    /// has is not read as it: it is kept as it came.
+    @Test func anotherEnterprisesIEOfAnOwnTypeIsKeptUnread() throws {
+        var m = PFCPSamples.all.first { $0.type == .associationUpdateRequest }!
+        m.resynchronization = nil
+        let theirs = PFCPRawIE(type: .resynchronization, enterpriseID: 9, value: [0, 0, 0, 5])
+        m.unknown = [theirs]
+        let decoded = try PFCPMessage.decode(try m.encode())
+        #expect(decoded.resynchronization == nil && decoded.unknown == [theirs])
+    }
+
     /// A grouped IE in a message that does not carry it is not read as a rule.
     @Test func aGroupedIEOutOfPlaceIsNotRead() throws {
         var m = PFCPSamples.all[0]

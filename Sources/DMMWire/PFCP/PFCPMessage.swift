@@ -488,8 +488,7 @@ public struct PFCPMessage: Hashable, Sendable {
                                        into g: inout Contents) throws(WireError) {
         var it = PFCPElements(from: header.encodedLength, to: length)
         while let e = try it.next(in: bytes) {
-            // An enterprise-specific type is this project's only with its Enterprise ID.
-            guard let i = carried.firstIndex(of: e.type), !e.type.isEnterprise || e.enterpriseID == dmmEnterpriseID else {
+            guard let i = carried.firstIndex(of: e.type) else {
                 g.unknown.append(e.raw(in: bytes))
                 continue
             }
@@ -515,7 +514,10 @@ public struct PFCPMessage: Hashable, Sendable {
             case .downlinkDataReport: g.downlinkDataReport = try PFCPDownlinkDataReport.decode(bytes, e)
             case .loadControlInformation: g.loadControl = try PFCPLoadControl.decode(bytes, e)
             case .ueIPAddressPoolInformation: g.poolInformation.append(try PFCPPoolInformation.decode(bytes, e))
-            case .resynchronization: g.resynchronization = try e.integer(bytes, "resynchronization")
+            // An enterprise-specific type is this project's only with its
+            // Enterprise ID (an optional IE, so its bit in `present` is not read).
+            case .resynchronization where e.enterpriseID == dmmEnterpriseID:
+                g.resynchronization = try e.integer(bytes, "resynchronization")
             default: g.unknown.append(e.raw(in: bytes))
             }
         }
