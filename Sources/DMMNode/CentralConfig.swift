@@ -22,7 +22,8 @@ import DMMWire
 ///     resynchronization: 2                # with a controller that does not say when it pushed every session
 ///                                         # again (not this project's): seconds after association, and after
 ///                                         # each session pushed since, before rules no session asks for go
-///     resynchronization-limit: 60         # seconds after association before they go at the latest
+///     resynchronization-limit: 60         # seconds after association before they go at the latest; with this
+///                                         # project's controller, seconds with no session pushed before they go
 ///     capacity: 10000                     # sessions at which it reports a load of 100
 ///     route-protocol: 177                 # rtm_protocol of what the daemon installs
 ///     metrics: "[::1]:9470"               # Prometheus endpoint; omit for none

@@ -823,6 +823,36 @@ import Testing
         #expect(after.contains { if case .remove(let r) = $0 { r.prefix == forgotten } else { false } })
     }
 
+    /// With the notice announced, the agent waits however long sessions
+    /// keep coming, past `resynchronizationLimit` after the association,
+    /// and only a controller gone quiet for that long ends the wait
+    /// without its notice. Here the notice arrives naming no association.
+    @Test func anAnnouncedNoticeIsWaitedForWhileSessionsComeAndTheLimitCountsFromTheLast() {
+        var tb = Self.oneAgent(resynchronization: 0.05, limit: 1)
+        tb.place(Self.prefix, anchor: "ar1", serving: "ar1")
+        tb.run(for: 0.1)
+        let committed = tb.controller.snapshot
+        tb.place(IPv6Prefix("2001:db8:1:ff::/64")!, anchor: "ar1", serving: "ar1")
+        tb.run(for: 0.1)
+        tb.filter = { m, _ in
+            if m.type == .associationUpdateRequest { m.resynchronization = 1 }
+            return true
+        }
+        tb.restartController(restoring: committed)
+        // A new session every 0.3 s for 3 s, three times the limit.
+        for i in 0..<10 {
+            tb.place(IPv6Prefix("2001:db8:1:1\(i)::/64")!, anchor: "ar1", serving: "ar1")
+            tb.run(for: 0.3)
+            #expect(tb.agents["ar1"]!.counters.unconfirmedReleased == 0, "after \(0.3 * Double(i + 1)) s")
+        }
+        // The last came at 2.7 s.
+        tb.run(for: 0.6)
+        #expect(tb.agents["ar1"]!.counters.unconfirmedReleased == 0)
+        tb.run(for: 0.2)
+        #expect(tb.agents["ar1"]!.counters.unconfirmedReleased == 1 && tb.agents["ar1"]!.sessionCount == 11)
+        #expect(tb.agents["ar1"]!.counters.dropped[.staleNotice] == 1)
+    }
+
     /// From a controller that does not announce the end of its pushes
     /// (another make: the IE taken out on the way), the agent takes a
     /// pause in them for the end. Sessions that keep coming put that off

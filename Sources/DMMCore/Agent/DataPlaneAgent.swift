@@ -28,7 +28,9 @@ public struct DataPlaneAgent: Sendable {
         /// answers, so the wait runs from the last one.
         public var resynchronization: Seconds
         /// How long after association the wait ends at the latest, however
-        /// many sessions keep coming.
+        /// many sessions keep coming; with a controller that announced its
+        /// notice of the end, how long after the last session pushed (it
+        /// ends at the notice, and a push of many sessions may take longer).
         public var resynchronizationLimit: Seconds
 
         public init(address: IPv6Address, controller: IPv6Address, pools: [IPv6Prefix], poolIdentity: String,
@@ -448,11 +450,17 @@ public struct DataPlaneAgent: Sendable {
     }
 
     /// Notes a session the controller set up or changed since it last
-    /// associated; the first time, unless the controller is to announce
-    /// the end of its pushes, the resynchronization is put off to
-    /// `resynchronization` from now (up to its deadline).
+    /// associated; the first time, the resynchronization is put off to
+    /// `resynchronization` from now (up to its deadline), or, if the
+    /// controller is to announce the end of its pushes, to
+    /// `resynchronizationLimit` from now.
     mutating func confirm(_ seid: UInt64, at now: Instant) {
-        guard confirmed?.insert(OwnNumber(seid)).inserted == true, awaitedNotice == nil else { return }
+        guard confirmed?.insert(OwnNumber(seid)).inserted == true else { return }
+        guard awaitedNotice == nil else {
+            // Only a controller gone quiet ends the wait for its notice early.
+            timers.set(.resynchronized, at: now + config.resynchronizationLimit)
+            return
+        }
         timers.set(.resynchronized, at: min(now + config.resynchronization, resynchronizationDeadline))
     }
 
