@@ -265,11 +265,11 @@ public struct Controller: Sendable {
     /// The agents whose sessions are being pushed again after they
     /// associated, by the Sequence Number of their Association Setup
     /// Request; and whether the notice that every session is through
-    /// (`noticeResynchronization`) is in flight. An agent waiting for it
+    /// (`noticeResynchronizations`) is in flight. An agent waiting for it
     /// keeps its sessions however long the push takes, then releases at
     /// once those not pushed; one left to guess the end from a pause
     /// between pushes released sessions the controller was still to push
-    /// on a loaded machine (BENCHMARKS.md, stop 38).
+    /// on a loaded machine (docs/architecture.md).
     var resynchronizing: [IPv6Address: (sequence: UInt32, noticeSent: Bool)] = [:]
     /// Whether an agent is marked down, kept with `associations`: a message
     /// from an agent that is up (nearly every message) then needs no lookup
