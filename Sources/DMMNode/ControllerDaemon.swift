@@ -301,6 +301,7 @@ public final class ControllerDaemon {
         metrics.gauge("dmm_sessions", engine.sessions.count)
         metrics.gauge("dmm_sessions_to_push_again", engine.backlog)
         metrics.gauge("dmm_sessions_pushed_again_in_flight", engine.backlogInFlight)
+        metrics.gauge("dmm_agents_resynchronizing", engine.associations.keys.filter(engine.isResynchronizing).count)
         listed.follow(["used": location.listed.used, "not the node's": location.listed.notTheNodes], into: metrics,
                       "dmm_listed_prefixes_total", label: "outcome") { $0 }
         return metrics.render()
@@ -313,7 +314,7 @@ public final class ControllerDaemon {
             "associations": engine.associations.keys.sorted().map { agent in
                 let a = engine.associations[agent]!
                 return ["agent": "\(agent)", "status": a.status.rawValue, "load": a.load.map { "\($0)" } ?? "-",
-                        "to_push_again": engine.backlog(of: agent),
+                        "to_push_again": engine.backlog(of: agent), "resynchronizing": engine.isResynchronizing(agent),
                         "pools": a.pools.flatMap(\.prefixes).map { "\($0)" }.joined(separator: " ")]
             },
             "sessions": engine.sessions.seids.map { seid in

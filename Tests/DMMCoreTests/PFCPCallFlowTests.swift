@@ -807,6 +807,7 @@ import Testing
         tb.restartController(restoring: committed)
         tb.run(for: 0.09)
         #expect(lost && tb.agents["ar1"]!.sessionCount == 2, "nothing released before the notice")
+        #expect(tb.controller.isResynchronizing(T.address(1)))
         // A notice of another association changes nothing.
         var stale = PFCPMessage(.associationUpdateRequest, sequence: 77)
         stale.nodeID = .ipv6(T.controllerAddress)
@@ -815,6 +816,7 @@ import Testing
         #expect(tb.agents["ar1"]!.counters.dropped[.staleNotice] == 1 && tb.agents["ar1"]!.sessionCount == 2)
         tb.run(for: 0.5)
         #expect(tb.controllerActions.contains(.resynchronized(agent: T.address(1), accepted: true)))
+        #expect(!tb.controller.isResynchronizing(T.address(1)))
         #expect(tb.agents["ar1"]!.counters.unconfirmedReleased == 1 && tb.agents["ar1"]!.sessionCount == 1)
         #expect(tb.rules(at: "ar1") == kept)
         // The restored session's rule stayed in the kernel throughout.

@@ -288,6 +288,8 @@ final class CentralControlTests {
         try wait("the notice of every session pushed again, taken") {
             try events("resynchronized", in: "ar1") == 2 && events("pushed-again", in: "controller") == 2
         }
+        let association = try (state(controllerSocket)["associations"] as? [[String: Any]])?.first
+        #expect(association?["resynchronizing"] as? Bool == false && association?["to_push_again"] as? Int == 0)
         let after = try counters(agentSocket(1))
         #expect(after["unconfirmed_released"] == 0)
         #expect(after["rule_changes"] == changes)

@@ -533,6 +533,10 @@ public struct Controller: Sendable {
         return false
     }
 
+    /// Whether `agent` associated and has not yet taken the notice that
+    /// every session of it was pushed again.
+    public func isResynchronizing(_ agent: IPv6Address) -> Bool { resynchronizing[agent] != nil }
+
     /// Sessions of `agent` yet to be pushed again since it associated or came up again.
     public func backlog(of agent: IPv6Address) -> Int { backlogs.count(of: agent) }
 
