@@ -788,15 +788,9 @@ import Testing
     /// later, twice the pause after which the agent would otherwise take
     /// the push for over: it is not released meanwhile.
     @Test func anAgentKeepsEverySessionUntilTheRestartedControllerSaysItPushedThemAll() {
-        var tb = Self.oneAgent(resynchronization: 0.05, limit: 30)
-        tb.place(Self.prefix, anchor: "ar1", serving: "ar1")
-        tb.run(for: 0.1)
-        let committed = tb.controller.snapshot
-        let forgotten = IPv6Prefix("2001:db8:1:ff::/64")!
-        tb.place(forgotten, anchor: "ar1", serving: "ar1")
-        tb.run(for: 0.1)
+        var (tb, committed) = Self.sessionAFailedCommitForgets(resynchronization: 0.05, limit: 30)
         let kept = tb.rules(at: "ar1").filter { $0.prefix == Self.prefix }
-        #expect(tb.agents["ar1"]!.sessionCount == 2 && kept.count == 1)
+        #expect(kept.count == 1)
         var lost = false
         tb.filter = { m, _ in
             guard m.type == .sessionEstablishmentRequest, !lost else { return true }
@@ -822,7 +816,23 @@ import Testing
         // The restored session's rule stayed in the kernel throughout.
         let after = tb.agentActions["ar1"]![before...]
         #expect(!after.contains { if case .remove(let r) = $0 { r.prefix == Self.prefix } else { false } }, "\(Array(after))")
-        #expect(after.contains { if case .remove(let r) = $0 { r.prefix == forgotten } else { false } })
+        #expect(after.contains { if case .remove(let r) = $0 { r.prefix == Self.forgotten } else { false } })
+    }
+
+    /// The prefix of the session a controller that died before committing forgets.
+    static let forgotten = IPv6Prefix("2001:db8:1:ff::/64")!
+
+    /// ar1 with the sessions of `prefix` and `forgotten`, and the
+    /// controller's state as its store held it before the second.
+    static func sessionAFailedCommitForgets(resynchronization: Seconds, limit: Seconds) -> (PFCPTestbed, Controller.Snapshot) {
+        var tb = Self.oneAgent(resynchronization: resynchronization, limit: limit)
+        tb.place(Self.prefix, anchor: "ar1", serving: "ar1")
+        tb.run(for: 0.1)
+        let committed = tb.controller.snapshot
+        tb.place(forgotten, anchor: "ar1", serving: "ar1")
+        tb.run(for: 0.1)
+        #expect(tb.agents["ar1"]!.sessionCount == 2)
+        return (tb, committed)
     }
 
     /// With the notice announced, the agent waits however long sessions
@@ -830,12 +840,7 @@ import Testing
     /// and only a controller gone quiet for that long ends the wait
     /// without its notice. Here the notice arrives naming no association.
     @Test func anAnnouncedNoticeIsWaitedForWhileSessionsComeAndTheLimitCountsFromTheLast() {
-        var tb = Self.oneAgent(resynchronization: 0.05, limit: 1)
-        tb.place(Self.prefix, anchor: "ar1", serving: "ar1")
-        tb.run(for: 0.1)
-        let committed = tb.controller.snapshot
-        tb.place(IPv6Prefix("2001:db8:1:ff::/64")!, anchor: "ar1", serving: "ar1")
-        tb.run(for: 0.1)
+        var (tb, committed) = Self.sessionAFailedCommitForgets(resynchronization: 0.05, limit: 1)
         tb.filter = { m, _ in
             if m.type == .associationUpdateRequest { m.resynchronization = 1 }
             return true
@@ -861,13 +866,7 @@ import Testing
     /// only up to its limit: a session the restarted controller does not
     /// know is released then, though new ones still come.
     @Test func theAgentsWaitEndsAtItsLimitHoweverManySessionsKeepComing() {
-        var tb = Self.oneAgent(resynchronization: 0.5, limit: 2)
-        tb.place(Self.prefix, anchor: "ar1", serving: "ar1")
-        tb.run(for: 0.1)
-        let committed = tb.controller.snapshot
-        tb.place(IPv6Prefix("2001:db8:1:ff::/64")!, anchor: "ar1", serving: "ar1")
-        tb.run(for: 0.1)
-        #expect(tb.agents["ar1"]!.sessionCount == 2)
+        var (tb, committed) = Self.sessionAFailedCommitForgets(resynchronization: 0.5, limit: 2)
         tb.filter = { m, _ in
             m.resynchronization = nil
             return true
