@@ -669,9 +669,14 @@ import Testing
         #expect(mostByAgent == ["ar1": 4, "ar2": 4, "ar3": 4])
         #expect(tb.messages(.sessionEstablishmentRequest, from: mark).count == 180)
         #expect(tb.controller.backlogInFlight == 0)
+        let sent = Array(tb.sent[mark...])
         for agent in ["ar1", "ar2", "ar3"] {
             #expect(tb.controller.backlog(of: tb.addresses[agent]!) == 0)
             #expect(tb.agents[agent]!.counters.unconfirmedReleased == 0 && tb.agents[agent]!.sessionCount == 60)
+            // Told once that every session was pushed again, after its last answer.
+            let notices = sent.indices.filter { sent[$0].to == agent && sent[$0].message.type == .associationUpdateRequest }
+            let lastAnswer = sent.indices.last { sent[$0].from == agent && sent[$0].message.type == .sessionEstablishmentResponse }
+            #expect(notices.count == 1 && lastAnswer.map { notices[0] > $0 } == true, "\(agent): \(notices), \(String(describing: lastAnswer))")
         }
         #expect(tb.controller.sessions.values.allSatisfy { $0.isProgrammed })
     }

@@ -265,7 +265,7 @@ public struct Controller: Sendable {
     /// The agents whose sessions are being pushed again after they
     /// associated, by the Sequence Number of their Association Setup
     /// Request; and whether the notice that every session is through
-    /// (`noticeResynchronizations`) is in flight. An agent waiting for it
+    /// (`noticeResynchronization`) is in flight. An agent waiting for it
     /// keeps its sessions however long the push takes, then releases at
     /// once those not pushed; one left to guess the end from a pause
     /// between pushes released sessions the controller was still to push
@@ -553,22 +553,32 @@ public struct Controller: Sendable {
         // was copied out of the table.
         backlogs.start(agent, sessions.indices.filter { sessions[at: $0].agent == agent }.map(sessions.seid(at:)))
         pushBacklogs(preferring: agent, at: now)
+        // With nothing to push it is through at once.
+        if !backlogs.holds(agent) { noticeResynchronization(of: agent, at: now) }
         noticeResynchronizations(at: now)
     }
 
-    /// Tells each agent being resynchronized whose backlog is through
-    /// that every session is pushed again: each one was answered since the
-    /// association (or holds nothing), none waits to be pushed again after
-    /// a refusal, and the agent is up.
+    /// Tells the agents whose backlogs went through (`noticeResynchronization`).
+    /// Only those are looked at: every agent being resynchronized, looked
+    /// at on every answer, would make a restart with hundreds of agents
+    /// cost their number for each session pushed.
     mutating func noticeResynchronizations(at now: Instant) {
-        for (agent, r) in resynchronizing where !r.noticeSent && !backlogs.holds(agent)
-            && !timers.isSet(.pushAgain(agent)) && associations[agent]?.status == .up {
-            var m = PFCPMessage(.associationUpdateRequest, sequence: 0)
-            m.nodeID = .ipv6(config.address)
-            m.resynchronization = r.sequence
-            resynchronizing[agent]!.noticeSent = true
-            send(m, to: agent, purpose: .association, at: now)
-        }
+        for agent in backlogs.takeThrough() { noticeResynchronization(of: agent, at: now) }
+    }
+
+    /// Tells `agent`, if it is being resynchronized, that every session is
+    /// pushed again: each one was answered since the association (or holds
+    /// nothing), none waits to be pushed again after a refusal, and the
+    /// agent is up.
+    mutating func noticeResynchronization(of agent: IPv6Address, at now: Instant) {
+        guard let r = resynchronizing[agent], !r.noticeSent, !backlogs.holds(agent), !timers.isSet(.pushAgain(agent)),
+            associations[agent]?.status == .up
+        else { return }
+        var m = PFCPMessage(.associationUpdateRequest, sequence: 0)
+        m.nodeID = .ipv6(config.address)
+        m.resynchronization = r.sequence
+        resynchronizing[agent]!.noticeSent = true
+        send(m, to: agent, purpose: .association, at: now)
     }
 
     /// Pushes sessions from the backlogs while the windows allow, `agent`'s

@@ -32,6 +32,9 @@ struct PushBacklogs: Sendable {
     private var nextTurn = 0
     /// Requests in flight from every backlog.
     private(set) var inFlight = 0
+    /// The agents whose backlogs went through (every session pushed and
+    /// answered) since last taken (`takeThrough`).
+    private var through: [IPv6Address] = []
 
     init(window: Int, total: Int) {
         self.window = window
@@ -107,6 +110,13 @@ struct PushBacklogs: Sendable {
         guard let b = backlogs[agent], b.head == b.seids.count, b.inFlight.isEmpty else { return }
         backlogs[agent] = nil
         removeTurn(of: agent)
+        through.append(agent)
+    }
+
+    /// The agents whose backlogs went through since the last call.
+    mutating func takeThrough() -> [IPv6Address] {
+        defer { through.removeAll(keepingCapacity: true) }
+        return through
     }
 
     private mutating func removeTurn(of agent: IPv6Address) {
