@@ -301,7 +301,7 @@ public final class ControllerDaemon {
         metrics.gauge("dmm_sessions", engine.sessions.count)
         metrics.gauge("dmm_sessions_to_push_again", engine.backlog)
         metrics.gauge("dmm_sessions_pushed_again_in_flight", engine.backlogInFlight)
-        metrics.gauge("dmm_agents_resynchronizing", engine.associations.keys.filter(engine.isResynchronizing).count)
+        metrics.gauge("dmm_agents_resynchronizing", engine.agentsResynchronizing)
         listed.follow(["used": location.listed.used, "not the node's": location.listed.notTheNodes], into: metrics,
                       "dmm_listed_prefixes_total", label: "outcome") { $0 }
         return metrics.render()

@@ -507,10 +507,9 @@ public struct Controller: Sendable {
     }
 
     /// Sends what a session needs to go from what the agent acknowledged to
-    /// what is wanted, if nothing is in flight for it; whether it sent a
-    /// request.
-    /// A session whose request was sent earlier and is unanswered counts
-    /// as in flight too: its answer comes as surely.
+    /// what is wanted, if nothing is in flight for it; whether a request for
+    /// it now awaits its answer (sent now, or earlier and unanswered: that
+    /// answer comes as surely).
     @discardableResult
     mutating func push(at i: Int, at now: Instant) -> Bool {
         if !awaitingAssociation.isEmpty, sessions[at: i].needsRequest, awaitingAssociation.contains(sessions[at: i].agent) { return false }
@@ -537,6 +536,9 @@ public struct Controller: Sendable {
     /// every session of it was pushed again.
     public func isResynchronizing(_ agent: IPv6Address) -> Bool { resynchronizing[agent] != nil }
 
+    /// Agents associated and yet to take that notice.
+    public var agentsResynchronizing: Int { resynchronizing.count }
+
     /// Sessions of `agent` yet to be pushed again since it associated or came up again.
     public func backlog(of agent: IPv6Address) -> Int { backlogs.count(of: agent) }
 
@@ -556,6 +558,13 @@ public struct Controller: Sendable {
         // With nothing to push it is through at once.
         if !backlogs.holds(agent) { noticeResynchronization(of: agent, at: now) }
         noticeResynchronizations(at: now)
+    }
+
+    /// Pushes `agent`'s sessions again T1 from now (once, however many
+    /// refusals ask for it): it refused a request for want of an
+    /// association it has been answered but not yet read.
+    mutating func pushAgainLater(to agent: IPv6Address, at now: Instant) {
+        if !timers.isSet(.pushAgain(agent)) { timers.set(.pushAgain(agent), at: now + config.timing.t1) }
     }
 
     /// Tells the agents whose backlogs went through (`noticeResynchronization`).
@@ -585,8 +594,8 @@ public struct Controller: Sendable {
     /// first (one already set up again, or in flight, sends nothing).
     mutating func pushBacklogs(preferring agent: IPv6Address, at now: Instant) {
         while let next = backlogs.next(preferring: agent) {
-            let sent = sessions.index(of: next.seid).map { push(at: $0, at: now) } ?? false
-            backlogs.pushed(next.seid, to: next.agent, sent: sent)
+            let awaitingAnswer = sessions.index(of: next.seid).map { push(at: $0, at: now) } ?? false
+            backlogs.pushed(next.seid, to: next.agent, awaitingAnswer: awaitingAnswer)
         }
     }
 
@@ -628,7 +637,7 @@ public struct Controller: Sendable {
             // the agent's sessions are pushed again T1 after the first such
             // refusal (a new association pushes them at once).
             if m.cause == .noEstablishedAssociation {
-                if !timers.isSet(.pushAgain(agent)) { timers.set(.pushAgain(agent), at: now + config.timing.t1) }
+                pushAgainLater(to: agent, at: now)
                 return
             }
         }
@@ -768,7 +777,7 @@ public struct Controller: Sendable {
                     // once every session is pushed again, T1 later (as
                     // for a session request refused so).
                     resynchronizing[sender]!.noticeSent = false
-                    if !timers.isSet(.pushAgain(sender)) { timers.set(.pushAgain(sender), at: now + config.timing.t1) }
+                    pushAgainLater(to: sender, at: now)
                     break
                 }
                 resynchronizing[sender] = nil

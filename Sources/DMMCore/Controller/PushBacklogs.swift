@@ -85,10 +85,11 @@ struct PushBacklogs: Sendable {
         return b.seids[b.head]
     }
 
-    /// What came of a session `next` handed out: a request to `agent`, or
-    /// none (the session was set up again already, or is gone).
-    mutating func pushed(_ seid: UInt64, to agent: IPv6Address, sent: Bool) {
-        if sent, backlogs[agent]!.inFlight.insert(seid).inserted { inFlight += 1 }
+    /// What came of a session `next` handed out: a request to `agent`
+    /// awaiting its answer (sent now, or earlier), or none (the session was
+    /// set up again already, or is gone).
+    mutating func pushed(_ seid: UInt64, to agent: IPv6Address, awaitingAnswer: Bool) {
+        if awaitingAnswer, backlogs[agent]!.inFlight.insert(seid).inserted { inFlight += 1 }
         dropIfDone(agent)
     }
 
