@@ -824,6 +824,58 @@ import Testing
         #expect(after.contains { if case .remove(let r) = $0 { r.prefix == Self.forgotten } else { false } })
     }
 
+    /// A request sent before the association, overtaken by its answer, is
+    /// refused (Cause 72) until the notice, and changes nothing: here the
+    /// establishment of a session the controller died before committing,
+    /// held on its way and delivered once the restarted controller's push
+    /// is under way. Carried out, it would count as pushed again and the
+    /// session would stay. The controller names the association in every
+    /// request until the notice, and in none after.
+    @Test func aRequestSentBeforeTheAssociationIsRefusedUntilTheNotice() throws {
+        var tb = Self.oneAgent(resynchronization: 0.05, limit: 30)
+        tb.place(Self.prefix, anchor: "ar1", serving: "ar1")
+        tb.run(for: 0.1)
+        let committed = tb.controller.snapshot
+        let kept = tb.rules(at: "ar1")
+        var held: PFCPMessage?
+        var pushLost = false
+        tb.filter = { m, _ in
+            guard m.type == .sessionEstablishmentRequest else { return true }
+            if held == nil {
+                held = m
+                return false
+            }
+            // The first push after the restart is lost, so the notice waits T1 for it.
+            defer { pushLost = true }
+            return pushLost
+        }
+        tb.place(Self.forgotten, anchor: "ar1", serving: "ar1")
+        tb.run(for: 0.01)
+        let restart = tb.sent.count
+        tb.restartController(restoring: committed)
+        tb.run(for: 0.05)
+        #expect(pushLost && tb.agents["ar1"]!.isAssociated && tb.controller.isResynchronizing(T.address(1)))
+        let injected = tb.sent.count
+        tb.inject(try #require(held).encode(), from: T.controllerAddress, to: "ar1")
+        let answer = tb.sent[injected...].map(\.message)
+        #expect(answer.map(\.type) == [.sessionEstablishmentResponse] && answer.first?.cause == .noEstablishedAssociation)
+        #expect(tb.agents["ar1"]!.counters.dropped[.earlierAssociation] == 1)
+        #expect(tb.agents["ar1"]!.sessionCount == 1 && tb.rules(at: "ar1") == kept)
+        tb.run(for: 0.5)
+        #expect(!tb.controller.isResynchronizing(T.address(1)))
+        #expect(tb.agents["ar1"]!.sessionCount == 1 && tb.agents["ar1"]!.counters.unconfirmedReleased == 0)
+        #expect(tb.rules(at: "ar1") == kept)
+
+        let association = try #require(tb.messages(.associationSetupResponse, from: restart).last?.resynchronization)
+        let pushes = tb.messages(.sessionEstablishmentRequest, from: restart)
+        #expect(pushes.count == 2 && pushes.allSatisfy { $0.resynchronization == association })
+        let afterNotice = tb.sent.count
+        tb.place(IPv6Prefix("2001:db8:1:1::/64")!, anchor: "ar1", serving: "ar1")
+        tb.run(for: 0.1)
+        #expect(tb.messages(.sessionEstablishmentRequest, from: afterNotice).map(\.resynchronization) == [nil])
+        #expect(tb.agents["ar1"]!.sessionCount == 2)
+    }
+
     /// The prefix of the session a controller that died before committing forgets.
     static let forgotten = IPv6Prefix("2001:db8:1:ff::/64")!
 
@@ -843,11 +895,19 @@ import Testing
     /// With the notice announced, the agent waits however long sessions
     /// keep coming, past `resynchronizationLimit` after the association,
     /// and only a controller gone quiet for that long ends the wait
-    /// without its notice. Here the notice arrives naming no association.
+    /// without its notice. Here the notice arrives naming no association,
+    /// while the requests go on naming the association (the controller
+    /// names it in every request until the notice is taken).
     @Test func anAnnouncedNoticeIsWaitedForWhileSessionsComeAndTheLimitCountsFromTheLast() {
         var (tb, committed) = Self.sessionAFailedCommitForgets(resynchronization: 0.05, limit: 1)
+        var association: UInt32?
         tb.filter = { m, _ in
-            if m.type == .associationUpdateRequest { m.resynchronization = 1 }
+            switch m.type {
+            case .associationSetupResponse: association = m.resynchronization
+            case .associationUpdateRequest: m.resynchronization = 1
+            case .sessionEstablishmentRequest, .sessionModificationRequest, .sessionDeletionRequest: m.resynchronization = association
+            default: break
+            }
             return true
         }
         tb.restartController(restoring: committed)

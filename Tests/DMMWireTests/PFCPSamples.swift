@@ -91,6 +91,7 @@ enum PFCPSamples {
                 $0.createPDR = [downlinkPDR, uplinkPDR]
                 $0.createFAR = [tunnelFAR, PFCPFAR(id: 2, applyAction: .buffer, barID: 3), routedFAR]
                 $0.createBAR = PFCPBAR(id: 3, packetCount: 64)
+                $0.resynchronization = 0x10
             },
             message(.sessionEstablishmentResponse, sequence: 6, seid: 0x1122_3344_5566_7788) {
                 $0.nodeID = .ipv6(agent)
@@ -112,6 +113,7 @@ enum PFCPSamples {
                                                                              outerHeaderCreation: .ipv6(toward: IPv6Address("fc00:3::d6")!)),
                                         barID: 4)]
                 $0.updateBAR = PFCPBAR(id: 4, packetCount: 200)
+                $0.resynchronization = 0x11
             },
             message(.sessionModificationResponse, sequence: 8, seid: 0x1122_3344_5566_7788) {
                 $0.cause = .ruleCreationModificationFailure
@@ -119,7 +121,7 @@ enum PFCPSamples {
                 $0.createdPDR = [PFCPRuleReference(id: 3)]
                 $0.loadControl = PFCPLoadControl(sequence: 14, metric: 100)
             },
-            message(.sessionDeletionRequest, sequence: 9, seid: 0x99) { _ in },
+            message(.sessionDeletionRequest, sequence: 9, seid: 0x99) { $0.resynchronization = 0xFF_FFFF },
             message(.sessionDeletionResponse, sequence: 9, seid: 0x1122_3344_5566_7788) {
                 $0.cause = .sessionContextNotFound
                 $0.loadControl = PFCPLoadControl(sequence: 15, metric: 0)

@@ -287,9 +287,7 @@ public struct DataPlaneAgent: Sendable {
             }
             return r
         case .associationUpdateRequest: return noticed(m)
-        case .sessionEstablishmentRequest: return establish(m, at: now)
-        case .sessionModificationRequest: return modify(m, at: now)
-        case .sessionDeletionRequest: return delete(m)
+        case .sessionEstablishmentRequest, .sessionModificationRequest, .sessionDeletionRequest: return session(m, at: now)
         default:
             counters.dropped[.unexpectedMessage, default: 0] += 1
             var r = PFCPMessage(m.type.response, sequence: m.sequence, seid: m.seid)
@@ -344,14 +342,36 @@ public struct DataPlaneAgent: Sendable {
 
     // MARK: Sessions (FM-cpdp:1)
 
+    /// A session request. Until the notice that every session was pushed
+    /// again, the controller names in each the association it belongs to.
+    /// One naming another, or none, was sent before the association (by
+    /// the controller's previous instance, or to this agent's) and
+    /// overtaken by its answer: carried out, it would count as pushed
+    /// again, and a session the restarted controller no longer knows
+    /// would stay. It is refused as from no association (Cause 72), and
+    /// counted; nothing changes.
+    mutating func session(_ m: PFCPMessage, at now: Instant) -> PFCPMessage {
+        if let awaitedNotice, m.resynchronization != awaitedNotice {
+            counters.dropped[.earlierAssociation, default: 0] += 1
+            startReply(to: m, seid: m.seid.flatMap { sessions[$0]?.controller.seid } ?? m.fSEID?.seid ?? 0)
+            reply.cause = .noEstablishedAssociation
+            return reply
+        }
+        switch m.type {
+        case .sessionEstablishmentRequest: return establish(m, at: now)
+        case .sessionModificationRequest: return modify(m, at: now)
+        default: return delete(m)
+        }
+    }
+
     /// Starts the answer to session request `m` in `reply`.
     mutating func startReply(to m: PFCPMessage, seid: UInt64) {
         reply.reset(m.type.response, sequence: m.sequence, seid: seid)
+        if m.type == .sessionEstablishmentRequest { reply.nodeID = .ipv6(config.address) }
     }
 
     mutating func establish(_ m: PFCPMessage, at now: Instant) -> PFCPMessage {
         startReply(to: m, seid: m.fSEID?.seid ?? 0)
-        reply.nodeID = .ipv6(config.address)
         guard isAssociated else {
             reply.cause = .noEstablishedAssociation
             return reply
@@ -540,6 +560,8 @@ extension DataPlaneAgent {
         case unexpectedMessage = "unexpected message"
         /// A notice of the end of an earlier association's resynchronization.
         case staleNotice = "stale resynchronization notice"
+        /// A session request sent before the association (`session(_:at:)`), refused.
+        case earlierAssociation = "session request of an earlier association"
     }
 
     /// What the agent counts beside its PFCP exchanges (`pfcpCounters`).

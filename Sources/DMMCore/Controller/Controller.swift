@@ -526,6 +526,9 @@ public struct Controller: Sendable {
             forget(seid)
             completeSwitch(of: prefix, at: now)
         case .request:
+            // Until the agent takes the notice, each request names the
+            // association it belongs to: the agent refuses one sent before.
+            if !resynchronizing.isEmpty, let r = resynchronizing[agent] { outgoing.resynchronization = r.sequence }
             send(outgoing, to: agent, purpose: .session(seid), at: now)
             return true
         }

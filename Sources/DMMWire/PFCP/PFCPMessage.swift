@@ -252,7 +252,9 @@ public struct PFCPMessage: Hashable, Sendable {
     /// Number of the Association Setup Request. In the controller's
     /// Association Setup Response it says that the controller will tell
     /// when it has pushed every session again after this association; in
-    /// its Association Update Request, that it has. Standard PFCP has no
+    /// its Association Update Request, that it has; in its session
+    /// requests until then, that they belong to this association, so that
+    /// the agent can refuse one sent before it. Standard PFCP has no
     /// such notice: a UP function that keeps its sessions across a CP
     /// function's restart is this system's choice (docs/architecture.md).
     public var resynchronization: UInt32? {
@@ -337,11 +339,14 @@ public struct PFCPMessage: Hashable, Sendable {
         // carries it only in session messages.
         case .nodeReportRequest: (2, [.nodeID, .nodeReportType, .loadControlInformation])
         case .nodeReportResponse: (2, [.nodeID, .cause, .offendingIE])
-        case .sessionEstablishmentRequest: (4, [.nodeID, .fSEID, .createPDR, .createFAR, .createBAR])
+        // The Resynchronization IE in session requests: see `resynchronization`.
+        case .sessionEstablishmentRequest: (4, [.nodeID, .fSEID, .createPDR, .createFAR, .createBAR, .resynchronization])
         case .sessionEstablishmentResponse:
             (2, [.nodeID, .cause, .offendingIE, .fSEID, .createdPDR, .loadControlInformation])
         case .sessionModificationRequest:
-            (0, [.fSEID, .removePDR, .removeFAR, .removeBAR, .createPDR, .createFAR, .createBAR, .updatePDR, .updateFAR, .updateBAR])
+            (0, [.fSEID, .removePDR, .removeFAR, .removeBAR, .createPDR, .createFAR, .createBAR, .updatePDR, .updateFAR, .updateBAR,
+                 .resynchronization])
+        case .sessionDeletionRequest: (0, [.resynchronization])
         case .sessionModificationResponse, .sessionDeletionResponse:
             (1, [.cause, .offendingIE, .createdPDR, .loadControlInformation])
         case .sessionReportRequest: (1, [.reportType, .downlinkDataReport, .loadControlInformation])
