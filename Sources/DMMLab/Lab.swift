@@ -179,7 +179,10 @@ public final class Lab {
             }
         }
         for n in topology.nodes where n.kind != .mobileNode {
-            try ip(n.name, ["-6", "addr", "add", "\(address(of: n.name))/128", "dev", "lo"])
+            // Even on lo an address is tentative until the kernel's DAD work
+            // has run, and a daemon binding it meanwhile fails (errno 99; 11
+            // of 1,500 binds at once after adding one, none with nodad).
+            try ip(n.name, ["-6", "addr", "add", "\(address(of: n.name))/128", "dev", "lo", "nodad"])
             if n.kind == .router { try run(["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"], in: n.name) }
             for (prefix, interface, via) in routes(from: n.name) {
                 try ip(n.name, ["-6", "route", "add", "\(prefix)", "via", via, "dev", interface])

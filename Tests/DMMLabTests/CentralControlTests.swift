@@ -31,7 +31,7 @@ final class CentralControlTests {
         controllerNS = try TestNamespace("ctl")
         agentNS = try [TestNamespace("ag1"), TestNamespace("ag2")]
         try controllerNS.ip(["link", "set", "lo", "up"])
-        try controllerNS.ip(["address", "add", "\(Self.controllerAddress)/128", "dev", "lo"])
+        try controllerNS.ip(["address", "add", "\(Self.controllerAddress)/128", "dev", "lo", "nodad"])
         try controllerNS.exec(["sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=1"])
         for (i, ns) in agentNS.enumerated() {
             let n = i + 1
@@ -408,7 +408,7 @@ final class CentralControlTests {
         // request from that controller's address is refused with Cause 72,
         // answered to it, and changes nothing.
         let silent = IPv6Address("2001:db8:ffff::101")!
-        try controllerNS.ip(["address", "add", "\(silent)/128", "dev", "lo"])
+        try controllerNS.ip(["address", "add", "\(silent)/128", "dev", "lo", "nodad"])
         let asSilent = try UDPSocket(bindTo: silent, port: 8805, namespace: controllerNS.name)
         try startAgent(2, controller: silent)
         try wait("ar2's own rules") { (try state(agentSocket(2))["rules"] as? [String])?.count == 2 }
