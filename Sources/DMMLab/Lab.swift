@@ -180,7 +180,7 @@ public final class Lab {
         }
         for n in topology.nodes where n.kind != .mobileNode {
             // Even on lo an address is tentative until the kernel's DAD work
-            // has run, and a daemon binding it meanwhile fails (errno 99; 11
+            // has run, and a daemon binding it meanwhile fails (errno 99; 12
             // of 1,500 binds at once after adding one, none with nodad).
             try ip(n.name, ["-6", "addr", "add", "\(address(of: n.name))/128", "dev", "lo", "nodad"])
             if n.kind == .router { try run(["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"], in: n.name) }
