@@ -342,8 +342,9 @@ import Testing
     }
 
     /// A change sent to an agent that restarted and has not associated yet:
-    /// it knows no such session (65), then has no association (72); the
-    /// controller sets the session up anew once the agent has associated.
+    /// it has no association (72: checked before whether it knows the
+    /// session, as for every session request); the controller sets the
+    /// session up anew once the agent has associated.
     @Test func aChangeThatMeetsARestartedAgentIsCarriedOutOnceItAssociates() {
         var tb = Self.movedToAR2()
         tb.run(for: 1)
@@ -356,7 +357,7 @@ import Testing
         tb.collect()
         tb.run(for: 2)
         let answers = tb.sent[mark...].filter { $0.from == "ar2" }.compactMap(\.message.cause)
-        #expect(answers.prefix(2) == [.sessionContextNotFound, .noEstablishedAssociation])
+        #expect(answers.prefix(2) == [.noEstablishedAssociation, .requestAccepted])
         #expect(tb.rules(at: "ar2") == [.deliver(Self.prefix, link: "ar2-n2"),
                                         .reverseTunnel(from: Self.prefix, link: "ar2-n2", endpoint: T.address(1), mode: .ipv6InIPv6)])
         #expect(tb.controller.sessions.values.allSatisfy { $0.acknowledged == $0.wanted })
@@ -874,6 +875,52 @@ import Testing
         tb.run(for: 0.1)
         #expect(tb.messages(.sessionEstablishmentRequest, from: afterNotice).map(\.resynchronization) == [nil])
         #expect(tb.agents["ar1"]!.sessionCount == 2)
+    }
+
+    /// An agent asking to associate again (the controller restarted) holds
+    /// its sessions, and refuses a session request meanwhile (Cause 72),
+    /// a deletion too: here one the controller sent before it died,
+    /// delivered while the answer to the agent's Association Setup is
+    /// on its way. Carried out, it removed the session's rule, which the
+    /// restarted controller then pushed again.
+    @Test func aDeletionArrivingWhileTheAgentAssociatesIsRefused() throws {
+        var tb = Self.oneAgent(resynchronization: 0.05, limit: 30)
+        tb.place(Self.prefix, anchor: "ar1", serving: "ar1")
+        tb.run(for: 0.1)
+        let committed = tb.controller.snapshot
+        let kept = tb.rules(at: "ar1")
+        var held: PFCPMessage?
+        var answerHeld = false
+        tb.filter = { m, _ in
+            switch m.type {
+            case .sessionDeletionRequest where held == nil:
+                held = m
+                return false
+            case .associationSetupResponse where !answerHeld:
+                // Lost: the agent asks again T1 later.
+                answerHeld = true
+                return false
+            default: return true
+            }
+        }
+        tb.place(Self.prefix, anchor: "ar1", serving: nil)
+        tb.run(for: 0.01)
+        #expect(held?.type == .sessionDeletionRequest)
+        tb.restartController(restoring: committed)
+        tb.run(for: 0.05)
+        #expect(answerHeld && !tb.agents["ar1"]!.isAssociated)
+        let injected = tb.sent.count
+        tb.inject(try #require(held).encode(), from: T.controllerAddress, to: "ar1")
+        let answer = tb.sent[injected...].map(\.message)
+        #expect(answer.map(\.type) == [.sessionDeletionResponse] && answer.first?.cause == .noEstablishedAssociation)
+        #expect(tb.agents["ar1"]!.sessionCount == 1 && tb.rules(at: "ar1") == kept)
+        let writes = tb.writes["ar1"]!
+        tb.run(for: 0.5)
+        #expect(tb.agents["ar1"]!.isAssociated && !tb.controller.isResynchronizing(T.address(1)))
+        #expect(tb.agents["ar1"]!.sessionCount == 1 && tb.rules(at: "ar1") == kept)
+        #expect(tb.writes["ar1"]! == writes, "no rule written again")
+        // Not counted as of an earlier association: there was none yet.
+        #expect(tb.agents["ar1"]!.counters.dropped[.earlierAssociation] == nil)
     }
 
     /// The prefix of the session a controller that died before committing forgets.

@@ -342,17 +342,19 @@ public struct DataPlaneAgent: Sendable {
 
     // MARK: Sessions (FM-cpdp:1)
 
-    /// A session request. Until the notice that every session was pushed
-    /// again, the controller names in each the association it belongs to.
-    /// One naming another, or none, was sent before the association (by
-    /// the controller's previous instance, or to this agent's) and
-    /// overtaken by its answer: carried out, it would count as pushed
-    /// again, and a session the restarted controller no longer knows
-    /// would stay. It is refused as from no association (Cause 72), and
-    /// counted; nothing changes.
+    /// A session request: refused with Cause 72 (no established
+    /// association), changing nothing, while the agent is not associated,
+    /// or if it is from before the association. Until the notice that
+    /// every session was pushed again, the controller names in each request
+    /// the association it belongs to. One naming another, or none, was sent
+    /// before the association (by the controller's previous instance, or
+    /// to this agent's) and overtaken by its answer: carried out, it would
+    /// count as pushed again, and a session the restarted controller no
+    /// longer knows would stay. Such a request is counted.
     mutating func session(_ m: PFCPMessage, at now: Instant) -> PFCPMessage {
-        if let awaitedNotice, m.resynchronization != awaitedNotice {
-            counters.dropped[.earlierAssociation, default: 0] += 1
+        let earlier = awaitedNotice != nil && m.resynchronization != awaitedNotice
+        guard isAssociated, !earlier else {
+            if isAssociated { counters.dropped[.earlierAssociation, default: 0] += 1 }
             startReply(to: m, seid: m.seid.flatMap { sessions[$0]?.controller.seid } ?? m.fSEID?.seid ?? 0)
             reply.cause = .noEstablishedAssociation
             return reply
@@ -372,10 +374,6 @@ public struct DataPlaneAgent: Sendable {
 
     mutating func establish(_ m: PFCPMessage, at now: Instant) -> PFCPMessage {
         startReply(to: m, seid: m.fSEID?.seid ?? 0)
-        guard isAssociated else {
-            reply.cause = .noEstablishedAssociation
-            return reply
-        }
         let controller = m.fSEID!
         // The controller pushing a session it set up before (it restarted,
         // or this agent re-associated): the session is replaced, and rules
@@ -404,11 +402,6 @@ public struct DataPlaneAgent: Sendable {
     mutating func modify(_ m: PFCPMessage, at now: Instant) -> PFCPMessage {
         guard let seid = m.seid, let i = sessions.index(of: seid) else {
             return sessionContextNotFound(m)
-        }
-        guard isAssociated else {
-            startReply(to: m, seid: sessions[at: i].controller.seid)
-            reply.cause = .noEstablishedAssociation
-            return reply
         }
         // Carried out in place: a session copied out of the table and
         // stored back costs a copy of each of its lists.
