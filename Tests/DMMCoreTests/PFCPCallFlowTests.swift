@@ -833,11 +833,7 @@ import Testing
     /// session would stay. The controller names the association in every
     /// request until the notice, and in none after.
     @Test func aRequestSentBeforeTheAssociationIsRefusedUntilTheNotice() throws {
-        var tb = Self.oneAgent(resynchronization: 0.05, limit: 30)
-        tb.place(Self.prefix, anchor: "ar1", serving: "ar1")
-        tb.run(for: 0.1)
-        let committed = tb.controller.snapshot
-        let kept = tb.rules(at: "ar1")
+        var (tb, committed, kept) = Self.oneSessionCommitted(resynchronization: 0.05, limit: 30)
         var held: PFCPMessage?
         var pushLost = false
         tb.filter = { m, _ in
@@ -856,9 +852,7 @@ import Testing
         tb.restartController(restoring: committed)
         tb.run(for: 0.05)
         #expect(pushLost && tb.agents["ar1"]!.isAssociated && tb.controller.isResynchronizing(T.address(1)))
-        let injected = tb.sent.count
-        tb.inject(try #require(held).encode(), from: T.controllerAddress, to: "ar1")
-        let answer = tb.sent[injected...].map(\.message)
+        let answer = try tb.deliverLate(try #require(held), to: "ar1")
         #expect(answer.map(\.type) == [.sessionEstablishmentResponse] && answer.first?.cause == .noEstablishedAssociation)
         #expect(tb.agents["ar1"]!.counters.dropped[.earlierAssociation] == 1)
         #expect(tb.agents["ar1"]!.sessionCount == 1 && tb.rules(at: "ar1") == kept)
@@ -884,11 +878,7 @@ import Testing
     /// on its way. Carried out, it removed the session's rule, which the
     /// restarted controller then pushed again.
     @Test func aDeletionArrivingWhileTheAgentAssociatesIsRefused() throws {
-        var tb = Self.oneAgent(resynchronization: 0.05, limit: 30)
-        tb.place(Self.prefix, anchor: "ar1", serving: "ar1")
-        tb.run(for: 0.1)
-        let committed = tb.controller.snapshot
-        let kept = tb.rules(at: "ar1")
+        var (tb, committed, kept) = Self.oneSessionCommitted(resynchronization: 0.05, limit: 30)
         var held: PFCPMessage?
         var answerHeld = false
         tb.filter = { m, _ in
@@ -909,9 +899,7 @@ import Testing
         tb.restartController(restoring: committed)
         tb.run(for: 0.05)
         #expect(answerHeld && !tb.agents["ar1"]!.isAssociated)
-        let injected = tb.sent.count
-        tb.inject(try #require(held).encode(), from: T.controllerAddress, to: "ar1")
-        let answer = tb.sent[injected...].map(\.message)
+        let answer = try tb.deliverLate(try #require(held), to: "ar1")
         #expect(answer.map(\.type) == [.sessionDeletionResponse] && answer.first?.cause == .noEstablishedAssociation)
         #expect(tb.agents["ar1"]!.sessionCount == 1 && tb.rules(at: "ar1") == kept)
         let writes = tb.writes["ar1"]!
@@ -923,16 +911,23 @@ import Testing
         #expect(tb.agents["ar1"]!.counters.dropped[.earlierAssociation] == nil)
     }
 
+    /// ar1 with the session of `prefix` programmed: the testbed, the
+    /// controller's state as its store holds it, and ar1's rules.
+    static func oneSessionCommitted(resynchronization: Seconds, limit: Seconds)
+        -> (PFCPTestbed, Controller.Snapshot, Set<ForwardingRule>) {
+        var tb = Self.oneAgent(resynchronization: resynchronization, limit: limit)
+        tb.place(Self.prefix, anchor: "ar1", serving: "ar1")
+        tb.run(for: 0.1)
+        return (tb, tb.controller.snapshot, tb.rules(at: "ar1"))
+    }
+
     /// The prefix of the session a controller that died before committing forgets.
     static let forgotten = IPv6Prefix("2001:db8:1:ff::/64")!
 
     /// ar1 with the sessions of `prefix` and `forgotten`, and the
     /// controller's state as its store held it before the second.
     static func sessionAFailedCommitForgets(resynchronization: Seconds, limit: Seconds) -> (PFCPTestbed, Controller.Snapshot) {
-        var tb = Self.oneAgent(resynchronization: resynchronization, limit: limit)
-        tb.place(Self.prefix, anchor: "ar1", serving: "ar1")
-        tb.run(for: 0.1)
-        let committed = tb.controller.snapshot
+        var (tb, committed, _) = oneSessionCommitted(resynchronization: resynchronization, limit: limit)
         tb.place(forgotten, anchor: "ar1", serving: "ar1")
         tb.run(for: 0.1)
         #expect(tb.agents["ar1"]!.sessionCount == 2)

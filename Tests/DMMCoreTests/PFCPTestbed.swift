@@ -173,6 +173,14 @@ struct PFCPTestbed {
         collect()
     }
 
+    /// Delivers `message` to agent `name` from the controller now, as a
+    /// datagram held on its way arrives late; what the agent sent back.
+    mutating func deliverLate(_ message: PFCPMessage, to name: String) throws -> [PFCPMessage] {
+        let mark = sent.count
+        inject(try message.encode(), from: Self.controllerAddress, to: name)
+        return sent[mark...].map(\.message)
+    }
+
     /// Runs deliveries and timers until `until`.
     mutating func run(for duration: Seconds) {
         let end = now + duration
