@@ -351,6 +351,10 @@ public struct DataPlaneAgent: Sendable {
     /// to this agent's) and overtaken by its answer: carried out, it would
     /// count as pushed again, and a session the restarted controller no
     /// longer knows would stay. Such a request is counted.
+    ///
+    /// Inlined: a call of its own cost about 28 instructions a change
+    /// (callgrind, `dmm bench controller`).
+    @inline(__always)
     mutating func session(_ m: PFCPMessage, at now: Instant) -> PFCPMessage {
         let earlier = awaitedNotice != nil && m.resynchronization != awaitedNotice
         guard isAssociated, !earlier else {
