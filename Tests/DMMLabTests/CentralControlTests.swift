@@ -405,8 +405,8 @@ final class CentralControlTests {
         #expect(try sessionsProgrammed(1))
 
         // An agent whose controller is silent has no association: a session
-        // request from that controller's address is refused with Cause 72,
-        // answered to it, and changes nothing.
+        // request from that controller's address, a deletion too, is refused
+        // with Cause 72, answered to it, and changes nothing.
         let silent = IPv6Address("2001:db8:ffff::101")!
         try controllerNS.ip(["address", "add", "\(silent)/128", "dev", "lo", "nodad"])
         let asSilent = try UDPSocket(bindTo: silent, port: 8805, namespace: controllerNS.name)
@@ -418,16 +418,22 @@ final class CentralControlTests {
         early.fSEID = PFCPFSEID(seid: 0x51, ipv6: silent)
         PFCPRuleMapping.write([.deliver(IPv6Prefix("2001:db8:2:1::/64")!, link: "acc0")], anchoredHere: true, into: &early)
         // The agent asks to associate first; that request is left unanswered.
-        var answer: PFCPMessage?
-        let end = Date().addingTimeInterval(5)
-        try asSilent.send(try early.encode(), to: Self.agentAddress(2), port: 8805)
-        while answer == nil && Date() < end {
-            guard isReadable(asSilent.fd, within: 0.5) else { continue }
-            let m = try PFCPMessage.decode(try asSilent.receive().bytes)
-            if m.type == .sessionEstablishmentResponse { answer = m }
+        func answer(to request: PFCPMessage) throws -> PFCPMessage? {
+            let end = Date().addingTimeInterval(5)
+            try asSilent.send(try request.encode(), to: Self.agentAddress(2), port: 8805)
+            while Date() < end {
+                guard isReadable(asSilent.fd, within: 0.5) else { continue }
+                let m = try PFCPMessage.decode(try asSilent.receive().bytes)
+                if m.type == request.type.response { return m }
+            }
+            return nil
         }
-        #expect(answer?.cause == .noEstablishedAssociation && answer?.sequence == 0x200)
+        let establishment = try answer(to: early)
+        #expect(establishment?.cause == .noEstablishedAssociation && establishment?.sequence == 0x200)
+        // Of a session it does not know: no association is said first.
+        let deletion = try answer(to: PFCPMessage(.sessionDeletionRequest, sequence: 0x201, seid: 0x99))
+        #expect(deletion?.cause == .noEstablishedAssociation && deletion?.sequence == 0x201)
         #expect(try routes(2) == routes2)
-        #expect((try state(agentSocket(2))["refused"] as? [String: Int])?.values.reduce(0, +) == 1)
+        #expect((try state(agentSocket(2))["refused"] as? [String: Int])?.values.reduce(0, +) == 2)
     }
 }
