@@ -356,18 +356,23 @@ public struct DataPlaneAgent: Sendable {
     /// (callgrind, `dmm bench controller`).
     @inline(__always)
     mutating func session(_ m: PFCPMessage, at now: Instant) -> PFCPMessage {
-        let earlier = awaitedNotice != nil && m.resynchronization != awaitedNotice
-        guard isAssociated, !earlier else {
-            if isAssociated { counters.dropped[.earlierAssociation, default: 0] += 1 }
-            startReply(to: m, seid: m.seid.flatMap { sessions[$0]?.controller.seid } ?? m.fSEID?.seid ?? 0)
-            reply.cause = .noEstablishedAssociation
-            return reply
+        guard isAssociated else { return noAssociation(m) }
+        if let awaitedNotice, m.resynchronization != awaitedNotice {
+            counters.dropped[.earlierAssociation, default: 0] += 1
+            return noAssociation(m)
         }
         switch m.type {
         case .sessionEstablishmentRequest: return establish(m, at: now)
         case .sessionModificationRequest: return modify(m, at: now)
         default: return delete(m)
         }
+    }
+
+    /// The answer to session request `m` that there is no association.
+    mutating func noAssociation(_ m: PFCPMessage) -> PFCPMessage {
+        startReply(to: m, seid: m.seid.flatMap { sessions[$0]?.controller.seid } ?? m.fSEID?.seid ?? 0)
+        reply.cause = .noEstablishedAssociation
+        return reply
     }
 
     /// Starts the answer to session request `m` in `reply`.

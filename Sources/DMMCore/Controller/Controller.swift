@@ -558,8 +558,6 @@ public struct Controller: Sendable {
         // was copied out of the table.
         backlogs.start(agent, sessions.indices.filter { sessions[at: $0].agent == agent }.map(sessions.seid(at:)))
         pushBacklogs(preferring: agent, at: now)
-        // With nothing to push it is through at once.
-        if !backlogs.holds(agent) { noticeResynchronization(of: agent, at: now) }
         noticeResynchronizations(at: now)
     }
 

@@ -59,7 +59,11 @@ struct PushBacklogs: Sendable {
     /// counted in flight any more.
     mutating func start(_ agent: IPv6Address, _ seids: [UInt64]) {
         drop(agent)
-        guard !seids.isEmpty else { return }
+        guard !seids.isEmpty else {
+            // Nothing to push: through at once.
+            through.append(agent)
+            return
+        }
         backlogs[agent] = Backlog(seids: seids)
         turns.append(agent)
     }
