@@ -141,6 +141,7 @@ final class AgentSide {
             "counters": [
                 "retransmissions": pfcp.retransmissions, "unanswered": pfcp.unanswered, "duplicates": pfcp.duplicates,
                 "unexpected_responses": pfcp.unexpectedResponses, "unencodable": pfcp.unencodable, "controller_restarts": engine.counters.controllerRestarts,
+                "stale_associations": engine.counters.staleAssociations,
                 "unconfirmed_released": engine.counters.unconfirmedReleased, "rule_changes": rules.changes,
             ],
             "refused": Dictionary(uniqueKeysWithValues: pfcp.refused.map { (PFCPCause(rawValue: $0.key).name, $0.value) }),

@@ -911,6 +911,59 @@ import Testing
         #expect(tb.agents["ar1"]!.counters.dropped[.earlierAssociation] == nil)
     }
 
+    /// An old duplicate of the agent's first Association Setup Request
+    /// reaches the controller after the agent associated again (the
+    /// controller restarted), while the agent waits for the notice of its
+    /// new association. The controller, which kept no answer to it, takes
+    /// it for a new association and pushes the sessions naming it; the
+    /// agent refused those (72) until its resynchronization limit ran out.
+    /// Its answer, accepted, to a request of the agent's that is not its
+    /// association's, from the controller it is associated with, makes the
+    /// agent associate again, and the push goes through.
+    @Test func anOldDuplicateOfAnAssociationSetupMakesTheAgentAssociateAgain() throws {
+        var (tb, _, kept) = Self.oneSessionCommitted(resynchronization: 0.05, limit: 30)
+        let first = try #require(tb.sent.first { $0.from == "ar1" && $0.message.type == .associationSetupRequest }?.message)
+        var noticeHeld = false
+        tb.filter = { m, sender in
+            guard sender == "controller", m.type == .associationUpdateRequest, !noticeHeld else { return true }
+            noticeHeld = true
+            return false
+        }
+        tb.restartController()
+        for _ in 0..<300 where !noticeHeld { tb.run(for: 0.01) }
+        #expect(noticeHeld && tb.agents["ar1"]!.isAssociated && tb.controller.isResynchronizing(T.address(1)))
+        tb.inject(try first.encode(), from: T.address(1), to: "controller")
+        tb.run(for: 1)
+        #expect(tb.agents["ar1"]!.counters.staleAssociations == 1)
+        #expect(tb.agents["ar1"]!.isAssociated && !tb.controller.isResynchronizing(T.address(1)))
+        #expect(tb.agents["ar1"]!.sessionCount == 1 && tb.rules(at: "ar1") == kept)
+        #expect(tb.agents["ar1"]!.counters.unconfirmedReleased == 0)
+        #expect(tb.controller.sessions.values.allSatisfy { $0.isProgrammed })
+    }
+
+    /// Answers to Association Setup Requests that are no reason to
+    /// associate again: a second answer to the request that set up the
+    /// association (sent twice, the second answered from the controller's
+    /// kept answers), and a late answer of the controller's previous
+    /// instance to the agent's earlier request.
+    @Test func otherAnswersToAnAgentsAssociationSetupsChangeNothing() throws {
+        var tb = Self.oneAgent(resynchronization: 0.05)
+        let previous = try #require(tb.sent.first { $0.from == "controller" && $0.message.type == .associationSetupResponse }?.message)
+        let mark = tb.sent.count
+        tb.restartController()
+        for _ in 0..<300 where tb.messages(.associationSetupResponse, from: mark).isEmpty { tb.run(for: 0.01) }
+        let request = try #require(tb.sent[mark...].first { $0.from == "ar1" && $0.message.type == .associationSetupRequest }?.message)
+        let unexpected = tb.agents["ar1"]!.pfcpCounters.unexpectedResponses
+        tb.inject(try request.encode(), from: T.address(1), to: "controller")
+        tb.run(for: 0.5)
+        #expect(tb.controller.pfcpCounters.duplicates == 1)
+        tb.inject(try previous.encode(), from: T.controllerAddress, to: "ar1")
+        tb.run(for: 0.5)
+        #expect(tb.agents["ar1"]!.pfcpCounters.unexpectedResponses == unexpected + 2)
+        #expect(tb.agents["ar1"]!.isAssociated && tb.agents["ar1"]!.counters.staleAssociations == 0)
+        #expect(tb.messages(.associationSetupRequest, from: mark).count == 1)
+    }
+
     /// ar1 with the session of `prefix` programmed: the testbed, the
     /// controller's state as its store holds it, and ar1's rules.
     static func oneSessionCommitted(resynchronization: Seconds, limit: Seconds)

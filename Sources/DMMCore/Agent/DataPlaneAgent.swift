@@ -101,6 +101,9 @@ public struct DataPlaneAgent: Sendable {
     /// until its notice, or the deadline, sessions are kept however long
     /// the controller takes to push them.
     var awaitedNotice: UInt32?
+    /// The Sequence Number of the Association Setup Request whose answer
+    /// set up the association (`unexpected(_:at:)`).
+    var association: UInt32?
     /// The controller's Recovery Time Stamp at the last association: another
     /// at the next is a restart, whether a heartbeat told of it or the
     /// agent had lost the controller meanwhile.
@@ -265,8 +268,27 @@ public struct DataPlaneAgent: Sendable {
             if let datagram = exchange.answer(request(m, at: now), to: sender, at: now) { actions.append(.send(datagram, to: sender)) }
         case .response(let m, let purpose): response(m, to: purpose, at: now)
         case .answer(let datagram): actions.append(.send(datagram, to: sender))
+        case .unexpected(let m): unexpected(m, at: now)
         case .ignored: break
         }
+    }
+
+    /// A response to no request waiting for one. An accepted Association
+    /// Setup Response from the controller the agent is associated with,
+    /// to another request than the one its association answered: the
+    /// controller took an old duplicate of an earlier request of the
+    /// agent's (its kept answer to it forgotten) for a new association,
+    /// and pushes the sessions again naming that one, which an agent
+    /// waiting for the notice of its own refuses until its
+    /// resynchronization limit. It associates again, so that both name
+    /// the same. A second answer to its association's own request (sent
+    /// twice) changes nothing.
+    mutating func unexpected(_ m: PFCPMessage, at now: Instant) {
+        guard m.type == .associationSetupResponse, m.cause == .requestAccepted, case .associated(let stamp) = state,
+              m.recoveryTimeStamp == stamp, m.sequence != association
+        else { return }
+        counters.staleAssociations += 1
+        associate(at: now)
     }
 
     mutating func request(_ m: PFCPMessage, at now: Instant) -> PFCPMessage {
@@ -325,6 +347,7 @@ public struct DataPlaneAgent: Sendable {
                 return
             }
             state = .associated(controllerRecovery: stamp)
+            association = m.sequence
             if let last = lastControllerRecovery, last != stamp { counters.controllerRestarts += 1 }
             lastControllerRecovery = stamp
             confirmed = []
@@ -570,6 +593,9 @@ extension DataPlaneAgent {
     public struct Counters: Sendable, Hashable {
         public var dropped: [Dropped: Int] = [:]
         public var controllerRestarts = 0, refusedByController = 0
+        /// Associations set up again because the controller took an old
+        /// request of the agent's for a new one (`unexpected(_:at:)`).
+        public var staleAssociations = 0
         /// Sessions released at a resynchronization because the controller
         /// did not push them again.
         public var unconfirmedReleased = 0

@@ -786,7 +786,7 @@ public struct Controller: Sendable {
             case .heartbeat, .nodeReport: break
             }
         case .answer(let datagram): actions.append(.send(datagram, to: sender))
-        case .ignored: break
+        case .unexpected, .ignored: break
         }
     }
 

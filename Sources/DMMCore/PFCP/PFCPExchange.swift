@@ -18,6 +18,9 @@ struct PFCPExchange: Sendable {
         /// An answer owed, encoded: to a request sent again, or to one that
         /// does not decode.
         case answer([UInt8])
+        /// A response to no request waiting for one (counted): most often a
+        /// second answer to a request sent twice.
+        case unexpected(PFCPMessage)
         /// Nothing to do (counted).
         case ignored
     }
@@ -132,7 +135,7 @@ struct PFCPExchange: Sendable {
         }
         guard let request = requests.answered(by: message, from: sender) else {
             counters.unexpectedResponses += 1
-            return .ignored
+            return .unexpected(message)
         }
         let purpose = request.purpose
         spare.append(request.takeDatagram())
