@@ -70,8 +70,10 @@ public struct DataPlaneAgent: Sendable {
         case idle
         /// Association Setup Request sent, no answer yet.
         case associating
-        /// The controller accepted; its Recovery Time Stamp.
-        case associated(controllerRecovery: UInt32)
+        /// The controller accepted; its Recovery Time Stamp, and the
+        /// Sequence Number of the Association Setup Request it answered
+        /// (`unexpected(_:at:)`).
+        case associated(controllerRecovery: UInt32, request: UInt32)
     }
 
     enum Timer: Hashable, Sendable {
@@ -101,9 +103,6 @@ public struct DataPlaneAgent: Sendable {
     /// until its notice, or the deadline, sessions are kept however long
     /// the controller takes to push them.
     var awaitedNotice: UInt32?
-    /// The Sequence Number of the Association Setup Request whose answer
-    /// set up the association (`unexpected(_:at:)`).
-    var association: UInt32?
     /// The controller's Recovery Time Stamp at the last association: another
     /// at the next is a restart, whether a heartbeat told of it or the
     /// agent had lost the controller meanwhile.
@@ -214,7 +213,7 @@ public struct DataPlaneAgent: Sendable {
     /// The controller's Recovery Time Stamp, from any message carrying one:
     /// a new one means it restarted, and the association is set up again.
     mutating func heard(controllerRecovery stamp: UInt32?, at now: Instant) {
-        guard let stamp, case .associated(let known) = state, known != stamp else { return }
+        guard let stamp, case .associated(let known, _) = state, known != stamp else { return }
         associate(at: now)
     }
 
@@ -284,8 +283,8 @@ public struct DataPlaneAgent: Sendable {
     /// the same. A second answer to its association's own request (sent
     /// twice) changes nothing.
     mutating func unexpected(_ m: PFCPMessage, at now: Instant) {
-        guard m.type == .associationSetupResponse, m.cause == .requestAccepted, case .associated(let stamp) = state,
-              m.recoveryTimeStamp == stamp, m.sequence != association
+        guard m.type == .associationSetupResponse, m.cause == .requestAccepted, case .associated(let stamp, let request) = state,
+              m.recoveryTimeStamp == stamp, m.sequence != request
         else { return }
         counters.staleAssociations += 1
         associate(at: now)
@@ -346,8 +345,7 @@ public struct DataPlaneAgent: Sendable {
                 state = .idle
                 return
             }
-            state = .associated(controllerRecovery: stamp)
-            association = m.sequence
+            state = .associated(controllerRecovery: stamp, request: m.sequence)
             if let last = lastControllerRecovery, last != stamp { counters.controllerRestarts += 1 }
             lastControllerRecovery = stamp
             confirmed = []
