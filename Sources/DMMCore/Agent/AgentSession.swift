@@ -69,13 +69,16 @@ struct AgentSession: Sendable, Hashable {
             guard bar?.id == UInt8(truncatingIfNeeded: r.id) else { return refuse(.removeBAR, "no BAR \(r.id)") }
             bar = nil
         }
-        for i in m.createPDR.indices {
-            do {
-                guard pdrs.insert(try HeldPDR(m.createPDR[i])) else { return refuse(.createPDR, "PDR \(m.createPDR[i].id) exists") }
+        // Lent where they lie (`lend`): read by subscript, each was
+        // copied. Only lists that hold some: lending one retains it.
+        if !m.createPDR.isEmpty, let refusal = m.createPDR.lend({ pdr -> PFCPRuleMapping.Refusal? in
+            do throws(PFCPRuleMapping.Refusal) {
+                return pdrs.insert(try HeldPDR(pdr)) ? nil : refuse(.createPDR, "PDR \(pdr.id) exists")
             } catch { return error }
-        }
-        for i in m.createFAR.indices {
-            guard fars.insert(HeldFAR(m.createFAR[i])) else { return refuse(.createFAR, "FAR \(m.createFAR[i].id) exists") }
+        }) { return refusal }
+        if !m.createFAR.isEmpty,
+           let refusal = m.createFAR.lend({ far in fars.insert(HeldFAR(far)) ? nil : refuse(.createFAR, "FAR \(far.id) exists") }) {
+            return refusal
         }
         if let created = m.createBAR { bar = created }
         for u in m.updatePDR.indices {

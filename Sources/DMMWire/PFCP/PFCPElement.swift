@@ -153,12 +153,13 @@ extension ByteWriter {
         for raw in raws { ie(raw) }
     }
 
-    /// One IE of `type` per element, each encoded where it lies: iterating
-    /// an array, or reading it by subscript, copies each element whole.
+    /// One IE of `type` per element, each encoded where it lies (`lend`):
+    /// iterating an array, or reading it by subscript, copies each element whole.
     @inline(__always)
-    mutating func ies<T>(_ type: PFCPIEType, _ elements: [T], _ body: (borrowing T, inout ByteWriter) -> Void) {
-        elements.withUnsafeBufferPointer { items in
-            for i in items.indices { ie(type) { body(items[i], &$0) } }
+    mutating func ies<T>(_ type: PFCPIEType, _ elements: [T], _ body: (inout T, inout ByteWriter) -> Void) {
+        _ = elements.lend { (element: inout T) -> Void? in
+            ie(type) { body(&element, &$0) }
+            return nil
         }
     }
 }
