@@ -181,13 +181,14 @@ public struct DataPlaneAgent: Sendable {
 
     mutating func associate(at now: Instant) {
         state = .associating
-        send(config.associationSetupRequest(recoveryTimeStamp: recoveryTimeStamp), purpose: .association, at: now)
+        var m = config.associationSetupRequest(recoveryTimeStamp: recoveryTimeStamp)
+        send(&m, purpose: .association, at: now)
     }
 
     mutating func heartbeat(at now: Instant) {
         var m = PFCPMessage(.heartbeatRequest, sequence: 0)
         m.recoveryTimeStamp = recoveryTimeStamp
-        send(m, purpose: .heartbeat, at: now)
+        send(&m, purpose: .heartbeat, at: now)
         timers.set(.heartbeat, at: now + config.timing.heartbeatInterval)
     }
 
@@ -207,7 +208,7 @@ public struct DataPlaneAgent: Sendable {
         m.nodeID = .ipv6(config.address)
         m.nodeReportType = .vendorSpecific
         m.loadControl = PFCPLoadControl(sequence: loadSequence, metric: load)
-        send(m, purpose: .nodeReport, at: now)
+        send(&m, purpose: .nodeReport, at: now)
     }
 
     /// The controller's Recovery Time Stamp, from any message carrying one:
@@ -217,9 +218,9 @@ public struct DataPlaneAgent: Sendable {
         associate(at: now)
     }
 
-    mutating func send(_ message: consuming PFCPMessage, purpose: PFCPRequests.Purpose, at now: Instant) {
+    mutating func send(_ message: inout PFCPMessage, purpose: PFCPRequests.Purpose, at now: Instant) {
         // Nil (counted) for an Association Setup Request with more pools than 64 KiB hold.
-        if let datagram = exchange.request(message, to: config.controller, for: purpose, at: now) {
+        if let datagram = exchange.request(&message, to: config.controller, for: purpose, at: now) {
             actions.append(.send(datagram, to: config.controller))
         }
     }

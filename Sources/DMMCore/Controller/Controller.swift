@@ -90,7 +90,9 @@ public struct Controller: Sendable {
             return status == .down
         }
 
-        public func anchors(_ prefix: IPv6Prefix) -> Bool {
+        public func anchors(_ prefix: IPv6Prefix) -> Bool { Self.pools(pools, anchor: prefix) }
+
+        static func pools(_ pools: [PFCPPoolInformation], anchor prefix: IPv6Prefix) -> Bool {
             pools.contains { $0.prefixes.contains { $0.contains(prefix) } }
         }
     }
@@ -254,8 +256,16 @@ public struct Controller: Sendable {
     public let config: Config
     public let recoveryTimeStamp: UInt32
     public private(set) var associations: [IPv6Address: Association] = [:] {
-        didSet { noteAgentsDown() }
+        didSet {
+            noteAgentsDown()
+            poolsRead = nil
+        }
     }
+    /// The agent whose pools `anchors(_:at:)` read last, and its pools,
+    /// until an association changes: sessions are set up at one agent after
+    /// another, and finding its association hashed its address (SipHash)
+    /// for each, about 270 instructions an establishment.
+    private var poolsRead: (agent: IPv6Address, pools: [PFCPPoolInformation])?
     /// The agents it was restored with that have not associated with it
     /// yet, which they do once they hear its Recovery Time Stamp. They are
     /// sent no session request until then: the association forgets the
@@ -529,7 +539,11 @@ public struct Controller: Sendable {
             // Until the agent takes the notice, each request names the
             // association it belongs to: the agent refuses one sent before.
             if !resynchronizing.isEmpty, let r = resynchronizing[agent] { outgoing.resynchronization = r.sequence }
-            send(outgoing, to: agent, purpose: .session(seid), at: now)
+            // As `send` does, with the message where it lies (`send` takes
+            // this controller whole, so could not take it too).
+            if let datagram = exchange.request(&outgoing, to: agent, for: .session(seid), at: now) {
+                actions.append(.send(datagram, to: agent))
+            }
             return true
         }
         return false
@@ -588,7 +602,7 @@ public struct Controller: Sendable {
         m.nodeID = .ipv6(config.address)
         m.resynchronization = r.sequence
         resynchronizing[agent]!.noticeSent = true
-        send(m, to: agent, purpose: .association, at: now)
+        send(&m, to: agent, purpose: .association, at: now)
     }
 
     /// Pushes sessions from the backlogs while the windows allow, `agent`'s
@@ -698,7 +712,7 @@ public struct Controller: Sendable {
         guard associations[agent] != nil else { return }
         var m = PFCPMessage(.heartbeatRequest, sequence: 0)
         m.recoveryTimeStamp = recoveryTimeStamp
-        send(m, to: agent, purpose: .heartbeat, at: now)
+        send(&m, to: agent, purpose: .heartbeat, at: now)
         timers.set(.heartbeat(agent), at: now + config.timing.heartbeatInterval)
     }
 
@@ -726,10 +740,10 @@ public struct Controller: Sendable {
         associations[agent] = a
     }
 
-    mutating func send(_ message: consuming PFCPMessage, to peer: IPv6Address, purpose: PFCPRequests.Purpose, at now: Instant) {
+    mutating func send(_ message: inout PFCPMessage, to peer: IPv6Address, purpose: PFCPRequests.Purpose, at now: Instant) {
         // Always encoded: a session request carries three rules at most, and
         // a heartbeat a time stamp.
-        if let datagram = exchange.request(message, to: peer, for: purpose, at: now) { actions.append(.send(datagram, to: peer)) }
+        if let datagram = exchange.request(&message, to: peer, for: purpose, at: now) { actions.append(.send(datagram, to: peer)) }
     }
 
     /// An agent that leaves a request unanswered is down. Its backlog
@@ -863,7 +877,10 @@ public struct Controller: Sendable {
 
     /// Whether `agent` anchors `prefix`, by the pools of its association
     /// (none: it anchors nothing).
-    func anchors(_ prefix: IPv6Prefix, at agent: IPv6Address) -> Bool { associations[agent]?.anchors(prefix) ?? false }
+    mutating func anchors(_ prefix: IPv6Prefix, at agent: IPv6Address) -> Bool {
+        if poolsRead?.agent != agent { poolsRead = (agent, associations[agent]?.pools ?? []) }
+        return Association.pools(poolsRead!.pools, anchor: prefix)
+    }
 }
 
 public enum ControllerEvent: Sendable {

@@ -83,12 +83,13 @@ struct PFCPExchange: Sendable {
 
     /// Numbers `message` and waits for its answer; the caller sends the
     /// datagram this returns. Nil (counted) if it does not encode: it is
-    /// over 64 KiB, which only a list of pools that long makes.
-    mutating func request(_ message: consuming PFCPMessage, to peer: IPv6Address, for purpose: PFCPRequests.Purpose,
+    /// over 64 KiB, which only a list of pools that long makes. The
+    /// message is numbered where it lies: taken as a value, the
+    /// controller's one message for session requests was copied.
+    mutating func request(_ message: inout PFCPMessage, to peer: IPv6Address, for purpose: PFCPRequests.Purpose,
                           at now: Instant) -> [UInt8]? {
-        var m = consume message
         let due = now + timing.t1
-        guard let (datagram, sequence) = requests.register(&m, to: peer, for: purpose, due: due, into: spare.popLast() ?? [])
+        guard let (datagram, sequence) = requests.register(&message, to: peer, for: purpose, due: due, into: spare.popLast() ?? [])
         else {
             counters.unencodable += 1
             return nil
