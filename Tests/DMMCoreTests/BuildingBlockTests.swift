@@ -215,13 +215,15 @@ struct PFCPExchangeTests {
     @Test func aRequestAnsweredLendsItsDatagramToTheNextUnlessItIsHeld() throws {
         var exchange = PFCPExchange(node: IPv6Address("2001:db8:ffff::100")!, timing: PFCPTiming(), recoveryTimeStamp: 1, start: 0)
         // Held by the caller: the next request is written elsewhere.
-        let held = exchange.request(heartbeat(11), to: peer, for: .heartbeat, at: now)!
+        var request1 = heartbeat(11)
+        let held = exchange.request(&request1, to: peer, for: .heartbeat, at: now)!
         let heldBytes = held.map { $0 }  // a copy of its own
         guard case .response = exchange.receive(try response(to: held), from: peer, at: now, seid: { _ in nil }) else {
             Issue.record("the response did not match its request")
             return
         }
-        let second = exchange.request(heartbeat(22), to: peer, for: .heartbeat, at: now)!
+        var request2 = heartbeat(22)
+        let second = exchange.request(&request2, to: peer, for: .heartbeat, at: now)!
         #expect(held == heldBytes, "a datagram the caller holds is left as it was")
         #expect(try PFCPMessage.decode(second).recoveryTimeStamp == 22)
         #expect(Self.address(second) != Self.address(held))
@@ -230,7 +232,8 @@ struct PFCPExchangeTests {
         let answer = try response(to: second)
         _ = consume second
         _ = exchange.receive(answer, from: peer, at: now, seid: { _ in nil })
-        let third = exchange.request(heartbeat(33), to: peer, for: .heartbeat, at: now)!
+        var request3 = heartbeat(33)
+        let third = exchange.request(&request3, to: peer, for: .heartbeat, at: now)!
         #expect(Self.address(third) == address, "the answered request's storage is used again")
         #expect(try PFCPMessage.decode(third).recoveryTimeStamp == 33)
         #expect(try PFCPMessage.decode(third).sequence == PFCPMessage.decode(answer).sequence + 1)
