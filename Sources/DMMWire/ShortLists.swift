@@ -27,11 +27,11 @@ extension Array {
     /// compiler cannot tell that the call leaves the list alone), about
     /// 150 instructions for each rule IE encoded or carried out.
     @inlinable @inline(__always)
-    package func lend<R>(_ body: (inout Element) -> R?) -> R? {
-        withUnsafeBufferPointer { items in
+    package func lend<R, E: Error>(_ body: (inout Element) throws(E) -> R?) throws(E) -> R? {
+        try withUnsafeBufferPointer { items throws(E) in
             guard let first = UnsafeMutablePointer(mutating: items.baseAddress) else { return nil }
             for i in items.indices {
-                if let result = body(&first[i]) { return result }
+                if let result = try body(&first[i]) { return result }
             }
             return nil
         }

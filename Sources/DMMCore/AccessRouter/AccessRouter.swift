@@ -126,7 +126,7 @@ public struct AccessRouter: Sendable {
 
     /// Hands each action produced since the last call to `perform`, in order,
     /// reusing the engine's buffer: the allocation-free form for hot loops.
-    public mutating func pollActions(_ perform: (AccessRouterAction) throws -> Void) rethrows {
+    public mutating func pollActions<E: Error>(_ perform: (AccessRouterAction) throws(E) -> Void) throws(E) {
         try context.actions.drain(perform)
     }
 

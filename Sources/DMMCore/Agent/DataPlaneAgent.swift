@@ -167,7 +167,7 @@ public struct DataPlaneAgent: Sendable {
 
     /// The actions so far, to `perform` in order; the list keeps its room
     /// for the next ones (a batch of requests grows it again otherwise).
-    public mutating func pollActions(_ perform: (AgentAction) throws -> Void) rethrows {
+    public mutating func pollActions<E: Error>(_ perform: (AgentAction) throws(E) -> Void) throws(E) {
         try actions.drain(perform)
     }
 

@@ -455,7 +455,7 @@ public struct Controller: Sendable {
 
     /// The actions so far, to `perform` in order; the list keeps its room
     /// for the next ones (a batch of requests grows it again otherwise).
-    public mutating func pollActions(_ perform: (ControllerAction) throws -> Void) rethrows {
+    public mutating func pollActions<E: Error>(_ perform: (ControllerAction) throws(E) -> Void) throws(E) {
         try actions.drain(perform)
     }
 
