@@ -265,7 +265,8 @@ public struct DataPlaneAgent: Sendable {
         }
         switch exchange.receive(bytes, from: sender, at: now, seid: { self.sessions[$0]?.controller.seid }) {
         case .request(let m):
-            if let datagram = exchange.answer(request(m, at: now), to: sender, at: now) { actions.append(.send(datagram, to: sender)) }
+            request(m, at: now)
+            if let datagram = exchange.answer(reply, to: sender, at: now) { actions.append(.send(datagram, to: sender)) }
         case .response(let m, let purpose): response(m, to: purpose, at: now)
         case .answer(let datagram): actions.append(.send(datagram, to: sender))
         case .unexpected(let m): unexpected(m, at: now)
@@ -291,30 +292,29 @@ public struct DataPlaneAgent: Sendable {
         associate(at: now)
     }
 
-    mutating func request(_ m: PFCPMessage, at now: Instant) -> PFCPMessage {
+    /// Carries out request `m` and writes its answer into `reply`, where
+    /// the exchange encodes it: an answer returned was a copy of `reply`.
+    mutating func request(_ m: PFCPMessage, at now: Instant) {
         switch m.type {
         case .heartbeatRequest:
             heard(controllerRecovery: m.recoveryTimeStamp, at: now)
-            var r = PFCPMessage(.heartbeatResponse, sequence: m.sequence)
-            r.recoveryTimeStamp = recoveryTimeStamp
-            return r
+            reply.reset(.heartbeatResponse, sequence: m.sequence)
+            reply.recoveryTimeStamp = recoveryTimeStamp
         case .associationReleaseRequest:
-            var r = nodeResponse(to: m, .requestAccepted)
+            nodeResponse(to: m, .requestAccepted)
             if isAssociated {
                 releaseAll()
                 state = .idle
                 timers.cancel(.heartbeat)
             } else {
-                r.cause = .noEstablishedAssociation
+                reply.cause = .noEstablishedAssociation
             }
-            return r
-        case .associationUpdateRequest: return noticed(m)
-        case .sessionEstablishmentRequest, .sessionModificationRequest, .sessionDeletionRequest: return session(m, at: now)
+        case .associationUpdateRequest: noticed(m)
+        case .sessionEstablishmentRequest, .sessionModificationRequest, .sessionDeletionRequest: session(m, at: now)
         default:
             counters.dropped[.unexpectedMessage, default: 0] += 1
-            var r = PFCPMessage(m.type.response, sequence: m.sequence, seid: m.seid)
-            r.cause = .serviceNotSupported
-            return r
+            reply.reset(m.type.response, sequence: m.sequence, seid: m.seid)
+            reply.cause = .serviceNotSupported
         }
     }
 
@@ -322,19 +322,19 @@ public struct DataPlaneAgent: Sendable {
     /// pushed every session again after the association named, and the
     /// resynchronization at once. A notice of an earlier association (late,
     /// or sent again) changes nothing; nor does a request without one.
-    mutating func noticed(_ m: PFCPMessage) -> PFCPMessage {
+    mutating func noticed(_ m: PFCPMessage) {
         guard isAssociated else { return nodeResponse(to: m, .noEstablishedAssociation) }
         if let sequence = m.resynchronization {
             if sequence == awaitedNotice { resynchronize() } else { counters.dropped[.staleNotice, default: 0] += 1 }
         }
-        return nodeResponse(to: m, .requestAccepted)
+        nodeResponse(to: m, .requestAccepted)
     }
 
-    func nodeResponse(to m: PFCPMessage, _ cause: PFCPCause) -> PFCPMessage {
-        var r = PFCPMessage(m.type.response, sequence: m.sequence)
-        r.nodeID = .ipv6(config.address)
-        r.cause = cause
-        return r
+    /// Writes the answer to node request `m` into `reply`.
+    mutating func nodeResponse(to m: PFCPMessage, _ cause: PFCPCause) {
+        reply.reset(m.type.response, sequence: m.sequence)
+        reply.nodeID = .ipv6(config.address)
+        reply.cause = cause
     }
 
     mutating func response(_ m: PFCPMessage, to purpose: PFCPRequests.Purpose, at now: Instant) {
@@ -377,7 +377,7 @@ public struct DataPlaneAgent: Sendable {
     /// Inlined: a call of its own cost about 28 instructions a change
     /// (callgrind, `dmm bench controller`).
     @inline(__always)
-    mutating func session(_ m: PFCPMessage, at now: Instant) -> PFCPMessage {
+    mutating func session(_ m: PFCPMessage, at now: Instant) {
         guard isAssociated else { return noAssociation(m) }
         if let awaitedNotice, m.resynchronization != awaitedNotice {
             counters.dropped[.earlierAssociation, default: 0] += 1
@@ -391,10 +391,9 @@ public struct DataPlaneAgent: Sendable {
     }
 
     /// The answer to session request `m` that there is no association.
-    mutating func noAssociation(_ m: PFCPMessage) -> PFCPMessage {
+    mutating func noAssociation(_ m: PFCPMessage) {
         startReply(to: m, seid: m.seid.flatMap { sessions[$0]?.controller.seid } ?? m.fSEID?.seid ?? 0)
         reply.cause = .noEstablishedAssociation
-        return reply
     }
 
     /// Starts the answer to session request `m` in `reply`.
@@ -403,7 +402,7 @@ public struct DataPlaneAgent: Sendable {
         if m.type == .sessionEstablishmentRequest { reply.nodeID = .ipv6(config.address) }
     }
 
-    mutating func establish(_ m: PFCPMessage, at now: Instant) -> PFCPMessage {
+    mutating func establish(_ m: PFCPMessage, at now: Instant) {
         startReply(to: m, seid: m.fSEID?.seid ?? 0)
         let controller = m.fSEID!
         // The controller pushing a session it set up before (it restarted,
@@ -430,7 +429,7 @@ public struct DataPlaneAgent: Sendable {
         return accepted()
     }
 
-    mutating func modify(_ m: PFCPMessage, at now: Instant) -> PFCPMessage {
+    mutating func modify(_ m: PFCPMessage, at now: Instant) {
         guard let seid = m.seid, let i = sessions.index(of: seid) else {
             return sessionContextNotFound(m)
         }
@@ -444,7 +443,7 @@ public struct DataPlaneAgent: Sendable {
         return accepted()
     }
 
-    mutating func delete(_ m: PFCPMessage) -> PFCPMessage {
+    mutating func delete(_ m: PFCPMessage) {
         guard let seid = m.seid, let session = sessions.remove(seid) else {
             return sessionContextNotFound(m)
         }
@@ -459,24 +458,21 @@ public struct DataPlaneAgent: Sendable {
     /// (`sendLoad`); repeated in every answer, unchanged, it was decoded
     /// and set aside as stale by the controller at every change, and every
     /// answer took the slower way of a message with more than a Cause.
-    mutating func accepted() -> PFCPMessage {
+    mutating func accepted() {
         reply.cause = .requestAccepted
-        return reply
     }
 
-    mutating func sessionContextNotFound(_ m: PFCPMessage) -> PFCPMessage {
+    mutating func sessionContextNotFound(_ m: PFCPMessage) {
         // The header's SEID is unknown, so the answer carries 0 (section 7.2.2.4.2).
         startReply(to: m, seid: 0)
         reply.cause = .sessionContextNotFound
-        return reply
     }
 
-    mutating func refused(_ refusal: PFCPRuleMapping.Refusal) -> PFCPMessage {
+    mutating func refused(_ refusal: PFCPRuleMapping.Refusal) {
         reply.cause = refusal.cause
         reply.offendingIE = refusal.offendingIE
         reply.fSEID = nil
         actions.append(.refused(refusal.reason))
-        return reply
     }
 
     /// The rule actions that take the data plane from the rules of PDRs
