@@ -258,14 +258,15 @@ public struct Controller: Sendable {
     public private(set) var associations: [IPv6Address: Association] = [:] {
         didSet {
             noteAgentsDown()
-            poolsRead = nil
+            poolsReadOf = nil
         }
     }
     /// The agent whose pools `anchors(_:at:)` read last, and its pools,
     /// until an association changes: sessions are set up at one agent after
     /// another, and finding its association hashed its address (SipHash)
     /// for each, about 270 instructions an establishment.
-    private var poolsRead: (agent: IPv6Address, pools: [PFCPPoolInformation])?
+    private var poolsReadOf: IPv6Address?
+    private var poolsRead: [PFCPPoolInformation] = []
     /// The agents it was restored with that have not associated with it
     /// yet, which they do once they hear its Recovery Time Stamp. They are
     /// sent no session request until then: the association forgets the
@@ -500,7 +501,7 @@ public struct Controller: Sendable {
             let seid: UInt64
             (i, seid) = sessions.insert(consume session)
             sessions[at: i].seid = seid
-            if let p { sessionOf.values[p][agent] = seid } else { sessionOf[OwnPrefix(prefix)] = [agent: seid] }
+            if let p { sessionOf.values[p][agent] = seid } else { sessionOf[OwnPrefix(prefix)] = PrefixSessions(agent: agent, seid: seid) }
         }
         // The session is read and written in place, by slot, from here to
         // its request: a copy retains its lists.
@@ -878,8 +879,11 @@ public struct Controller: Sendable {
     /// Whether `agent` anchors `prefix`, by the pools of its association
     /// (none: it anchors nothing).
     mutating func anchors(_ prefix: IPv6Prefix, at agent: IPv6Address) -> Bool {
-        if poolsRead?.agent != agent { poolsRead = (agent, associations[agent]?.pools ?? []) }
-        return Association.pools(poolsRead!.pools, anchor: prefix)
+        if poolsReadOf != agent {
+            poolsRead = associations[agent]?.pools ?? []
+            poolsReadOf = agent
+        }
+        return Association.pools(poolsRead, anchor: prefix)
     }
 }
 

@@ -11,6 +11,9 @@ struct PrefixSessions: Sendable, Sequence, ExpressibleByDictionaryLiteral {
     private var first: Entry?
     private var others: [Entry] = []
 
+    /// A prefix's first session (a literal of one made a list to read it from).
+    init(agent: IPv6Address, seid: UInt64) { first = (agent, seid) }
+
     init(dictionaryLiteral elements: (IPv6Address, UInt64)...) {
         for (agent, seid) in elements { self[agent] = seid }
     }
