@@ -263,13 +263,16 @@ public struct DataPlaneAgent: Sendable {
             controllerLost = false
             actions.append(.controllerHeardAgain)
         }
-        switch exchange.receive(bytes, from: sender, at: now, seid: { self.sessions[$0]?.controller.seid }) {
-        case .request(let m):
+        let arrival = exchange.receive(bytes, from: sender, at: now, seid: { self.sessions[$0]?.controller.seid })
+        let m = exchange.lendReceived()
+        defer { exchange.takeBack(m) }
+        switch arrival {
+        case .request:
             request(m, at: now)
             if let datagram = exchange.answer(reply, to: sender, at: now) { actions.append(.send(datagram, to: sender)) }
-        case .response(let m, let purpose): response(m, to: purpose, at: now)
+        case .response(let purpose): response(m, to: purpose, at: now)
         case .answer(let datagram): actions.append(.send(datagram, to: sender))
-        case .unexpected(let m): unexpected(m, at: now)
+        case .unexpected: unexpected(m, at: now)
         case .ignored: break
         }
     }

@@ -773,12 +773,15 @@ public struct Controller: Sendable {
     // MARK: Receiving
 
     mutating func receive(_ bytes: [UInt8], from sender: IPv6Address, at now: Instant) {
-        switch exchange.receive(bytes, from: sender, at: now, seid: { self.sessions[$0]?.agentSEID }) {
-        case .request(let m):
+        let arrival = exchange.receive(bytes, from: sender, at: now, seid: { self.sessions[$0]?.agentSEID })
+        let m = exchange.lendReceived()
+        defer { exchange.takeBack(m) }
+        switch arrival {
+        case .request:
             let r = request(m, from: sender, at: now)
             if let datagram = exchange.answer(r, to: sender, at: now) { actions.append(.send(datagram, to: sender)) }
             if r.type == .associationSetupResponse, r.cause == .requestAccepted { pushAgain(to: sender, at: now) }
-        case .response(let m, let purpose):
+        case .response(let purpose):
             heard(from: sender, at: now)
             switch purpose {
             case .session(let seid):
