@@ -75,6 +75,41 @@ public struct LinkID: Hashable, Sendable, Comparable, CustomStringConvertible, E
         }
     }
 
+    /// The link a Network Instance names: its octets as they are when
+    /// they are plain ASCII (most often, and without making a text), else
+    /// its name as text (DNS labels, dotted), which must be UTF-8.
+    public init?(_ instance: PFCPNetworkInstance) {
+        if let (words, count) = instance.octetsInPlace, count <= Self.maximumLength, Self.isPlainName(words, count: count) {
+            self.init(octets: words)
+            return
+        }
+        guard let name = instance.name else { return nil }
+        self.init(name)
+    }
+
+    private init(octets: (low: UInt64, high: UInt64)) { self.octets = octets }
+
+    /// Whether the first `count` octets of `words` (in memory order) are
+    /// ASCII, start with a printable one (not a DNS label's length) and
+    /// hold no zero: a word at a time, by the "has a zero byte" test on the
+    /// words with the octets past `count` set to 0xFF (a zero octet, and
+    /// only a zero octet, borrows into its top bit).
+    private static func isPlainName(_ words: (low: UInt64, high: UInt64), count: Int) -> Bool {
+        guard count > 0 else { return true }
+        let low = UInt64(littleEndian: words.low), high = UInt64(littleEndian: words.high)
+        let ones: UInt64 = 0x0101_0101_0101_0101, tops: UInt64 = 0x8080_8080_8080_8080
+        let beyondLow: UInt64 = count >= 8 ? 0 : ~0 << (8 * count)
+        let beyondHigh: UInt64 = count <= 8 ? ~0 : ~0 << (8 * (count - 8))
+        let l = low | beyondLow, h = high | beyondHigh
+        let ascii = (low & ~beyondLow | high & ~beyondHigh) & tops == 0
+        return ascii && low & 0xFF >= 0x20 && (l &- ones) & ~l & tops == 0 && (h &- ones) & ~h & tops == 0
+    }
+
+    /// The name as a Network Instance, its octets copied in place.
+    public var networkInstance: PFCPNetworkInstance {
+        PFCPNetworkInstance(inPlace: octets, count: withUnsafeBytes(of: octets) { $0.firstIndex(of: 0) ?? $0.count })
+    }
+
     public var description: String { name }
     public static func < (a: LinkID, b: LinkID) -> Bool { a.name < b.name }
     public static func == (a: LinkID, b: LinkID) -> Bool { a.octets == b.octets }

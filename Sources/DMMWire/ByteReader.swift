@@ -203,6 +203,14 @@ public struct ByteWriter: ~Copyable {
         }
         count &+= data.count
     }
+    /// The first `n` (up to 16) octets of `words` as they lie in memory,
+    /// copied as two words: a copy of `n` octets was a call.
+    @inline(__always) mutating func octets(of words: (UInt64, UInt64), count n: Int) {
+        reserve(16)
+        withUnsafeBytes(of: words) { UnsafeMutableRawPointer(base + count).copyMemory(from: $0.baseAddress!, byteCount: 16) }
+        count &+= n
+    }
+
     public mutating func zeros(_ n: Int) {
         reserve(n)
         (base + count).initialize(repeating: 0, count: n)

@@ -56,6 +56,34 @@ struct DeadlineQueueTests {
 }
 
 struct LinkIDTests {
+    /// A Network Instance names a link by its octets, plain or as DNS
+    /// labels, read without a text when they are plain ASCII: the same link
+    /// either way, and none for what no interface is named.
+    @Test func aNetworkInstanceNamesTheLinkItsTextNames() {
+        for name in ["", "a", "acc0", "eight-ch", "nine-char", "fifteen-octets!", "ünïcødé", "\u{7F}del"] {
+            #expect(LinkID(PFCPNetworkInstance(name)) == LinkID(name), "\(name)")
+            #expect(LinkID(name).map { LinkID($0.networkInstance) } == LinkID(name), "\(name)")
+            #expect(LinkID(name)?.networkInstance == PFCPNetworkInstance(name), "\(name)")
+        }
+        #expect(LinkID(PFCPNetworkInstance("\u{4}acc0")) == LinkID("acc0"))
+        #expect(LinkID(PFCPNetworkInstance("\u{3}ims\u{7}example")) == LinkID("ims.example"))
+        for name in ["sixteen-octets!!", "a\u{0}b", "acc0\u{0}", "\u{0}", "seven\u{0}\u{0}x", String(repeating: "x", count: 30)] {
+            #expect(LinkID(PFCPNetworkInstance(name)) == nil, "\(Array(name.utf8))")
+        }
+        // Octets that are not UTF-8 name no link (the text would repair them).
+        #expect(LinkID(PFCPNetworkInstance(octets: [0x61, 0xFF, 0x62])) == nil)
+        #expect(LinkID(PFCPNetworkInstance(octets: [0x61, 0xC3])) == nil)
+        // Every placement of a zero octet in every length, for the word test.
+        for count in 1...15 {
+            for zero in 0..<count {
+                var octets = [UInt8](repeating: 0x61, count: count)
+                octets[zero] = 0
+                #expect(LinkID(PFCPNetworkInstance(octets: octets)) == nil, "\(count) octets, zero at \(zero)")
+            }
+            #expect(LinkID(PFCPNetworkInstance(octets: [UInt8](repeating: 0x61, count: count)))?.name == String(repeating: "a", count: count))
+        }
+    }
+
     /// A link holds an interface name of up to 15 octets, as it was given,
     /// and refuses anything else; equality, hashing and order are those
     /// of the names.

@@ -76,7 +76,7 @@ struct PFCPScapyTests {
         let far = try #require(m.createFAR.first)
         #expect(far.id == 1 && far.applyAction == .forward)
         // scapy writes the Network Instance as DNS labels ("\u{4}acc0").
-        #expect(far.forwarding?.destinationInterface == .access && far.forwarding?.networkInstance == "acc0")
+        #expect(far.forwarding?.destinationInterface == .access && far.forwarding?.networkInstance?.name == "acc0")
         #expect(far.forwarding?.outerHeaderCreation == .ipv6(toward: IPv6Address("fc00:2::d6")!))
         #expect(m.unknown.isEmpty && pdr.unknown.isEmpty && far.unknown.isEmpty)
     }

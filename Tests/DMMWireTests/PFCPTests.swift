@@ -307,12 +307,27 @@ struct PFCPTests {
         #expect(blank.pdi == PFCPPDI(sourceInterface: .core, ueIPAddresses: [address]))
     }
 
-    /// Network Instance is an octet string; peers may write it as DNS labels.
-    @Test func aNetworkInstanceInDNSLabelsReadsAsItsName() {
-        #expect(dnsLabels("\u{4}acc0") == "acc0")
-        #expect(dnsLabels("\u{3}ims\u{7}example") == "ims.example")
-        #expect(dnsLabels("eth1") == nil, "plain text stays as it is")
-        #expect(dnsLabels("\u{5}acc0") == nil && dnsLabels("\u{0}") == nil && dnsLabels("\u{2}a\u{1}") == nil)
+    /// Network Instance is an octet string; peers may write it as DNS
+    /// labels. Its octets are kept as they came, short or long, and
+    /// written back unchanged.
+    @Test func aNetworkInstanceInDNSLabelsReadsAsItsName() throws {
+        #expect(PFCPNetworkInstance("\u{4}acc0").name == "acc0")
+        #expect(PFCPNetworkInstance("\u{3}ims\u{7}example").name == "ims.example")
+        #expect(PFCPNetworkInstance("eth1").name == "eth1", "plain text stays as it is")
+        for notLabels in ["\u{5}acc0", "\u{0}", "\u{2}a\u{1}"] {
+            #expect(PFCPNetworkInstance(notLabels).name == notLabels)
+        }
+        #expect(PFCPNetworkInstance(octets: [0x61, 0xFF]).name == nil && PFCPNetworkInstance(octets: [0x61, 0xFF]).text == "a\u{FFFD}")
+        let long = PFCPNetworkInstance("\u{8}internet\u{6}mnc001\u{6}mcc001\u{4}gprs")
+        #expect(long.text == "internet.mnc001.mcc001.gprs")
+        for instance in [long, "", "sixteen-octets!!", "seventeen-octets!", "\u{4}acc0", PFCPNetworkInstance(octets: [0xFF, 0, 1])] {
+            let far = PFCPFAR(id: 1, applyAction: .forward,
+                              forwarding: PFCPForwardingParameters(destinationInterface: .access, networkInstance: instance))
+            var m = PFCPMessage(.sessionModificationRequest, sequence: 1, seid: 2)
+            m.createFAR = [far]
+            let decoded = try PFCPMessage.decode(try m.encode()).createFAR.first?.forwarding?.networkInstance
+            #expect(decoded == instance && decoded?.bytes == instance.bytes, "\(instance.bytes)")
+        }
     }
 
     @Test func anOversizedMessageIsRefusedByTheEncoder() {

@@ -83,7 +83,7 @@ struct PFCPTsharkTests {
         if let p = rule.precedence { e.add("pfcp.precedence", p) }
         if let pdi = rule.pdi {
             e.add("pfcp.source_interface", pdi.sourceInterface.rawValue)
-            if let n = pdi.networkInstance { e.add("pfcp.network_instance", n) }
+            if let n = pdi.networkInstance { e.add("pfcp.network_instance", n.text) }
             for u in pdi.ueIPAddresses {
                 e.add("pfcp.ue_ip_address_flag.sd", u.isDestination)
                 if let a = u.ipv6 { e.add("pfcp.ue_ip_addr_ipv6", a) }
@@ -108,7 +108,7 @@ struct PFCPTsharkTests {
         }
         if let f = rule.forwarding {
             if let d = f.destinationInterface { e.add("pfcp.dst_interface", d.rawValue) }
-            if let n = f.networkInstance { e.add("pfcp.network_instance", n) }
+            if let n = f.networkInstance { e.add("pfcp.network_instance", n.text) }
             if let o = f.outerHeaderCreation {
                 e.add("pfcp.outer_hdr_desc", o.description)
                 if let a = o.ipv6 { e.add("pfcp.outer_hdr_creation.ipv6", a) }

@@ -90,17 +90,19 @@ public enum PFCPRuleMapping {
 
     /// Fills a blank PDR (`PFCPPDR.blank`) for a detection, where it lies:
     /// a rule IE made and then stored is copied whole.
+    @inline(__always)
     static func fill(_ p: inout PFCPPDR, _ d: Detection, for key: ForwardingRule.Key) {
         let id = slot(of: key)
         p.id = id
         p.precedence = precedence(of: key)
-        p.setDetection(source: d.source, networkInstance: d.link?.name,
+        p.setDetection(source: d.source, networkInstance: d.link?.networkInstance,
                        ueIPAddress: PFCPUEIPAddress(prefix: d.prefix, isDestination: d.source == .core))
         p.outerHeaderRemoval = d.decapsulated ? .ipv6 : nil
         p.farID = UInt32(id)
     }
 
     /// Fills a blank FAR (`PFCPFAR.blank`) for a treatment, the same way.
+    @inline(__always)
     static func fill(_ f: inout PFCPFAR, _ t: Treatment, for key: ForwardingRule.Key) {
         f.id = UInt32(slot(of: key))
         f.applyAction = t.action
@@ -110,7 +112,7 @@ public enum PFCPRuleMapping {
         }
         f.hasParameters = true
         f.parameters.destinationInterface = destination
-        f.parameters.networkInstance = t.link?.name
+        f.parameters.networkInstance = t.link?.networkInstance
         f.parameters.outerHeaderCreation = t.tunnel.map(PFCPOuterHeaderCreation.ipv6)
         f.parameters.nextHop = t.via
     }

@@ -112,7 +112,7 @@ extension PFCPPDR {
 extension PFCPPDI {
     var fields: [Field] {
         var c = [ie(.sourceInterface, [.int("Interface value", "interface", sourceInterface.rawValue, note: sourceInterface.name)])]
-        if let networkInstance { c.append(ie(.networkInstance, [.string("Network Instance", "network_instance", networkInstance)])) }
+        if let networkInstance { c.append(ie(.networkInstance, [.string("Network Instance", "network_instance", networkInstance.text)])) }
         c += ueIPAddresses.map { ie(.ueIPAddress, $0.fields) }
         c += sdfFilters.map { ie(.sdfFilter, $0.fields) }
         return c + unknown.map(\.fields)
@@ -158,7 +158,7 @@ extension PFCPForwardingParameters {
     var fields: [Field] {
         var c: [Field] = []
         if let d = destinationInterface { c.append(ie(.destinationInterface, [.int("Interface value", "interface", d.rawValue, note: d.name)])) }
-        if let networkInstance { c.append(ie(.networkInstance, [.string("Network Instance", "network_instance", networkInstance)])) }
+        if let networkInstance { c.append(ie(.networkInstance, [.string("Network Instance", "network_instance", networkInstance.text)])) }
         if let o = outerHeaderCreation {
             var f: [Field] = [.int("Outer Header Creation Description", "description", o.description)]
             if let teid = o.teid { f.append(.int("TEID", "teid", teid)) }

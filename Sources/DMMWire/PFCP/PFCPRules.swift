@@ -35,7 +35,7 @@ public struct PFCPPDR: Hashable, Sendable {
     /// is wrapped, unwrapped and copied (0.6 % of the controller bench),
     /// and one made and assigned is built and the old one taken apart.
     @inline(__always)
-    package mutating func setDetection(source: PFCPInterface, networkInstance: String?, ueIPAddress: PFCPUEIPAddress) {
+    package mutating func setDetection(source: PFCPInterface, networkInstance: PFCPNetworkInstance?, ueIPAddress: PFCPUEIPAddress) {
         detection.set(source: source, networkInstance: networkInstance, ueIPAddress: ueIPAddress)
         hasDetection = true
     }
@@ -91,7 +91,7 @@ public struct PFCPPDR: Hashable, Sendable {
 public struct PFCPPDI: Hashable, Sendable {
     public var sourceInterface: PFCPInterface
     /// Network Instance: on an access router, the name of the access link.
-    public var networkInstance: String?
+    public var networkInstance: PFCPNetworkInstance?
     /// The first UE IP Address in place, the others after it: a PDI holds
     /// one (a prefix) but for a mobile network's (RFC 3963), and a list of
     /// one was an allocation in every PDR made and read, and freed after
@@ -121,7 +121,7 @@ public struct PFCPPDI: Hashable, Sendable {
         _modify { yield &rare.unknown }
     }
 
-    public init(sourceInterface: PFCPInterface, networkInstance: String? = nil, ueIPAddresses: [PFCPUEIPAddress],
+    public init(sourceInterface: PFCPInterface, networkInstance: PFCPNetworkInstance? = nil, ueIPAddresses: [PFCPUEIPAddress],
                 sdfFilters: [PFCPSDFFilter] = []) {
         self.sourceInterface = sourceInterface
         self.networkInstance = networkInstance
@@ -131,7 +131,7 @@ public struct PFCPPDI: Hashable, Sendable {
 
     /// Makes this a PDI with these IEs alone (the rule mapping's), in place.
     @inline(__always)
-    package mutating func set(source: PFCPInterface, networkInstance: String?, ueIPAddress: PFCPUEIPAddress) {
+    package mutating func set(source: PFCPInterface, networkInstance: PFCPNetworkInstance?, ueIPAddress: PFCPUEIPAddress) {
         sourceInterface = source
         self.networkInstance = networkInstance
         firstUEIPAddress = ueIPAddress
@@ -168,7 +168,7 @@ public struct PFCPPDI: Hashable, Sendable {
             case .sourceInterface:
                 sourceInterface = PFCPInterface(rawValue: try c.integer(bytes, "source interface"))
                 hasSource = true
-            case .networkInstance: networkInstance = try c.decode(bytes, networkInstanceText)
+            case .networkInstance: networkInstance = PFCPNetworkInstance(bytes, c)
             case .ueIPAddress: add(try c.decode(bytes, PFCPUEIPAddress.decode))
             case .sdfFilter: sdfFilters.append(try c.decode(bytes, PFCPSDFFilter.decode))
             default: unknown.append(c.raw(in: bytes))
@@ -179,41 +179,13 @@ public struct PFCPPDI: Hashable, Sendable {
 
     func encode(into w: inout ByteWriter) {
         w.ie(.sourceInterface, sourceInterface.rawValue)
-        if let networkInstance { w.ie(.networkInstance) { $0.append(networkInstance.utf8) } }
+        if let networkInstance { w.ie(.networkInstance) { networkInstance.encode(into: &$0) } }
         if let firstUEIPAddress { w.ie(.ueIPAddress) { firstUEIPAddress.encode(into: &$0) } }
         guard let rare = _rare.stored else { return }
         for address in rare.moreUEIPAddresses { w.ie(.ueIPAddress) { address.encode(into: &$0) } }
         for filter in rare.sdfFilters { w.ie(.sdfFilter) { filter.encode(into: &$0) } }
         w.ies(rare.unknown)
     }
-}
-
-/// Network Instance (section 8.2.4) is an octet string, which peers may fill
-/// with a name in DNS labels (TS 23.003 section 9.1, as an APN: "\u{4}acc0"
-/// for "acc0"). This system writes plain text; it reads either, taking a
-/// value that starts with a control character and splits exactly into
-/// labels as labels.
-func networkInstanceText(_ r: inout ByteReader) throws(WireError) -> String {
-    let text = try r.text(r.remaining, "network instance")
-    return dnsLabels(text) ?? text
-}
-
-/// `text` as dotted DNS labels, or nil if it is not a sequence of them.
-func dnsLabels(_ text: String) -> String? {
-    // Plain text (most names) is told by its first octet, before the
-    // octets are copied out.
-    guard let first = text.utf8.first, first < 0x20 else { return nil }
-    let bytes = Array(text.utf8)
-    var labels: [String] = [], i = 0
-    while i < bytes.count {
-        let length = Int(bytes[i])
-        guard length > 0, i + 1 + length <= bytes.count else { return nil }
-        let label = bytes[(i + 1)..<(i + 1 + length)]
-        guard label.allSatisfy({ $0 >= 0x20 && $0 != 0x7F }) else { return nil }
-        labels.append(String(decoding: label, as: UTF8.self))
-        i += 1 + length
-    }
-    return labels.joined(separator: ".")
 }
 
 /// A Forwarding Action Rule: what happens to the packets of the PDRs that
@@ -288,7 +260,7 @@ public struct PFCPFAR: Hashable, Sendable {
 public struct PFCPForwardingParameters: Hashable, Sendable {
     public var destinationInterface: PFCPInterface?
     /// Network Instance: on an access router, the access link to deliver on.
-    public var networkInstance: String?
+    public var networkInstance: PFCPNetworkInstance?
     public var outerHeaderCreation: PFCPOuterHeaderCreation?
     /// The neighbour to forward to, in this project's enterprise-specific
     /// Next Hop IE: TS 29.244 has no IE for a plain IPv6 next hop (a UPF
@@ -298,7 +270,7 @@ public struct PFCPForwardingParameters: Hashable, Sendable {
     public var nextHop: IPv6Address?
     @NilWhileEmpty public var unknown: [PFCPRawIE] = []
 
-    public init(destinationInterface: PFCPInterface?, networkInstance: String? = nil,
+    public init(destinationInterface: PFCPInterface?, networkInstance: PFCPNetworkInstance? = nil,
                 outerHeaderCreation: PFCPOuterHeaderCreation? = nil, nextHop: IPv6Address? = nil) {
         self.destinationInterface = destinationInterface
         self.networkInstance = networkInstance
@@ -316,7 +288,7 @@ public struct PFCPForwardingParameters: Hashable, Sendable {
             switch c.type {
             case .destinationInterface:
                 destinationInterface = PFCPInterface(rawValue: try c.integer(bytes, "destination interface"))
-            case .networkInstance: networkInstance = try c.decode(bytes, networkInstanceText)
+            case .networkInstance: networkInstance = PFCPNetworkInstance(bytes, c)
             case .outerHeaderCreation: outerHeaderCreation = try c.decode(bytes, PFCPOuterHeaderCreation.decode)
             case .nextHop where c.enterpriseID == dmmEnterpriseID:
                 nextHop = try c.decode(bytes) { r throws(WireError) in try r.address("next hop") }
@@ -328,7 +300,7 @@ public struct PFCPForwardingParameters: Hashable, Sendable {
 
     func encode(into w: inout ByteWriter) {
         if let destinationInterface { w.ie(.destinationInterface, destinationInterface.rawValue) }
-        if let networkInstance { w.ie(.networkInstance) { $0.append(networkInstance.utf8) } }
+        if let networkInstance { w.ie(.networkInstance) { networkInstance.encode(into: &$0) } }
         if let outerHeaderCreation { w.ie(.outerHeaderCreation) { outerHeaderCreation.encode(into: &$0) } }
         if let nextHop { w.ie(.nextHop) { $0.address(nextHop) } }
         if let unknown = _unknown.stored { w.ies(unknown) }
