@@ -185,9 +185,11 @@ public struct ByteWriter: ~Copyable {
     }
     @inline(__always) public mutating func u32(_ v: UInt32) { store(v) }
     @inline(__always) public mutating func u64(_ v: UInt64) { store(v) }
-    public mutating func address(_ a: IPv6Address) {
-        u64(a.high)
-        u64(a.low)
+    /// Inlined: five a change through a controller and an agent, each a call.
+    @inline(__always) public mutating func address(_ a: IPv6Address) {
+        reserve(16)
+        put(a.high)
+        put(a.low)
     }
     public mutating func append<C: Collection>(_ data: C) where C.Element == UInt8 {
         reserve(data.count)
@@ -207,7 +209,9 @@ public struct ByteWriter: ~Copyable {
     /// copied as two words: a copy of `n` octets was a call.
     @inline(__always) mutating func octets(of words: (UInt64, UInt64), count n: Int) {
         reserve(16)
-        withUnsafeBytes(of: words) { UnsafeMutableRawPointer(base + count).copyMemory(from: $0.baseAddress!, byteCount: 16) }
+        let at = UnsafeMutableRawPointer(base + count)
+        at.storeBytes(of: words.0, as: UInt64.self)
+        at.storeBytes(of: words.1, toByteOffset: 8, as: UInt64.self)
         count &+= n
     }
 
