@@ -132,11 +132,42 @@ struct OwnNumberTests {
     }
 }
 
+struct GroupedHashTests {
+    /// Numbers one after the other lie in runs of 16 buckets side by side,
+    /// the runs spread: placed by linear probing in a table a quarter
+    /// full, 16,384 numbers in a row (SEIDs, a pool's prefixes) make no
+    /// cluster of more than a few dozen runs (about 200 buckets seen), where
+    /// the numbers as they are made one cluster of all of them, which every
+    /// removal would shift.
+    @Test func consecutiveNumbersLieInRunsAndTheRunsSpread() {
+        for seed in [0, 12345, -77] {
+            let first = UInt64(0x5EED) << 32
+            let hashes = (0..<UInt64(16_384)).map { groupedHash(first + $0, seed: seed) }
+            for run in stride(from: 0, to: hashes.count, by: 16) {
+                #expect((0..<16).allSatisfy { hashes[run + $0] == hashes[run] + $0 }, "run at \(run), seed \(seed)")
+            }
+            let mask = 65_535
+            var occupied = [Bool](repeating: false, count: mask + 1)
+            for h in hashes {
+                var b = h & mask
+                while occupied[b] { b = (b + 1) & mask }
+                occupied[b] = true
+            }
+            var longest = 0, current = 0
+            for o in occupied + occupied {  // twice: a cluster may wrap around
+                current = o ? current + 1 : 0
+                longest = max(longest, min(current, occupied.count))
+            }
+            #expect(longest <= 1024, "a cluster of \(longest) buckets, seed \(seed)")
+        }
+    }
+}
+
 struct OwnPrefixTests {
     /// As for own numbers: equal prefixes placed alike under every seed,
     /// and node prefixes, which count in the high half, spread over a
-    /// table's buckets; prefixes that differ only in the low half or in
-    /// their length are distinct keys.
+    /// table's buckets (in runs, `groupedHash`); prefixes that differ only
+    /// in the low half or in their length are distinct keys.
     @Test func equalPrefixesHashAlikeAndNodePrefixesSpread() {
         let p = IPv6Prefix("2001:db8:0:7::/64")!
         for seed in [0, 1, -1, 0x5EED_5EED] {
