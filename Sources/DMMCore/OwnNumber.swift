@@ -50,18 +50,19 @@ struct OwnPrefix: Hashable, Sendable {
     }
 }
 
-/// `value` with the values next to it, in runs of 16: each run in 16
+/// `value` with the values next to it, in runs of 8: each run in 8
 /// buckets side by side, the runs spread by `mixedHash`. A controller and an
 /// agent set up sessions for numbers given out one after the other (a
 /// pool's prefixes, a table's SEIDs), and spread one by one each was a
 /// miss in every cache for the table's occupancy, key and value at 100,000
-/// sessions (`dmm bench controller`, stop 41). Runs, not the numbers as
-/// they are: a table probes linearly, and a run of 100,000 numbers in as
-/// many buckets made each removal shift the run (removals fell from 760,000
-/// to 9,000 a second).
+/// sessions (`dmm bench controller`, stop 41: establishments 500,000 a
+/// second became 700,000). Runs, not the numbers as they are: a table
+/// probes linearly, and a run of 100,000 numbers in as many buckets made
+/// each removal shift the run (removals fell from 760,000 a second to
+/// 9,000). Runs of 16 probed longer for no more speed, runs of 4 gave less.
 @inline(__always)
 func groupedHash(_ value: UInt64, seed: Int) -> Int {
-    mixedHash(value >> 4, seed: seed) << 4 | Int(truncatingIfNeeded: value & 15)
+    mixedHash(value >> 3, seed: seed) << 3 | Int(truncatingIfNeeded: value & 7)
 }
 
 /// `value` and a table's seed through MurmurHash3's 64-bit finalizer
