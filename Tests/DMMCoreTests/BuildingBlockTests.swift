@@ -136,9 +136,8 @@ struct GroupedHashTests {
     /// Numbers one after the other lie in runs of 8 buckets side by side,
     /// the runs spread: placed by linear probing in a table a quarter
     /// full, 16,384 numbers in a row (SEIDs, a pool's prefixes) make no
-    /// cluster of more than a few dozen runs (about 200 buckets seen), where
-    /// the numbers as they are made one cluster of all of them, which every
-    /// removal would shift.
+    /// cluster of over 1,024 buckets, where the numbers as they are made
+    /// one cluster of all of them, which every removal would shift.
     @Test func consecutiveNumbersLieInRunsAndTheRunsSpread() {
         for seed in [0, 12345, -77] {
             let first = UInt64(0x5EED) << 32
