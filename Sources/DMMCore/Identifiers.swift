@@ -69,11 +69,14 @@ public struct LinkID: Hashable, Sendable, Comparable, CustomStringConvertible, E
         // Measured, then copied at once: decoding the octets up to the
         // first zero as a sequence cost the controller 40 instructions more
         // for each rule that names a link.
-        withUnsafeBytes(of: octets) { octets in
-            let count = octets.firstIndex(of: 0) ?? octets.count
-            return String(unsafeUninitializedCapacity: count) { _ = $0.initialize(from: octets[..<count]); return count }
+        let count = count
+        return withUnsafeBytes(of: octets) { octets in
+            String(unsafeUninitializedCapacity: count) { _ = $0.initialize(from: octets[..<count]); return count }
         }
     }
+
+    /// The name's length: its octets up to the first zero.
+    private var count: Int { withUnsafeBytes(of: octets) { $0.firstIndex(of: 0) ?? $0.count } }
 
     /// The link a Network Instance names: its octets as they are when
     /// they are plain ASCII (most often, and without making a text), else
@@ -107,7 +110,7 @@ public struct LinkID: Hashable, Sendable, Comparable, CustomStringConvertible, E
 
     /// The name as a Network Instance, its octets copied in place.
     public var networkInstance: PFCPNetworkInstance {
-        PFCPNetworkInstance(inPlace: octets, count: withUnsafeBytes(of: octets) { $0.firstIndex(of: 0) ?? $0.count })
+        PFCPNetworkInstance(inPlace: octets, count: count)
     }
 
     public var description: String { name }

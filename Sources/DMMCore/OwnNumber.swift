@@ -55,11 +55,13 @@ struct OwnPrefix: Hashable, Sendable {
 /// agent set up sessions for numbers given out one after the other (a
 /// pool's prefixes, a table's SEIDs), and spread one by one each was a
 /// miss in every cache for the table's occupancy, key and value at 100,000
-/// sessions (`dmm bench controller`, stop 41: establishments 500,000 a
-/// second became 700,000). Runs, not the numbers as they are: a table
-/// probes linearly, and a run of 100,000 numbers in as many buckets made
-/// each removal shift the run (removals fell from 760,000 a second to
-/// 9,000). Runs of 16 probed longer for no more speed, runs of 4 gave less.
+/// sessions (`dmm bench controller`, stop 41: the establishments after
+/// the first pass, 504,000 to 544,000 a second in two runs before, 619,000
+/// to 731,000 in three runs after, minutes apart).
+/// Runs, not the numbers as they are: a table probes linearly, and a run of
+/// 100,000 numbers in as many buckets made each removal shift the run
+/// (removals fell from about 760,000 a second to 9,000 to 17,000). Runs of
+/// 16 probed longer for no more speed, runs of 4 gave less.
 @inline(__always)
 func groupedHash(_ value: UInt64, seed: Int) -> Int {
     mixedHash(value >> 3, seed: seed) << 3 | Int(truncatingIfNeeded: value & 7)

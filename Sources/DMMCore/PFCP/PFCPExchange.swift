@@ -41,7 +41,8 @@ struct PFCPExchange: Sendable {
     private var answers = PFCPAnswers()
     /// Every datagram is read into this one message (`PFCPMessage.read`),
     /// whose storage is used again once the engine is done with the last.
-    /// Nil while lent to the engine (`lendReceived`).
+    /// Nil while lent to the engine (`lendReceived`), which takes it back
+    /// before the next datagram.
     private var received: PFCPMessage? = PFCPMessage(.heartbeatRequest, sequence: 0)
     /// When each request is due to be sent again, in the order sent: every
     /// request waits T1. An entry is stale when its request was answered or
@@ -126,8 +127,6 @@ struct PFCPExchange: Sendable {
     mutating func receive(_ bytes: [UInt8], from sender: IPv6Address, at now: Instant,
                           seid: (UInt64) -> UInt64?) -> Arrival {
         do {
-            // A message lent and not taken back is made anew.
-            if case .none = received { received = PFCPMessage(.heartbeatRequest, sequence: 0) }
             try received!.read(bytes)
         } catch {
             counters.malformed[error.kind, default: 0] += 1

@@ -79,22 +79,11 @@ struct PFCPRequests: Sendable {
     /// Request `sequence`, if pending.
     func request(_ sequence: UInt32) -> Pending? { slot(of: sequence).flatMap { slots[$0] } }
 
-    /// Empties slot `i`.
-    private mutating func clear(_ i: Int) {
-        slots[i] = nil
-        count -= 1
-    }
-
-    /// Empties slot `i` and lets go of the done slots at the front.
-    private mutating func finish(_ i: Int) {
-        clear(i)
-        dropDone()
-    }
-
-    /// As `finish`, for a slot already emptied by taking its request: set
-    /// to nil again, the nil there was destroyed first, through the run
-    /// time's generic path (60 instructions an answer).
-    private mutating func finishTaken() {
+    /// One request fewer pending, its slot emptied, and the done slots at
+    /// the front let go of. An answered request's slot is left as taking it
+    /// emptied it: set to nil again, the nil there was destroyed first,
+    /// through the run time's generic path (60 instructions an answer).
+    private mutating func finish() {
         count -= 1
         dropDone()
     }
@@ -117,7 +106,7 @@ struct PFCPRequests: Sendable {
             slots[i] = p
             return nil
         }
-        finishTaken()
+        finish()
         return p
     }
 
@@ -131,7 +120,8 @@ struct PFCPRequests: Sendable {
     mutating func timedOut(_ sequence: UInt32, n1: Int, due: Instant) -> Retry? {
         guard let i = slot(of: sequence), let p = slots[i] else { return nil }
         guard p.retransmissions < n1 else {
-            finish(i)
+            slots[i] = nil
+            finish()
             return .givenUp(p)
         }
         slots[i]!.retransmissions += 1
@@ -141,7 +131,10 @@ struct PFCPRequests: Sendable {
 
     /// Forgets every request to `peer` (its association is gone).
     mutating func drop(peer: IPv6Address) {
-        for i in head..<slots.count where slots[i]?.peer == peer { clear(i) }
+        for i in head..<slots.count where slots[i]?.peer == peer {
+            slots[i] = nil
+            count -= 1
+        }
         dropDone()
     }
 }

@@ -43,18 +43,16 @@ public struct PFCPNetworkInstance: Hashable, Sendable, ExpressibleByStringLitera
     public var bytes: [UInt8] { long ?? withUnsafeBytes(of: words) { Array($0.prefix(Int(count))) } }
 
     /// The name: dotted DNS labels when the octets start with a control
-    /// character and split exactly into labels, the octets as UTF-8 otherwise.
-    public var text: String {
-        let bytes = bytes
-        return Self.dnsLabels(bytes) ?? String(decoding: bytes, as: UTF8.self)
-    }
-
-    /// The name as `text` gives it, but nil for octets that are neither
-    /// DNS labels nor UTF-8 (`text` repairs those, for display).
+    /// character and split exactly into labels, the octets as UTF-8
+    /// otherwise; nil for octets that are neither (`text` repairs those).
     public var name: String? {
         let bytes = bytes
         return Self.dnsLabels(bytes) ?? String(validating: bytes, as: UTF8.self)
     }
+
+    /// The name, or for display the octets as UTF-8 with what is not
+    /// repaired.
+    public var text: String { name ?? String(decoding: bytes, as: UTF8.self) }
 
     public var description: String { text }
 
