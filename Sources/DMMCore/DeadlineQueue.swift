@@ -11,6 +11,9 @@ struct DeadlineQueue<Element: Sendable>: Sendable {
     var isEmpty: Bool { head == entries.count }
     var count: Int { entries.count - head }
 
+    /// Room for `n` entries without growing.
+    mutating func reserve(_ n: Int) { entries.reserveCapacity(n) }
+
     /// Adds a deadline no earlier than any already queued.
     mutating func append(_ element: Element, at: Instant) {
         entries.append((at, element))

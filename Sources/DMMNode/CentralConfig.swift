@@ -25,6 +25,8 @@ import DMMWire
 ///     resynchronization-limit: 60         # seconds after association before they go at the latest; with this
 ///                                         # project's controller, seconds with no session pushed before they go
 ///     capacity: 10000                     # sessions at which it reports a load of 100
+///     reserve-sessions: 0                 # sessions its tables are made for at start (up to 10,000,000),
+///                                         # so they do not pause to grow as sessions come (docs/running.md)
 ///     route-protocol: 177                 # rtm_protocol of what the daemon installs
 ///     metrics: "[::1]:9470"               # Prometheus endpoint; omit for none
 ///     control-socket: /run/dmm/ar1.sock   # for dmm ctl
@@ -67,7 +69,8 @@ public struct AgentConfig: Sendable {
         let timing = try PFCPTiming(&r)
         let (resynchronization, limit) = try DataPlaneAgent.Config.resynchronization(&r)
         agent = DataPlaneAgent.Config(address: address, controller: controller, pools: pools, poolIdentity: name, tunnelMode: tunnelMode,
-                                      timing: timing, resynchronization: resynchronization, resynchronizationLimit: limit)
+                                      timing: timing, resynchronization: resynchronization, resynchronizationLimit: limit,
+                                      reservedSessions: try r.reservedSessions())
         guard agent.registrationFits else {
             throw ConfigReader.Invalid(description: "key 'pools' lists \(pools.count) prefix blocks, more than one PFCP Association Setup Request carries (64 KiB)")
         }
@@ -97,6 +100,7 @@ public struct AgentConfig: Sendable {
         agent.timing.write(&w)
         agent.writeResynchronization(&w)
         w.set("capacity", capacity)
+        w.set("reserve-sessions", agent.reservedSessions)
         w.set("route-protocol", dataPlane.routeProtocol)
         w.set("metrics", metrics)
         w.set("control-socket", controlSocket)
@@ -119,6 +123,8 @@ public struct AgentConfig: Sendable {
 ///                                          # wait for answers (every session pushed again after a restart)
 ///     session-window-total: 4096           # ...and to all agents at once, whose answers the controller's
 ///                                          # socket must hold
+///     reserve-sessions: 0                  # sessions its tables are made for at start (up to 10,000,000),
+///                                          # so they do not pause to grow as sessions come (docs/running.md)
 ///     forwarding: indirection              # or anchor-switching: a moved prefix's anchoring follows the node,
 ///                                          # the routers between getting host routes (RFC 8818 5.1, 5.2)
 ///     topology: /etc/dmm/tree.yaml         # the network, in the lab's topology format: which routers a
@@ -174,7 +180,8 @@ public struct ControllerConfig: Sendable {
             uplink: try r.choice("uplink-mode", UplinkMode.self) ?? .direct,
             forwarding: try r.choice("forwarding", ForwardingMethod.self) ?? .indirection, buffering: try r.bool("buffering") ?? true,
             window: try r.integer("session-window", in: 1...65536) ?? 64,
-            totalWindow: try r.integer("session-window-total", in: 1...1_048_576) ?? 4096)
+            totalWindow: try r.integer("session-window-total", in: 1...1_048_576) ?? 4096,
+            reservedSessions: try r.reservedSessions())
         topologyFile = try r.string("topology")
         if controller.forwarding == .anchorSwitching && topologyFile == nil {
             throw ConfigReader.Invalid(description: "key 'topology': anchor-switching needs the network's topology file")
@@ -201,6 +208,7 @@ public struct ControllerConfig: Sendable {
         w.set("load-limit", controller.loadLimit)
         w.set("session-window", controller.window)
         w.set("session-window-total", controller.totalWindow)
+        w.set("reserve-sessions", controller.reservedSessions)
         w.set("forwarding", controller.forwarding.rawValue)
         w.set("topology", topologyFile)
         w.set("buffering", controller.buffering)
@@ -224,6 +232,11 @@ extension PFCPTiming {
         w.set("n1", n1)
         w.set("heartbeat-interval", heartbeatInterval)
     }
+}
+
+extension ConfigReader {
+    /// Reads `reserve-sessions`, the controller's and the agent's alike.
+    mutating func reservedSessions() throws -> Int { try integer("reserve-sessions", in: 0...10_000_000) ?? 0 }
 }
 
 extension DataPlaneAgent.Config {

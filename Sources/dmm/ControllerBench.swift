@@ -16,7 +16,9 @@ extension BenchCommand {
                 out by the agent, whose answer is encoded and decoded back: a Session Establishment, \
                 Modifications, a Deletion. With --kernel the agent's rule changes are also written, per round, \
                 through rtnetlink into a scratch namespace. The rounds run several times (--passes): \
-                first from no session, then on a heap the earlier ones left scattered. The store's share of \
+                first from no session, then on a heap the earlier ones left scattered. Both engines are \
+                configured, as their daemons' reserve-sessions key does, with tables made at start for \
+                every prefix's session (--reserve-sessions 0: grown as sessions come). The store's share of \
                 each round (taking what changed) is done after the clock stops, as the daemon's store does.
                 """
         )
@@ -29,6 +31,9 @@ extension BenchCommand {
 
         @Option(help: "Times to run every round (the first from no session).")
         var passes = 3
+
+        @Option(help: "Sessions the controller's and the agent's tables are made for at start (their daemons' reserve-sessions); by default as many as --prefixes.")
+        var reserveSessions: Int?
 
         @Flag(help: "Change the prefixes in a new random order each round, as a network would, rather than in the order their sessions were set up (in which sessions given out one after the other lie one after the other).")
         var shuffle = false
@@ -45,10 +50,13 @@ extension BenchCommand {
             guard prefixes >= 1, prefixes <= 1 << 32 else { throw ValidationError("--prefixes must be from 1 to \(1 << 32)") }
             guard moves >= 0 else { throw ValidationError("--moves must be 0 or more") }
             guard passes >= 1 else { throw ValidationError("--passes must be 1 or more") }
+            guard (0...10_000_000).contains(reserved) else { throw ValidationError("--reserve-sessions must be from 0 to 10000000") }
         }
 
+        var reserved: Int { reserveSessions ?? min(prefixes, 10_000_000) }
+
         func run() throws {
-            print("dmm bench controller: \(prefixes) prefixes, one session each, one controller and one agent, one core, prefixes changed \(shuffle ? "in a random order each round" : "in order")")
+            print("dmm bench controller: \(prefixes) prefixes, one session each, one controller and one agent, one core, prefixes changed \(shuffle ? "in a random order each round" : "in order"), tables made at start for \(reserved) sessions")
             try measure(kernel: nil)
             guard kernel else { return }
             require([.root, .tunnels, .program("ip", package: "iproute2")])
@@ -80,9 +88,11 @@ extension BenchCommand {
             // in the rounds. Nothing is sent again: every request is
             // answered at the instant it is sent.
             let timing = PFCPTiming(heartbeatInterval: 3600)
-            var controller = Controller(config: .init(address: Self.controllerAddress, timing: timing), startedAt: now)
+            var controller = Controller(config: .init(address: Self.controllerAddress, timing: timing, reservedSessions: reserved),
+                                        startedAt: now)
             var agent = DataPlaneAgent(config: .init(address: Self.agentAddress, controller: Self.controllerAddress,
-                                                     pools: [IPv6Prefix("2001:db8::/32")!], poolIdentity: "bench", timing: timing),
+                                                     pools: [IPv6Prefix("2001:db8::/32")!], poolIdentity: "bench", timing: timing,
+                                                     reservedSessions: reserved),
                                        startedAt: now)
             var carried = Carried()
             // Each engine's actions are taken after each thing it handles, as

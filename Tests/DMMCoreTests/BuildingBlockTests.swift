@@ -333,10 +333,15 @@ struct PFCPExchangeTests {
 /// apart that land in a slot already held, the same request answered
 /// again, bursts that make the slots grow, and time passing.
 struct PFCPAnswersTests {
-    @Test func matchADictionaryThroughRandomRequests() {
+    /// Slots grown from none, or made at start for 100 answers (the
+    /// bursts grow them past it).
+    @Test(arguments: [0, 100])
+    func matchADictionaryThroughRandomRequests(reserved: Int) {
         let peers = (1...3).map { IPv6Address(high: 0x2001_0db8_ffff_0000, low: UInt64($0)) }
         var rng = SplitMix64(seed: 0xA5)
         var answers = PFCPAnswers()
+        answers.reserve(reserved, now: Instant(seconds: 1))
+        #expect(answers.capacity == (reserved == 0 ? 0 : 256))
         var model: [PFCPAnswers.Key: (datagram: [UInt8], until: Instant)] = [:]
         var next: [UInt32] = [0xFF_FFF0, 7, 1 << 20]
         var now = Instant(seconds: 1)
@@ -374,7 +379,7 @@ struct PFCPAnswersTests {
             // Mostly no time between requests (bursts), sometimes a lot.
             if rng.next() % 16 == 0 { now = now + Seconds(Double(rng.next() % 100) / 1000) }
         }
-        #expect(capacities.count > 3, "the slots grew several times: \(capacities.sorted())")
+        #expect(capacities.count > (reserved == 0 ? 3 : 1), "the slots grew: \(capacities.sorted())")
         #expect(next[0] < 0xFF_FFF0, "a peer's numbers wrapped")
         for (key, kept) in model {
             #expect(answers.answer(to: key.peer, key.sequence, at: now) == (kept.until > now ? kept.datagram : nil))
@@ -383,12 +388,15 @@ struct PFCPAnswersTests {
 }
 
 /// The SEID table against a dictionary, through random sessions begun,
-/// ended and restored with SEIDs another node gave.
+/// ended and restored with SEIDs another node gave; grown as sessions
+/// come, or made at start for fewer or more sessions than come.
 struct SEIDTableTests {
-    @Test func matchesADictionaryThroughRandomInsertsRemovalsAndRestores() {
+    @Test(arguments: [0, 512, 30_000])
+    func matchesADictionaryThroughRandomInsertsRemovalsAndRestores(reserved: Int) {
         let base: UInt64 = 0xE000_0001 << 32
         var rng = SplitMix64(seed: 0x5E1D)
         var table = SEIDTable<Int>(base: base)
+        table.reserve(reserved)
         var model: [UInt64: Int] = [:]
         /// The SEID each slot last gave, to check it is not given again at once.
         var lastGiven: [UInt64: UInt64] = [:]
@@ -428,6 +436,30 @@ struct SEIDTableTests {
         // Another node's SEID naming a slot in use, and one of this node's never given, find nothing.
         #expect(table[0xD000_0000 << 32 | 1] == model[0xD000_0000 << 32 | 1])
         #expect(table[base | 0xF000_0000 | 0x0FFF_FFFF] == nil)
+    }
+
+    /// Slots made at start, or part way with slots freed, give the SEIDs a
+    /// table grown as sessions come gives, in the same order.
+    @Test func slotsMadeAheadGiveTheSEIDsAGrownTableGives() {
+        var grown = SEIDTable<Int>(base: 0xE000_0001 << 32)
+        var atStart = grown
+        atStart.reserve(300)
+        var partWay = grown
+        var rng = SplitMix64(seed: 0x5E1E)
+        var live: [UInt64] = []
+        for step in 0..<5_000 {
+            if step == 700 { partWay.reserve(2_000) }
+            if live.isEmpty || rng.next() % 5 < 3 {
+                let seid = grown.insert(step).seid
+                #expect(atStart.insert(step).seid == seid && partWay.insert(step).seid == seid, "step \(step)")
+                live.append(seid)
+            } else {
+                let seid = live.remove(at: Int(rng.next() % UInt64(live.count)))
+                #expect(grown.remove(seid) != nil && atStart.remove(seid) != nil && partWay.remove(seid) != nil, "step \(step)")
+            }
+        }
+        #expect(grown.slotCount > 300 && grown.slotCount < 2_000, "grew past the first reservation only: \(grown.slotCount)")
+        #expect(atStart.slotCount == grown.slotCount && partWay.slotCount == 2_000)
     }
 }
 

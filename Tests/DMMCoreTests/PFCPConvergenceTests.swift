@@ -18,8 +18,10 @@ import Testing
     /// A fresh network: three agents under indirection, or the tree's
     /// seven (four access routers) under anchor switching or, as anchor
     /// switching falls back to, indirection.
-    static func network(_ method: ForwardingMethod, tree: Bool, buffering: Bool) -> PFCPTestbed {
-        tree ? T(topology: try! TopologyTests.tree(), buffering: buffering, forwarding: method) : T(buffering: buffering)
+    /// `reserved`: sessions every engine's tables are made for at start.
+    static func network(_ method: ForwardingMethod, tree: Bool, buffering: Bool, reserved: Int = 0) -> PFCPTestbed {
+        tree ? T(topology: try! TopologyTests.tree(), buffering: buffering, forwarding: method, reserved: reserved)
+            : T(buffering: buffering, reserved: reserved)
     }
 
     /// Each prefix's rules, by agent.
@@ -85,12 +87,12 @@ import Testing
         var tb: PFCPTestbed
         var story: [String] = []
 
-        init(_ method: ForwardingMethod, seed: UInt64) {
+        init(_ method: ForwardingMethod, seed: UInt64, reserved: Int = 0) {
             self.method = method
             tree = method == .anchorSwitching
             random = SplitMix64(seed: seed)
             buffering = Bool.random(using: &random)
-            tb = PFCPConvergenceTests.network(method, tree: tree, buffering: buffering)
+            tb = PFCPConvergenceTests.network(method, tree: tree, buffering: buffering, reserved: reserved)
             tb.run(for: 0.5)
         }
 
@@ -115,9 +117,11 @@ import Testing
         func told(_ seed: UInt64) -> String { "\(method) seed \(seed), buffering \(buffering): " + story.joined(separator: ", ") }
     }
 
-    @Test(arguments: [ForwardingMethod.indirection, .anchorSwitching], 0..<100 as Range<UInt64>)
-    func anyMixOfLossIsolationAndRestartsEndsAsACalmRunOfTheLastPlacements(method: ForwardingMethod, seed: UInt64) {
-        var run = Run(method, seed: seed)
+    /// Prefixes placed at random through the seed's disturbances: the
+    /// run, unhealed, each prefix with its anchor, and each one's last placement.
+    static func placeAtRandom(_ method: ForwardingMethod, seed: UInt64, reserved: Int = 0)
+        -> (Run, prefixes: [(IPv6Prefix, String)], last: [IPv6Prefix: String?]) {
+        var run = Run(method, seed: seed, reserved: reserved)
         // Two prefixes of each pool, and their anchor.
         let prefixes = run.tb.agentConfigs.keys.sorted().flatMap { a in
             run.tb.agentConfigs[a]!.pools.prefix(1).flatMap { pool in
@@ -138,11 +142,36 @@ import Testing
                 tb.place(p, anchor: anchor, serving: at)
             }
         })
+        return (run, prefixes, last)
+    }
+
+    @Test(arguments: [ForwardingMethod.indirection, .anchorSwitching], 0..<100 as Range<UInt64>)
+    func anyMixOfLossIsolationAndRestartsEndsAsACalmRunOfTheLastPlacements(method: ForwardingMethod, seed: UInt64) {
+        var (run, prefixes, last) = Self.placeAtRandom(method, seed: seed)
         Self.heal(&run.tb)
         let tb = run.tb
         Self.expectConverged(run, to: prefixes.compactMap { p, anchor in
             last[p].map { Placement(prefix: p, anchor: tb.addresses[anchor]!, serving: $0.map { .init(agent: tb.addresses[$0]!, link: PFCPCallFlowTests.link($0)) }) }
         }, told: run.told(seed))
+    }
+
+    /// Tables made at start for sessions (`reserve-sessions`) change no
+    /// datagram: the same seed sends the same messages, in the same order,
+    /// whether the engines' tables were made for none, for fewer sessions
+    /// than the run sets up (they grow past it), or for many more.
+    @Test(arguments: [ForwardingMethod.indirection, .anchorSwitching], 0..<20 as Range<UInt64>)
+    func tablesMadeAtStartChangeNoDatagram(method: ForwardingMethod, seed: UInt64) {
+        func sent(reserved: Int) -> [String] {
+            var (run, _, _) = Self.placeAtRandom(method, seed: seed, reserved: reserved)
+            Self.heal(&run.tb)
+            return run.tb.sent.map { "\($0.from) to \($0.to): \($0.message)" }
+        }
+        let grown = sent(reserved: 0)
+        #expect(grown.count > 100, "\(grown.count) messages")
+        for reserved in [2, 1000] {
+            let made = sent(reserved: reserved)
+            #expect(made == grown, "reserved \(reserved): \(made.count) messages, \(grown.count) grown; first difference at \(Array(zip(made, grown)).firstIndex { $0.0 != $0.1 } ?? min(made.count, grown.count))")
+        }
     }
 
     /// The same through the location management: nodes attach, leave, and

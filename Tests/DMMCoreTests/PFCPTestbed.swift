@@ -56,11 +56,15 @@ struct PFCPTestbed {
 
     /// Each agent's configuration, by name.
     var agentConfigs: [String: DataPlaneAgent.Config] = [:]
+    /// Sessions every engine's tables are made for at start.
+    let reserved: Int
 
     /// `allowed`: the agents the controller accepts (empty: any).
-    init(agents count: Int = 3, loadLimit: UInt8 = 80, allowed: Set<IPv6Address> = [], buffering: Bool = true) {
+    init(agents count: Int = 3, loadLimit: UInt8 = 80, allowed: Set<IPv6Address> = [], buffering: Bool = true, reserved: Int = 0) {
+        self.reserved = reserved
         controller = Controller(config: Controller.Config(address: Self.controllerAddress, timing: Self.timing, loadLimit: loadLimit,
-                                                          agents: allowed, uplink: .reverseTunnel, buffering: buffering),
+                                                          agents: allowed, uplink: .reverseTunnel, buffering: buffering,
+                                                          reservedSessions: reserved),
                                 startedAt: now)
         for i in 1...count { addAgent("ar\(i)", address: Self.address(i), pools: [Self.block(i)]) }
     }
@@ -68,9 +72,10 @@ struct PFCPTestbed {
     /// An agent at every router and access router of `topology` (named as
     /// there, the routers with no pools), the controller moving prefixes
     /// over it by anchor switching (or `forwarding`).
-    init(topology: Topology, buffering: Bool = true, forwarding: ForwardingMethod = .anchorSwitching) {
+    init(topology: Topology, buffering: Bool = true, forwarding: ForwardingMethod = .anchorSwitching, reserved: Int = 0) {
+        self.reserved = reserved
         controller = Controller(config: Controller.Config(address: Self.controllerAddress, timing: Self.timing, forwarding: forwarding,
-                                                          topology: topology, buffering: buffering),
+                                                          topology: topology, buffering: buffering, reservedSessions: reserved),
                                 startedAt: now)
         for node in topology.nodes where node.kind == .router || node.kind == .accessRouter {
             let a = topology.addressing(node.name)!
@@ -83,7 +88,7 @@ struct PFCPTestbed {
         kernels[name] = [:]
         writes[name] = 0
         agentConfigs[name] = DataPlaneAgent.Config(address: address, controller: Self.controllerAddress, pools: pools, poolIdentity: name,
-                                                   timing: Self.timing, resynchronization: 1)
+                                                   timing: Self.timing, resynchronization: 1, reservedSessions: reserved)
         startAgent(name)
     }
 

@@ -148,11 +148,17 @@ struct ConfigWritingTests {
             name: "ar2",
             agent: DataPlaneAgent.Config(address: IPv6Address("2001:db8:ffff::2")!, controller: IPv6Address("2001:db8:ffff::100")!,
                                          pools: [IPv6Prefix("2001:db8:2::/48")!, IPv6Prefix("2001:db8:22::/48")!], poolIdentity: "ar2",
-                                         tunnelMode: .srv6, timing: PFCPTiming(t1: 0.25, n1: 4, heartbeatInterval: 2), resynchronization: 3, resynchronizationLimit: 90),
+                                         tunnelMode: .srv6, timing: PFCPTiming(t1: 0.25, n1: 4, heartbeatInterval: 2), resynchronization: 3, resynchronizationLimit: 90,
+                                         reservedSessions: 2000),
             tunnelEndpoint: IPv6Address("fc00:2::d6")!, dataPlane: LinuxDataPlane.Config(uplink: "up0"), capacity: 500, controlSocket: "/tmp/ar2.sock")
         let agentBack = try AgentConfig(yaml: agent.yaml)
         #expect(agentBack.yaml == agent.yaml && agentBack.agent == agent.agent && agentBack.capacity == 500)
-        #expect(agentBack.agent.resynchronizationLimit == 90)
+        #expect(agentBack.agent.resynchronizationLimit == 90 && agentBack.agent.reservedSessions == 2000)
+        for wrong in ["-1", "10000001", "many"] {
+            #expect(throws: ConfigReader.Invalid.self, "reserve-sessions: \(wrong)") {
+                try AgentConfig(yaml: agent.yaml.replacingOccurrences(of: "reserve-sessions: 2000", with: "reserve-sessions: \(wrong)"))
+            }
+        }
         #expect(throws: ConfigReader.Invalid(description: "key 'resynchronization-limit' (1.0) is under 'resynchronization' (3.0)")) {
             try AgentConfig(yaml: agent.yaml.replacingOccurrences(of: "resynchronization-limit: 90", with: "resynchronization-limit: 1"))
         }
@@ -167,11 +173,16 @@ struct ConfigWritingTests {
                                           loadLimit: 70, tunnelMode: .srv6,
                                           endpoints: [IPv6Address("2001:db8:ffff::2")!: IPv6Address("fc00:2::d6")!],
                                           agents: [IPv6Address("2001:db8:ffff::2")!], uplink: .reverseTunnel, window: 16,
-                                          totalWindow: 1000),
+                                          totalWindow: 1000, reservedSessions: 10_000_000),
             database: "/tmp/controller.sqlite", metrics: "[::1]:9471", controlSocket: "/tmp/controller.sock")
         let controllerBack = try ControllerConfig(yaml: controller.yaml)
         #expect(controllerBack.yaml == controller.yaml && controllerBack.controller == controller.controller)
         #expect(controllerBack.controller.window == 16 && controllerBack.controller.totalWindow == 1000)
+        #expect(controllerBack.controller.reservedSessions == 10_000_000)
+        #expect(throws: ConfigReader.Invalid.self) {
+            try ControllerConfig(yaml: controller.yaml.replacingOccurrences(of: "reserve-sessions: 10000000", with: "reserve-sessions: 10000001"))
+        }
+        #expect(try ControllerConfig(yaml: controller.yaml.replacingOccurrences(of: "reserve-sessions: 10000000\n", with: "")).controller.reservedSessions == 0)
         #expect(throws: ConfigReader.Invalid.self) {
             try ControllerConfig(yaml: controller.yaml.replacingOccurrences(of: "session-window-total: 1000", with: "session-window-total: 0"))
         }

@@ -32,10 +32,13 @@ public struct DataPlaneAgent: Sendable {
         /// notice of the end, how long after the last session pushed (it
         /// ends at the notice, and a push of many sessions may take longer).
         public var resynchronizationLimit: Seconds
+        /// Sessions the tables are made for at start, as the controller's
+        /// (`Controller.reserve`); more grow them.
+        public var reservedSessions: Int
 
         public init(address: IPv6Address, controller: IPv6Address, pools: [IPv6Prefix], poolIdentity: String,
                     tunnelMode: TunnelMode = .ipv6InIPv6, timing: PFCPTiming = PFCPTiming(), resynchronization: Seconds = 2,
-                    resynchronizationLimit: Seconds = 60) {
+                    resynchronizationLimit: Seconds = 60, reservedSessions: Int = 0) {
             self.address = address
             self.controller = controller
             self.pools = pools
@@ -44,6 +47,7 @@ public struct DataPlaneAgent: Sendable {
             self.timing = timing
             self.resynchronization = resynchronization
             self.resynchronizationLimit = max(resynchronization, resynchronizationLimit)
+            self.reservedSessions = max(0, reservedSessions)
         }
 
         /// The registration (FM-find:2): its Node ID and every pool.
@@ -127,6 +131,11 @@ public struct DataPlaneAgent: Sendable {
         let start = startMilliseconds(recoveryTimeStamp: recoveryTimeStamp, started: now)
         exchange = PFCPExchange(node: config.address, timing: config.timing, recoveryTimeStamp: recoveryTimeStamp, start: start)
         sessions = SEIDTable(base: start << 32)
+        // As the controller's (`Controller.reserve`): the sessions, and the
+        // answers kept for requests that may come again, one a session.
+        sessions.reserve(config.reservedSessions)
+        byController.reserveCapacity(config.reservedSessions)
+        exchange.reserve(requests: 0, answers: config.reservedSessions, now: now)
     }
 
     var policy: AgentPolicy { AgentPolicy(tunnelMode: config.tunnelMode, pools: config.pools) }

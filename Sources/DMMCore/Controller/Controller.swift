@@ -45,11 +45,14 @@ public struct Controller: Sendable {
         public var window: Int
         /// ...and this many to all agents at once.
         public var totalWindow: Int
+        /// Sessions the tables are made for at start (`reserve`); more grow them.
+        public var reservedSessions: Int
 
         public init(address: IPv6Address, timing: PFCPTiming = PFCPTiming(), loadLimit: UInt8 = 80,
                     tunnelMode: TunnelMode = .ipv6InIPv6, endpoints: [IPv6Address: IPv6Address] = [:],
                     agents: Set<IPv6Address> = [], uplink: UplinkMode = .direct, forwarding: ForwardingMethod = .indirection,
-                    topology: Topology? = nil, buffering: Bool = true, window: Int = 64, totalWindow: Int = 4096) {
+                    topology: Topology? = nil, buffering: Bool = true, window: Int = 64, totalWindow: Int = 4096,
+                    reservedSessions: Int = 0) {
             self.address = address
             self.timing = timing
             self.loadLimit = loadLimit
@@ -62,6 +65,7 @@ public struct Controller: Sendable {
             self.buffering = buffering
             self.window = max(1, window)
             self.totalWindow = max(1, totalWindow)
+            self.reservedSessions = max(0, reservedSessions)
         }
     }
 
@@ -320,6 +324,19 @@ public struct Controller: Sendable {
         exchange = PFCPExchange(node: config.address, timing: config.timing, recoveryTimeStamp: recoveryTimeStamp, start: start)
         sessions = SEIDTable(base: start << 32)
         backlogs = PushBacklogs(window: config.window, total: config.totalWindow)
+        reserve(config.reservedSessions, now: now)
+    }
+
+    /// Makes the tables of sessions and of requests in flight (one per
+    /// session at most) hold `n` without growing: growing copies every
+    /// entry while nothing else is handled (a pause that grows with the
+    /// sessions), and a table's memory is touched for the first time now
+    /// rather than as sessions come (`dmm bench controller`, BENCHMARKS.md,
+    /// stop 42).
+    mutating func reserve(_ n: Int, now: Instant) {
+        sessions.reserve(n)
+        sessionOf.reserveCapacity(n)
+        exchange.reserve(requests: n, answers: 0, now: now)
     }
 
     /// What a controller restarted from its store needs: the associations

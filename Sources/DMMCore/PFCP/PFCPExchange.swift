@@ -71,6 +71,15 @@ struct PFCPExchange: Sendable {
     /// call, of about 30 instructions, on every request and answer.
     private mutating func spareDatagram() -> [UInt8] { spare.isEmpty ? [] : spare.removeLast() }
 
+    /// Room for `requests` pending and `answers` kept without growing: a
+    /// node keeps a request per session in flight at most, and an answer
+    /// per request it answered within the answers' lifetime.
+    mutating func reserve(requests: Int, answers: Int, now: Instant) {
+        self.requests.reserve(requests)
+        retransmissions.reserve(requests)
+        self.answers.reserve(answers, now: now)
+    }
+
     /// Requests sent and not yet answered or given up.
     var requestsInFlight: Int { requests.count }
 

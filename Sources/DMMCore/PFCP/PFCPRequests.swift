@@ -54,6 +54,9 @@ struct PFCPRequests: Sendable {
         oldest = (last + 1) & 0xFF_FFFF
     }
 
+    /// Room for `n` requests pending without growing.
+    mutating func reserve(_ n: Int) { slots.reserveCapacity(n) }
+
     /// Numbers `message` and records it encoded, in `storage` (see
     /// `PFCPMessage.encode(into:)`); the caller sends what this returns with
     /// its sequence number. Nil if it does not encode (over 64 KiB): nothing
@@ -186,6 +189,15 @@ struct PFCPAnswers: Sendable {
     /// Slots there are room for.
     var capacity: Int { slots.count }
 
+    /// Room for `n` answers kept without growing, made now.
+    mutating func reserve(_ n: Int, now: Instant) {
+        guard n > 0 else { return }
+        var size = max(64, slots.count)
+        while size < 2 * n { size *= 2 }
+        if size > slots.count { resize(to: size, now: now) }
+        lifetimes.reserve(n)
+    }
+
     /// The answer given to request `sequence` from `peer`, if still kept.
     func answer(to peer: IPv6Address, _ sequence: UInt32, at now: Instant) -> [UInt8]? {
         let key = Key(peer: peer, sequence: sequence)
@@ -211,7 +223,7 @@ struct PFCPAnswers: Sendable {
     /// Keeps the answer `datagram` to request `sequence` until `until`.
     mutating func remember(_ datagram: [UInt8], _ sequence: UInt32, to peer: IPv6Address, until: Instant, now: Instant) {
         let key = Key(peer: peer, sequence: sequence)
-        if 2 * (inSlots + 1) > slots.count { grow(now: now) }
+        if 2 * (inSlots + 1) > slots.count { resize(to: max(64, 2 * slots.count), now: now) }
         place(Answer(key: key, datagram: datagram, until: until), now: now)
         lifetimes.append(key, at: until)
     }
@@ -258,9 +270,9 @@ struct PFCPAnswers: Sendable {
         }
     }
 
-    /// Twice the slots (64 at first), every answer placed again.
-    private mutating func grow(now: Instant) {
-        var old = Self.empty(max(64, 2 * slots.count))
+    /// `count` slots, a power of two, every answer placed again.
+    private mutating func resize(to count: Int, now: Instant) {
+        var old = Self.empty(count)
         swap(&old, &slots)
         let moved = others
         inSlots = 0

@@ -48,6 +48,18 @@ public struct SEIDTable<Value> {
     /// Slots held, in use or free.
     var slotCount: Int { slots.count }
 
+    /// Makes `n` slots at least, the new ones free and used lowest first
+    /// after any freed before: written now, so that the sessions later
+    /// set up in them neither grow the table (a copy of every session,
+    /// and the loop stalled meanwhile) nor touch memory for the first time.
+    mutating func reserve(_ n: Int) {
+        let n = min(n, Int(Self.slotMask) + 1)
+        guard n > slots.count else { return }
+        let added = slots.count..<n
+        slots.append(contentsOf: repeatElement(Slot(seid: 0, value: nil), count: added.count))
+        if !freeUnlisted { free.insert(contentsOf: added.reversed().map { UInt32($0) }, at: 0) }
+    }
+
     /// The slot of the session `seid` names, if any.
     @inline(__always)
     func index(of seid: UInt64) -> Int? {
