@@ -22,6 +22,39 @@ struct AgentSession: Sendable, Hashable {
 
     init(controller: PFCPFSEID) { self.controller = controller }
 
+    /// A session's two lists, emptied with their storage kept, for the
+    /// draft of a session set up later: each session set up otherwise
+    /// allocated two, and each one ended freed them (`DataPlaneAgent.spareLists`).
+    struct Lists: Sendable {
+        var pdrs: [HeldPDR] = []
+        var fars: [HeldFAR] = []
+
+        /// Lists with room for a PDR and a FAR, made now.
+        static func made() -> Lists {
+            var l = Lists()
+            l.pdrs.reserveCapacity(1)
+            l.fars.reserveCapacity(1)
+            return l
+        }
+    }
+
+    /// Its lists, emptied: the session is gone.
+    consuming func emptied() -> Lists {
+        pdrs.clear()
+        fars.clear()
+        return Lists(pdrs: pdrs, fars: fars)
+    }
+
+    /// Whether it has lists with storage to work a change out in (a
+    /// draft that gave its lists to the last session set up has none).
+    var hasLists: Bool { pdrs.capacity > 0 && fars.capacity > 0 }
+
+    /// Takes `lists` (emptied) to work changes out in.
+    mutating func use(_ lists: consuming Lists) {
+        pdrs = lists.pdrs
+        fars = lists.fars
+    }
+
     /// Carries out a modification request, worked out in `draft` (see
     /// `apply`): the controller's end of the session, the PDRs after, and
     /// the refusal that left the session as it was, if any. The PDRs

@@ -92,6 +92,9 @@ public struct DataPlaneAgent: Sendable {
     var sessions: SEIDTable<AgentSession>
     /// Where each session's change is worked out (`AgentSession.apply`).
     var draft = AgentSession(controller: PFCPFSEID(seid: 0, ipv6: .unspecified))
+    /// The lists of sessions ended, and those made at start, for the draft
+    /// of each session set up; never more than the most sessions held at once.
+    var spareLists: [AgentSession.Lists] = []
     /// The agent's SEID of each session, by the controller's SEID.
     var byController: [ControllerSEID: UInt64] = [:]
     /// From an association to its resynchronization, the sessions the
@@ -136,6 +139,7 @@ public struct DataPlaneAgent: Sendable {
         sessions.reserve(config.reservedSessions)
         byController.reserveCapacity(config.reservedSessions)
         exchange.reserve(requests: 0, answers: config.reservedSessions, now: now)
+        spareLists = (0..<config.reservedSessions).map { _ in .made() }
     }
 
     var policy: AgentPolicy { AgentPolicy(tunnelMode: config.tunnelMode, pools: config.pools) }
@@ -422,6 +426,7 @@ public struct DataPlaneAgent: Sendable {
         // that stay the same are left as they are in the kernel.
         let existing = byController[ControllerSEID(controller.seid)].flatMap(sessions.index(of:))
         var session = AgentSession(controller: controller)
+        if !draft.hasLists, let lists = spareLists.popLast() { draft.use(lists) }
         if let refusal = session.apply(m, policy: policy, draft: &draft) { return refused(refusal) }
         change(from: existing.map { sessions[at: $0].pdrs } ?? [], to: session.pdrs)
         let seid: UInt64
@@ -462,6 +467,7 @@ public struct DataPlaneAgent: Sendable {
         byController[ControllerSEID(session.controller.seid)] = nil
         change(from: session.pdrs, to: [])
         startReply(to: m, seid: session.controller.seid)
+        spareLists.append(session.emptied())
         return accepted()
     }
 

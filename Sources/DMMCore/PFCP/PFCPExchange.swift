@@ -71,13 +71,21 @@ struct PFCPExchange: Sendable {
     /// call, of about 30 instructions, on every request and answer.
     private mutating func spareDatagram() -> [UInt8] { spare.isEmpty ? [] : spare.removeLast() }
 
-    /// Room for `requests` pending and `answers` kept without growing: a
-    /// node keeps a request per session in flight at most, and an answer
-    /// per request it answered within the answers' lifetime.
+    /// Room for `requests` pending and `answers` kept without growing, and
+    /// a spare datagram made for each: a node keeps a request per session
+    /// in flight at most, and an answer per request it answered within the
+    /// answers' lifetime.
     mutating func reserve(requests: Int, answers: Int, now: Instant) {
         self.requests.reserve(requests)
         retransmissions.reserve(requests)
         self.answers.reserve(answers, now: now)
+        // A Session Establishment Request of one PDR and FAR is 157
+        // octets, its answer 71 (`dmm bench controller`); a longer one
+        // grows its datagram.
+        spare.reserveCapacity(requests + answers)
+        for (count, octets) in [(requests, 256), (answers, 128)] {
+            for _ in 0..<count { spare.append([UInt8](unsafeUninitializedCapacity: octets) { _, n in n = 0 }) }
+        }
     }
 
     /// Requests sent and not yet answered or given up.
