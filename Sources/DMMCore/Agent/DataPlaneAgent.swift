@@ -134,8 +134,9 @@ public struct DataPlaneAgent: Sendable {
         let start = startMilliseconds(recoveryTimeStamp: recoveryTimeStamp, started: now)
         exchange = PFCPExchange(node: config.address, timing: config.timing, recoveryTimeStamp: recoveryTimeStamp, start: start)
         sessions = SEIDTable(base: start << 32)
-        // As the controller's (`Controller.reserve`): the sessions, and the
-        // answers kept for requests that may come again, one a session.
+        // As the controller's (`Controller.reserve`): the sessions, the
+        // answers kept for requests that may come again (one a session)
+        // with a datagram each, and each session's rule lists.
         sessions.reserve(config.reservedSessions)
         byController.reserveCapacity(config.reservedSessions)
         exchange.reserve(requests: 0, answers: config.reservedSessions, now: now)

@@ -328,11 +328,11 @@ public struct Controller: Sendable {
     }
 
     /// Makes the tables of sessions and of requests in flight (one per
-    /// session at most) hold `n` without growing: growing copies every
-    /// entry while nothing else is handled (a pause that grows with the
-    /// sessions), and a table's memory is touched for the first time now
-    /// rather than as sessions come (`dmm bench controller`, BENCHMARKS.md,
-    /// stop 42).
+    /// session at most) hold `n` without growing, with a datagram made for
+    /// each request: growing copies every entry while nothing else is
+    /// handled (a pause that grows with the sessions), and memory is
+    /// touched for the first time now rather than as sessions come (`dmm
+    /// bench controller`, BENCHMARKS.md, stop 42).
     mutating func reserve(_ n: Int, now: Instant) {
         sessions.reserve(n)
         sessionOf.reserveCapacity(n)

@@ -54,7 +54,8 @@ struct PFCPExchange: Sendable {
     /// 20,000 instructions (BENCHMARKS.md, `dmm bench controller`, stop
     /// 32). One whose storage is still shared (the engine's caller kept the
     /// datagram it sent) is copied before it is written, as any array is.
-    /// They never outnumber the most datagrams the node held at once.
+    /// They never outnumber the most datagrams the node held at once, or
+    /// those made at start (`reserve`).
     private var spare: [[UInt8]] = []
     private(set) var counters = PFCPCounters()
 
