@@ -21,6 +21,7 @@ import DMMWire
 ///                                         # before rules no session asks for go
 ///       resynchronization-limit: 60       # seconds after association before they go at the latest
 ///       capacity: 10000                   # sessions at which it reports a load of 100
+///       reserve-sessions: 0               # sessions its tables are made for at start, as dmm agent's
 ///     uplink: up0                         # interface toward the core (required)
 ///     tunnels: automatic                  # seg6: the kernel's SRv6 tunnels; bpf: eBPF programs that put the
 ///                                         # same packets on the wire (BPFTunnels.swift); automatic: seg6
@@ -75,11 +76,13 @@ public struct MARConfig: Sendable {
     public var metrics: String?
     public var controlSocket: String
     /// With `control: central`: its data-plane agent's PFCP timing, the
-    /// resynchronization time and the capacity its load is reckoned against.
+    /// resynchronization time, the capacity its load is reckoned against
+    /// and the sessions its tables are made for at start.
     public var agentTiming = PFCPTiming()
     public var resynchronization: Seconds = 2
     public var resynchronizationLimit: Seconds = 60
     public var capacity = 10000
+    public var reservedSessions = 0
 
     public init(yaml: String) throws {
         var r = try ConfigReader(yaml: yaml)
@@ -115,9 +118,10 @@ public struct MARConfig: Sendable {
         config.control = control
         router = config
         if let agent = try r.section("agent", { a in
-            (try PFCPTiming(&a), try DataPlaneAgent.Config.resynchronization(&a), try a.integer("capacity", in: 1...100_000_000) ?? 10000)
+            (try PFCPTiming(&a), try DataPlaneAgent.Config.resynchronization(&a), try a.integer("capacity", in: 1...100_000_000) ?? 10000,
+             try a.reservedSessions())
         }) {
-            (agentTiming, (resynchronization, resynchronizationLimit), capacity) = agent
+            (agentTiming, (resynchronization, resynchronizationLimit), capacity, reservedSessions) = agent
         }
         dataPlane = LinuxDataPlane.Config(uplink: try r.required("uplink") { try $0.string($1) })
         dataPlane.routeProtocol = try r.integer("route-protocol", in: UInt8(5)...UInt8(254)) ?? 177
@@ -173,7 +177,7 @@ public struct MARConfig: Sendable {
     public var agent: DataPlaneAgent.Config {
         DataPlaneAgent.Config(address: router.address, controller: router.locationServer, pools: [router.prefixBlock],
                               poolIdentity: name, tunnelMode: router.tunnel, timing: agentTiming, resynchronization: resynchronization,
-                              resynchronizationLimit: resynchronizationLimit)
+                              resynchronizationLimit: resynchronizationLimit, reservedSessions: reservedSessions)
     }
 
     /// Whether an interface is one of the access links.
@@ -249,6 +253,7 @@ extension MARConfig {
         agentTiming.write(&agent)
         self.agent.writeResynchronization(&agent)
         agent.set("capacity", capacity)
+        agent.set("reserve-sessions", reservedSessions)
         w.set("agent", section: agent)
         w.set("uplink-mode", c.uplink.rawValue)
         w.set("tunnel-mode", c.tunnel.rawValue)

@@ -207,11 +207,11 @@ struct ConfigWritingTests {
         let yaml = ConfigTests.mar.replacingOccurrences(of: "decapsulation: end.dx6", with: "decapsulation: end.dt6")
             .replacingOccurrences(of: "peers:\n  - address: 2001:db8:ffff::2\n    tunnel-endpoint: fc00:2::d6\n  - address: 2001:db8:ffff::3\n", with: "")
         #expect(throws: ConfigReader.Invalid(description: "key 'peers' is required")) { try MARConfig(yaml: yaml) }
-        let central = try MARConfig(yaml: yaml + "\ncontrol: central\nagent:\n  heartbeat-interval: 1\n  capacity: 64\n  resynchronization-limit: 30")
+        let central = try MARConfig(yaml: yaml + "\ncontrol: central\nagent:\n  heartbeat-interval: 1\n  capacity: 64\n  resynchronization-limit: 30\n  reserve-sessions: 64")
         #expect(central.router.control == .central && central.router.peers == [central.router.address])
         #expect(central.agent.controller == IPv6Address("2001:db8:ffff::100")! && central.agent.pools == [IPv6Prefix("2001:db8:1::/48")!])
         #expect(central.agentTiming.heartbeatInterval == 1 && central.capacity == 64 && central.agent.poolIdentity == "mar1")
-        #expect(central.agent.resynchronization == 2 && central.agent.resynchronizationLimit == 30)
+        #expect(central.agent.resynchronization == 2 && central.agent.resynchronizationLimit == 30 && central.agent.reservedSessions == 64)
         #expect(try MARConfig(yaml: central.yaml).yaml == central.yaml)
     }
 
