@@ -93,7 +93,8 @@ public struct DataPlaneAgent: Sendable {
     /// Where each session's change is worked out (`AgentSession.apply`).
     var draft = AgentSession(controller: PFCPFSEID(seid: 0, ipv6: .unspecified))
     /// The lists of sessions ended, and those made at start, for the draft
-    /// of each session set up; never more than the most sessions held at once.
+    /// of each session set up; never more than the sessions reserved or the
+    /// most held at once.
     var spareLists: [AgentSession.Lists] = []
     /// The agent's SEID of each session, by the controller's SEID.
     var byController: [ControllerSEID: UInt64] = [:]
