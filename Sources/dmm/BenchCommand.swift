@@ -42,7 +42,7 @@ struct BenchCommand: ParsableCommand {
                 sequence: 7, flags: [.acknowledge, .homeRegistration, .proxyRegistration], lifetime: 900, options: options)))
             let pba = MobilityHeader(.bindingAcknowledgement(BindingAcknowledgement(
                 status: .accepted, flags: [.proxyRegistration], sequence: 7, lifetime: 900, options: options)))
-            print("dmm bench wire: one thread, \(seconds) s per figure in ten rounds, the median round's rate; checksums computed and verified")
+            print("dmm bench wire: one thread, \(seconds) s per figure in a hundred rounds, the median round's rate, and in brackets the median of the rounds with the machine's gauge at full speed before and after; checksums computed and verified")
             for (name, message) in [("PBU", pbu), ("PBA", pba)] {
                 let bytes = try message.encode(source: mag, destination: lma)
                 let encodes = measure(seconds) { i in
@@ -54,7 +54,7 @@ struct BenchCommand: ParsableCommand {
                     guard let m = try? MobilityHeader.decode(bytes, checksum: .verify(source: mag, destination: lma)) else { return 0 }
                     return m.message.options.count
                 }
-                print("\(name) (\(bytes.count) bytes): encode \(format(encodes)) msg/s, decode \(format(decodes)) msg/s")
+                print("\(name) (\(bytes.count) bytes): encode \(encodes), decode \(decodes)")
             }
             let modification = Self.move
             let bytes = try modification.encode()
@@ -64,7 +64,7 @@ struct BenchCommand: ParsableCommand {
                 return (try? m.encode().count) ?? 0
             }
             let decodes = measure(seconds) { _ in (try? PFCPMessage.decode(bytes).updateFAR.count) ?? 0 }
-            print("PFCP Session Modification Request (\(bytes.count) bytes): encode \(format(encodes)) msg/s, decode \(format(decodes)) msg/s")
+            print("PFCP Session Modification Request (\(bytes.count) bytes): encode \(encodes), decode \(decodes)")
             // The engines write each datagram into storage they reuse and
             // read each message into one they keep (PFCPExchange), so
             // neither allocates once it has grown.
@@ -75,7 +75,7 @@ struct BenchCommand: ParsableCommand {
                 return (try? m.encode(into: &buffer)) == nil ? 0 : buffer.count
             }
             let keptDecodes = measure(seconds) { _ in (try? kept.read(bytes)) == nil ? 0 : kept.updateFAR.count }
-            print("  the same into kept storage, as the engines: encode \(format(keptEncodes)) msg/s, decode \(format(keptDecodes)) msg/s")
+            print("  the same into kept storage, as the engines: encode \(keptEncodes), decode \(keptDecodes)")
         }
 
         /// What an anchor receives when its node moves: the downlink FAR now
@@ -92,14 +92,19 @@ struct BenchCommand: ParsableCommand {
             return m
         }
 
-        /// Runs `body` in ten rounds of a tenth of `seconds` each, in batches;
-        /// returns the median round's calls per second. A round slowed by
-        /// the rest of the machine (this virtual machine's speed varies by a
-        /// third from one second to the next) does not move the median.
-        func measure(_ seconds: Double, _ body: (Int) -> Int) -> Double {
+        /// Runs `body` in a hundred rounds of a hundredth of `seconds` each,
+        /// in batches, with the machine's gauge read around each, outside
+        /// its time; returns the median round's calls per second, over all
+        /// rounds and over those with the gauge at full speed on both sides.
+        /// A round slowed by the rest of the machine (this virtual machine's
+        /// speed halves for milliseconds at a time) moves neither median
+        /// much, the second not at all.
+        func measure(_ seconds: Double, _ body: (Int) -> Int) -> Rates {
             var sink = 0, calls = 0
-            var rates: [Double] = []
-            for _ in 0..<10 {
+            var rounds: [MachineGauge.Part] = []
+            var gauge = MachineGauge()
+            gauge.read()
+            for _ in 0..<100 {
                 let start = DispatchTime.now().uptimeNanoseconds
                 var elapsed: UInt64 = 0, n = 0
                 repeat {
@@ -107,13 +112,23 @@ struct BenchCommand: ParsableCommand {
                     calls += 1_000
                     n += 1_000
                     elapsed = DispatchTime.now().uptimeNanoseconds - start
-                } while Double(elapsed) < seconds * 1e8
-                rates.append(Double(n) / (Double(elapsed) / 1e9))
+                } while Double(elapsed) < seconds * 1e7
+                rounds.append(gauge.part(n, seconds: Double(elapsed) / 1e9))
             }
             if sink == 42 { print("") }  // keeps the work observable to the optimizer
-            return rates.sorted()[rates.count / 2]
+            func median(_ parts: [MachineGauge.Part]) -> Double? {
+                parts.isEmpty ? nil : parts.map(\.rate).sorted()[parts.count / 2]
+            }
+            return Rates(median: median(rounds)!, atFullSpeed: median(rounds.filter(gauge.atFullSpeed)))
         }
 
-        func format(_ rate: Double) -> String { String(format: "%.2fM", rate / 1e6) }
+        /// A measurement's median rates (`measure`).
+        struct Rates: CustomStringConvertible {
+            var median: Double, atFullSpeed: Double?
+            var description: String {
+                String(format: "%.2fM msg/s", median / 1e6) + (atFullSpeed.map { String(format: " (%.2fM at full speed)", $0 / 1e6) } ?? " (no round at full speed)")
+            }
+        }
+
     }
 }

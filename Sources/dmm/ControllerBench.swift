@@ -14,12 +14,18 @@ extension BenchCommand {
                 (FM-cpdp:1): delivered on the access link, then tunnelled toward far ends that alternate, \
                 then removed. Every change is a PFCP request encoded by the controller, decoded and carried \
                 out by the agent, whose answer is encoded and decoded back: a Session Establishment, \
-                Modifications, a Deletion. With --kernel the agent's rule changes are also written, per round, \
-                through rtnetlink into a scratch namespace. The rounds run several times (--passes): \
+                Modifications, a Deletion. Each round runs in a hundred parts, each carried through before the \
+                next is asked for, as a socket's buffer would have it. With --kernel the agent's rule changes \
+                are also written, per part, through rtnetlink into a scratch namespace. The rounds run several times (--passes): \
                 first from no session, then on a heap the earlier ones left scattered. Both engines are \
                 configured, as their daemons' reserve-sessions key does, with tables made at start for \
                 every prefix's session (--reserve-sessions 0: grown as sessions come). The store's share of \
-                each round (taking what changed) is done after the clock stops, as the daemon's store does.
+                each round (taking what changed) is done after the clock stops, as the daemon's store does. \
+                Before each part and after the last, outside the time, a gauge times the same fixed work (PFCP \
+                decodes into kept storage, as `dmm bench wire`'s last figure): it falls when the machine, not \
+                the code, runs slow (a virtual machine's core shared with others). Each round prints the \
+                gauge's range and, beside its rate, the rate over the parts with the gauge at full speed on \
+                both sides (at least 85 % of its highest reading).
                 """
         )
 
@@ -81,6 +87,15 @@ extension BenchCommand {
             var ruleChanges = 0, messages = 0
         }
 
+        /// The gauge's range over a round's `parts` and their rate over
+        /// those run at full speed.
+        static func atFullSpeed(_ parts: [MachineGauge.Part], _ gauge: MachineGauge) -> String {
+            let clean = parts.filter(gauge.atFullSpeed)
+            guard !clean.isEmpty else { return gauge.range(parts) + ", no part at full speed" }
+            let rate = Double(clean.map(\.count).reduce(0, +)) / clean.map(\.seconds).reduce(0, +)
+            return gauge.range(parts) + String(format: ", %d of %d parts at full speed: %.0f changes/s", clean.count, parts.count, rate)
+        }
+
         func measure(kernel dataPlane: LinuxDataPlane?) throws {
             var now = Instant(seconds: 1_795_000_000)
             // T1 and N1 as a daemon's (the agent keeps each answer 2 s, two
@@ -95,6 +110,7 @@ extension BenchCommand {
                                                      reservedSessions: reserved),
                                        startedAt: now)
             var carried = Carried()
+            var gauge = MachineGauge()
             // Each engine's actions are taken after each thing it handles, as
             // its daemon's loop takes them: what it sends is queued for the
             // other, as a socket would. What they touch is passed in (`inout`),
@@ -166,15 +182,23 @@ extension BenchCommand {
                     carried.ruleChanges = 0
                     carried.messages = 0
                     let wanted = (shuffle ? all.shuffled() : all).map { p in (p, rule(p).map { [$0] } ?? []) }
-                    let start = DispatchTime.now().uptimeNanoseconds
-                    for (p, rules) in wanted {
-                        controller.program(rules, at: Self.agentAddress, for: p, at: now)
-                        fromController(&carried)
+                    // The round in hundredths, each timed; the gauge is read
+                    // before each and after the last, outside the time.
+                    var parts: [MachineGauge.Part] = [], failures = 0
+                    gauge.read()
+                    for part in 0..<100 {
+                        let changesBefore = carried.ruleChanges
+                        let start = DispatchTime.now().uptimeNanoseconds
+                        for (p, rules) in wanted[part * wanted.count / 100..<(part + 1) * wanted.count / 100] {
+                            controller.program(rules, at: Self.agentAddress, for: p, at: now)
+                            fromController(&carried)
+                        }
+                        pump(&carried)
+                        failures += try dataPlane?.apply(carried.changes).count ?? 0
+                        carried.changes.removeAll(keepingCapacity: true)
+                        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                        parts.append(gauge.part(carried.ruleChanges - changesBefore, seconds: seconds))
                     }
-                    pump(&carried)
-                    let failures = try dataPlane?.apply(carried.changes).count ?? 0
-                    carried.changes.removeAll(keepingCapacity: true)
-                    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                     // The wanted rules are the bench's, not the engines': freed
                     // after the clock stops (they would be freed after their last
                     // use, inside the timed span).
@@ -182,8 +206,10 @@ extension BenchCommand {
                     // What the daemon's store takes after each step, taken
                     // here after the clock stops (the store is not timed).
                     _ = controller.takeChanges()
-                    print(String(format: "    %@: %d rule changes, %d PFCP messages in %.2f s: %.0f changes/s%@", name, carried.ruleChanges,
-                                 carried.messages, seconds, Double(carried.ruleChanges) / seconds, failures > 0 ? ", \(failures) kernel writes failed" : ""))
+                    let seconds = parts.map(\.seconds).reduce(0, +)
+                    print(String(format: "    %@: %d rule changes, %d PFCP messages in %.2f s: %.0f changes/s%@; %@",
+                                 name, carried.ruleChanges, carried.messages, seconds, Double(carried.ruleChanges) / seconds,
+                                 failures > 0 ? ", \(failures) kernel writes failed" : "", Self.atFullSpeed(parts, gauge)))
                 }
             }
             if controller.sessions.count != 0 || agent.sessionCount != 0 {
