@@ -43,39 +43,46 @@ struct BenchCommand: ParsableCommand {
             let pba = MobilityHeader(.bindingAcknowledgement(BindingAcknowledgement(
                 status: .accepted, flags: [.proxyRegistration], sequence: 7, lifetime: 900, options: options)))
             print("dmm bench wire: one thread, \(seconds) s per figure in a hundred rounds, the median round's rate, and in brackets the median of the rounds with the machine's gauge at full speed before and after; checksums computed and verified")
+            // Printed at the end, against the gauge's highest reading of the whole run.
+            var gauge = MachineGauge()
+            var lines: [(label: String, encodes: [MachineGauge.Part], decodes: [MachineGauge.Part])] = []
             for (name, message) in [("PBU", pbu), ("PBA", pba)] {
                 let bytes = try message.encode(source: mag, destination: lma)
-                let encodes = measure(seconds) { i in
+                let encodes = measure(seconds, &gauge) { i in
                     var m = message
                     if case .bindingUpdate(var bu) = m.message { bu.sequence = UInt16(truncatingIfNeeded: i); m.message = .bindingUpdate(bu) }
                     return (try? m.encode(source: mag, destination: lma).count) ?? 0
                 }
-                let decodes = measure(seconds) { _ in
+                let decodes = measure(seconds, &gauge) { _ in
                     guard let m = try? MobilityHeader.decode(bytes, checksum: .verify(source: mag, destination: lma)) else { return 0 }
                     return m.message.options.count
                 }
-                print("\(name) (\(bytes.count) bytes): encode \(encodes), decode \(decodes)")
+                lines.append(("\(name) (\(bytes.count) bytes)", encodes, decodes))
             }
             let modification = Self.move
             let bytes = try modification.encode()
-            let encodes = measure(seconds) { i in
+            let encodes = measure(seconds, &gauge) { i in
                 var m = modification
                 m.header.sequence = UInt32(truncatingIfNeeded: i) & 0xFF_FFFF
                 return (try? m.encode().count) ?? 0
             }
-            let decodes = measure(seconds) { _ in (try? PFCPMessage.decode(bytes).updateFAR.count) ?? 0 }
-            print("PFCP Session Modification Request (\(bytes.count) bytes): encode \(encodes), decode \(decodes)")
+            let decodes = measure(seconds, &gauge) { _ in (try? PFCPMessage.decode(bytes).updateFAR.count) ?? 0 }
+            lines.append(("PFCP Session Modification Request (\(bytes.count) bytes)", encodes, decodes))
             // The engines write each datagram into storage they reuse and
             // read each message into one they keep (PFCPExchange), so
             // neither allocates once it has grown.
             var buffer: [UInt8] = [], kept = PFCPMessage(.heartbeatRequest, sequence: 0)
-            let keptEncodes = measure(seconds) { i in
+            let keptEncodes = measure(seconds, &gauge) { i in
                 var m = modification
                 m.header.sequence = UInt32(truncatingIfNeeded: i) & 0xFF_FFFF
                 return (try? m.encode(into: &buffer)) == nil ? 0 : buffer.count
             }
-            let keptDecodes = measure(seconds) { _ in (try? kept.read(bytes)) == nil ? 0 : kept.updateFAR.count }
-            print("  the same into kept storage, as the engines: encode \(keptEncodes), decode \(keptDecodes)")
+            let keptDecodes = measure(seconds, &gauge) { _ in (try? kept.read(bytes)) == nil ? 0 : kept.updateFAR.count }
+            lines.append(("  the same into kept storage, as the engines", keptEncodes, keptDecodes))
+            for (label, encodes, decodes) in lines {
+                print("\(label): encode \(Rates(encodes, gauge)), decode \(Rates(decodes, gauge))")
+            }
+            print(String(format: "the machine's gauge: highest reading %.2fM decodes/s", gauge.top / 1e6))
         }
 
         /// What an anchor receives when its node moves: the downlink FAR now
@@ -93,16 +100,11 @@ struct BenchCommand: ParsableCommand {
         }
 
         /// Runs `body` in a hundred rounds of a hundredth of `seconds` each,
-        /// in batches, with the machine's gauge read around each, outside
-        /// its time; returns the median round's calls per second, over all
-        /// rounds and over those with the gauge at full speed on both sides.
-        /// A round slowed by the rest of the machine (this virtual machine's
-        /// speed halves for milliseconds at a time) moves neither median
-        /// much, the second not at all.
-        func measure(_ seconds: Double, _ body: (Int) -> Int) -> Rates {
+        /// in batches, with the machine's gauge read after each, outside
+        /// its time.
+        func measure(_ seconds: Double, _ gauge: inout MachineGauge, _ body: (Int) -> Int) -> [MachineGauge.Part] {
             var sink = 0, calls = 0
             var rounds: [MachineGauge.Part] = []
-            var gauge = MachineGauge()
             gauge.read()
             for _ in 0..<100 {
                 let start = DispatchTime.now().uptimeNanoseconds
@@ -116,19 +118,27 @@ struct BenchCommand: ParsableCommand {
                 rounds.append(gauge.part(n, seconds: Double(elapsed) / 1e9))
             }
             if sink == 42 { print("") }  // keeps the work observable to the optimizer
-            func median(_ parts: [MachineGauge.Part]) -> Double? {
-                parts.isEmpty ? nil : parts.map(\.rate).sorted()[parts.count / 2]
-            }
-            return Rates(median: median(rounds)!, atFullSpeed: median(rounds.filter(gauge.atFullSpeed)))
+            return rounds
         }
 
-        /// A measurement's median rates (`measure`).
+        /// A measurement's median round, over all rounds and over those
+        /// with the gauge at full speed on both sides. A round slowed by the
+        /// rest of the machine (this virtual machine's speed halves for
+        /// milliseconds at a time) moves the first little, the second not.
         struct Rates: CustomStringConvertible {
             var median: Double, atFullSpeed: Double?
+
+            init(_ rounds: [MachineGauge.Part], _ gauge: MachineGauge) {
+                func median(_ parts: [MachineGauge.Part]) -> Double? {
+                    parts.isEmpty ? nil : parts.map(\.rate).sorted()[parts.count / 2]
+                }
+                self.median = median(rounds) ?? 0
+                atFullSpeed = median(rounds.filter(gauge.atFullSpeed))
+            }
+
             var description: String {
                 String(format: "%.2fM msg/s", median / 1e6) + (atFullSpeed.map { String(format: " (%.2fM at full speed)", $0 / 1e6) } ?? " (no round at full speed)")
             }
         }
-
     }
 }

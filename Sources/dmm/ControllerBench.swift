@@ -14,8 +14,8 @@ extension BenchCommand {
                 (FM-cpdp:1): delivered on the access link, then tunnelled toward far ends that alternate, \
                 then removed. Every change is a PFCP request encoded by the controller, decoded and carried \
                 out by the agent, whose answer is encoded and decoded back: a Session Establishment, \
-                Modifications, a Deletion. Each round runs in a hundred parts, each carried through before the \
-                next is asked for, as a socket's buffer would have it. With --kernel the agent's rule changes \
+                Modifications, a Deletion. Each round runs in parts (--parts, 100), each carried through before \
+                the next is asked for, as a socket's buffer would have it. With --kernel the agent's rule changes \
                 are also written, per part, through rtnetlink into a scratch namespace. The rounds run several times (--passes): \
                 first from no session, then on a heap the earlier ones left scattered. Both engines are \
                 configured, as their daemons' reserve-sessions key does, with tables made at start for \
@@ -24,8 +24,8 @@ extension BenchCommand {
                 Before each part and after the last, outside the time, a gauge times the same fixed work (PFCP \
                 decodes into kept storage, as `dmm bench wire`'s last figure): it falls when the machine, not \
                 the code, runs slow (a virtual machine's core shared with others). Each round prints the \
-                gauge's range and, beside its rate, the rate over the parts with the gauge at full speed on \
-                both sides (at least 85 % of its highest reading).
+                gauge's range beside its rate, and at the end the rate over its parts with the gauge at full \
+                speed on both sides (at least 85 % of its highest reading in the run).
                 """
         )
 
@@ -40,6 +40,9 @@ extension BenchCommand {
 
         @Option(help: "Sessions the controller's and the agent's tables are made for at start (their daemons' reserve-sessions); by default as many as --prefixes.")
         var reserveSessions: Int?
+
+        @Option(help: "Parts each round runs in, each carried through before the next is asked for, with the machine's gauge read between them.")
+        var parts = 100
 
         @Flag(help: "Change the prefixes in a new random order each round, as a network would, rather than in the order their sessions were set up (in which sessions given out one after the other lie one after the other).")
         var shuffle = false
@@ -56,6 +59,7 @@ extension BenchCommand {
             guard prefixes >= 1, prefixes <= 1 << 32 else { throw ValidationError("--prefixes must be from 1 to \(1 << 32)") }
             guard moves >= 0 else { throw ValidationError("--moves must be 0 or more") }
             guard passes >= 1 else { throw ValidationError("--passes must be 1 or more") }
+            guard parts >= 1 else { throw ValidationError("--parts must be 1 or more") }
             guard (0...10_000_000).contains(reserved) else { throw ValidationError("--reserve-sessions must be from 0 to 10000000") }
         }
 
@@ -87,13 +91,12 @@ extension BenchCommand {
             var ruleChanges = 0, messages = 0
         }
 
-        /// The gauge's range over a round's `parts` and their rate over
-        /// those run at full speed.
+        /// A round's rate over its parts run at full speed.
         static func atFullSpeed(_ parts: [MachineGauge.Part], _ gauge: MachineGauge) -> String {
             let clean = parts.filter(gauge.atFullSpeed)
-            guard !clean.isEmpty else { return gauge.range(parts) + ", no part at full speed" }
+            guard !clean.isEmpty else { return "no part at full speed" }
             let rate = Double(clean.map(\.count).reduce(0, +)) / clean.map(\.seconds).reduce(0, +)
-            return gauge.range(parts) + String(format: ", %d of %d parts at full speed: %.0f changes/s", clean.count, parts.count, rate)
+            return String(format: "%d of %d parts, %.0f changes/s", clean.count, parts.count, rate)
         }
 
         func measure(kernel dataPlane: LinuxDataPlane?) throws {
@@ -175,6 +178,7 @@ extension BenchCommand {
             // time and find what they allocate in the order they allocated
             // it; later ones run on a heap that earlier rounds left scattered,
             // as a controller that has run a while does.
+            var measured: [(name: String, parts: [MachineGauge.Part])] = []
             for pass in 1...passes {
                 print("  pass \(pass)\(pass == 1 ? ", from no session" : ""):")
                 for (name, rule) in rounds() {
@@ -182,14 +186,14 @@ extension BenchCommand {
                     carried.ruleChanges = 0
                     carried.messages = 0
                     let wanted = (shuffle ? all.shuffled() : all).map { p in (p, rule(p).map { [$0] } ?? []) }
-                    // The round in hundredths, each timed; the gauge is read
+                    // The round in parts, each timed; the gauge is read
                     // before each and after the last, outside the time.
-                    var parts: [MachineGauge.Part] = [], failures = 0
+                    var timed: [MachineGauge.Part] = [], failures = 0
                     gauge.read()
-                    for part in 0..<100 {
+                    for part in 0..<parts {
                         let changesBefore = carried.ruleChanges
                         let start = DispatchTime.now().uptimeNanoseconds
-                        for (p, rules) in wanted[part * wanted.count / 100..<(part + 1) * wanted.count / 100] {
+                        for (p, rules) in wanted[part * wanted.count / parts..<(part + 1) * wanted.count / parts] {
                             controller.program(rules, at: Self.agentAddress, for: p, at: now)
                             fromController(&carried)
                         }
@@ -197,7 +201,7 @@ extension BenchCommand {
                         failures += try dataPlane?.apply(carried.changes).count ?? 0
                         carried.changes.removeAll(keepingCapacity: true)
                         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-                        parts.append(gauge.part(carried.ruleChanges - changesBefore, seconds: seconds))
+                        timed.append(gauge.part(carried.ruleChanges - changesBefore, seconds: seconds))
                     }
                     // The wanted rules are the bench's, not the engines': freed
                     // after the clock stops (they would be freed after their last
@@ -206,12 +210,18 @@ extension BenchCommand {
                     // What the daemon's store takes after each step, taken
                     // here after the clock stops (the store is not timed).
                     _ = controller.takeChanges()
-                    let seconds = parts.map(\.seconds).reduce(0, +)
+                    let seconds = timed.map(\.seconds).reduce(0, +)
                     print(String(format: "    %@: %d rule changes, %d PFCP messages in %.2f s: %.0f changes/s%@; %@",
                                  name, carried.ruleChanges, carried.messages, seconds, Double(carried.ruleChanges) / seconds,
-                                 failures > 0 ? ", \(failures) kernel writes failed" : "", Self.atFullSpeed(parts, gauge)))
+                                 failures > 0 ? ", \(failures) kernel writes failed" : "", gauge.range(timed)))
+                    measured.append(("pass \(pass) \(name)", timed))
                 }
             }
+            // Against the gauge's highest reading of the whole run: a run
+            // that starts in a slow spell finds the machine's speed later.
+            print(String(format: "  at full speed (the gauge at %.0f %% of its highest reading, %.2fM, or more before and after a part):",
+                         MachineGauge.fullSpeed * 100, gauge.top / 1e6))
+            for (name, parts) in measured { print("    \(name): \(Self.atFullSpeed(parts, gauge))") }
             if controller.sessions.count != 0 || agent.sessionCount != 0 {
                 throw ValidationError("sessions left after the removal round: \(controller.sessions.count) at the controller, \(agent.sessionCount) at the agent")
             }
