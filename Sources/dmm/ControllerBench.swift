@@ -14,7 +14,7 @@ extension BenchCommand {
                 (FM-cpdp:1): delivered on the access link, then tunnelled toward far ends that alternate, \
                 then removed. Every change is a PFCP request encoded by the controller, decoded and carried \
                 out by the agent, whose answer is encoded and decoded back: a Session Establishment, \
-                Modifications, a Deletion. Each round runs in parts (--parts, 100), each carried through before \
+                Modifications, a Deletion. Each round runs in parts (--parts; 100 by default), each carried through before \
                 the next is asked for, as a socket's buffer would have it. With --kernel the agent's rule changes \
                 are also written, per part, through rtnetlink into a scratch namespace. The rounds run several times (--passes): \
                 first from no session, then on a heap the earlier ones left scattered. Both engines are \
@@ -41,8 +41,8 @@ extension BenchCommand {
         @Option(help: "Sessions the controller's and the agent's tables are made for at start (their daemons' reserve-sessions); by default as many as --prefixes.")
         var reserveSessions: Int?
 
-        @Option(help: "Parts each round runs in, each carried through before the next is asked for, with the machine's gauge read between them.")
-        var parts = 100
+        @Option(help: "Parts each round runs in, each carried through before the next is asked for, with the machine's gauge read between them; by default 100, or --prefixes if fewer.")
+        var parts: Int?
 
         @Flag(help: "Change the prefixes in a new random order each round, as a network would, rather than in the order their sessions were set up (in which sessions given out one after the other lie one after the other).")
         var shuffle = false
@@ -59,11 +59,12 @@ extension BenchCommand {
             guard prefixes >= 1, prefixes <= 1 << 32 else { throw ValidationError("--prefixes must be from 1 to \(1 << 32)") }
             guard moves >= 0 else { throw ValidationError("--moves must be 0 or more") }
             guard passes >= 1 else { throw ValidationError("--passes must be 1 or more") }
-            guard parts >= 1 else { throw ValidationError("--parts must be 1 or more") }
+            guard (1...prefixes).contains(partCount) else { throw ValidationError("--parts must be from 1 to --prefixes") }
             guard (0...10_000_000).contains(reserved) else { throw ValidationError("--reserve-sessions must be from 0 to 10000000") }
         }
 
         var reserved: Int { reserveSessions ?? min(prefixes, 10_000_000) }
+        var partCount: Int { parts ?? min(prefixes, 100) }
 
         func run() throws {
             print("dmm bench controller: \(prefixes) prefixes, one session each, one controller and one agent, one core, prefixes changed \(shuffle ? "in a random order each round" : "in order"), tables made at start for \(reserved) sessions")
@@ -190,10 +191,10 @@ extension BenchCommand {
                     // before each and after the last, outside the time.
                     var timed: [MachineGauge.Part] = [], failures = 0
                     gauge.read()
-                    for part in 0..<parts {
+                    for part in 0..<partCount {
                         let changesBefore = carried.ruleChanges
                         let start = DispatchTime.now().uptimeNanoseconds
-                        for (p, rules) in wanted[part * wanted.count / parts..<(part + 1) * wanted.count / parts] {
+                        for (p, rules) in wanted[part * wanted.count / partCount..<(part + 1) * wanted.count / partCount] {
                             controller.program(rules, at: Self.agentAddress, for: p, at: now)
                             fromController(&carried)
                         }
