@@ -7,8 +7,9 @@ import Foundation
 /// measurement, outside their time, to tell a part slowed by the machine
 /// from one slowed by the code: the gauge falls with the first, not with
 /// the second. On this project's machine (a virtual machine whose core is
-/// shared with others) it reads about 4M a second, and drops toward 2M for
-/// milliseconds at a time, many times a second (BENCHMARKS.md, stop 43).
+/// shared with others) it reads about 4.3M a second, and drops toward 2M
+/// for milliseconds at a time, often several times a second, now and then
+/// for a second or more (BENCHMARKS.md, stop 43).
 struct MachineGauge {
     private let bytes: [UInt8]
     private var kept = PFCPMessage(.heartbeatRequest, sequence: 0)
