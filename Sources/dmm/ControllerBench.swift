@@ -23,7 +23,7 @@ extension BenchCommand {
                 each round (taking what changed) is done after the clock stops, as the daemon's store does. \
                 Before each part and after the last, outside the time, a gauge times the same fixed work (PFCP \
                 decodes into kept storage, as `dmm bench wire`'s last figure): it falls when the machine, not \
-                the code, runs slow (a virtual machine's core shared with others). Each round prints the \
+                the code, runs slow (on a virtual machine, presumably its core shared with other guests). Each round prints the \
                 gauge's range beside its rate, and at the end the rate over its parts with the gauge at full \
                 speed on both sides (at least 85 % of its highest reading in the run).
                 """
@@ -96,8 +96,7 @@ extension BenchCommand {
         static func atFullSpeed(_ parts: [MachineGauge.Part], _ gauge: MachineGauge) -> String {
             let clean = parts.filter(gauge.atFullSpeed)
             guard !clean.isEmpty else { return "no part at full speed" }
-            let rate = Double(clean.map(\.count).reduce(0, +)) / clean.map(\.seconds).reduce(0, +)
-            return String(format: "%d of %d parts, %.0f changes/s", clean.count, parts.count, rate)
+            return String(format: "%d of %d parts, %.0f changes/s", clean.count, parts.count, clean.rate)
         }
 
         func measure(kernel dataPlane: LinuxDataPlane?) throws {
@@ -211,9 +210,8 @@ extension BenchCommand {
                     // What the daemon's store takes after each step, taken
                     // here after the clock stops (the store is not timed).
                     _ = controller.takeChanges()
-                    let seconds = timed.map(\.seconds).reduce(0, +)
                     print(String(format: "    %@: %d rule changes, %d PFCP messages in %.2f s: %.0f changes/s%@; %@",
-                                 name, carried.ruleChanges, carried.messages, seconds, Double(carried.ruleChanges) / seconds,
+                                 name, carried.ruleChanges, carried.messages, timed.seconds, timed.rate,
                                  failures > 0 ? ", \(failures) kernel writes failed" : "", gauge.range(timed)))
                     measured.append(("pass \(pass) \(name)", timed))
                 }

@@ -6,10 +6,11 @@ import Foundation
 /// (its last figure), timed. A benchmark reads it between the parts of a
 /// measurement, outside their time, to tell a part slowed by the machine
 /// from one slowed by the code: the gauge falls with the first, not with
-/// the second. On this project's machine (a virtual machine whose core is
-/// shared with others) it reads about 4.3M a second, and drops toward 2M
-/// for milliseconds at a time, often several times a second, now and then
-/// for a second or more (BENCHMARKS.md, stop 43).
+/// the second. On this project's machine (a virtual machine, presumably
+/// sharing its core with other guests) it reads up to about 4.4M a second
+/// and falls, in nearly every round of a benchmark, to half that or less,
+/// mostly for a few milliseconds at a time, now and then for a second or
+/// more (BENCHMARKS.md, stop 43).
 struct MachineGauge {
     private let bytes: [UInt8]
     private var kept = PFCPMessage(.heartbeatRequest, sequence: 0)
@@ -17,10 +18,12 @@ struct MachineGauge {
     private let decodes = 2_000
     /// The highest reading so far: the machine at full speed.
     private(set) var top = 0.0
-    /// The last reading.
-    private(set) var last = 0.0
-    /// A reading at least this share of `top` is at full speed: readings
-    /// at full speed spread by about 5 %.
+    /// The last reading, the one before the next part.
+    private var last = 0.0
+    /// A reading at least this share of `top` is at full speed. A choice:
+    /// the readings do not fall into two clean groups, but those at this
+    /// share or more had their median at 95 % of `top` in six runs of
+    /// `dmm bench controller` (BENCHMARKS.md, stop 43).
     static let fullSpeed = 0.85
 
     /// A part of a measurement: what it did, its time, and the gauge's
@@ -68,4 +71,11 @@ struct MachineGauge {
         let readings = parts.flatMap { [$0.before, $0.after] }
         return String(format: "gauge %.2fM to %.2fM (top %.2fM)", (readings.min() ?? 0) / 1e6, (readings.max() ?? 0) / 1e6, top / 1e6)
     }
+}
+
+extension [MachineGauge.Part] {
+    /// The parts' time together.
+    var seconds: Double { map(\.seconds).reduce(0, +) }
+    /// What the parts did together, per second.
+    var rate: Double { Double(map(\.count).reduce(0, +)) / seconds }
 }

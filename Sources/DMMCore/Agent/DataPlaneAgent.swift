@@ -555,10 +555,11 @@ public struct DataPlaneAgent: Sendable {
 
 /// The controller's SEID of a session, as the key of the agent's table:
 /// hashed in runs of numbers (`groupedHash`: a controller gives its SEIDs
-/// one after the other), not by SipHash, though the controller chooses it. The controller is the one peer an agent takes
-/// requests from, and may have it set up any number of sessions anyway;
-/// SipHash made an establishment 1.2 % and a deletion 1.7 % dearer in
-/// instructions (`dmm bench controller`).
+/// one after the other), not by SipHash, though the controller chooses
+/// it. The controller is the one peer an agent takes requests from, and
+/// may have it set up any number of sessions anyway; SipHash made an
+/// establishment 1.2 % and a deletion 1.7 % dearer in instructions (`dmm
+/// bench controller`).
 struct ControllerSEID: Hashable, Sendable {
     let value: UInt64
 
